@@ -1,0 +1,40 @@
+"""Dates and moments typed on the command line: ``2025-09-29``, ``20250929``, ``2025-09-29T14:03``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+
+from gitokens.errors import UsageError
+
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def parse_date(text: str, option: str) -> date:
+    """A calendar day written YYYY-MM-DD or YYYYMMDD."""
+    match = _COMPACT.match(text.strip())
+    candidate = f"{match[1]}-{match[2]}-{match[3]}" if match else text.strip()
+    try:
+        return date.fromisoformat(candidate)
+    except ValueError:
+        raise UsageError(f"{option}: {text!r} is not a date", hint="write it as YYYY-MM-DD or YYYYMMDD") from None
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """A moment: an ISO-8601 date or date-time; without an offset it is local time. Returned in UTC."""
+    stripped = text.strip()
+    if _COMPACT.match(stripped) or re.match(r"^\d{4}-\d{2}-\d{2}$", stripped):
+        day = parse_date(stripped, option)
+        return datetime(day.year, day.month, day.day).astimezone().astimezone(timezone.utc)
+    if stripped.endswith(("Z", "z")):
+        stripped = stripped[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(stripped)
+    except ValueError:
+        raise UsageError(
+            f"{option}: {text!r} is not a date or time",
+            hint="write it as 2025-09-29, 2025-09-29T14:03 or 2025-09-29T14:03:00Z",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(timezone.utc)

@@ -1,0 +1,334 @@
+"""Every git access: opening the repository, revisions, config, and the notes ledger's raw read and write.
+
+The only module that imports pygit2 or runs the git CLI. It speaks in commit ids, bytes and lines;
+what a line means is ``records.py``'s business and what the ledger means is ``ledger.py``'s.
+
+The ledger is ``refs/notes/tokens``: one note blob per commit, one record per line, lines sorted and
+unique (what ``git notes merge -s cat_sort_uniq`` produces). We read the whole notes tree in one walk
+at whatever fanout it has, and write under a locked ref transaction with git's 2/38 fanout.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import ObjectType, RepositoryState
+
+from gitokens.errors import LedgerBusy, NotARepository, UnknownRevision
+
+NOTES_REF = "refs/notes/tokens"
+_HEX_RE = re.compile(r"^[0-9a-f]+$")
+_TREE_MODE = 0o040000
+_BLOB_MODE = 0o100644
+_WRITE_ATTEMPTS = 200
+_IN_PROGRESS = {
+    RepositoryState.MERGE: "merge",
+    RepositoryState.REVERT: "revert",
+    RepositoryState.REVERT_SEQUENCE: "revert",
+    RepositoryState.CHERRYPICK: "cherry-pick",
+    RepositoryState.CHERRYPICK_SEQUENCE: "cherry-pick",
+    RepositoryState.REBASE: "rebase",
+    RepositoryState.REBASE_INTERACTIVE: "rebase",
+    RepositoryState.REBASE_MERGE: "rebase",
+    RepositoryState.APPLY_MAILBOX: "am",
+    RepositoryState.APPLY_MAILBOX_OR_REBASE: "am",
+}
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    id: str
+    parents: tuple[str, ...]
+    author_email: str
+    author_time: int
+    summary: str
+
+
+def open_repo(path: str | os.PathLike[str] | None = None) -> Repo:
+    """Open the repository containing ``path`` (default: ``$GIT_DIR``, else the current directory)."""
+    git_dir = os.environ.get("GIT_DIR") if path is None else None
+    if git_dir:
+        found: str | None = str(Path(git_dir).resolve())
+    else:
+        found = pygit2.discover_repository(str(path or os.getcwd()))
+    if found is None:
+        raise NotARepository(
+            "not a git repository (or any of the parent directories)",
+            hint="run this inside a git work tree, or `git init` one first",
+        )
+    try:
+        return Repo(pygit2.Repository(found))
+    except pygit2.GitError as exc:
+        raise NotARepository(f"cannot open the repository at {found}: {exc}") from None
+
+
+class Repo:
+    """A repository: its paths, HEAD, revisions, config and the raw notes ledger."""
+
+    def __init__(self, repository: pygit2.Repository) -> None:
+        self.pg = repository
+
+    # -- paths ---------------------------------------------------------------------------------------
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.pg.path)
+
+    @property
+    def common_dir(self) -> Path:
+        """The git dir shared by all worktrees (where hooks, config and our queue live)."""
+        pointer = self.git_dir / "commondir"
+        if pointer.is_file():
+            return (self.git_dir / pointer.read_text().strip()).resolve()
+        return self.git_dir
+
+    @property
+    def workdir(self) -> Path | None:
+        return Path(self.pg.workdir) if self.pg.workdir else None
+
+    def state_dir(self) -> Path:
+        """``<common-dir>/gitokens``: the pending queue, caches and install state."""
+        return self.common_dir / "gitokens"
+
+    # -- HEAD and revisions --------------------------------------------------------------------------
+
+    def head_commit(self) -> str | None:
+        """The commit HEAD points at, or None while HEAD is unborn (no commits yet)."""
+        if self.pg.head_is_unborn:
+            return None
+        return str(self.pg.head.target)
+
+    def head_branch(self) -> str | None:
+        """The checked-out branch's short name (also on an unborn branch), or None when detached."""
+        head = self.pg.references.get("HEAD")
+        if head is None or head.type != pygit2.enums.ReferenceType.SYMBOLIC:
+            return None
+        target = str(head.target)
+        return target.removeprefix("refs/heads/")
+
+    def resolve_commit(self, rev: str) -> str:
+        """The full id of the commit that ``rev`` names."""
+        try:
+            obj = self.pg.revparse_single(rev)
+            commit = obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise UnknownRevision(
+                f"unknown revision {rev!r}",
+                hint="name a commit, branch or tag, e.g. HEAD~1 (see `git log --oneline`)",
+            ) from None
+        return str(commit.id)
+
+    def commit_exists(self, commit_id: str) -> bool:
+        try:
+            obj = self.pg.get(commit_id)
+        except (ValueError, pygit2.GitError):
+            return False
+        return obj is not None and obj.type == ObjectType.COMMIT
+
+    def commit_info(self, commit_id: str) -> CommitInfo | None:
+        obj = self.pg.get(commit_id)
+        if obj is None or obj.type != ObjectType.COMMIT:
+            return None
+        return CommitInfo(
+            id=str(obj.id),
+            parents=tuple(str(p) for p in obj.parent_ids),
+            author_email=obj.author.email,
+            author_time=obj.author.time,
+            summary=obj.message.split("\n", 1)[0],
+        )
+
+    def commit_time(self, commit_id: str) -> int | None:
+        """The committer time of a commit, None when it is not in the repository."""
+        obj = self.pg.get(commit_id)
+        return obj.commit_time if obj is not None and obj.type == ObjectType.COMMIT else None
+
+    def operation_in_progress(self) -> str | None:
+        """'rebase', 'merge', 'cherry-pick', 'revert' or 'am' while one is under way, else None."""
+        return _IN_PROGRESS.get(RepositoryState(self.pg.state()))
+
+    def user_email(self) -> str | None:
+        return self.config_get("user.email")
+
+    # -- config --------------------------------------------------------------------------------------
+
+    def config_get(self, name: str) -> str | None:
+        try:
+            return str(self.pg.config[name])
+        except (KeyError, pygit2.GitError):
+            return None
+
+    def config_get_all(self, name: str, *, local: bool = False) -> list[str]:
+        config = self._local_config() if local else self.pg.config
+        try:
+            return [str(v) for v in config.get_multivar(name)]
+        except (KeyError, pygit2.GitError):
+            return []
+
+    def config_set(self, name: str, value: str) -> None:
+        self._local_config()[name] = value
+
+    def config_add(self, name: str, value: str) -> None:
+        """Add one more value to a multi-valued key in the repository's own config."""
+        self._local_config().set_multivar(name, "^$^", value)
+
+    def config_unset(self, name: str, value: str | None = None) -> None:
+        """Remove a key (or only its entries equal to ``value``) from the repository's own config."""
+        config = self._local_config()
+        try:
+            if value is None:
+                del config[name]
+            else:
+                config.delete_multivar(name, "^" + re.escape(value) + "$")
+        except (KeyError, pygit2.GitError):
+            pass
+
+    def fetch_refspecs(self) -> list[tuple[str, str]]:
+        """(remote, refspec) for every configured fetch refspec."""
+        return [(remote.name, spec) for remote in self.pg.remotes for spec in remote.fetch_refspecs]
+
+    def _local_config(self) -> pygit2.Config:
+        return pygit2.Config(str(self.common_dir / "config"))
+
+    # -- the notes ledger: reading -------------------------------------------------------------------
+
+    def notes_tip(self, ref: str = NOTES_REF) -> str | None:
+        reference = self.pg.references.get(ref)
+        return str(reference.resolve().target) if reference is not None else None
+
+    def read_notes(self, ref: str = NOTES_REF, tip: str | None = None) -> Iterator[tuple[str, bytes]]:
+        """Every note of ``ref`` as (annotated commit id, blob bytes), at any fanout depth, in one walk.
+
+        A commit with notes at two depths (written by two tools) yields twice; readers union them.
+        """
+        tip = tip or self.notes_tip(ref)
+        if tip is None:
+            return
+        tree = self.pg[tip].peel(pygit2.Tree)
+        yield from self._walk_notes(tree, "")
+
+    def _walk_notes(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for entry in tree:
+            name = prefix + entry.name
+            if not _HEX_RE.match(entry.name):
+                continue  # not a note (git allows other files in a notes tree); leave it alone
+            if entry.type == ObjectType.TREE and len(entry.name) == 2 and len(name) < 40:
+                yield from self._walk_notes(entry, name)  # type: ignore[arg-type]
+            elif entry.type == ObjectType.BLOB and len(name) in (40, 64):
+                yield name, entry.data  # type: ignore[attr-defined]
+
+    def read_note(self, commit_id: str, ref: str = NOTES_REF) -> bytes:
+        """The lines attached to one commit (all fanout depths joined), b'' when it has none."""
+        tip = self.notes_tip(ref)
+        if tip is None:
+            return b""
+        root = self.pg[tip].peel(pygit2.Tree)
+        return b"".join(self.pg[oid].data for _, oid in _find_note(root, commit_id))
+
+    # -- the notes ledger: writing -------------------------------------------------------------------
+
+    def append_notes(self, lines_by_commit: Mapping[str, Iterable[bytes]], message: str, ref: str = NOTES_REF) -> str:
+        """Add lines to the notes of several commits in one notes commit; returns the new notes commit.
+
+        The ref is locked, its tip re-read under the lock, the new tree built on it and the ref moved
+        in one transaction; a lock held by another writer is waited for with jittered retries, so
+        concurrent writers each land their lines and nobody's are lost.
+        """
+        if not lines_by_commit:
+            raise ValueError("nothing to append")
+        signature = self._signature()
+        delay = 0.002
+        for _attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self.pg.transaction() as txn:
+                    txn.lock_ref(ref)
+                    tip = self.notes_tip(ref)
+                    tree = self._notes_tree_with(tip, lines_by_commit)
+                    parents = [pygit2.Oid(hex=tip)] if tip else []
+                    new = self.pg.create_commit(None, signature, signature, message, tree, parents)
+                    txn.set_target(ref, new, message=message)
+                return str(new)
+            except pygit2.GitError as exc:
+                if "lock" not in str(exc).lower() and "exists" not in str(exc).lower():
+                    raise
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 1.6, 0.25)
+        raise LedgerBusy(
+            f"{ref} stayed locked by another writer",
+            hint=f"if no git process is running, remove the stale lock: rm {self.common_dir / (ref + '.lock')}",
+        )
+
+    def _signature(self) -> pygit2.Signature:
+        try:
+            return self.pg.default_signature
+        except (KeyError, pygit2.GitError):
+            return pygit2.Signature("gitokens", "gitokens@localhost")
+
+    def _notes_tree_with(self, tip: str | None, lines_by_commit: Mapping[str, Iterable[bytes]]) -> pygit2.Oid:
+        root = self.pg[tip].peel(pygit2.Tree) if tip else None
+        changes: dict[tuple[str, ...], pygit2.Oid | None] = {}
+        for commit_id, new_lines in lines_by_commit.items():
+            existing = _find_note(root, commit_id) if root is not None else []
+            merged = set(new_lines)
+            for path, oid in existing:
+                merged.update(self.pg[oid].data.split(b"\n"))
+                changes[path] = None
+            changes[(commit_id[:2], commit_id[2:])] = self.pg.create_blob(join_note_lines(merged))
+        return self._rebuild(root, changes)
+
+    def _rebuild(self, tree: pygit2.Tree | None, changes: Mapping[tuple[str, ...], pygit2.Oid | None]) -> pygit2.Oid:
+        builder = self.pg.TreeBuilder(tree) if tree is not None else self.pg.TreeBuilder()
+        nested: dict[str, dict[tuple[str, ...], pygit2.Oid | None]] = {}
+        for path, oid in changes.items():
+            if len(path) == 1:
+                if oid is None:
+                    if builder.get(path[0]) is not None:
+                        builder.remove(path[0])
+                else:
+                    builder.insert(path[0], oid, _BLOB_MODE)
+            else:
+                nested.setdefault(path[0], {})[path[1:]] = oid
+        for name, sub in nested.items():
+            current = builder.get(name)
+            subtree = self.pg[current.id] if current is not None and current.type == ObjectType.TREE else None
+            new_sub = self._rebuild(subtree, sub)  # type: ignore[arg-type]
+            if len(self.pg[new_sub]) == 0:  # type: ignore[arg-type]
+                if current is not None:
+                    builder.remove(name)
+            else:
+                builder.insert(name, new_sub, _TREE_MODE)
+        return builder.write()
+
+
+def _find_note(root: pygit2.Tree, commit_id: str) -> list[tuple[tuple[str, ...], pygit2.Oid]]:
+    """Every place a note for ``commit_id`` sits in the tree: flat, 2/38, 2/2/36, ..."""
+    found: list[tuple[tuple[str, ...], pygit2.Oid]] = []
+    tree: pygit2.Tree | None = root
+    path: tuple[str, ...] = ()
+    consumed = 0
+    while tree is not None and consumed < len(commit_id):
+        rest = commit_id[consumed:]
+        if rest in tree:
+            entry = tree[rest]
+            if entry.type == ObjectType.BLOB:
+                found.append((path + (rest,), entry.id))
+        step = commit_id[consumed : consumed + 2]
+        if step in tree and tree[step].type == ObjectType.TREE:
+            tree = tree[step]  # type: ignore[assignment]
+            path += (step,)
+            consumed += 2
+        else:
+            tree = None
+    return found
+
+
+def join_note_lines(lines: Iterable[bytes]) -> bytes:
+    """A note's content as ``cat_sort_uniq`` writes it: non-empty lines, sorted bytewise, unique, each ended."""
+    kept = sorted({line for line in lines if line})
+    return b"".join(line + b"\n" for line in kept)

@@ -1,0 +1,195 @@
+"""``git tokens install`` / ``uninstall``: the post-commit hook shim and the notes config.
+
+The shim is a small shell script with a marker line. Install recognises its own shim (and updates
+it), moves a foreign hook aside to ``post-commit.pre-gitokens`` and chains it, and records every
+config value it changed in ``<git-common-dir>/gitokens/install.json`` so that uninstall removes
+exactly what install added and restores what it replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gitokens.errors import InstallError
+from gitokens.git import NOTES_REF, Repo
+
+HOOK = "post-commit"
+MARKER = "gitokens-managed-hook"
+CHAINED_SUFFIX = ".pre-gitokens"
+# (key, value, multi-valued): what `install` makes true in the repository's config.
+CONFIG = (
+    ("notes.rewriteRef", NOTES_REF, True),
+    ("notes.rewriteMode", "cat_sort_uniq", False),
+    ("notes.tokens.mergeStrategy", "cat_sort_uniq", False),
+)
+
+
+@dataclass
+class Outcome:
+    """What install or uninstall did, line by line, and warnings worth a user's attention."""
+
+    done: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def hooks_dir(repo: Repo) -> Path:
+    """Where git looks for hooks: ``core.hooksPath`` if set, else the common git dir's ``hooks``."""
+    configured = repo.config_get("core.hooksPath")
+    if not configured:
+        return repo.common_dir / "hooks"
+    path = Path(os.path.expanduser(configured))
+    if not path.is_absolute():
+        # git resolves a relative hooksPath against the work tree root (the git dir when bare)
+        path = (repo.workdir or repo.common_dir) / path
+    return path
+
+
+def shim_text(prompt: bool, python: str | None = None) -> str:
+    template = resources.files("gitokens.hooks").joinpath(HOOK).read_text(encoding="utf-8")
+    quoted = (python or sys.executable).replace("'", "'\"'\"'")
+    return template.replace("@PYTHON@", quoted).replace("@ARGS@", "" if prompt else "--no-prompt")
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        return MARKER in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def install(repo: Repo, *, prompt: bool = True) -> Outcome:
+    outcome = Outcome()
+    folder = hooks_dir(repo)
+    hook = folder / HOOK
+    chained = folder / (HOOK + CHAINED_SUFFIX)
+    if repo.config_get("core.hooksPath"):
+        outcome.warnings.append(f"core.hooksPath is set: installing into {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    if hook.exists() and not is_ours(hook):
+        if chained.exists():
+            raise InstallError(
+                f"both {hook} and {chained} exist and neither is ours",
+                hint=f"merge them by hand into {chained}, remove {hook}, then run `git tokens install` again",
+            )
+        os.replace(hook, chained)
+        outcome.done.append(f"moved your existing {HOOK} hook to {chained.name}; ours runs it first")
+    verb = "updated" if hook.exists() else "installed"
+    _write_executable(hook, shim_text(prompt))
+    outcome.done.append(f"{verb} the {HOOK} hook: {hook}")
+    state = _load_state(repo)
+    for key, value, multi in CONFIG:
+        change = _ensure(repo, key, value, multi)
+        if change is not None and not any(c["key"] == key for c in state["config"]):
+            state["config"].append(change)
+            outcome.done.append(f"set {key} = {value}")
+    _save_state(repo, state)
+    outcome.warnings.extend(forced_notes_refspecs(repo))
+    return outcome
+
+
+def uninstall(repo: Repo) -> Outcome:
+    outcome = Outcome()
+    folder = hooks_dir(repo)
+    hook = folder / HOOK
+    chained = folder / (HOOK + CHAINED_SUFFIX)
+    if is_ours(hook):
+        hook.unlink()
+        outcome.done.append(f"removed the {HOOK} hook: {hook}")
+        if chained.exists():
+            os.replace(chained, hook)
+            outcome.done.append(f"restored your previous {HOOK} hook")
+    elif hook.exists():
+        outcome.warnings.append(f"{hook} is not gitokens' hook; left it alone")
+    state = _load_state(repo)
+    for change in state["config"]:
+        if _revert(repo, change):
+            outcome.done.append(f"restored {change['key']}")
+    _state_path(repo).unlink(missing_ok=True)
+    if not outcome.done:
+        outcome.done.append("nothing to remove: gitokens was not installed here")
+    return outcome
+
+
+def forced_notes_refspecs(repo: Repo) -> list[str]:
+    """Warnings for fetch refspecs that force-overwrite our notes ref (unpushed records would vanish)."""
+    warnings = []
+    for remote, spec in repo.fetch_refspecs():
+        if not spec.startswith("+"):
+            continue
+        _, _, dst = spec[1:].partition(":")
+        if dst in (NOTES_REF, "refs/notes/*"):
+            warnings.append(
+                f"remote {remote!r} fetches {spec!r}: a forced fetch into {dst} silently destroys unpushed "
+                f"token records. hint: git config --unset remote.{remote}.fetch '{_regex(spec)}' "
+                "and use `git tokens sync` instead"
+            )
+    return warnings
+
+
+def _regex(spec: str) -> str:
+    return "^" + spec.replace("+", "\\+").replace("*", "\\*") + "$"
+
+
+def _ensure(repo: Repo, key: str, value: str, multi: bool) -> dict[str, Any] | None:
+    if multi:
+        if value in repo.config_get_all(key, local=True):
+            return None
+        repo.config_add(key, value)
+        return {"key": key, "op": "add", "value": value}
+    previous = repo.config_get_all(key, local=True)
+    if previous == [value]:
+        return None
+    repo.config_set(key, value)
+    return {"key": key, "op": "set", "value": value, "previous": previous[-1] if previous else None}
+
+
+def _revert(repo: Repo, change: dict[str, Any]) -> bool:
+    key, value = change["key"], change["value"]
+    current = repo.config_get_all(key, local=True)
+    if change["op"] == "add":
+        if value not in current:
+            return False
+        repo.config_unset(key, value)
+        return True
+    if current != [value]:
+        return False  # changed since install: the user's value wins
+    if change.get("previous") is None:
+        repo.config_unset(key)
+    else:
+        repo.config_set(key, change["previous"])
+    return True
+
+
+def _write_executable(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    mode = tmp.stat().st_mode
+    tmp.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    os.replace(tmp, path)
+
+
+def _state_path(repo: Repo) -> Path:
+    return repo.state_dir() / "install.json"
+
+
+def _load_state(repo: Repo) -> dict[str, Any]:
+    try:
+        state = json.loads(_state_path(repo).read_text(encoding="utf-8"))
+        if isinstance(state, dict) and isinstance(state.get("config"), list):
+            return state
+    except (OSError, ValueError):
+        pass
+    return {"config": []}
+
+
+def _save_state(repo: Repo, state: dict[str, Any]) -> None:
+    path = _state_path(repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,116 @@
+"""The ledger as records: loading ``refs/notes/tokens`` into deduplicated, tombstone-applied records,
+and appending new records to commits.
+
+Loading never drops or rewrites a line: a line that does not parse is counted and reported with its
+commit, and stays in the note. A record id seen on several commits (a copy made by amend, rebase or
+carry) counts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from gitokens.errors import InvalidRecord
+from gitokens.git import NOTES_REF, Repo
+from gitokens.records import Record, RecordId
+
+
+@dataclass(frozen=True)
+class InvalidLine:
+    """A ledger line that is not a valid record: where it is, what it says, and why it was skipped."""
+
+    commit: str
+    line_no: int
+    text: str
+    error: str
+
+    def describe(self) -> str:
+        return f"{self.commit[:12]} line {self.line_no}: {self.error}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record in effect, with the commit whose note holds it."""
+
+    record: Record
+    attached: str
+    placements: tuple[str, ...] = ()
+
+
+@dataclass
+class Ledger:
+    """Everything in ``refs/notes/tokens`` at one notes commit (``tip``)."""
+
+    tip: str | None
+    entries: dict[RecordId, Entry] = field(default_factory=dict)
+    removed: dict[RecordId, Entry] = field(default_factory=dict)
+    tombstones: list[Entry] = field(default_factory=list)
+    invalid: list[InvalidLine] = field(default_factory=list)
+    conflicting_ids: set[RecordId] = field(default_factory=set)
+
+    def usage(self) -> list[Entry]:
+        """Usage records in effect, oldest first."""
+        return sorted(self.entries.values(), key=lambda e: (e.record.ts, e.record.id))
+
+    def find(self, prefix: str) -> list[Entry]:
+        """Records in effect or removed whose id starts with ``prefix``."""
+        pool = list(self.entries.values()) + list(self.removed.values())
+        return [e for e in pool if e.record.id.startswith(prefix)]
+
+
+def load(repo: Repo, ref: str = NOTES_REF) -> Ledger:
+    """Read the whole ledger in one walk of the notes tree."""
+    tip = repo.notes_tip(ref)
+    ledger = Ledger(tip=tip)
+    seen: dict[RecordId, list[tuple[Record, str]]] = {}
+    for commit, blob in repo.read_notes(ref, tip):
+        _parse_note(commit, blob, seen, ledger)
+    usage: dict[RecordId, Entry] = {}
+    for record_id, copies in seen.items():
+        record, attached = _choose(repo, copies, ledger)
+        entry = Entry(record, attached, tuple(sorted({c for _, c in copies})))
+        if record.kind == "tombstone":
+            ledger.tombstones.append(entry)
+        else:
+            usage[record_id] = entry
+    for tomb in ledger.tombstones:
+        target = tomb.record.target
+        if target is not None and target in usage:
+            ledger.removed[target] = usage.pop(target)
+    ledger.entries = usage
+    return ledger
+
+
+def _parse_note(commit: str, blob: bytes, seen: dict[RecordId, list[tuple[Record, str]]], ledger: Ledger) -> None:
+    for number, raw in enumerate(blob.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = Record.from_line(raw.decode("utf-8"), commit=commit)
+        except UnicodeDecodeError:
+            ledger.invalid.append(InvalidLine(commit, number, raw.decode("utf-8", "replace"), "not UTF-8 text"))
+            continue
+        except InvalidRecord as exc:
+            ledger.invalid.append(InvalidLine(commit, number, raw.decode("utf-8"), str(exc)))
+            continue
+        seen.setdefault(record.id, []).append((record, commit))
+
+
+def _choose(repo: Repo, copies: list[tuple[Record, str]], ledger: Ledger) -> tuple[Record, str]:
+    """One copy of a record seen on several notes: the same content, attached where it now lives."""
+    if len(copies) == 1:
+        return copies[0]
+    lines = {record.to_line() for record, _ in copies}
+    if len(lines) > 1:
+        ledger.conflicting_ids.add(copies[0][0].id)
+    record = min(copies, key=lambda c: c[0].to_line())[0]
+    # Amend, rebase and carry copy a record onto a newer commit: the newest existing commit is where it lives.
+    best = max(copies, key=lambda c: repo.commit_time(c[1]) or -1)[1]
+    return record, best
+
+
+def append(repo: Repo, records_by_commit: Mapping[str, Iterable[Record]], message: str) -> str:
+    """Attach records to commits in one notes commit; returns the new notes commit id."""
+    lines = {commit: [r.to_line().encode() for r in records] for commit, records in records_by_commit.items()}
+    return repo.append_notes(lines, message)

@@ -1,0 +1,136 @@
+"""Recording usage: building a record from what the user typed, attaching it or queueing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from gitokens import ledger, pending, totals
+from gitokens.errors import UnknownRevision, UsageError
+from gitokens.git import Repo
+from gitokens.records import SPLIT_FIELDS, Record, format_timestamp, new_id
+
+
+@dataclass(frozen=True)
+class Added:
+    """What ``add`` did: the record, where it went, and the branch's running total after it."""
+
+    record: Record
+    commit: str | None  # None: queued for the next commit
+    reason_pending: str | None
+    branch_total: totals.BranchTotal | None
+
+    def describe(self) -> str:
+        record = self.record
+        tokens = f"{record.tokens:,} tokens" + ("" if record.split_known else " (split unknown)")
+        if self.commit is None:
+            return f"queued {tokens} for the next commit ({self.reason_pending}); id {record.id[:12]}"
+        line = f"recorded {tokens} on {self.commit[:7]}"
+        line += f" ({record.branch})" if record.branch else " (detached HEAD)"
+        line += f"; id {record.id[:12]}"
+        if self.branch_total is not None and record.branch:
+            t = self.branch_total
+            line += f"\n{record.branch} total: {t.tokens:,} tokens in {t.sessions} session" + ("s" if t.sessions != 1 else "")
+        return line
+
+
+def build(
+    repo: Repo,
+    *,
+    total: int | None = None,
+    counts: dict[str, int] | None = None,
+    at: datetime | None = None,
+    source: str = "manual",
+    **fields: Any,
+) -> Record:
+    """A new usage record for this repository's user and current branch; raises InvalidRecord on bad values."""
+    counts = {k: v for k, v in (counts or {}).items() if v is not None}
+    if total is not None and any(counts.get(f) for f in SPLIT_FIELDS):
+        raise UsageError(
+            "give either TOTAL or the split (--input/--output/...), not both",
+            hint="the total of a split record is derived: input + output + cache reads + cache writes",
+        )
+    if total is None and not any(counts.values()):
+        raise UsageError(
+            "no tokens given",
+            hint='give a total (`git tokens add 54161 "note"`) or a split (--input 36000 --output 9230)',
+        )
+    data: dict[str, Any] = {
+        "id": new_id(),
+        "ts": format_timestamp(at or datetime.now(timezone.utc)),
+        "source": source,
+        "branch": repo.head_branch(),
+        "author": repo.user_email(),
+        **{k: v for k, v in fields.items() if v is not None},
+    }
+    if total is not None:
+        data["total_tokens"] = total
+    else:
+        data.update(counts)
+    return Record.from_dict(data)
+
+
+def add(repo: Repo, record: Record, *, rev: str | None = None, queue: bool = False) -> Added:
+    """Attach ``record`` to ``rev`` (default HEAD), or queue it for the next commit."""
+    head = repo.head_commit()
+    if queue or (rev is None and head is None):
+        reason = "as asked (--pending)" if queue else "HEAD has no commits yet"
+        pending.enqueue(repo, record)
+        return Added(record, None, reason, None)
+    commit = repo.resolve_commit(rev) if rev is not None else head
+    assert commit is not None
+    record = record.replace(commit=commit)
+    old_tip = repo.notes_tip()
+    new_tip = ledger.append(repo, {commit: [record]}, "Notes added by 'git tokens add'")
+    totals.advance(repo, old_tip, new_tip, [record])
+    return Added(record, commit, None, totals.branch_total(repo, record.branch))
+
+
+def resolve_id(loaded: ledger.Ledger, text: str) -> ledger.Entry:
+    """The record a full id or unique prefix names (removed ones too, so rm can say so)."""
+    if len(text) < 4:
+        raise UsageError(f"record id {text!r} is too short", hint="give at least 4 characters of the id")
+    matches = loaded.find(text)
+    exact = [e for e in matches if e.record.id == text]
+    if exact:
+        return exact[0]
+    if not matches:
+        raise UnknownRevision(f"no record with id {text!r}", hint="`git tokens log` lists the records and their ids")
+    if len(matches) > 1:
+        ids = ", ".join(sorted(e.record.id[:12] for e in matches))
+        raise UsageError(f"id {text!r} is ambiguous: {ids}", hint="give more characters of the id")
+    return matches[0]
+
+
+def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> list[str]:
+    """Write one tombstone per target, attached to the commit that holds it; returns what was done."""
+    lines: list[str] = []
+    by_commit: dict[str, list[Record]] = {}
+    now = format_timestamp(datetime.now(timezone.utc))
+    done: set[str] = set()
+    for entry in targets:
+        target = entry.record
+        if target.id in done:
+            continue
+        done.add(target.id)
+        if target.id in loaded.removed:
+            lines.append(f"{target.id[:12]} was already removed")
+            continue
+        tomb = Record.from_dict(
+            {
+                "id": new_id(),
+                "ts": now,
+                "kind": "tombstone",
+                "target": target.id,
+                "commit": entry.attached,
+                "branch": repo.head_branch(),
+                "author": repo.user_email(),
+                "source": "manual",
+            }
+        )
+        by_commit.setdefault(entry.attached, []).append(tomb)
+        lines.append(f"removed {target.id[:12]}: {target.tokens:,} tokens on {entry.attached[:7]}")
+    if by_commit:
+        ledger.append(repo, by_commit, "Notes added by 'git tokens rm'")
+    return lines

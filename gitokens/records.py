@@ -1,0 +1,248 @@
+"""The Record: one usage event or session, its validation and its canonical JSON line.
+
+A record is immutable once written. The ledger stores one canonical line per record
+(``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)``); every field is
+checked here, in ``Record.from_dict``, the one place a record is built from outside data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+import secrets
+from datetime import datetime, timezone
+from typing import Any, NewType
+
+from gitokens.errors import InvalidRecord
+
+RecordId = NewType("RecordId", str)
+
+SCHEMA_VERSION = 1
+MAX_TOKENS = 10**12
+SOURCES = ("manual", "hook", "claude-code", "codex", "ci", "import", "api")
+SPLIT_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+_TEXT_FIELDS = ("branch", "author", "model", "provider", "endpoint", "session", "note")
+_ID_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+_SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+_COMMIT_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+def new_id() -> RecordId:
+    """A random 128-bit id, for records whose source has no stable key."""
+    return RecordId(secrets.token_hex(16))
+
+
+def content_id(data: dict[str, Any]) -> RecordId:
+    """A deterministic id derived from a record's content (for lines written without one)."""
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return RecordId(hashlib.sha256(body.encode()).hexdigest()[:32])
+
+
+def parse_timestamp(value: object, field: str = "ts") -> datetime:
+    """Parse an ISO-8601 timestamp (``Z`` or an offset; naive means UTC) into an aware UTC datetime."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecord(f"{field}: expected an ISO-8601 timestamp, got {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRecord(
+            f"{field}: {value!r} is not an ISO-8601 timestamp",
+            hint="write it like 2025-09-29T14:03:00Z",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The canonical form: UTC, ``Z``, milliseconds only when there are any."""
+    moment = moment.astimezone(timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def _count(data: dict[str, Any], field: str) -> int:
+    value = data.get(field, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecord(f"{field}: expected a whole number of tokens, got {value!r}")
+    if value < 0:
+        raise InvalidRecord(f"{field}: token counts cannot be negative, got {value}")
+    if value > MAX_TOKENS:
+        raise InvalidRecord(f"{field}: {value} tokens is more than 10^12; is that a typo?")
+    return value
+
+
+def _text(data: dict[str, Any], field: str) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord(f"{field}: expected text, got {value!r}")
+    if field in ("model", "provider", "author") and not value.strip():
+        raise InvalidRecord(f"{field}: cannot be empty", hint=f"leave {field} out instead")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One usage event (``kind == "usage"``) or the removal of one (``kind == "tombstone"``)."""
+
+    id: RecordId
+    ts: str
+    source: str = "manual"
+    kind: str = "usage"
+    commit: str | None = None
+    branch: str | None = None
+    author: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int | None = None
+    endpoint: str | None = None
+    session: str | None = None
+    note: str | None = None
+    cost_usd: float | None = None
+    target: RecordId | None = None
+    v: int = SCHEMA_VERSION
+
+    @property
+    def tokens(self) -> int:
+        """Total tokens: input + output + cache reads + cache writes, or the total when only it is known."""
+        if self.total_tokens is not None:
+            return self.total_tokens
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def split_known(self) -> bool:
+        return self.total_tokens is None
+
+    @property
+    def cache_tokens(self) -> int:
+        return self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def when(self) -> datetime:
+        return parse_timestamp(self.ts)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, commit: str | None = None) -> Record:
+        """Build a record from parsed JSON, checking every field; ``commit`` fills a missing one."""
+        if not isinstance(data, dict):
+            raise InvalidRecord(f"record: expected a JSON object, got {type(data).__name__}")
+        version = data.get("v", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise InvalidRecord(
+                f"v: schema version {version!r} is not supported",
+                hint="upgrade gitokens to read records written by a newer version",
+            )
+        kind = data.get("kind", "usage")
+        if kind not in ("usage", "tombstone"):
+            raise InvalidRecord(f"kind: expected 'usage' or 'tombstone', got {kind!r}")
+        record_id = data.get("id")
+        if record_id is None:
+            record_id = content_id(data)
+        if not isinstance(record_id, str) or not _ID_RE.match(record_id):
+            raise InvalidRecord(f"id: expected up to 200 printable characters without spaces, got {record_id!r}")
+        ts = format_timestamp(parse_timestamp(data.get("ts")))
+        source = data.get("source", "manual")
+        if not isinstance(source, str) or not _SOURCE_RE.match(source):
+            raise InvalidRecord(f"source: {source!r} is not a source name", hint=f"one of {', '.join(SOURCES)}")
+        record_commit = data.get("commit", commit)
+        if record_commit is not None and (not isinstance(record_commit, str) or not _COMMIT_RE.match(record_commit)):
+            raise InvalidRecord(f"commit: expected a full commit id, got {record_commit!r}")
+        texts = {field: _text(data, field) for field in _TEXT_FIELDS}
+        counts = {field: _count(data, field) for field in SPLIT_FIELDS}
+        total = data.get("total_tokens")
+        if total is not None:
+            total = _count(data, "total_tokens")
+            if any(counts[f] for f in SPLIT_FIELDS):
+                # A record that has the split too: the split is the truth, the total is derived.
+                total = None
+        if counts["reasoning_tokens"] > counts["output_tokens"] and total is None and kind == "usage":
+            raise InvalidRecord(
+                f"reasoning_tokens: {counts['reasoning_tokens']} is more than output_tokens "
+                f"({counts['output_tokens']}); reasoning is a part of the output"
+            )
+        cost = data.get("cost_usd")
+        if cost is not None and (
+            isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0
+        ):
+            raise InvalidRecord(f"cost_usd: expected a non-negative number of dollars, got {cost!r}")
+        target = data.get("target")
+        if kind == "tombstone":
+            if not isinstance(target, str) or not _ID_RE.match(target):
+                raise InvalidRecord(f"target: a tombstone names the id it removes, got {target!r}")
+        elif target is not None:
+            raise InvalidRecord("target: only a tombstone has a target")
+        return cls(
+            v=SCHEMA_VERSION,
+            id=RecordId(record_id),
+            ts=ts,
+            source=source,
+            kind=kind,
+            commit=record_commit,
+            total_tokens=total,
+            cost_usd=float(cost) if cost is not None else None,
+            target=RecordId(target) if target is not None else None,
+            **texts,  # type: ignore[arg-type]
+            **counts,
+        )
+
+    @classmethod
+    def from_line(cls, line: str, *, commit: str | None = None) -> Record:
+        """Parse one ledger line; raises InvalidRecord for anything that is not a valid record."""
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise InvalidRecord(f"not JSON: {exc.msg} at column {exc.colno}") from None
+        return cls.from_dict(data, commit=commit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as stored: optional fields that are unset are left out; ``branch`` is kept (null = detached)."""
+        out: dict[str, Any] = {"v": self.v, "id": self.id, "ts": self.ts, "source": self.source}
+        if self.kind != "usage":
+            out["kind"] = self.kind
+            out["target"] = self.target
+        out["commit"] = self.commit
+        out["branch"] = self.branch
+        for field in ("author", "model", "provider", "endpoint", "session", "note", "cost_usd"):
+            value = getattr(self, field)
+            if value is not None:
+                out[field] = value
+        if self.kind == "usage":
+            if self.total_tokens is not None:
+                out["total_tokens"] = self.total_tokens
+            else:
+                for field in SPLIT_FIELDS:
+                    out[field] = getattr(self, field)
+        return out
+
+    def to_line(self) -> str:
+        """The canonical JSON line of this record."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def replace(self, **changes: Any) -> Record:
+        """A copy with some fields changed, validated again."""
+        data = self.to_dict()
+        data.update(changes)
+        return Record.from_dict(data)

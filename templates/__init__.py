@@ -1,0 +1,1 @@
+"""Jinja templates for the report renderings (shipped as package data)."""
