@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -21,7 +22,7 @@ class _Failure(click.ClickException):
 
     def __init__(self, error: GitTokensError) -> None:
         super().__init__(error.message)
-        self.exit_code = error.exit_code
+        self.exit_code = error.exit_code  # type: ignore[misc]  # click declares it a ClassVar; per-error here
         self.hint = error.hint
 
     def show(self, file: Any = None) -> None:
@@ -38,7 +39,7 @@ class _Group(click.Group):
             raise _Failure(exc) from None
 
 
-class _Count(click.ParamType):
+class _Count(click.ParamType):  # type: ignore[type-arg]
     """A token count: digits, with optional thousands separators (54,161 or 54_161)."""
 
     name = "N"
@@ -125,7 +126,9 @@ def _rows(entries: list[ledger.Entry], *, with_branch: bool = True) -> str:
 @click.option("--endpoint", help="API operation or feature that spent the tokens.")
 @click.option("--source", type=click.Choice(SOURCES), default="manual", show_default=True, help="Where it came from.")
 @click.option("--note", help="Free text (the same as NOTE).")
-@click.option("--at", "at_text", metavar="WHEN", help="When the tokens were spent (default: now), e.g. 2025-09-29T14:03.")
+@click.option(
+    "--at", "at_text", metavar="WHEN", help="When the tokens were spent (default: now), e.g. 2025-09-29T14:03."
+)
 @click.option("--commit", "rev", metavar="REV", help="Attach to this commit instead of HEAD.")
 @click.option("--pending", is_flag=True, help="Queue the record; the post-commit hook attaches it to the next commit.")
 @click.option("-i", "--interactive", is_flag=True, help="Prompt for each value.")
@@ -221,14 +224,13 @@ def show(rev: str | None, as_json: bool) -> None:
 def _summary_text(branch: str | None, s: views.Summary) -> str:
     name = branch or "(detached HEAD)"
     if s.sessions == 0:
-        return f"No token records on {name} yet.\nhint: git tokens add 54161 \"what you did\""
+        return f'No token records on {name} yet.\nhint: git tokens add 54161 "what you did"'
     lines = [
         f"Branch: {name}",
         f"Total tokens:  {fmt.tokens(s.total_tokens)}",
         f"  input:       {fmt.tokens(s.input_tokens)}",
-        f"  output:      {fmt.tokens(s.output_tokens)}" + (
-            f" (reasoning {fmt.tokens(s.reasoning_tokens)})" if s.reasoning_tokens else ""
-        ),
+        f"  output:      {fmt.tokens(s.output_tokens)}"
+        + (f" (reasoning {fmt.tokens(s.reasoning_tokens)})" if s.reasoning_tokens else ""),
         f"  cache read:  {fmt.tokens(s.cache_read_tokens)}",
         f"  cache write: {fmt.tokens(s.cache_write_tokens)}",
     ]
@@ -354,12 +356,16 @@ def hook_run(name: str, no_prompt: bool) -> None:
         result = hook.post_commit(_repo(), prompt=not no_prompt, terminal=hook.open_terminal)
         for line in result.messages:
             click.echo(line, err=True)
-    except Exception as exc:  # noqa: BLE001 - a hook must never break a commit
+    except Exception as exc:
         message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
         click.echo(f"gitokens: post-commit hook failed, commit and queue untouched: {message}", err=True)
 
 
+COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
+
+
 def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoReturn:
     """The console script ``git-tokens`` (run by git as ``git tokens``)."""
-    sys.exit(cli.main(args=argv, prog_name=prog_name))
-
+    if COMPLETE_VAR in os.environ:
+        prog_name = "git-tokens"  # completion registers for an executable name; "git tokens" would hijack git's
+    sys.exit(cli.main(args=argv, prog_name=prog_name, complete_var=COMPLETE_VAR))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,6 @@ NOTES_REF = "refs/notes/tokens"
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
 _TREE_MODE = 0o040000
 _BLOB_MODE = 0o100644
-_WRITE_ATTEMPTS = 200
 _IN_PROGRESS = {
     RepositoryState.MERGE: "merge",
     RepositoryState.REVERT: "revert",
@@ -134,7 +134,7 @@ class Repo:
 
     def commit_info(self, commit_id: str) -> CommitInfo | None:
         obj = self.pg.get(commit_id)
-        if obj is None or obj.type != ObjectType.COMMIT:
+        if not isinstance(obj, pygit2.Commit):
             return None
         return CommitInfo(
             id=str(obj.id),
@@ -147,7 +147,7 @@ class Repo:
     def commit_time(self, commit_id: str) -> int | None:
         """The committer time of a commit, None when it is not in the repository."""
         obj = self.pg.get(commit_id)
-        return obj.commit_time if obj is not None and obj.type == ObjectType.COMMIT else None
+        return obj.commit_time if isinstance(obj, pygit2.Commit) else None
 
     def operation_in_progress(self) -> str | None:
         """'rebase', 'merge', 'cherry-pick', 'revert' or 'am' while one is under way, else None."""
@@ -189,9 +189,17 @@ class Repo:
         except (KeyError, pygit2.GitError):
             pass
 
+    def config_drop_empty_section(self, section: str) -> None:
+        """Remove ``[section]`` from the repository's own config if no key is left in it."""
+        prefix = section.lower() + "."
+        if any(entry.name.lower().startswith(prefix) for entry in self._local_config()):
+            return
+        path = str(self.common_dir / "config")
+        subprocess.run(["git", "config", "--file", path, "--remove-section", section], capture_output=True, check=False)
+
     def fetch_refspecs(self) -> list[tuple[str, str]]:
         """(remote, refspec) for every configured fetch refspec."""
-        return [(remote.name, spec) for remote in self.pg.remotes for spec in remote.fetch_refspecs]
+        return [(remote.name or "", spec) for remote in self.pg.remotes for spec in remote.fetch_refspecs]
 
     def _local_config(self) -> pygit2.Config:
         return pygit2.Config(str(self.common_dir / "config"))
@@ -215,13 +223,14 @@ class Repo:
 
     def _walk_notes(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
         for entry in tree:
-            name = prefix + entry.name
-            if not _HEX_RE.match(entry.name):
+            part = entry.name or ""
+            name = prefix + part
+            if not _HEX_RE.match(part):
                 continue  # not a note (git allows other files in a notes tree); leave it alone
-            if entry.type == ObjectType.TREE and len(entry.name) == 2 and len(name) < 40:
-                yield from self._walk_notes(entry, name)  # type: ignore[arg-type]
-            elif entry.type == ObjectType.BLOB and len(name) in (40, 64):
-                yield name, entry.data  # type: ignore[attr-defined]
+            if isinstance(entry, pygit2.Tree) and len(part) == 2 and len(name) < 40:
+                yield from self._walk_notes(entry, name)
+            elif isinstance(entry, pygit2.Blob) and len(name) in (40, 64):
+                yield name, entry.data
 
     def read_note(self, commit_id: str, ref: str = NOTES_REF) -> bytes:
         """The lines attached to one commit (all fanout depths joined), b'' when it has none."""
@@ -229,11 +238,17 @@ class Repo:
         if tip is None:
             return b""
         root = self.pg[tip].peel(pygit2.Tree)
-        return b"".join(self.pg[oid].data for _, oid in _find_note(root, commit_id))
+        return b"".join(self._blob(oid) for _, oid in _find_note(root, commit_id))
 
     # -- the notes ledger: writing -------------------------------------------------------------------
 
-    def append_notes(self, lines_by_commit: Mapping[str, Iterable[bytes]], message: str, ref: str = NOTES_REF) -> str:
+    def append_notes(
+        self,
+        lines_by_commit: Mapping[str, Iterable[bytes]],
+        message: str,
+        ref: str = NOTES_REF,
+        timeout: float = 10.0,
+    ) -> str:
         """Add lines to the notes of several commits in one notes commit; returns the new notes commit.
 
         The ref is locked, its tip re-read under the lock, the new tree built on it and the ref moved
@@ -244,7 +259,8 @@ class Repo:
             raise ValueError("nothing to append")
         signature = self._signature()
         delay = 0.002
-        for _attempt in range(_WRITE_ATTEMPTS):
+        deadline = time.monotonic() + timeout
+        while True:
             try:
                 with self.pg.transaction() as txn:
                     txn.lock_ref(ref)
@@ -257,12 +273,19 @@ class Repo:
             except pygit2.GitError as exc:
                 if "lock" not in str(exc).lower() and "exists" not in str(exc).lower():
                     raise
+            if time.monotonic() > deadline:
+                break
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 1.6, 0.25)
         raise LedgerBusy(
-            f"{ref} stayed locked by another writer",
+            f"{ref} stayed locked by another writer for {timeout:g}s",
             hint=f"if no git process is running, remove the stale lock: rm {self.common_dir / (ref + '.lock')}",
         )
+
+    def _blob(self, oid: pygit2.Oid) -> bytes:
+        blob = self.pg[oid]
+        assert isinstance(blob, pygit2.Blob)
+        return blob.data
 
     def _signature(self) -> pygit2.Signature:
         try:
@@ -277,7 +300,7 @@ class Repo:
             existing = _find_note(root, commit_id) if root is not None else []
             merged = set(new_lines)
             for path, oid in existing:
-                merged.update(self.pg[oid].data.split(b"\n"))
+                merged.update(self._blob(oid).split(b"\n"))
                 changes[path] = None
             changes[(commit_id[:2], commit_id[2:])] = self.pg.create_blob(join_note_lines(merged))
         return self._rebuild(root, changes)
@@ -317,7 +340,7 @@ def _find_note(root: pygit2.Tree, commit_id: str) -> list[tuple[tuple[str, ...],
         if rest in tree:
             entry = tree[rest]
             if entry.type == ObjectType.BLOB:
-                found.append((path + (rest,), entry.id))
+                found.append(((*path, rest), entry.id))
         step = commit_id[consumed : consumed + 2]
         if step in tree and tree[step].type == ObjectType.TREE:
             tree = tree[step]  # type: ignore[assignment]

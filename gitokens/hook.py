@@ -38,7 +38,7 @@ def post_commit(repo: Repo, *, prompt: bool, terminal: Callable[[], tuple[TextIO
     if claimed.records:
         attached = [r.replace(commit=head, branch=branch) for r in claimed.records]
         try:
-            ledger.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook")
+            ledger.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook", timeout=2.0)
         except BaseException:
             pending.give_back(claimed)
             raise

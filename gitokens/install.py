@@ -111,6 +111,8 @@ def uninstall(repo: Repo) -> Outcome:
     for change in state["config"]:
         if _revert(repo, change):
             outcome.done.append(f"restored {change['key']}")
+    for section in ("notes.tokens", "notes"):
+        repo.config_drop_empty_section(section)
     _state_path(repo).unlink(missing_ok=True)
     if not outcome.done:
         outcome.done.append("nothing to remove: gitokens was not installed here")

@@ -110,7 +110,9 @@ def _choose(repo: Repo, copies: list[tuple[Record, str]], ledger: Ledger) -> tup
     return record, best
 
 
-def append(repo: Repo, records_by_commit: Mapping[str, Iterable[Record]], message: str) -> str:
+def append(
+    repo: Repo, records_by_commit: Mapping[str, Iterable[Record]], message: str, *, timeout: float = 10.0
+) -> str:
     """Attach records to commits in one notes commit; returns the new notes commit id."""
     lines = {commit: [r.to_line().encode() for r in records] for commit, records in records_by_commit.items()}
-    return repo.append_notes(lines, message)
+    return repo.append_notes(lines, message, timeout=timeout)

@@ -31,7 +31,9 @@ class Added:
         line += f"; id {record.id[:12]}"
         if self.branch_total is not None and record.branch:
             t = self.branch_total
-            line += f"\n{record.branch} total: {t.tokens:,} tokens in {t.sessions} session" + ("s" if t.sessions != 1 else "")
+            line += f"\n{record.branch} total: {t.tokens:,} tokens in {t.sessions} session" + (
+                "s" if t.sessions != 1 else ""
+            )
         return line
 
 

@@ -205,7 +205,7 @@ class Record:
             cost_usd=float(cost) if cost is not None else None,
             target=RecordId(target) if target is not None else None,
             **texts,  # type: ignore[arg-type]
-            **counts,
+            **counts,  # type: ignore[arg-type]
         )
 
     @classmethod
@@ -213,7 +213,7 @@ class Record:
         """Parse one ledger line; raises InvalidRecord for anything that is not a valid record."""
         try:
             data = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise InvalidRecord(f"not JSON: {exc.msg} at column {exc.colno}") from None
         return cls.from_dict(data, commit=commit)
 

@@ -15,8 +15,19 @@ from click.testing import CliRunner, Result
 from gitokens.cli import cli
 
 _CLOCK = itertools.count()
-_SCRUB = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "CI",
-          "GITHUB_ACTIONS", "GITOKENS_NO_PROMPT", "GIT_REFLOG_ACTION", "NO_COLOR", "GIT_TRACE")
+_SCRUB = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITOKENS_NO_PROMPT",
+    "GIT_REFLOG_ACTION",
+    "NO_COLOR",
+    "GIT_TRACE",
+)
 
 
 @pytest.fixture(autouse=True)

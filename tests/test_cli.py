@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import commit, git, run
+
+from gitokens import ledger, pending
+from gitokens.cli import cli
+from gitokens.git import open_repo
+
+
+def fail(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_add_total_with_note_prints_commit_branch_and_running_total(repo: Path) -> None:
+    head = commit(repo)
+    out = run("add", "54161", "OAuth2 integration").output
+    assert f"recorded 54,161 tokens (split unknown) on {head[:7]} (main)" in out
+    assert "main total: 54,161 tokens in 1 session" in out
+    out = run("add", "--input", "36000", "--output", "9230", "--model", "claude-sonnet-4-5-20250929").output
+    assert "main total: 99,391 tokens in 2 sessions" in out
+    records = sorted(e.record.tokens for e in ledger.load(open_repo()).entries.values())
+    assert records == [45230, 54161]
+
+
+def test_add_json_prints_the_stored_record(repo: Path) -> None:
+    head = commit(repo)
+    args = ["add", "--json", "--input", "1,200", "--output", "300", "--cache-read", "5000", "--reasoning", "100"]
+    data = json.loads(run(*args, "--model", "gpt-4o", "--endpoint", "chat", "--at", "2025-09-29T14:03:00Z").output)
+    assert data["commit"] == head and data["branch"] == "main" and data["author"] == "test@example.com"
+    assert (data["input_tokens"], data["cache_read_tokens"], data["ts"]) == (1200, 5000, "2025-09-29T14:03:00Z")
+    stored = ledger.load(open_repo()).entries[data["id"]].record
+    assert stored.to_dict() == data
+
+
+def test_add_on_an_unborn_head_queues_the_record(repo: Path) -> None:
+    out = run("add", "500", "before the first commit").output
+    assert "queued 500 tokens (split unknown) for the next commit (HEAD has no commits yet)" in out
+    records, problems = pending.list_pending(open_repo())
+    assert [r.tokens for r in records] == [500] and not problems
+    assert ledger.load(open_repo()).tip is None
+
+
+def test_add_commit_rev_attaches_to_that_commit(repo: Path) -> None:
+    first = commit(repo)
+    commit(repo)
+    run("add", "10", "--commit", "HEAD~1")
+    assert [e.attached for e in ledger.load(open_repo()).entries.values()] == [first]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add"], "error: no tokens given"),
+        (["add", "10", "--input", "5"], "error: give either TOTAL or the split"),
+        (["add", "--input", "-5"], "error: input_tokens: token counts cannot be negative"),
+        (["add", "--input", "1.5"], "expected a whole number of tokens, got '1.5'"),
+        (["add", "2000000000000"], "error: total_tokens: 2000000000000 tokens is more than 10^12"),
+        (["add", "10", "--model", ""], "error: model: cannot be empty"),
+        (["add", "10", "--at", "last tuesday"], "error: --at: 'last tuesday' is not a date or time"),
+        (["add", "10", "--commit", "nope"], "error: unknown revision 'nope'"),
+        (["add", "10", "x", "--note", "y"], "error: give the note once"),
+        (["log", "--since", "2025-13-01"], "error: --since: '2025-13-01' is not a date"),
+        (["rm", "ffff"], "error: no record with id 'ffff'"),
+        (["rm", "ab"], "error: record id 'ab' is too short"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_bad_input_is_one_line_error_with_hint_and_nonzero_exit(repo: Path, args: list[str], message: str) -> None:
+    commit(repo)
+    code, output = fail(*args)
+    assert code != 0
+    assert message in output
+    assert "Traceback" not in output
+    assert ledger.load(open_repo()).entries == {}
+
+
+def test_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = fail("show")
+    assert code == 128 and "error: not a git repository" in output and "hint:" in output
+
+
+def test_show_branch_summary_and_commit(repo: Path) -> None:
+    first = commit(repo)
+    run("add", "--input", "1000", "--output", "200", "--cache-read", "50", "--model", "m1", "--at", "2025-01-01")
+    second = commit(repo)
+    for n in range(6):
+        run("add", str(100 + n), f"session {n}", "--at", f"2025-01-0{n + 2}T10:00:00Z")
+    out = run("show").output
+    assert "Branch: main" in out and "Total tokens:  1,865" in out and "Sessions:      7" in out
+    assert "cache read:  50" in out and "split unknown: 615" in out and "Last 5 session(s):" in out
+    assert "session 5" in out and "session 0" not in out  # the last five only
+    assert "First use:     2025-01-01 00:00" in out
+    data = json.loads(run("show", "--json").output)
+    assert (data["sessions"], data["total_tokens"], len(data["recent"])) == (7, 1865, 5)
+    on_first = json.loads(run("show", first[:8], "--json").output)
+    assert [r["input_tokens"] for r in on_first] == [1000]
+    assert "6 record(s) on" in run("show", second).output
+
+
+def test_show_on_a_branch_without_records(repo: Path) -> None:
+    commit(repo)
+    assert "No token records on main yet." in run("show").output
+
+
+def test_log_filters_and_order(repo: Path) -> None:
+    commit(repo)
+    run("add", "10", "--model", "claude-opus-4", "--at", "2025-01-01T12:00:00Z")
+    git(repo, "switch", "-q", "-c", "feature/x")
+    commit(repo)
+    run("add", "20", "--model", "gpt-4o", "--at", "2025-02-01T12:00:00Z")
+    run("add", "30", "--model", "gpt-4o", "--at", "2025-03-01T12:00:00Z")
+
+    def tokens(*args: str) -> list[int]:
+        return [r["tokens"] for r in json.loads(run("log", "--json", *args).output)]
+
+    assert tokens() == [30, 20, 10]
+    assert tokens("--branch", "feature/x") == [30, 20]
+    assert tokens("--model", "opus") == [10]
+    assert tokens("--since", "20250201", "--until", "2025-02-01") == [20]
+    assert tokens("-n", "1") == [30]
+    assert tokens("--author", "TEST@example") == [30, 20, 10]
+    assert "feature/x" in run("log").output
+
+
+def test_rm_writes_a_tombstone_and_keeps_the_line(repo: Path) -> None:
+    head = commit(repo)
+    record_id = json.loads(run("add", "777", "oops", "--json").output)["id"]
+    run("add", "5")
+    assert f"removed {record_id[:12]}: 777 tokens on {head[:7]}" in run("rm", record_id[:8]).output
+    assert [r["tokens"] for r in json.loads(run("log", "--json").output)] == [5]
+    assert "was already removed" in run("rm", record_id).output
+    assert "oops" in git(repo, "notes", "--ref", "tokens", "show", head)
+    assert "main total: 10 tokens in 2 sessions" in run("add", "5").output
+
+
+def test_corrupt_line_warns_but_commands_work(repo: Path) -> None:
+    head = commit(repo)
+    run("add", "5")
+    git(repo, "notes", "--ref", "tokens", "append", "-m", "garbage here", head)
+    result = CliRunner().invoke(cli, ["log"])
+    assert result.exit_code == 0
+    assert "warning: skipped 1 ledger line(s)" in result.stderr and f"{head[:12]} line" in result.stderr
+    assert "garbage here" in git(repo, "notes", "--ref", "tokens", "show", head)
+
+
+def test_interactive_add_prompts_with_defaults(repo: Path) -> None:
+    commit(repo)
+    answers = "3000\n400\n\n\nclaude-sonnet-4-5\nchat\nrefactor\n"
+    out = run("add", "-i", "--output", "400", input=answers).output
+    assert "Output tokens [400]" in out
+    rec = next(iter(ledger.load(open_repo()).entries.values())).record
+    assert (rec.input_tokens, rec.output_tokens, rec.model, rec.endpoint, rec.note) == (
+        3000,
+        400,
+        "claude-sonnet-4-5",
+        "chat",
+        "refactor",
+    )
+
+
+def test_help_and_version() -> None:
+    assert "Example:" in run("add", "-h").output
+    assert run("--version").output.startswith("git-tokens, version ")
+    assert "hook-run" not in run("-h").output

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gitokens.errors import InvalidRecord
+from gitokens.records import Record, content_id
+
+BASE = {"id": "abc123", "ts": "2025-09-29T14:03:00Z", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"input_tokens": -1}, "input_tokens"),
+        ({"output_tokens": 1.5}, "output_tokens"),
+        ({"cache_read_tokens": "12"}, "cache_read_tokens"),
+        ({"cache_write_tokens": True}, "cache_write_tokens"),
+        ({"input_tokens": 10**12 + 1}, "input_tokens"),
+        ({"total_tokens": -3, "input_tokens": 0, "output_tokens": 0}, "total_tokens"),
+        ({"model": ""}, "model"),
+        ({"model": "   "}, "model"),
+        ({"ts": "yesterday"}, "ts"),
+        ({"ts": None}, "ts"),
+        ({"id": "has space"}, "id"),
+        ({"cost_usd": -0.5}, "cost_usd"),
+        ({"source": "Not A Source!"}, "source"),
+        ({"commit": "abc"}, "commit"),
+        ({"kind": "tombstone"}, "target"),
+        ({"reasoning_tokens": 9}, "reasoning_tokens"),
+        ({"v": 2}, "v"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_bad_values_name_the_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidRecord) as caught:
+        Record.from_dict({**BASE, **changes})
+    assert str(caught.value).startswith(f"{field}:")
+    assert "\n" not in str(caught.value)
+
+
+def test_canonical_line_round_trips_and_is_sorted_compact_json() -> None:
+    record = Record.from_dict({**BASE, "note": "naïve café", "cache_read_tokens": 7})
+    line = record.to_line()
+    assert line == json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert "naïve café" in line
+    assert Record.from_line(line) == record
+    assert record.tokens == 10 + 5 + 7
+
+
+def test_total_only_record_keeps_total_and_no_split() -> None:
+    record = Record.from_dict({"id": "x1", "ts": "2025-01-01T00:00:00Z", "total_tokens": 54161})
+    assert record.tokens == 54161
+    assert not record.split_known
+    data = json.loads(record.to_line())
+    assert data["total_tokens"] == 54161 and "input_tokens" not in data
+
+
+@pytest.mark.parametrize(
+    ("ts", "canonical"),
+    [
+        ("2025-09-29T14:03:00Z", "2025-09-29T14:03:00Z"),
+        ("2025-09-29T16:03:00+02:00", "2025-09-29T14:03:00Z"),
+        ("2025-09-29T14:03:00.123456Z", "2025-09-29T14:03:00.123Z"),
+        ("2025-09-29T14:03:00", "2025-09-29T14:03:00Z"),
+    ],
+)
+def test_timestamps_are_normalised_to_utc(ts: str, canonical: str) -> None:
+    assert Record.from_dict({**BASE, "ts": ts}).ts == canonical
+
+
+def test_line_without_id_gets_a_deterministic_one() -> None:
+    data = {"ts": "2025-01-01T00:00:00Z", "total_tokens": 5}
+    first, second = Record.from_dict(dict(data)), Record.from_dict(dict(data))
+    assert first.id == second.id == content_id(data)
+
+
+def test_not_json_is_an_invalid_record() -> None:
+    with pytest.raises(InvalidRecord, match="not JSON"):
+        Record.from_line("{oops")
