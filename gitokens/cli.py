@@ -89,7 +89,9 @@ def _load(repo: Repo) -> ledger.Ledger:
 
 
 def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+    # Indented for a person; compact for a pipe (json's indenting encoder is the slow pure-Python one).
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
 
 
 def _entry_json(entry: ledger.Entry) -> dict[str, Any]:

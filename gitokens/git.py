@@ -232,14 +232,6 @@ class Repo:
             elif isinstance(entry, pygit2.Blob) and len(name) in (40, 64):
                 yield name, entry.data
 
-    def read_note(self, commit_id: str, ref: str = NOTES_REF) -> bytes:
-        """The lines attached to one commit (all fanout depths joined), b'' when it has none."""
-        tip = self.notes_tip(ref)
-        if tip is None:
-            return b""
-        root = self.pg[tip].peel(pygit2.Tree)
-        return b"".join(self._blob(oid) for _, oid in _find_note(root, commit_id))
-
     # -- the notes ledger: writing -------------------------------------------------------------------
 
     def append_notes(
@@ -248,9 +240,10 @@ class Repo:
         message: str,
         ref: str = NOTES_REF,
         timeout: float = 10.0,
-    ) -> str:
-        """Add lines to the notes of several commits in one notes commit; returns the new notes commit.
+    ) -> tuple[str | None, str]:
+        """Add lines to the notes of several commits in one notes commit.
 
+        Returns the tip the new notes commit was built on (None for the ledger's first) and the new tip.
         The ref is locked, its tip re-read under the lock, the new tree built on it and the ref moved
         in one transaction; a lock held by another writer is waited for with jittered retries, so
         concurrent writers each land their lines and nobody's are lost.
@@ -269,7 +262,7 @@ class Repo:
                     parents = [pygit2.Oid(hex=tip)] if tip else []
                     new = self.pg.create_commit(None, signature, signature, message, tree, parents)
                     txn.set_target(ref, new, message=message)
-                return str(new)
+                return tip, str(new)
             except pygit2.GitError as exc:
                 if "lock" not in str(exc).lower() and "exists" not in str(exc).lower():
                     raise

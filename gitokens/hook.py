@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from gitokens import ledger, pending, recording
+from gitokens import ledger, pending, recording, totals
 from gitokens.errors import GitTokensError
 from gitokens.git import Repo
 from gitokens.records import Record
@@ -38,11 +38,12 @@ def post_commit(repo: Repo, *, prompt: bool, terminal: Callable[[], tuple[TextIO
     if claimed.records:
         attached = [r.replace(commit=head, branch=branch) for r in claimed.records]
         try:
-            ledger.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook", timeout=2.0)
+            written = ledger.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook", timeout=2.0)
         except BaseException:
             pending.give_back(claimed)
             raise
         pending.done(claimed)
+        totals.advance(repo, written, attached)  # queued records are new to the ledger by construction
         result.attached.extend(attached)
         tokens = sum(r.tokens for r in attached)
         result.messages.append(f"gitokens: attached {len(attached)} queued record(s), {tokens:,} tokens, to {head[:7]}")

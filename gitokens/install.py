@@ -54,7 +54,8 @@ def hooks_dir(repo: Repo) -> Path:
 def shim_text(prompt: bool, python: str | None = None) -> str:
     template = resources.files("gitokens.hooks").joinpath(HOOK).read_text(encoding="utf-8")
     quoted = (python or sys.executable).replace("'", "'\"'\"'")
-    return template.replace("@PYTHON@", quoted).replace("@ARGS@", "" if prompt else "--no-prompt")
+    filled = template.replace("@PYTHON@", quoted).replace("@PROMPT@", "yes" if prompt else "no")
+    return filled.replace("@ARGS@", "" if prompt else "--no-prompt")
 
 
 def is_ours(path: Path) -> bool:

@@ -8,8 +8,10 @@ carry) counts once.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gitokens.errors import InvalidRecord
 from gitokens.git import NOTES_REF, Repo
@@ -29,9 +31,8 @@ class InvalidLine:
         return f"{self.commit[:12]} line {self.line_no}: {self.error}"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A record in effect, with the commit whose note holds it."""
+class Entry(NamedTuple):
+    """A record with the commit whose note holds it (the newest, when copies sit on several commits)."""
 
     record: Record
     attached: str
@@ -64,12 +65,23 @@ def load(repo: Repo, ref: str = NOTES_REF) -> Ledger:
     tip = repo.notes_tip(ref)
     ledger = Ledger(tip=tip)
     seen: dict[RecordId, list[tuple[Record, str]]] = {}
-    for commit, blob in repo.read_notes(ref, tip):
-        _parse_note(commit, blob, seen, ledger)
+    # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for commit, blob in repo.read_notes(ref, tip):
+            _parse_note(commit, blob, seen, ledger)
+    finally:
+        if collecting:
+            gc.enable()
     usage: dict[RecordId, Entry] = {}
     for record_id, copies in seen.items():
-        record, attached = _choose(repo, copies, ledger)
-        entry = Entry(record, attached, tuple(sorted({c for _, c in copies})))
+        if len(copies) == 1:
+            record, attached = copies[0]
+            entry = Entry(record, attached, (attached,))
+        else:
+            record, attached = _choose(repo, copies, ledger)
+            entry = Entry(record, attached, tuple(sorted({c for _, c in copies})))
         if record.kind == "tombstone":
             ledger.tombstones.append(entry)
         else:
@@ -99,8 +111,6 @@ def _parse_note(commit: str, blob: bytes, seen: dict[RecordId, list[tuple[Record
 
 def _choose(repo: Repo, copies: list[tuple[Record, str]], ledger: Ledger) -> tuple[Record, str]:
     """One copy of a record seen on several notes: the same content, attached where it now lives."""
-    if len(copies) == 1:
-        return copies[0]
     lines = {record.to_line() for record, _ in copies}
     if len(lines) > 1:
         ledger.conflicting_ids.add(copies[0][0].id)
@@ -110,9 +120,18 @@ def _choose(repo: Repo, copies: list[tuple[Record, str]], ledger: Ledger) -> tup
     return record, best
 
 
+@dataclass(frozen=True)
+class Written:
+    """One notes commit we wrote: ``tip``, built directly on ``parent`` (None: the ledger's first)."""
+
+    parent: str | None
+    tip: str
+
+
 def append(
     repo: Repo, records_by_commit: Mapping[str, Iterable[Record]], message: str, *, timeout: float = 10.0
-) -> str:
-    """Attach records to commits in one notes commit; returns the new notes commit id."""
+) -> Written:
+    """Attach records to commits in one notes commit."""
     lines = {commit: [r.to_line().encode() for r in records] for commit, records in records_by_commit.items()}
-    return repo.append_notes(lines, message, timeout=timeout)
+    parent, tip = repo.append_notes(lines, message, timeout=timeout)
+    return Written(parent, tip)

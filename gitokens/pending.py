@@ -3,6 +3,9 @@
 One file per record, written atomically (temp file + rename), so any number of processes can queue
 at once. The post-commit hook claims files by renaming them (one rename wins), attaches them, and
 deletes them only after the ledger write succeeded; on failure it puts them back.
+
+Whoever queues a record makes sure its id is new to the ledger (random ids are; sources with stable
+ids check the ledger first), so the hook can count what it attaches as new.
 """
 
 from __future__ import annotations

@@ -83,9 +83,8 @@ def add(repo: Repo, record: Record, *, rev: str | None = None, queue: bool = Fal
     commit = repo.resolve_commit(rev) if rev is not None else head
     assert commit is not None
     record = record.replace(commit=commit)
-    old_tip = repo.notes_tip()
-    new_tip = ledger.append(repo, {commit: [record]}, "Notes added by 'git tokens add'")
-    totals.advance(repo, old_tip, new_tip, [record])
+    written = ledger.append(repo, {commit: [record]}, "Notes added by 'git tokens add'")
+    totals.advance(repo, written, [record])
     return Added(record, commit, None, totals.branch_total(repo, record.branch))
 
 
@@ -109,6 +108,7 @@ def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> li
     """Write one tombstone per target, attached to the commit that holds it; returns what was done."""
     lines: list[str] = []
     by_commit: dict[str, list[Record]] = {}
+    gone: list[Record] = []
     now = format_timestamp(datetime.now(timezone.utc))
     done: set[str] = set()
     for entry in targets:
@@ -132,7 +132,9 @@ def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> li
             }
         )
         by_commit.setdefault(entry.attached, []).append(tomb)
+        gone.append(target)
         lines.append(f"removed {target.id[:12]}: {target.tokens:,} tokens on {entry.attached[:7]}")
     if by_commit:
-        ledger.append(repo, by_commit, "Notes added by 'git tokens rm'")
+        written = ledger.append(repo, by_commit, "Notes added by 'git tokens rm'")
+        totals.advance(repo, written, [], removed=gone)
     return lines

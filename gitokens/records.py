@@ -33,6 +33,7 @@ SPLIT_FIELDS = (
 _TEXT_FIELDS = ("branch", "author", "model", "provider", "endpoint", "session", "note")
 _ID_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+_CANONICAL_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
@@ -73,6 +74,17 @@ def format_timestamp(moment: datetime) -> str:
     if moment.microsecond:
         text += f".{moment.microsecond // 1000:03d}"
     return text + "Z"
+
+
+def _canonical_ts(value: object) -> str:
+    # Ledger lines are canonical already: check those with a regex and a cheap parse, skip the reformat.
+    if isinstance(value, str) and _CANONICAL_TS.match(value):
+        try:
+            datetime.fromisoformat(value[:-1])
+            return value
+        except ValueError:
+            pass
+    return format_timestamp(parse_timestamp(value))
 
 
 def _count(data: dict[str, Any], field: str) -> int:
@@ -163,7 +175,7 @@ class Record:
             record_id = content_id(data)
         if not isinstance(record_id, str) or not _ID_RE.match(record_id):
             raise InvalidRecord(f"id: expected up to 200 printable characters without spaces, got {record_id!r}")
-        ts = format_timestamp(parse_timestamp(data.get("ts")))
+        ts = _canonical_ts(data.get("ts"))
         source = data.get("source", "manual")
         if not isinstance(source, str) or not _SOURCE_RE.match(source):
             raise InvalidRecord(f"source: {source!r} is not a source name", hint=f"one of {', '.join(SOURCES)}")

@@ -49,15 +49,19 @@ def compute(ledger: ledger_mod.Ledger) -> Totals:
     return totals
 
 
-def advance(repo: Repo, old_tip: str | None, new_tip: str, new_records: Iterable[Record]) -> None:
-    """After appending records with ids new to the ledger: carry a cache valid at ``old_tip`` to ``new_tip``."""
-    totals = _read_cache(repo, old_tip)
+def advance(repo: Repo, written: ledger_mod.Written, added: Iterable[Record], removed: Iterable[Record] = ()) -> None:
+    """Carry a cache valid at ``written.parent`` to ``written.tip``, which added records with ids new to the
+    ledger (``added``) and tombstones for records that were in effect (``removed``)."""
+    totals = _read_cache(repo, written.parent)
     if totals is None:
         return
-    for record in new_records:
+    for record in added:
         if record.kind == "usage":
             totals[record.branch] = totals.get(record.branch, BranchTotal()).plus(record)
-    _write_cache(repo, new_tip, totals)
+    for record in removed:
+        was = totals.get(record.branch, BranchTotal())
+        totals[record.branch] = BranchTotal(was.sessions - 1, was.tokens - record.tokens)
+    _write_cache(repo, written.tip, totals)
 
 
 def _path(repo: Repo) -> Path:

@@ -175,3 +175,28 @@ def test_forced_notes_refspec_is_warned_about(repo: Path) -> None:
     git(repo, "config", "--add", "remote.origin.fetch", "+refs/notes/*:refs/notes/*")
     result = run("install")
     assert "remote 'origin' fetches '+refs/notes/*:refs/notes/*'" in result.stderr
+
+
+def test_hook_starts_python_only_when_there_is_work(repo: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    hook = repo / ".git" / "hooks" / "post-commit"
+    hook.write_text(hook.read_text().replace("GITOKENS_PYTHON='", "GITOKENS_PYTHON='/nonexistent"))
+    env = {"PATH": "/usr/bin:/bin"}  # neither our python nor git-tokens can be found
+    quiet = subprocess.run(
+        ["git", "commit", "--allow-empty", "-m", "a"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert quiet.returncode == 0 and "gitokens" not in quiet.stderr
+    run("add", "--pending", "3")
+    busy = subprocess.run(
+        ["git", "commit", "--allow-empty", "-m", "b"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert busy.returncode == 0 and "the post-commit hook cannot find gitokens" in busy.stderr
