@@ -24,7 +24,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from make_ledger import add_spec_arguments, ensure_ledger, hermetic_env, scratch_copy, spec_from_args
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         def note_line(i: int) -> str:
             return Record(
                 id=new_id(),
-                ts=format_timestamp(datetime.now(timezone.utc)),
+                ts=format_timestamp(datetime.now(UTC)),
                 commit=head,
                 branch="main",
                 author="bench@example.com",

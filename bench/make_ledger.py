@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -209,7 +209,7 @@ class RecordFactory:
         model, provider, _, reasoning = rng.choices(pool, [m[2] for m in pool])[0]
         moment = commit_time - rng.randint(0, 4 * 3600)
         ms = rng.randint(0, 999) if rng.random() < 0.6 else 0
-        ts = format_timestamp(datetime.fromtimestamp(moment + ms / 1000, timezone.utc))
+        ts = format_timestamp(datetime.fromtimestamp(moment + ms / 1000, UTC))
         fields: dict[str, Any] = {
             "commit": commit,
             "branch": branch,
@@ -249,7 +249,7 @@ class RecordFactory:
         return Record(ts=ts, **fields), total_only
 
     def tombstone(self, target: Record, commit: str, commit_time: int, branch: str | None) -> Record:
-        ts = format_timestamp(datetime.fromtimestamp(commit_time - self.rng.randint(0, 600), timezone.utc))
+        ts = format_timestamp(datetime.fromtimestamp(commit_time - self.rng.randint(0, 600), UTC))
         return Record(
             id=RecordId(self._hex()),
             ts=ts,

@@ -143,7 +143,9 @@ class _Reader:
     def mapping(self, node: yaml.Node, where: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
         """The (key, key node, value node) entries of a mapping node; keys are their text, duplicates refused."""
         if not isinstance(node, self._yaml.MappingNode):
-            raise self.error(node, f"{where}: expected a mapping of keys to values", hint=f"write {where} as `key: value` lines")
+            raise self.error(
+                node, f"{where}: expected a mapping of keys to values", hint="write it as `key: value` lines"
+            )
         entries: list[tuple[str, yaml.Node, yaml.Node]] = []
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -169,22 +171,28 @@ class _Reader:
             out[key] = value_node
         return out
 
-    def value(self, node: yaml.Node) -> object:
+    def value(self, node: yaml.Node, where: str) -> object:
         if not isinstance(node, self._yaml.ScalarNode):
             return node
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except self._yaml.YAMLError as exc:  # e.g. a !!python tag, which the safe loader refuses
+            problem = getattr(exc, "problem", None) or exc
+            raise self.error(
+                node, f"{where}: cannot read this value: {problem}", hint="write a plain number or text"
+            ) from None
 
     def is_null(self, node: yaml.Node | None) -> bool:
-        return node is None or (isinstance(node, self._yaml.ScalarNode) and self.value(node) is None)
+        return node is None or (isinstance(node, self._yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null")
 
     def text(self, node: yaml.Node, where: str) -> str:
-        value = self.value(node)
+        value = self.value(node, where)
         if not isinstance(value, str) or not value.strip():
             raise self.error(node, f"{where}: expected text, got {_describe(value)}", hint="quote it if it is a name")
         return value.strip()
 
     def number(self, node: yaml.Node, where: str) -> float:
-        value = self.value(node)
+        value = self.value(node, where)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.error(node, f"{where}: expected a number, got {_describe(value)}", hint="write it like 3 or 0.3")
         if value < 0:
@@ -192,7 +200,7 @@ class _Reader:
         return float(value)
 
     def whole(self, node: yaml.Node, where: str) -> int:
-        value = self.value(node)
+        value = self.value(node, where)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -217,15 +225,17 @@ class _Reader:
         assert root is not None
         known = ("default_branch", "timezone", "prices", "aliases", "split", "budgets")
         nodes = self.fixed(root, "top level", known)
-        prices = self.section(nodes, "prices", self.prices, {})
+        prices: dict[str, ModelPrices] = self.section(nodes, "prices", self.prices, {})
+        aliases: dict[str, str] = self.section(nodes, "aliases", lambda n: self.aliases(n, prices), {})
+        budgets: dict[str, Budget] = self.section(nodes, "budgets", self.budgets, {})
         return Config(
             path=self.path,
             default_branch=self.section(nodes, "default_branch", lambda n: self.text(n, "default_branch"), None),
             timezone=self.section(nodes, "timezone", self.timezone, None),
             prices=_frozen(prices),
-            aliases=_frozen(self.section(nodes, "aliases", lambda n: self.aliases(n, prices), {})),
+            aliases=_frozen(aliases),
             split=self.section(nodes, "split", self.split, Split()),
-            budgets=_frozen(self.section(nodes, "budgets", self.budgets, {})),
+            budgets=_frozen(budgets),
         )
 
     def timezone(self, node: yaml.Node) -> str:
@@ -254,18 +264,23 @@ class _Reader:
             for required in ("input", "output"):
                 if required not in fields:
                     raise self.error(
-                        value_node,
+                        key_node,
                         f"{where}: {required!r} is missing",
                         hint="give at least input and output, in USD per million tokens",
                     )
-            rates = {name: self.number(rate, f"{where}.{name}") for name, rate in fields.items() if not self.is_null(rate)}
+            rates = {
+                name: self.number(rate, f"{where}.{name}") for name, rate in fields.items() if not self.is_null(rate)
+            }
             if "input" not in rates or "output" not in rates:
-                raise self.error(value_node, f"{where}: input and output need a price", hint="write 0 for free")
+                raise self.error(key_node, f"{where}: input and output need a price", hint="write 0 for free")
             out[model] = ModelPrices(**rates)
         return out
 
     def aliases(self, node: yaml.Node, prices: Mapping[str, ModelPrices]) -> dict[str, str]:
-        entries = [(model, key_node, self.text(target, f"aliases.{model}")) for model, key_node, target in self.mapping(node, "aliases")]
+        entries = [
+            (model, key_node, self.text(target, f"aliases.{model}"))
+            for model, key_node, target in self.mapping(node, "aliases")
+        ]
         names = {model for model, _, _ in entries}
         for model, key_node, target in entries:
             if target == model:
@@ -290,11 +305,14 @@ class _Reader:
                 raise self.error(fields[name], f"split.{name}: {value} is more than 1", hint="write fractions like 0.8")
         if not given:
             return Split()
-        inp = given.get("input", 1.0 - given.get("output", 0.0))
-        out = given.get("output", 1.0 - inp)
+        # Round the complement so that `input: 0.7` gives output 0.3, not 0.30000000000000004.
+        inp = given.get("input", round(1.0 - given.get("output", 0.0), 12))
+        out = given.get("output", round(1.0 - inp, 12))
         if abs(inp + out - 1.0) > _SPLIT_TOLERANCE:
             raise self.error(
-                node, f"split: input {inp} and output {out} add up to {inp + out}, not 1", hint="e.g. input: 0.8, output: 0.2"
+                node,
+                f"split: input {inp} and output {out} add up to {inp + out}, not 1",
+                hint="e.g. input: 0.8, output: 0.2",
             )
         return Split(input=inp, output=out)
 
@@ -319,4 +337,4 @@ def _describe(value: object) -> str:
         return "a list"
     if kind == "MappingNode":
         return "a mapping"
-    return f"{kind} {value!r}"
+    return f"{kind} {value!r}" if isinstance(value, str) else f"{kind} {value}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from gitokens.errors import UsageError
 
@@ -25,7 +25,7 @@ def parse_moment(text: str, option: str) -> datetime:
     stripped = text.strip()
     if _COMPACT.match(stripped) or re.match(r"^\d{4}-\d{2}-\d{2}$", stripped):
         day = parse_date(stripped, option)
-        return datetime(day.year, day.month, day.day).astimezone().astimezone(timezone.utc)
+        return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
     if stripped.endswith(("Z", "z")):
         stripped = stripped[:-1] + "+00:00"
     try:
@@ -37,4 +37,16 @@ def parse_moment(text: str, option: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*([dw])$")
+
+
+def parse_since(text: str, option: str, today: date) -> date:
+    """A day as ``parse_date`` takes it, or relative to ``today``: ``7d`` (the last 7 days), ``2w``."""
+    match = _RELATIVE.match(text.strip().lower())
+    if match:
+        days = int(match[1]) * (7 if match[2] == "w" else 1)
+        return today - timedelta(days=max(days - 1, 0))
+    return parse_date(text, option)

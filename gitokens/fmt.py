@@ -10,6 +10,11 @@ def tokens(n: int) -> str:
     return f"{n:,}"
 
 
+def rate(value: float | None) -> str:
+    """A price per million tokens; None (a cache rate with no price of its own) costs the input rate."""
+    return "=input" if value is None else f"${value:,.4g}"
+
+
 def local_time(ts: str | None) -> str:
     if ts is None:
         return "-"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gitokens import ledger, pending, totals
@@ -60,7 +60,7 @@ def build(
         )
     data: dict[str, Any] = {
         "id": new_id(),
-        "ts": format_timestamp(at or datetime.now(timezone.utc)),
+        "ts": format_timestamp(at or datetime.now(UTC)),
         "source": source,
         "branch": repo.head_branch(),
         "author": repo.user_email(),
@@ -109,7 +109,7 @@ def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> li
     lines: list[str] = []
     by_commit: dict[str, list[Record]] = {}
     gone: list[Record] = []
-    now = format_timestamp(datetime.now(timezone.utc))
+    now = format_timestamp(datetime.now(UTC))
     done: set[str] = set()
     for entry in targets:
         target = entry.record

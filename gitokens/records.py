@@ -13,7 +13,7 @@ import json
 import math
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NewType
 
 from gitokens.errors import InvalidRecord
@@ -63,13 +63,13 @@ def parse_timestamp(value: object, field: str = "ts") -> datetime:
             hint="write it like 2025-09-29T14:03:00Z",
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:
     """The canonical form: UTC, ``Z``, milliseconds only when there are any."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond // 1000:03d}"

@@ -1,0 +1,226 @@
+"""The report model: plain dataclasses that every rendering (text, Markdown, HTML, JSON, CSV) is fed from.
+
+Nothing here reads git or prices; ``report.py`` fills it. ``Report.to_dict()`` is the documented JSON
+schema ``gitokens.report/1`` (docs/report-json.md) and also what the templates receive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "gitokens.report/1"
+
+
+@dataclass
+class Totals:
+    """Sums over a set of records. ``cost_usd`` is None when none of them could be priced."""
+
+    sessions: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int = 0
+    estimated_tokens: int = 0  # tokens of records whose input/output split was estimated from a total
+    cost_usd: float | None = None
+    unpriced_sessions: int = 0  # records whose cost is unknown (not counted in cost_usd)
+
+    def add(self, other: Totals) -> None:
+        for name in (
+            "sessions",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "total_tokens",
+            "estimated_tokens",
+            "unpriced_sessions",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+
+    @property
+    def cache_tokens(self) -> int:
+        return self.cache_read_tokens + self.cache_write_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sessions": self.sessions,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "total_tokens": self.total_tokens,
+            "estimated_tokens": self.estimated_tokens,
+            "cost_usd": _money(self.cost_usd),
+            "unpriced_sessions": self.unpriced_sessions,
+        }
+
+
+@dataclass
+class Row:
+    """One line of a breakdown: its key (a branch, a model, a day...), its totals, and extra columns."""
+
+    key: str | None
+    totals: Totals = field(default_factory=Totals)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, key_name: str) -> dict[str, Any]:
+        return {key_name: self.key, **self.totals.to_dict(), **self.extra}
+
+
+@dataclass
+class Table:
+    """Rows of one breakdown, largest first, and how many rows were left out (``--top``)."""
+
+    key_name: str
+    rows: list[Row] = field(default_factory=list)
+    omitted: int = 0
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [row.to_dict(self.key_name) for row in self.rows]
+
+
+@dataclass
+class Merge:
+    """A merge or squash commit on the default branch and the records it brought in."""
+
+    commit: str
+    merged_at: str
+    kind: str  # "merge" or "squash"
+    pr: int | None
+    source_branch: str | None
+    title: str
+    totals: Totals
+    by_model: list[Row]
+    by_provider: list[Row]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "merged_at": self.merged_at,
+            "kind": self.kind,
+            "pr": self.pr,
+            "source_branch": self.source_branch,
+            "title": self.title,
+            **self.totals.to_dict(),
+            "by_model": [r.to_dict("model") for r in self.by_model],
+            "by_provider": [r.to_dict("provider") for r in self.by_provider],
+        }
+
+
+@dataclass
+class CostLine:
+    """Cost analysis of one model: tokens by kind times the rate per million."""
+
+    model: str
+    priced_as: str | None
+    rate_source: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    input_rate: float | None
+    output_rate: float | None
+    cache_read_rate: float | None
+    cache_write_rate: float | None
+    cost_usd: float | None
+    estimated_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["cost_usd"] = _money(self.cost_usd)
+        return out
+
+
+@dataclass
+class Report:
+    """Everything a report shows, computed once."""
+
+    generated_at: str
+    repository: str
+    timezone: str
+    default_branch: str | None
+    current_branch: str | None
+    filters: dict[str, Any]
+    cost_mode: str
+    totals: Totals
+    session_stats: dict[str, Any]
+    branch: dict[str, Any]  # the current branch's section
+    windows: dict[str, Totals]  # last_24h, last_7d, last_30d
+    by_branch: Table
+    by_merge: list[Merge]
+    merge_totals: dict[str, Any]
+    by_model: Table
+    by_provider: Table
+    by_endpoint: Table
+    by_author: Table
+    by_source: Table
+    daily: Table
+    weekly: Table
+    monthly: Table
+    recent: list[dict[str, Any]]
+    cost_analysis: list[CostLine]
+    insights: dict[str, Any]
+    projection: dict[str, Any]
+    unpriced_models: list[str]
+    invalid_lines: list[dict[str, Any]]
+    estimated_split: dict[str, float]
+    sections: list[str]
+    by: str  # the trend table's period: day, week or month
+    records: list[dict[str, Any]] | None = None  # one row per record, only when asked for (CSV); not in to_dict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "generated_at": self.generated_at,
+            "repository": self.repository,
+            "timezone": self.timezone,
+            "default_branch": self.default_branch,
+            "current_branch": self.current_branch,
+            "filters": self.filters,
+            "cost_mode": self.cost_mode,
+            "sections": self.sections,
+            "by": self.by,
+            "estimated_split": self.estimated_split,
+            "totals": self.totals.to_dict(),
+            "session_stats": self.session_stats,
+            "branch": self.branch,
+            "windows": {name: t.to_dict() for name, t in self.windows.items()},
+            "by_branch": self.by_branch.to_list(),
+            "by_merge": [m.to_dict() for m in self.by_merge],
+            "merge_totals": self.merge_totals,
+            "by_model": self.by_model.to_list(),
+            "by_provider": self.by_provider.to_list(),
+            "by_endpoint": self.by_endpoint.to_list(),
+            "by_author": self.by_author.to_list(),
+            "by_source": self.by_source.to_list(),
+            "daily": self.daily.to_list(),
+            "weekly": self.weekly.to_list(),
+            "monthly": self.monthly.to_list(),
+            "recent": self.recent,
+            "cost_analysis": [c.to_dict() for c in self.cost_analysis],
+            "insights": self.insights,
+            "projection": self.projection,
+            "unpriced_models": self.unpriced_models,
+            "invalid_lines": self.invalid_lines,
+            "omitted": {
+                name: table.omitted
+                for name, table in (
+                    ("by_branch", self.by_branch),
+                    ("by_model", self.by_model),
+                    ("by_endpoint", self.by_endpoint),
+                    ("by_author", self.by_author),
+                )
+                if table.omitted
+            },
+        }
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

@@ -1,0 +1,365 @@
+"""What a record cost: rates from genai-prices or ``.gitokens.yml``, applied to a record's tokens.
+
+Our records count tokens the Anthropic way (``input_tokens`` excludes cache reads and writes); genai-prices
+counts total input (its ``input_tokens`` includes them). We convert: input = input + cache_read + cache_write,
+with the cache counts passed as well, so that genai-prices prices each cache token at its own rate and the
+rest at the input rate.
+
+Reports price hundreds of thousands of records, and ``calc_price`` costs ~80 µs a call, so we call it only to
+find a model, then keep each model's rates per UTC day (genai-prices dates its price changes by UTC day;
+off-peak prices that change within a day are looked up per record) and do the arithmetic ourselves, exactly
+(integers, one correctly rounded division: the same float as genai-prices' ``Decimal`` total), tiers
+included: its long-context tiers apply a higher rate to every token of a request whose total input is
+above a threshold. Models priced by units our records do not carry (per-request fees, separately priced
+reasoning, characters) go through ``calc_price`` itself.
+
+genai-prices is imported on first use: ``git tokens add`` never pays its import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from gitokens.config import Config, ModelPrices, Split
+from gitokens.records import Record
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from genai_prices import types as gp
+
+CostMode = Literal["auto", "calculate", "reported"]
+COST_MODES: tuple[CostMode, ...] = ("auto", "calculate", "reported")
+UNKNOWN_MODEL = "(unknown model)"
+GENAI = "genai-prices"
+OVERRIDE = "override"
+
+_TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+# Priced units whose counts are always 0 for our records (we never report them), so they add nothing and
+# the arithmetic below stays exact. Any other unit (per-request fees, reasoning, characters, ...) sends
+# the model through calc_price. tests/test_pricing.py checks the arithmetic against calc_price.
+_ABSENT_KEYS = frozenset(
+    {
+        "cache_write_5m_mtok",
+        "cache_write_1h_mtok",
+        "web_searches_kcount",
+        "storage_searches_kcount",
+        "input_audio_mtok",
+        "output_audio_mtok",
+        "cache_audio_read_mtok",
+        "input_image_mtok",
+        "output_image_mtok",
+        "cache_image_read_mtok",
+        "input_video_mtok",
+        "output_video_mtok",
+    }
+)
+
+_Dec4 = tuple[Decimal, Decimal, Decimal, Decimal]  # input, output, cache read, cache write: USD per million
+_Int4 = tuple[int, int, int, int]  # the same four, in 1/_Table.scale USD per token
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Rates (USD per million tokens) for a request whose input, cache included, is above ``above`` tokens."""
+
+    above: int
+    input: float
+    output: float
+    cache_read: float | None
+    cache_write: float | None
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A model's rates in USD per million tokens; a cache rate of None means those tokens cost the input rate."""
+
+    input: float
+    output: float
+    cache_read: float | None
+    cache_write: float | None
+    source: str  # "genai-prices", "override", or "alias -> <model> (<source>)"
+    priced_as: str  # the model id actually priced
+    provider: str | None = None  # the genai-prices provider whose price list was used
+    tiers: tuple[Tier, ...] = ()  # higher rates for long requests, lowest threshold first
+
+
+@dataclass(frozen=True)
+class Cost:
+    usd: float | None  # None: unpriced (never silently 0)
+    estimated: bool  # the input/output split was estimated from a total with config.split
+    reported: bool  # the record's own cost_usd was used
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Rates ready for arithmetic: base rates, then (threshold, rates) from the lowest threshold up.
+
+    Rates are whole numbers of 1/``scale`` USD per token: a cost is one exact integer sum and one division,
+    which Python rounds correctly, so it is the same float as genai-prices' exact ``Decimal`` total, ~4x faster.
+    """
+
+    base: _Int4
+    tiers: tuple[tuple[int, _Int4], ...]
+    scale: int
+    own_cache_read: bool
+    own_cache_write: bool
+    exotic: bool  # priced by units we do not replicate: use calc_price
+
+    @classmethod
+    def build(cls, base: _Dec4, tiers: list[tuple[int, _Dec4]], own: tuple[bool, bool], exotic: bool) -> _Table:
+        rates = [*base, *(rate for _, level in tiers for rate in level)]
+        places = max(max(0, -int(rate.as_tuple().exponent)) for rate in rates)
+
+        def whole(level: _Dec4) -> _Int4:
+            a, b, c, d = (int(rate.scaleb(places)) for rate in level)
+            return a, b, c, d
+
+        return cls(
+            base=whole(base),
+            tiers=tuple((start, whole(level)) for start, level in tiers),
+            scale=10**places * 1_000_000,
+            own_cache_read=own[0],
+            own_cache_write=own[1],
+            exotic=exotic,
+        )
+
+    def at(self, total_input: int) -> _Int4:
+        for start, rates in reversed(self.tiers):
+            if total_input > start:  # genai-prices: strictly above the threshold
+                return rates
+        return self.base
+
+    def rates(self, source: str, priced_as: str, provider: str | None) -> Rates:
+        per_million = self.scale // 1_000_000
+
+        def read(rates: _Int4) -> tuple[float, float, float | None, float | None]:
+            cache_read = rates[2] / per_million if self.own_cache_read else None
+            cache_write = rates[3] / per_million if self.own_cache_write else None
+            return rates[0] / per_million, rates[1] / per_million, cache_read, cache_write
+
+        tiers = tuple(Tier(start, *read(rates)) for start, rates in self.tiers)
+        return Rates(*read(self.base), source=source, priced_as=priced_as, provider=provider, tiers=tiers)
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """How one (model, provider) is priced: a fixed override table or a genai-prices model."""
+
+    priced_as: str
+    source: str
+    provider: str | None
+    fixed: _Table | None
+    info: gp.ModelInfo | None = None
+    genai_provider: gp.Provider | None = None
+    intraday: bool = False  # genai prices that change within a UTC day (off-peak hours)
+
+
+def split_total(total: int, split: Split) -> tuple[int, int]:
+    """Divide a total known only as a whole into (input, output) tokens with the configured fractions."""
+    input_tokens = round(total * split.input)
+    return input_tokens, total - input_tokens
+
+
+def _override_table(prices: ModelPrices) -> _Table:
+    def dec(value: float) -> Decimal:
+        return Decimal(repr(value))
+
+    inp = dec(prices.input)
+    cache_read = dec(prices.cache_read) if prices.cache_read is not None else inp
+    cache_write = dec(prices.cache_write) if prices.cache_write is not None else inp
+    own = (prices.cache_read is not None, prices.cache_write is not None)
+    return _Table.build((inp, dec(prices.output), cache_read, cache_write), [], own, exotic=False)
+
+
+def _genai_table(model_price: gp.ModelPrice) -> _Table:
+    from genai_prices.types import TieredPrices
+
+    priced = {key for key, value in vars(model_price).items() if value is not None and not key.startswith("_")}
+    exotic = "input_mtok" not in priced or bool(priced - set(_TOKEN_KEYS) - _ABSENT_KEYS)
+    prices = [getattr(model_price, key) for key in _TOKEN_KEYS]
+    starts = sorted({tier.start for price in prices if isinstance(price, TieredPrices) for tier in price.tiers})
+
+    def at(threshold: int | None) -> _Dec4:
+        chosen: list[Decimal] = []
+        for price in prices:
+            if isinstance(price, TieredPrices):
+                rate = price.base
+                for tier in price.tiers:  # sorted ascending by genai-prices
+                    if threshold is not None and tier.start <= threshold:
+                        rate = tier.price
+                chosen.append(rate)
+            else:
+                chosen.append(price if price is not None else Decimal(0))
+        # A cache count without its own price stays inside genai-prices' input count: it costs the input rate.
+        inp, out, cache_read, cache_write = chosen
+        return (
+            inp,
+            out,
+            cache_read if prices[2] is not None else inp,
+            cache_write if prices[3] is not None else inp,
+        )
+
+    own = (prices[2] is not None, prices[3] is not None)
+    return _Table.build(at(None), [(start, at(start)) for start in starts], own, exotic)
+
+
+class Pricer:
+    """Prices records for one report: caches lookups, and collects the models it could not price."""
+
+    def __init__(self, config: Config, mode: CostMode = "auto") -> None:
+        if mode not in COST_MODES:
+            raise ValueError(f"unknown cost mode {mode!r}")
+        self.config = config
+        self.mode: CostMode = mode
+        self.unpriced: set[str] = set()
+        self._overrides = {model.lower(): (model, _override_table(prices)) for model, prices in config.prices.items()}
+        self._aliases = {model.lower(): target for model, target in config.aliases.items()}
+        self._priced: dict[tuple[str, str | None], _Priced | None] = {}
+        self._days: dict[tuple[str, str | None, str], tuple[_Priced, _Table | None] | None] = {}
+        self._tables: dict[int, tuple[gp.ModelPrice, _Table]] = {}
+
+    # -- records -------------------------------------------------------------------------------------
+
+    def cost(self, record: Record) -> Cost:
+        """The record's cost in this pricer's mode; an unpriced record has ``usd=None`` and is listed."""
+        if record.kind != "usage":
+            return Cost(usd=0.0, estimated=False, reported=False)  # a tombstone spends nothing
+        if self.mode == "reported" or (self.mode == "auto" and record.cost_usd is not None):
+            if record.cost_usd is not None:
+                return Cost(usd=record.cost_usd, estimated=False, reported=True)
+            self.unpriced.add(record.model or UNKNOWN_MODEL)
+            return Cost(usd=None, estimated=False, reported=False)
+        return self._calculate(record)
+
+    def _calculate(self, record: Record) -> Cost:
+        estimated = record.total_tokens is not None
+        model = record.model
+        if model is None:
+            self.unpriced.add(UNKNOWN_MODEL)
+            return Cost(usd=None, estimated=estimated, reported=False)
+        day = (model, record.provider, record.ts[:10])  # ts is canonical UTC: genai-prices dates prices by UTC day
+        found = self._days.get(day) or self._day(day, record)
+        if found is None:
+            self.unpriced.add(model)
+            return Cost(usd=None, estimated=estimated, reported=False)
+        priced, table = found
+        if table is None:
+            assert priced.info is not None
+            table = self._table(priced.info.get_prices(record.when))
+        if record.total_tokens is not None:
+            inp, out = split_total(record.total_tokens, self.config.split)
+            cache_read = cache_write = 0
+        else:
+            inp, out = record.input_tokens, record.output_tokens
+            cache_read, cache_write = record.cache_read_tokens, record.cache_write_tokens
+        if table.exotic:
+            usd = self._calc_price(priced, record, (inp, out, cache_read, cache_write))
+            return Cost(usd=usd, estimated=estimated, reported=False)
+        # Tiers price one request; a total-only record stands for a whole session, so it gets the base rates.
+        rates = table.base if estimated or not table.tiers else table.at(inp + cache_read + cache_write)
+        r_in, r_out, r_read, r_write = rates
+        usd = (r_in * inp + r_out * out + r_read * cache_read + r_write * cache_write) / table.scale
+        return Cost(usd=usd, estimated=estimated, reported=False)
+
+    def _day(self, day: tuple[str, str | None, str], record: Record) -> tuple[_Priced, _Table | None] | None:
+        """Resolve a (model, provider, UTC day) once; the table is None when it must be read per record."""
+        if day in self._days:
+            return self._days[day]
+        priced = self._resolve(day[0], day[1])
+        found: tuple[_Priced, _Table | None] | None
+        if priced is None:
+            found = None
+        elif priced.fixed is not None:
+            found = (priced, priced.fixed)
+        elif priced.intraday:
+            found = (priced, None)
+        else:
+            assert priced.info is not None
+            found = (priced, self._table(priced.info.get_prices(record.when)))
+        self._days[day] = found
+        return found
+
+    def _calc_price(self, priced: _Priced, record: Record, counts: tuple[int, int, int, int]) -> float:
+        """Price through genai-prices itself, for models priced by units our arithmetic does not cover."""
+        from genai_prices import Usage
+
+        assert priced.info is not None and priced.genai_provider is not None
+        inp, out, cache_read, cache_write = counts
+        usage = Usage(
+            input_tokens=inp + cache_read + cache_write,
+            output_tokens=out,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+        )
+        if record.reasoning_tokens:  # a part of the output, priced apart only by models that price it apart
+            usage.output_reasoning_tokens = min(record.reasoning_tokens, out)
+        calculation = priced.info.calc_price(usage, priced.genai_provider, genai_request_timestamp=record.when)
+        return float(calculation.total_price)
+
+    # -- rates ---------------------------------------------------------------------------------------
+
+    def rates(self, model: str, when: datetime | None = None, provider: str | None = None) -> Rates | None:
+        """The rates ``model`` is priced at (as of ``when``, default now), or None when it has no price."""
+        priced = self._resolve(model, provider)
+        if priced is None:
+            return None
+        table = priced.fixed
+        if table is None:
+            assert priced.info is not None
+            table = self._table(priced.info.get_prices(when or datetime.now(UTC)))
+        return table.rates(priced.source, priced.priced_as, priced.provider)
+
+    def _table(self, model_price: gp.ModelPrice) -> _Table:
+        cached = self._tables.get(id(model_price))
+        if cached is None or cached[0] is not model_price:
+            cached = self._tables[id(model_price)] = (model_price, _genai_table(model_price))
+        return cached[1]
+
+    def _resolve(self, model: str, provider: str | None) -> _Priced | None:
+        key = (model, provider)
+        if key not in self._priced:
+            target = self._aliases.get(model.lower())
+            priced = self._lookup(target or model, provider)
+            if priced is not None and target is not None:
+                priced = dataclasses.replace(priced, source=f"alias -> {target} ({priced.source})")
+            self._priced[key] = priced
+        return self._priced[key]
+
+    def _lookup(self, model: str, provider: str | None) -> _Priced | None:
+        override = self._overrides.get(model.lower())
+        if override is not None:
+            return _Priced(priced_as=override[0], source=OVERRIDE, provider=None, fixed=override[1])
+        from genai_prices import Usage, calc_price
+        from genai_prices.types import StartDateConstraint
+
+        # The record's provider narrows the search when genai-prices knows it (azure, google, openrouter...);
+        # a provider it does not know, or one without this model, falls back to matching the model name alone.
+        for provider_id in dict.fromkeys((provider, None)):
+            try:
+                found = calc_price(Usage(), model, provider_id=provider_id)
+            except LookupError:
+                continue
+            prices = found.model.prices
+            intraday = isinstance(prices, list) and any(
+                c.constraint is not None and not isinstance(c.constraint, StartDateConstraint) for c in prices
+            )
+            return _Priced(
+                priced_as=found.model.id,
+                source=GENAI,
+                provider=found.provider.id,
+                fixed=None,
+                info=found.model,
+                genai_provider=found.provider,
+                intraday=intraday,
+            )
+        return None
+
+
+def rates_table(pricer: Pricer, models: Iterable[str]) -> list[tuple[str, Rates | None]]:
+    """Each model with the rates it is priced at today (None: no price), for ``git tokens prices``."""
+    return [(model, pricer.rates(model)) for model in dict.fromkeys(models)]

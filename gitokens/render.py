@@ -1,0 +1,444 @@
+"""Renderings of one report model: text (terminal), Markdown, the HTML dashboard, JSON and CSV.
+
+Owns the Jinja environment, every formatting filter and the few view additions the templates need
+(trimmed long tables and how much was trimmed, the trend table ``--by`` picks, the bar geometry of the
+dashboard's charts). Templates in ``templates/`` lay out ``Report.to_dict()`` and compute nothing.
+
+Text from the ledger (branches, notes, models, authors, merge titles) is untrusted: it is autoescaped in
+HTML, escaped by ``md`` in Markdown (no markup, links, images, HTML or @mentions can come through), squeezed
+onto one line of printable characters on a terminal, and quoted against formula injection in CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.resources
+import io
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, TypeVar
+
+import jinja2
+
+from gitokens.model import Report
+
+FORMATS = ("text", "markdown", "html", "json", "csv")
+CSV_COLUMNS = (
+    "ts",
+    "commit",
+    "branch",
+    "author",
+    "model",
+    "provider",
+    "endpoint",
+    "source",
+    "session",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "estimated",
+    "cost_usd",
+    "id",
+    "first_commit",
+    "note",
+)
+MARKDOWN_LIMIT = 1024 * 1024  # GitHub refuses a job summary or a comment above 1 MiB (comments: 65,536 chars)
+CHART_DAYS = 90
+_TEMPLATES = {"text": "report.txt.j2", "markdown": "report.md.j2", "html": "dashboard.html.j2"}
+# Rows kept per long table (0: all); what is left out is counted in ``more`` and said. "rows" is every
+# breakdown; Markdown falls back to the second set when the first is still too large for GitHub.
+_LIMITS: dict[str, tuple[dict[str, int], ...]] = {
+    "text": ({"rows": 0, "by_merge": 20, "trend": 31, "branch_daily": 14, "invalid_lines": 3},),
+    "markdown": (
+        {"rows": 100, "by_merge": 50, "trend": 62, "branch_daily": 31, "invalid_lines": 5},
+        {"rows": 10, "by_merge": 10, "trend": 14, "branch_daily": 7, "invalid_lines": 1},
+    ),
+    "html": ({"rows": 200, "by_merge": 200, "trend": 92, "branch_daily": 31, "invalid_lines": 10},),
+}
+_BREAKDOWNS = ("by_branch", "by_model", "by_provider", "by_endpoint", "by_author", "by_source", "cost_analysis")
+_TREND = {
+    "day": ("daily", "date", "Daily"),
+    "week": ("weekly", "week", "Weekly"),
+    "month": ("monthly", "month", "Monthly"),
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def render(report: Report, fmt: str, *, color: bool = False) -> str:
+    """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true."""
+    if fmt == "json":
+        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return _csv(report)
+    if fmt not in _TEMPLATES:
+        raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    data = report.to_dict()
+    template = _environment().get_template(_TEMPLATES[fmt])
+    for limits in _LIMITS[fmt]:
+        context = _view(data, limits)
+        if fmt == "html":
+            context["charts"] = {"tokens": daily_chart(data, "total_tokens"), "cost": daily_chart(data, "cost_usd")}
+        out = template.render(**context, color=color)
+        if fmt == "text":
+            out = "\n".join(line.rstrip() for line in out.split("\n"))
+        if fmt != "markdown" or len(out.encode()) <= MARKDOWN_LIMIT:
+            return out
+    return _cut(out, MARKDOWN_LIMIT)
+
+
+# -- view additions --------------------------------------------------------------------------------
+
+
+def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    """The template context: the report with long tables trimmed; ``more``: rows left out of each table (by
+    ``--top`` or here); ``trend``: the table ``--by`` picks; ``invalid_count``: all invalid lines."""
+    report, more = dict(data), {}
+    for name in (*_BREAKDOWNS, "unpriced_models"):
+        report[name], more[name] = _keep(data[name], limits["rows"])
+        more[name] += data["omitted"].get(name, 0)
+    report["by_merge"], more["by_merge"] = _keep(data["by_merge"], limits["by_merge"])
+    report["merge_totals"] = dict(data["merge_totals"])
+    split = data["merge_totals"]["provider_split"]
+    report["merge_totals"]["provider_split"], more["provider_split"] = _keep(split, limits["rows"])
+    report["invalid_lines"], more["invalid_lines"] = _keep(data["invalid_lines"], limits["invalid_lines"])
+    report["branch"] = dict(data["branch"])
+    report["branch"]["daily"], more["branch_daily"] = _keep(data["branch"]["daily"], -limits["branch_daily"])
+    table, key, label = _TREND.get(data["by"], _TREND["day"])
+    rows, more["trend"] = _keep(data[table], -limits["trend"])
+    trend = {"rows": rows, "key": key, "label": label}
+    return {"report": report, "more": more, "trend": trend, "invalid_count": len(data["invalid_lines"])}
+
+
+def _keep(rows: list[Any], limit: int) -> tuple[list[Any], int]:
+    """The first ``limit`` rows (the last ones for a negative limit; all for 0) and how many were left out."""
+    if not limit or len(rows) <= abs(limit):
+        return rows, 0
+    return (rows[:limit] if limit > 0 else rows[limit:]), len(rows) - abs(limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    """The last resort for Markdown: whole lines up to ``limit`` bytes, and a line saying it was cut."""
+    notice = "\n\n*The report was cut here: it is larger than GitHub accepts. Use `--top` or `--since`.*\n"
+    head = text.encode()[: limit - len(notice.encode())].decode(errors="ignore")
+    return head[: head.rfind("\n") + 1] + notice
+
+
+def daily_chart(data: dict[str, Any], value: str, width: int = 640, height: int = 220) -> dict[str, Any]:
+    """Bar geometry for one value of the daily table (every day of the last CHART_DAYS with records, gaps
+    included): plain numbers and labels for an inline SVG. Days whose value is unknown get no bar."""
+    days = {date.fromisoformat(row["date"]): row for row in data["daily"]}
+    if not days:
+        return {"width": width, "height": height, "bars": [], "yticks": [], "xticks": [], "days": 0, "clipped": 0}
+    last = max(days)
+    first = max(min(days), last - timedelta(days=CHART_DAYS - 1))
+    span = (last - first).days + 1
+    left, right, top, bottom = 56.0, 8.0, 10.0, 28.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = {day: row[value] for day, row in days.items() if day >= first and row[value] is not None}
+    step_y = _nice(max(values.values(), default=0) / 4)
+    ticks = max(1, math.ceil(max(values.values(), default=0) / step_y - 1e-9))
+    scale_max = step_y * ticks
+    step = plot_w / span
+    label = _money_tick if value == "cost_usd" else _token_tick
+    bars = []
+    for day, amount in sorted(values.items()):
+        h = max(plot_h * amount / scale_max, 1.0) if amount else 0.0  # the smallest day stays visible
+        x = left + (day - first).days * step
+        bars.append(
+            {
+                "x": round(x + step * 0.1, 1),
+                "y": round(top + plot_h - h, 1),
+                "w": round(max(step * 0.8, 1.0), 1),
+                "h": round(h, 1),
+                "title": f"{day.isoformat()}: {_tick_title(value, amount)}",
+            }
+        )
+    yticks = [{"y": round(top + plot_h - plot_h * i / ticks, 1), "label": label(step_y * i)} for i in range(ticks + 1)]
+    every = max(1, math.ceil(span / 6))
+    xticks = [
+        {"x": round(left + (i + 0.5) * step, 1), "label": (first + timedelta(days=i)).strftime("%b %d")}
+        for i in range(0, span, every)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "baseline": top + plot_h,
+        "ylabel_x": left - 6,
+        "xlabel_y": top + plot_h + 18,
+        "bars": bars,
+        "yticks": yticks,
+        "xticks": xticks,
+        "days": span,
+        "clipped": sum(1 for day in days if day < first),
+    }
+
+
+def _nice(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten at or above ``value`` (1 for nothing): a tick step."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(power * m for m in (1, 2, 2.5, 5, 10) if power * m >= value)
+
+
+def _token_tick(value: float) -> str:
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def _money_tick(value: float) -> str:
+    return f"${value:.2f}" if value >= 0.1 or value == 0 else f"${value:.3g}"
+
+
+def _tick_title(value: str, amount: float) -> str:
+    return usd(amount) if value == "cost_usd" else f"{tokens(int(amount))} tokens"
+
+
+# -- CSV ---------------------------------------------------------------------------------------------
+
+
+def _csv(report: Report) -> str:
+    if report.records is None:
+        raise ValueError("this report was built without its records: build it with with_records=True for CSV")
+    out = io.StringIO()
+    writer = csv.writer(out)  # RFC 4180: CRLF, so that a CR inside a cell is quoted too
+    writer.writerow(CSV_COLUMNS)
+    for row in report.records:
+        writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    """Numbers as they are, booleans as true/false, unknown as empty; text that a spreadsheet would take
+    for a formula gets a leading single quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+# -- filters -------------------------------------------------------------------------------------------
+
+_F = TypeVar("_F", bound=Callable[..., str])
+_FILTERS: dict[str, Callable[..., str]] = {}
+
+
+def _filter(function: _F) -> _F:
+    """Register ``function`` as a template filter under its own name."""
+    _FILTERS[function.__name__] = function
+    return function
+
+
+@_filter
+def tokens(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+@_filter
+def usd(value: float | None) -> str:
+    """``$0.1234`` under a dollar, ``$12.34`` above; ``unknown`` (never $0) when there is no price."""
+    if value is None:
+        return "unknown"
+    return f"${value:.4f}" if abs(value) < 1 else f"${value:,.2f}"
+
+
+@_filter
+def marks(row: dict[str, Any]) -> str:
+    """``†`` when part of a row's cost was priced from an estimated split, ``+`` when some of its records have
+    no price (the cost shown is what is known: at least that much); nothing on an unknown cost."""
+    if row.get("cost_usd") is None:
+        return ""
+    estimated = "†" if row.get("estimated_tokens") or row.get("estimated") else ""
+    partial = "+" if row.get("unpriced_sessions") else ""
+    return estimated + partial
+
+
+@_filter
+def cost(row: dict[str, Any]) -> str:
+    """A row's cost with its marks; ``unknown`` when none of its records could be priced."""
+    return "unknown" if row.get("cost_usd") is None else usd(row["cost_usd"]) + marks(row)
+
+
+@_filter
+def rate_of(line: dict[str, Any], kind: str) -> str:
+    """A cost line's rate for ``kind`` tokens; a cache rate the price list does not give is the input rate."""
+    value = line[f"{kind}_rate"]
+    return rate(line["input_rate"] if value is None and kind.startswith("cache") else value)
+
+
+@_filter
+def priced(line: dict[str, Any], kind: str) -> str:
+    """``73,329 × $3.00``: a cost line's ``kind`` tokens at their rate (``-`` for none, no rate when unpriced)."""
+    count = line[f"{kind}_tokens"]
+    if not count:
+        return "-"
+    return tokens(count) if line["input_rate"] is None else f"{tokens(count)} × {rate_of(line, kind)}"
+
+
+@_filter
+def fraction(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+@_filter
+def rate(value: float | None) -> str:
+    """A rate in USD per million tokens: two decimals, more only when the rate has them."""
+    if value is None:
+        return "-"
+    text = f"{value:.6f}".rstrip("0")
+    return "$" + (text if len(text.split(".")[1]) >= 2 else f"{value:.2f}")
+
+
+@_filter
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+@_filter
+def signed_pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
+@_filter
+def squeeze(text: object, width: int = 40) -> str:
+    """Untrusted text on one line of printable characters, at most ``width`` long (``-`` for None)."""
+    if text is None:
+        return "-"
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    return clean if len(clean) <= width else clean[: width - 1] + "…"
+
+
+@_filter
+def cell(text: object, width: int) -> str:
+    return squeeze(text, width).ljust(width)
+
+
+@_filter
+def rcell(text: object, width: int) -> str:
+    return squeeze(text, width).rjust(width)
+
+
+def column_width(rows: list[dict[str, Any]], key: str, header: str, cap: int = 40) -> int:
+    """The width of a text column: its widest (squeezed) cell or header, at most ``cap``."""
+    return max([len(header)] + [len(squeeze(row.get(key), cap)) for row in rows])
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~$])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_MD_LINKISH = re.compile(r"(?i)(@|#|://|www\.)")
+
+
+@_filter
+def md(text: object, width: int = 80) -> str:
+    """Untrusted text as inert Markdown on one line: metacharacters backslash-escaped, ``< > & "`` as
+    entities, and a zero-width joiner after ``@``, ``#``, ``:`` of ``://`` and ``www`` so that no mention,
+    issue reference or autolink forms (GitHub finds those in the rendered text, after escapes)."""
+    clean = _MD_SPECIAL.sub(r"\\\1", squeeze(text, width))
+    clean = "".join(_MD_ENTITIES.get(ch, ch) for ch in clean)
+    return _MD_LINKISH.sub(lambda m: m[1][0] + "\u200d" + m[1][1:], clean)
+
+
+@_filter
+def names(rows: list[dict[str, Any]], key: str) -> str:
+    """The ``key`` of each row, comma-separated (a merge's models)."""
+    return ", ".join(str(row.get(key) or "-") for row in rows)
+
+
+@_filter
+def short(commit: str | None) -> str:
+    return "-" if not commit else commit[:10]
+
+
+@_filter
+@jinja2.pass_context
+def when(context: jinja2.runtime.Context, ts: str | None) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM`` in the report's time zone."""
+    if not ts:
+        return "-"
+    return _moment(ts).astimezone(_zone(context["report"])).strftime("%Y-%m-%d %H:%M")
+
+
+@_filter
+@jinja2.pass_context
+def day(context: jinja2.runtime.Context, ts: str | None) -> str:
+    if not ts:
+        return "-"
+    return _moment(ts).astimezone(_zone(context["report"])).strftime("%Y-%m-%d")
+
+
+@_filter
+@jinja2.pass_context
+def bold(context: jinja2.runtime.Context, text: str) -> str:
+    return f"\x1b[1m{text}\x1b[0m" if context.get("color") else text
+
+
+@_filter
+@jinja2.pass_context
+def warn(context: jinja2.runtime.Context, text: str) -> str:
+    return f"\x1b[33m{text}\x1b[0m" if context.get("color") else text
+
+
+@_filter
+@jinja2.pass_context
+def dim(context: jinja2.runtime.Context, text: str) -> str:
+    return f"\x1b[2m{text}\x1b[0m" if context.get("color") else text
+
+
+@_filter
+def filters(chosen: dict[str, Any]) -> str:
+    """The command line's filters as ``since 7d, branch main``."""
+    return ", ".join(f"{name} {value}" for name, value in chosen.items())
+
+
+def _moment(ts: str) -> datetime:
+    moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _zone(report: dict[str, Any]) -> tzinfo:
+    return _zone_named(report["timezone"], report["generated_at"])
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_named(name: str, generated_at: str) -> tzinfo:
+    """The report's zone by its IANA name; a local zone known only by an abbreviation (``CEST``) is taken
+    as the fixed offset the report was generated at."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return _moment(generated_at).tzinfo or UTC
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    # setup.cfg maps the top-level templates/ onto the package gitokens.templates (package_dir), so the
+    # directory is found through the package, in an editable install as in a wheel; PackageLoader("gitokens")
+    # would look for gitokens/templates and miss it in an editable install.
+    folder = str(importlib.resources.files("gitokens.templates"))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        # select_autoescape matches a name's end: "dashboard.html.j2" ends in .j2, so name .html.j2 itself.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(_FILTERS, width=column_width)
+    return env

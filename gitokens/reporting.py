@@ -1,0 +1,127 @@
+"""``git tokens report`` end to end: options -> config, time zone and prices -> report model -> a rendering."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import UTC, datetime, tzinfo
+
+from gitokens import dates
+from gitokens.config import Config, load_config
+from gitokens.errors import UsageError
+from gitokens.git import Repo
+from gitokens.ledger import Ledger
+from gitokens.model import Report
+from gitokens.pricing import CostMode, Pricer
+from gitokens.report import SECTIONS, Options, build
+
+
+def run(
+    repo: Repo,
+    ledger: Ledger,
+    *,
+    fmt: str = "text",
+    color: bool = False,
+    **choices: object,
+) -> str:
+    """The report, rendered in ``fmt``."""
+    from gitokens import render  # Jinja: only when rendering
+
+    model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
+    return render.render(model, fmt, color=color)
+
+
+def make(
+    repo: Repo,
+    ledger: Ledger,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    days: int | None = None,
+    tz_name: str | None = None,
+    sections: str | None = None,
+    branch: str | None = None,
+    author: str | None = None,
+    model: str | None = None,
+    top: int = 10,
+    by: str = "day",
+    cost_mode: CostMode = "auto",
+    with_records: bool = False,
+    now: datetime | None = None,
+) -> Report:
+    """The report model for these command-line choices."""
+    config = load_config(repo.workdir)
+    tz = resolve_timezone(tz_name, config)
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    if days is not None and since is not None:
+        raise UsageError("give --days or --since, not both", hint="--days 7 is the same as --since 7d")
+    options = Options(
+        since=dates.parse_since(since, "--since", today) if since else None,
+        until=dates.parse_since(until, "--until", today) if until else None,
+        branch=branch,
+        author=author,
+        model=model,
+        top=top,
+        by=by,
+        sections=parse_sections(sections),
+        with_records=with_records,
+        now=now,
+        filters={
+            k: v
+            for k, v in {
+                "since": since,
+                "until": until,
+                "days": days,
+                "branch": branch,
+                "author": author,
+                "model": model,
+            }.items()
+            if v is not None
+        },
+    )
+    if days is not None:
+        options.since = dates.parse_since(f"{days}d", "--days", today)
+    return build(repo, ledger, config, Pricer(config, cost_mode), tz, options)
+
+
+def resolve_timezone(name: str | None, config: Config) -> tzinfo:
+    """--timezone, else the config's, else the machine's local zone."""
+    if name:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(
+                f"--timezone: unknown time zone {name!r}", hint="use an IANA name like Europe/Paris or UTC"
+            ) from None
+    configured = config.tzinfo
+    if configured is not None:
+        return configured
+    return local_timezone()
+
+
+def local_timezone() -> tzinfo:
+    """The machine's zone as an IANA zone when it can be named (so DST is right), else its current offset."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(os.readlink("/etc/localtime").split("zoneinfo/", 1)[-1])
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+def parse_sections(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return SECTIONS
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise UsageError(f"--sections: unknown section {unknown[0]!r}", hint=f"choose from {', '.join(SECTIONS)}")
+    return chosen

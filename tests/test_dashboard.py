@@ -1,0 +1,144 @@
+"""The HTML dashboard in a real headless Chromium (Debian's ``chromium``, driven by the ``playwright`` package).
+
+The page must render from the file alone: every request other than the file itself is refused and fails the
+test. Skipped only when Chromium or playwright is missing outside CI; under CI (``CI`` set) that is a failure.
+A screenshot goes to the test's tmp_path and to /tmp/dashboard.png for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_render import HOSTILE, demo_report
+
+from gitokens import render
+
+CHROMIUM = Path("/usr/bin/chromium")
+UNDER_CI = bool(os.environ.get("CI"))  # read at import: the hermetic fixture removes CI from each test's environment
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _require(what: str) -> None:
+    if UNDER_CI:
+        pytest.fail(f"{what}: the dashboard must be tested in CI (.ci/run installs chromium and playwright)")
+    pytest.skip(f"{what}: install Debian's chromium and `pip install playwright` to test the dashboard")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        _require(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require("the playwright package is not installed")
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Page:
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+def open_page(browser: Any, html: str, tmp_path: Path) -> Page:
+    """Load ``html`` from a file with every other request refused and recorded, console errors collected."""
+    path = tmp_path / "dashboard.html"
+    path.write_text(html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    seen = Page(page)
+    page.on("console", lambda msg: seen.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
+    page.on("requestfailed", lambda req: seen.requests.append(f"failed: {req.url}"))
+
+    def route(r: Any) -> None:
+        if r.request.url == path.as_uri():
+            r.continue_()
+        else:
+            seen.requests.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri(), wait_until="load")
+    return seen
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    seen = open_page(browser, render.render(demo_report(tmp), "html"), tmp)
+    seen.page.screenshot(path=str(tmp / "dashboard.png"), full_page=True)
+    shutil.copy(tmp / "dashboard.png", "/tmp/dashboard.png")
+    yield seen
+    seen.page.close()
+
+
+def test_renders_with_title_and_cards(dashboard: Page) -> None:
+    page = dashboard.page
+    assert page.title() == "Token usage · demo-repo"
+    cards = page.locator("#cards .card")
+    assert cards.count() == 4
+    assert page.locator("#card-tokens .value").inner_text() == "331,861"
+    assert page.locator("#card-cost .value").inner_text() == "$1.23†+"
+
+
+def test_no_console_errors_and_no_network(dashboard: Page) -> None:
+    assert dashboard.errors == []
+    assert dashboard.requests == [], "the dashboard must not fetch anything"
+
+
+@pytest.mark.parametrize(("chart", "bars"), [("tokens", 10), ("cost", 9)], ids=["tokens", "cost"])
+def test_charts_have_bars(dashboard: Page, chart: str, bars: int) -> None:
+    svg = dashboard.page.locator(f"svg#chart-{chart}")
+    assert svg.is_visible()
+    assert svg.locator("rect.bar").count() == bars
+    box = svg.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+
+
+@pytest.mark.parametrize("table", ["branches", "models", "authors", "merges", "recent", "costs"])
+def test_breakdowns_are_present(dashboard: Page, table: str) -> None:
+    assert dashboard.page.locator(f"#{table} table tbody tr").count() >= 2
+
+
+def test_the_network_trap_works(browser: Any, tmp_path: Path) -> None:
+    seen = open_page(browser, '<!doctype html><title>t</title><img src="http://example.invalid/x.png">', tmp_path)
+    assert "http://example.invalid/x.png" in seen.requests, "a fetch by the page is seen and refused"
+    seen.page.close()
+
+
+def test_hostile_text_stays_text(dashboard: Page) -> None:
+    page = dashboard.page
+    assert page.locator("script").count() == 0
+    assert page.locator("a").count() == 0 and page.locator("img").count() == 0
+    assert HOSTILE in page.locator("#recent").inner_text()
+
+
+def test_empty_ledger_page(browser: Any, repo: Path, tmp_path: Path) -> None:
+    from gitokens import ledger, reporting
+    from gitokens.git import open_repo
+
+    opened = open_repo(repo)
+    html = reporting.run(opened, ledger.load(opened), fmt="html", tz_name="UTC")
+    seen = open_page(browser, html, tmp_path)
+    assert "No token records yet" in seen.page.locator("#empty").inner_text()
+    assert seen.errors == [] and seen.requests == []
+    seen.page.close()

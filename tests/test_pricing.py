@@ -1,0 +1,167 @@
+"""Costs: genai-prices rates (checked against genai-prices itself), overrides, aliases, modes, estimates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from genai_prices import Usage, calc_price, data_snapshot
+
+from gitokens.config import Config, load_config
+from gitokens.pricing import UNKNOWN_MODEL, Cost, Pricer, Rates, rates_table
+from gitokens.records import Record
+
+TS = "2025-10-01T12:00:00Z"
+WHEN = datetime(2025, 10, 1, 12, tzinfo=UTC)
+SONNET = "claude-sonnet-4-5"
+
+
+def record(**fields: Any) -> Record:
+    return Record.from_dict({"id": "r1", "ts": TS, "model": SONNET, **fields})
+
+
+def counted(model: str, provider: str | None, counts: tuple[int, int, int, int], ts: str = TS) -> Record:
+    fields = zip(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), counts, strict=True)
+    return record(model=model, provider=provider, ts=ts, **dict(fields))
+
+
+def genai_usage(counts: tuple[int, int, int, int]) -> Usage:
+    """genai-prices counts total input: its input_tokens include cache reads and writes."""
+    inp, out, read, write = counts
+    return Usage(input_tokens=inp + read + write, output_tokens=out, cache_read_tokens=read, cache_write_tokens=write)
+
+
+def config(tmp_path: Path, text: str) -> Config:
+    (tmp_path / ".gitokens.yml").write_text(text)
+    return load_config(tmp_path)
+
+
+def sonnet_rates() -> Rates:
+    rates = Pricer(Config()).rates(SONNET, WHEN)
+    assert rates is not None and rates.source == "genai-prices" and rates.provider == "anthropic"
+    return rates
+
+
+def test_cache_tokens_cost_their_own_rates() -> None:
+    rates = sonnet_rates()
+    assert rates.cache_read is not None and rates.cache_write is not None
+    assert rates.cache_read < rates.input < rates.cache_write
+    counts = {"input_tokens": 1_000, "output_tokens": 2_000, "cache_read_tokens": 50_000, "cache_write_tokens": 8_000}
+    cost = Pricer(Config()).cost(record(**counts))
+    per_million = (rates.input, rates.output, rates.cache_read, rates.cache_write)
+    expected = sum(count * rate for count, rate in zip(counts.values(), per_million, strict=True)) / 1e6
+    assert cost == Cost(usd=pytest.approx(expected, rel=1e-12), estimated=False, reported=False)
+
+
+@pytest.mark.parametrize("tokens", ["one-million", "at-the-tier-threshold"])
+def test_input_tokens_cost_the_rate_in_force(tokens: str) -> None:
+    rates = sonnet_rates()
+    # genai-prices' long-context tier: above the threshold every token of the request costs the tier's rate.
+    above = rates.tiers[0].above if rates.tiers else 200_000
+    count = 1_000_000 if tokens == "one-million" else above
+    rate = next((tier.input for tier in reversed(rates.tiers) if count > tier.above), rates.input)
+    usd = Pricer(Config()).cost(record(input_tokens=count)).usd
+    assert usd == (rate if count == 1_000_000 else pytest.approx(rate * count / 1e6, rel=1e-12))
+
+
+CASES = [
+    ("sonnet-cached", SONNET, None, TS, (3_000, 900, 120_000, 7_000)),
+    ("sonnet-long-context", "claude-sonnet-4-5-20250929", "anthropic", TS, (150_000, 900, 60_000, 1)),
+    ("gpt-4o-azure", "gpt-4o", "azure", TS, (12_000, 3_000, 4_000, 0)),
+    ("gemini-tiered", "gemini-2.5-pro", "google", TS, (190_000, 500, 20_000, 0)),
+    ("deepseek-peak", "deepseek-chat", None, "2025-10-01T03:00:00Z", (1_000, 2_000, 3_000, 0)),
+    ("deepseek-off-peak", "deepseek-chat", None, "2025-10-01T20:00:00Z", (1_000, 2_000, 3_000, 0)),
+    ("perplexity-request-fee", "sonar-pro", "perplexity", TS, (1_000, 2_000, 0, 0)),
+]
+
+
+@pytest.mark.parametrize(("model", "provider", "ts", "counts"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_matches_genai_prices(model: str, provider: str | None, ts: str, counts: tuple[int, int, int, int]) -> None:
+    rec = counted(model, provider, counts, ts)
+    expected = calc_price(genai_usage(counts), model, provider_id=provider, genai_request_timestamp=rec.when)
+    assert Pricer(Config(), "calculate").cost(rec).usd == float(expected.total_price)
+
+
+@pytest.mark.parametrize("provider_id", ["anthropic", "openai", "google"])
+def test_every_model_of_a_provider_matches_genai_prices(provider_id: str) -> None:
+    """Guards the arithmetic against new price data: every model, below and above the long-context tiers."""
+    provider = next(p for p in data_snapshot.get_snapshot().providers if p.id == provider_id)
+    pricer, compared = Pricer(Config(), "calculate"), 0
+    for model in provider.models:
+        for counts in [(2_000, 700, 30_000, 4_000), (90_000, 1_500, 400_000, 20_000)]:
+            try:
+                expected = calc_price(
+                    genai_usage(counts), model.id, provider_id=provider_id, genai_request_timestamp=WHEN
+                )
+            except LookupError:  # an id that is not also one of its own match patterns
+                continue
+            assert pricer.cost(counted(model.id, provider_id, counts)).usd == float(expected.total_price), model.id
+            compared += 1
+    assert compared > 20
+
+
+def test_override_wins_and_aliases_price_as_their_target(tmp_path: Path) -> None:
+    settings = f"prices:\n  {SONNET}: {{input: 3, output: 15}}\naliases:\n  house-model: gpt-4o\n"
+    pricer = Pricer(config(tmp_path, settings))
+    assert pricer.cost(record(input_tokens=1_000_000)).usd == 3.0  # no tiers in an override
+    assert pricer.cost(record(cache_read_tokens=1_000_000)).usd == 3.0  # no cache rate: the input rate
+    assert pricer.rates(SONNET) == Rates(3.0, 15.0, None, None, source="override", priced_as=SONNET)
+    alias, target = pricer.rates("house-model", WHEN), pricer.rates("gpt-4o", WHEN)
+    assert alias is not None and target is not None
+    assert (alias.source, alias.priced_as, alias.input) == ("alias -> gpt-4o (genai-prices)", "gpt-4o", target.input)
+    assert pricer.cost(record(model="house-model", output_tokens=1_000)).usd == pytest.approx(target.output / 1e3)
+
+
+@pytest.mark.parametrize(
+    ("mode", "cost_usd", "expected"),
+    [
+        ("auto", 1.25, Cost(1.25, estimated=False, reported=True)),
+        ("auto", None, Cost(pytest.approx(0.015), estimated=False, reported=False)),
+        ("calculate", 1.25, Cost(pytest.approx(0.015), estimated=False, reported=False)),
+        ("reported", 1.25, Cost(1.25, estimated=False, reported=True)),
+        ("reported", None, Cost(None, estimated=False, reported=False)),
+    ],
+    ids=["auto-reported", "auto-calculated", "calculate-ignores-reported", "reported", "reported-missing"],
+)
+def test_cost_modes(tmp_path: Path, mode: Any, cost_usd: float | None, expected: Cost) -> None:
+    pricer = Pricer(config(tmp_path, f"prices:\n  {SONNET}: {{input: 3, output: 15}}\n"), mode)
+    assert pricer.cost(record(input_tokens=5_000, cost_usd=cost_usd)) == expected
+    assert pricer.unpriced == ({SONNET} if expected.usd is None else set())
+
+
+@pytest.mark.parametrize(
+    ("model", "listed"), [("my-internal-llm", "my-internal-llm"), (None, UNKNOWN_MODEL)], ids=["unknown", "no-model"]
+)
+def test_unpriced_models_cost_none_and_are_listed(model: str | None, listed: str) -> None:
+    pricer = Pricer(Config())
+    assert pricer.cost(record(model=model, input_tokens=10)) == Cost(None, estimated=False, reported=False)
+    assert pricer.rates("my-internal-llm") is None
+    assert pricer.unpriced == {listed}
+    assert pricer.cost(record(kind="tombstone", target="r0")) == Cost(0.0, estimated=False, reported=False)
+    assert pricer.unpriced == {listed}  # a tombstone is not priced
+
+
+@pytest.mark.parametrize(("split", "inp", "out"), [("", 8_000, 2_000), ("split: {output: 0.5}", 5_000, 5_000)])
+def test_total_only_records_are_estimated(tmp_path: Path, split: str, inp: int, out: int) -> None:
+    pricer = Pricer(config(tmp_path, f"prices:\n  m: {{input: 2, output: 10}}\n{split}\n"))
+    cost = pricer.cost(record(model="m", total_tokens=10_000))
+    assert cost == Cost(pytest.approx((inp * 2 + out * 10) / 1e6), estimated=True, reported=False)
+
+
+def test_provider_narrows_the_lookup_and_unknown_providers_fall_back() -> None:
+    pricer = Pricer(Config())
+    azure, claude = pricer.rates("gpt-4o", WHEN, provider="azure"), pricer.rates(SONNET, WHEN, provider="claude-code")
+    assert azure is not None and azure.provider == "azure"
+    assert claude == sonnet_rates()
+    table = rates_table(pricer, ["gpt-4o", "nope", "gpt-4o"])
+    assert [(model, rates is None) for model, rates in table] == [("gpt-4o", False), ("nope", True)]
+
+
+def test_importing_pricing_and_config_stays_cheap() -> None:
+    code = "import sys, gitokens.pricing; print(sorted({'genai_prices', 'yaml'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
