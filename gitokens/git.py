@@ -253,6 +253,42 @@ class Repo:
         tree = self.pg[tip].peel(pygit2.Tree)
         yield from self._walk_notes(tree, "")
 
+    def notes_groups(self, ref: str = NOTES_REF, tip: str | None = None) -> list[tuple[str | None, str]]:
+        """The notes tree's top level split into groups: (subtree id, its 2-hex prefix) for each fanout
+        subtree, and (None, "") for the notes stored flat at the root. ``read_notes_group`` reads one.
+
+        A subtree's id names its content, so what was parsed from it can be cached under that id.
+        """
+        tip = tip or self.notes_tip(ref)
+        if tip is None:
+            return []
+        groups: list[tuple[str | None, str]] = []
+        flat = False
+        for entry in self.pg[tip].peel(pygit2.Tree):
+            part = entry.name or ""
+            if not _HEX_RE.match(part):
+                continue
+            if entry.type == ObjectType.TREE and len(part) == 2:
+                groups.append((str(entry.id), part))
+            elif entry.type == ObjectType.BLOB:
+                flat = True
+        if flat:
+            groups.append((None, tip))
+        return groups
+
+    def read_notes_group(self, group: tuple[str | None, str]) -> Iterator[tuple[str, bytes]]:
+        """The notes of one group from ``notes_groups``."""
+        oid, where = group
+        if oid is None:  # the flat notes at the root of notes commit ``where``
+            for entry in self.pg[where].peel(pygit2.Tree):
+                part = entry.name or ""
+                if isinstance(entry, pygit2.Blob) and _HEX_RE.match(part) and len(part) in (40, 64):
+                    yield part, entry.data
+            return
+        subtree = self.pg[oid]
+        assert isinstance(subtree, pygit2.Tree)
+        yield from self._walk_notes(subtree, where)
+
     def _walk_notes(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
         for entry in tree:
             part = entry.name or ""

@@ -11,10 +11,11 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gitokens.errors import InvalidRecord
 from gitokens.git import NOTES_REF, Repo
+from gitokens.notecache import NoteCache, Parsed
 from gitokens.records import Record, RecordId
 
 
@@ -60,20 +61,44 @@ class Ledger:
         return [e for e in pool if e.record.id.startswith(prefix)]
 
 
-def load(repo: Repo, ref: str = NOTES_REF) -> Ledger:
-    """Read the whole ledger in one walk of the notes tree."""
+def load(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ledger:
+    """Read the whole ledger: each fanout subtree parsed once and cached by its object id."""
     tip = repo.notes_tip(ref)
     ledger = Ledger(tip=tip)
     seen: dict[RecordId, list[tuple[Record, str]]] = {}
+    cache = NoteCache(repo) if use_cache else None
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for commit, blob in repo.read_notes(ref, tip):
-            _parse_note(commit, blob, seen, ledger)
+        groups = repo.notes_groups(ref, tip)
+        for group in groups:
+            oid = group[0]
+            parsed = cache.get(oid) if cache is not None and oid is not None else None
+            if parsed is None:
+                parsed = _parse_group(repo, group)
+                if cache is not None and oid is not None:
+                    cache.put(oid, parsed)
+            records, invalid = parsed
+            for commit, values in records:
+                record = Record.from_values(values)
+                found = seen.get(record.id)
+                if found is None:
+                    seen[record.id] = [(record, commit)]
+                else:
+                    found.append((record, commit))
+            ledger.invalid.extend(InvalidLine(*bad) for bad in invalid)
+        if cache is not None:
+            cache.keep_only({oid for oid, _ in groups if oid is not None})
+        _resolve(repo, seen, ledger)
     finally:
         if collecting:
             gc.enable()
+    return ledger
+
+
+def _resolve(repo: Repo, seen: dict[RecordId, list[tuple[Record, str]]], ledger: Ledger) -> None:
+    """Dedupe copies by id, then apply tombstones."""
     usage: dict[RecordId, Entry] = {}
     for record_id, copies in seen.items():
         if len(copies) == 1:
@@ -91,22 +116,25 @@ def load(repo: Repo, ref: str = NOTES_REF) -> Ledger:
         if target is not None and target in usage:
             ledger.removed[target] = usage.pop(target)
     ledger.entries = usage
-    return ledger
 
 
-def _parse_note(commit: str, blob: bytes, seen: dict[RecordId, list[tuple[Record, str]]], ledger: Ledger) -> None:
-    for number, raw in enumerate(blob.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = Record.from_line(raw.decode("utf-8"), commit=commit)
-        except UnicodeDecodeError:
-            ledger.invalid.append(InvalidLine(commit, number, raw.decode("utf-8", "replace"), "not UTF-8 text"))
-            continue
-        except InvalidRecord as exc:
-            ledger.invalid.append(InvalidLine(commit, number, raw.decode("utf-8"), str(exc)))
-            continue
-        seen.setdefault(record.id, []).append((record, commit))
+def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
+    records: list[tuple[str, tuple[Any, ...]]] = []
+    invalid: list[tuple[str, int, str, str]] = []
+    for commit, blob in repo.read_notes_group(group):
+        for number, raw in enumerate(blob.split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                invalid.append((commit, number, raw.decode("utf-8", "replace"), "not UTF-8 text"))
+                continue
+            try:
+                records.append((commit, Record.from_line(text, commit=commit).values()))
+            except InvalidRecord as exc:
+                invalid.append((commit, number, text, str(exc)))
+    return records, invalid
 
 
 def _choose(repo: Repo, copies: list[tuple[Record, str]], ledger: Ledger) -> tuple[Record, str]:
