@@ -559,7 +559,10 @@ def scratch_copy(source: Path, target: Path) -> Path:
     """A fresh copy of ``source`` at ``target`` (replacing what is there) for a benchmark to modify."""
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, target, symlinks=True)
+    # gitokens' own caches (left by anything that ran on the source) must not make a "cold" run warm.
+    shutil.copytree(
+        source, target, symlinks=True, ignore=lambda folder, names: ["gitokens"] if folder.endswith(".git") else []
+    )
     return target
 
 

@@ -170,10 +170,18 @@ class Repo:
 
     def first_parents(self, tip: str) -> Iterator[tuple[str, list[str]]]:
         """(commit, parents) along the first-parent chain from ``tip`` back to the root, newest first."""
-        walker = self.pg.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.NONE)
-        walker.simplify_first_parent()
-        for commit in walker:
-            yield str(commit.id), [str(p) for p in commit.parent_ids]
+        # git's own walk is several times faster than stepping through 100,000 commits in pygit2.
+        done = subprocess.run(
+            ["git", "--git-dir", str(self.git_dir), "rev-list", "--first-parent", "--parents", tip],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {done.stderr.strip()}")
+        for line in done.stdout.splitlines():
+            commit, *parents = line.split()
+            yield commit, parents
 
     def commits_between(self, exclude: str, include: str) -> list[str]:
         """``exclude..include``: commits reachable from ``include`` and not from ``exclude``."""

@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gitokens.config import Config
 from gitokens.git import CommitInfo, Repo
 from gitokens.ledger import Entry, Ledger
@@ -75,6 +77,7 @@ _COLUMNS = (
     "unpriced",
     "priced",
 )
+_COST = _COLUMNS.index("cost")
 # The dimensions every breakdown groups by.
 _BRANCH, _MODEL, _PROVIDER, _ENDPOINT, _AUTHOR, _SOURCE, _DAY = range(7)
 
@@ -89,26 +92,41 @@ class _Records:
     costs: list[float | None]
 
     def __post_init__(self) -> None:
-        self.columns = list(zip(*self.values, strict=True)) if self.values else [() for _ in _COLUMNS]
+        # Token counts are exact in int64; the cost column is the only float.
+        matrix = np.array(self.values, dtype=np.float64).reshape(len(self.values), len(_COLUMNS))
+        self.counts = np.rint(np.delete(matrix, _COST, axis=1)).astype(np.int64)
+        self.cost = matrix[:, _COST].copy()
 
     def sums(self, rows: Iterable[int] | None = None) -> Totals:
         if rows is None:
-            sums = [sum(column) for column in self.columns]
+            counts, cost = self.counts.sum(axis=0), float(self.cost.sum())
         else:
-            picked = list(rows)
-            sums = [sum(map(column.__getitem__, picked)) for column in self.columns]
-        return Totals(
-            sessions=int(sums[0]),
-            input_tokens=int(sums[1]),
-            output_tokens=int(sums[2]),
-            cache_read_tokens=int(sums[3]),
-            cache_write_tokens=int(sums[4]),
-            reasoning_tokens=int(sums[5]),
-            total_tokens=int(sums[6]),
-            estimated_tokens=int(sums[7]),
-            cost_usd=float(sums[8]) if sums[10] else None,
-            unpriced_sessions=int(sums[9]),
+            picked = np.fromiter(rows, dtype=np.intp)
+            counts, cost = self.counts[picked].sum(axis=0), float(self.cost[picked].sum())
+        return _totals([int(c) for c in counts], cost)
+
+    def table_of(self, key_name: str, dimension: int, top: int = 0) -> Table:
+        """The breakdown of every record by one dimension (the records' group ids in one pass, no lists)."""
+        index: dict[Any, int] = {}
+        ids = np.fromiter(
+            (index.setdefault(key[dimension], len(index)) for key in self.keys), dtype=np.intp, count=len(self.keys)
         )
+        sums = self._sums_by_ids(ids, len(index), slice(None))
+        return _order(Table(key_name, [Row(str(name), t) for name, t in zip(index, sums, strict=True)]), top)
+
+    def _sums_by_ids(self, ids: np.ndarray, size: int, picked: np.ndarray | slice) -> list[Totals]:
+        counts = np.zeros((size, self.counts.shape[1]), dtype=np.int64)
+        np.add.at(counts, ids, self.counts[picked])
+        cost = np.bincount(ids, weights=self.cost[picked], minlength=size)
+        return [_totals(row.tolist(), float(usd)) for row, usd in zip(counts, cost, strict=True)]
+
+    def sums_by(self, groups: dict[str, list[int]]) -> list[Totals]:
+        """The totals of every group at once (one pass per column, not one per group)."""
+        if not groups:
+            return []
+        sizes = [len(rows) for rows in groups.values()]
+        picked = np.fromiter((i for rows in groups.values() for i in rows), dtype=np.intp, count=sum(sizes))
+        return self._sums_by_ids(np.repeat(np.arange(len(sizes)), sizes), len(sizes), picked)
 
     def group(self, dimension: int, rows: Iterable[int] | None = None) -> dict[Any, list[int]]:
         groups: dict[Any, list[int]] = {}
@@ -123,18 +141,41 @@ class _Records:
         return groups
 
     def table(self, key_name: str, groups: dict[str, list[int]], top: int = 0, *, by_key: bool = False) -> Table:
-        rows = [Row(name, self.sums(members)) for name, members in groups.items()]
+        table = Table(key_name, [Row(name, t) for name, t in zip(groups, self.sums_by(groups), strict=True)])
         if by_key:
-            rows.sort(key=lambda r: r.key or "")
-            return Table(key_name, rows)
-        rows.sort(key=lambda r: (-r.totals.total_tokens, r.key or ""))
-        if top and len(rows) > top:
-            return Table(key_name, rows[:top], len(rows) - top)
-        return Table(key_name, rows)
+            table.rows.sort(key=lambda r: r.key or "")
+            return table
+        return _order(table, top)
 
     def between(self, start: str, end: str) -> list[int]:
         """Rows whose timestamp is in [start, end]: canonical UTC stamps compare as text, no parsing."""
         return [i for i, e in enumerate(self.entries) if start <= e.record.ts <= end]
+
+
+def _order(table: Table, top: int) -> Table:
+    """Largest first; beyond ``top`` rows (0: no limit) only the count of what was left out is kept."""
+    table.rows.sort(key=lambda r: (-r.totals.total_tokens, r.key or ""))
+    if top and len(table.rows) > top:
+        table.omitted = len(table.rows) - top
+        del table.rows[top:]
+    return table
+
+
+def _totals(counts: list[int], cost: float) -> Totals:
+    """Totals from the count columns (every column of _COLUMNS but the cost) and the cost."""
+    sessions, inp, out, cache_read, cache_write, reasoning, total, estimated, unpriced, priced = counts
+    return Totals(
+        sessions=sessions,
+        input_tokens=inp,
+        output_tokens=out,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
+        total_tokens=total,
+        estimated_tokens=estimated,
+        cost_usd=cost if priced else None,
+        unpriced_sessions=unpriced,
+    )
 
 
 def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
@@ -151,7 +192,7 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
     for row in by_branch.rows:
         row.extra["current"] = row.key == (current or "(detached)")
         row.extra["share"] = _share(row.totals.total_tokens, overall.total_tokens)
-    by_endpoint = records.table("endpoint", records.group(_ENDPOINT), options.top)
+    by_endpoint = records.table_of("endpoint", _ENDPOINT, options.top)
     for row in by_endpoint.rows:
         row.extra["average_tokens"] = row.totals.total_tokens // max(row.totals.sessions, 1)
     merges = _merges(repo, default, records) if "merges" in options.sections and default else []
@@ -176,10 +217,10 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
         by_merge=merges,
         merge_totals=_merge_totals(merges),
         by_model=records.table("model", models, options.top),
-        by_provider=records.table("provider", records.group(_PROVIDER)),
+        by_provider=records.table_of("provider", _PROVIDER),
         by_endpoint=by_endpoint,
-        by_author=records.table("author", records.group(_AUTHOR), options.top),
-        by_source=records.table("source", records.group(_SOURCE)),
+        by_author=records.table_of("author", _AUTHOR, options.top),
+        by_source=records.table_of("source", _SOURCE),
         daily=daily,
         weekly=_rollup(daily, "week", lambda d: _week(date.fromisoformat(d))),
         monthly=_rollup(daily, "month", lambda d: d[:7]),
@@ -211,14 +252,21 @@ class _LocalDay:
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         self._offsets: dict[str, timedelta] = {}
+        self._days: dict[str, date] = {}
 
     def __call__(self, ts: str) -> date:
-        utc = datetime.fromisoformat(ts[:19])
         hour = ts[:13]
+        day = self._days.get(hour)
+        if day is not None:
+            return day
+        utc = datetime.fromisoformat(ts[:19])
         offset = self._offsets.get(hour)
         if offset is None:
             aware = utc.replace(tzinfo=UTC).astimezone(self.tz)
             offset = self._offsets[hour] = aware.utcoffset() or timedelta(0)
+            if offset % timedelta(hours=1) == timedelta(0):  # the whole UTC hour falls on one local day
+                day = self._days[hour] = (utc + offset).date()
+                return day
         return (utc + offset).date()
 
 

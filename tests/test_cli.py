@@ -170,3 +170,26 @@ def test_help_and_version() -> None:
     assert "Example:" in run("add", "-h").output
     assert run("--version").output.startswith("git-tokens, version ")
     assert "hook-run" not in run("-h").output
+
+
+def test_prices_lists_ledger_models_with_their_source(repo: Path) -> None:
+    (repo / ".gitokens.yml").write_text(
+        "prices:\n  in-house-model: {input: 2, output: 8}\naliases:\n  proxy-sonnet: claude-sonnet-4-5\n"
+    )
+    commit(repo)
+    for model in ("in-house-model", "proxy-sonnet", "no-such-model-xyz"):
+        run("add", "10", "--model", model)
+    out = run("prices").output
+    lines = {line.split()[0]: line for line in out.splitlines()[3:]}
+    assert "$2" in lines["in-house-model"] and "override" in lines["in-house-model"]
+    assert "alias -> claude-sonnet-4-5" in lines["proxy-sonnet"]
+    assert "no price" in lines["no-such-model-xyz"]
+    data = {row["model"]: row for row in json.loads(run("prices", "gpt-4o", "--json").output)}
+    assert data["gpt-4o"]["source"] == "genai-prices" and data["gpt-4o"]["input"] > 0
+
+
+def test_prices_with_a_typo_in_the_config(repo: Path) -> None:
+    (repo / ".gitokens.yml").write_text("prices:\n  m: {input: 1, outptu: 2}\n")
+    commit(repo)
+    code, output = fail("prices", "m")
+    assert code == 2 and ".gitokens.yml:2" in output and "outptu" in output and "hint:" in output
