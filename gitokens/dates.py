@@ -23,11 +23,11 @@ def parse_date(text: str, option: str) -> date:
 def parse_moment(text: str, option: str) -> datetime:
     """A moment: an ISO-8601 date or date-time; without an offset it is local time. Returned in UTC."""
     stripped = text.strip()
+    if stripped.endswith("z"):
+        stripped = stripped[:-1] + "Z"
     if _COMPACT.match(stripped) or re.match(r"^\d{4}-\d{2}-\d{2}$", stripped):
         day = parse_date(stripped, option)
         return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
-    if stripped.endswith(("Z", "z")):
-        stripped = stripped[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(stripped)
     except ValueError:

@@ -18,7 +18,7 @@ def rate(value: float | None) -> str:
 def local_time(ts: str | None) -> str:
     if ts is None:
         return "-"
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(ts).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:

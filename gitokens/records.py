@@ -53,8 +53,8 @@ def parse_timestamp(value: object, field: str = "ts") -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRecord(f"{field}: expected an ISO-8601 timestamp, got {value!r}")
     text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

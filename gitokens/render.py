@@ -405,7 +405,7 @@ def filters(chosen: dict[str, Any]) -> str:
 
 
 def _moment(ts: str) -> datetime:
-    moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(ts)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

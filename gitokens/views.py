@@ -105,4 +105,4 @@ def select(
 
 
 def local_day(ts: str) -> date:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone().date()
+    return datetime.fromisoformat(ts).astimezone().date()
