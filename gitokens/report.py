@@ -1,28 +1,26 @@
 """Building the report: ledger + commit graph + prices -> the model in ``model.py``.
 
-Each record is priced once and bucketed once per breakdown. Merges come from the default branch's
-first-parent chain: a merge M brings in ``M^1..M^2`` and its own records; a single-parent commit holding
-records first attached elsewhere (``git tokens carry``) is a squash merge. Records on commits that are
-gone or unreachable still count everywhere else, by their own fields.
+Each record is filtered, priced and keyed once (``_collect``); ``aggregate.py`` sums the breakdowns and
+``merges.py`` walks the default branch for merges and pull requests. Records on commits that are gone
+or unreachable still count everywhere else, by their own fields.
 """
 
 from __future__ import annotations
 
 import calendar
 import heapq
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from gitokens.aggregate import AUTHOR, BRANCH, DAY, ENDPOINT, MODEL, PROVIDER, SOURCE, UNKNOWN, Records, share
 from gitokens.config import Config
-from gitokens.git import CommitInfo, Repo
-from gitokens.ledger import Entry, Ledger
-from gitokens.model import CostLine, Merge, Report, Row, Table, Totals
+from gitokens.git import Repo
+from gitokens.ledger import Ledger
+from gitokens.merges import merge_totals, walk_merges
+from gitokens.model import CostLine, Report, Row, Table, Totals
 from gitokens.pricing import Pricer, split_total
 from gitokens.records import Record, format_timestamp
 
@@ -38,10 +36,6 @@ SECTIONS = (
     "costs",
     "trends",
 )
-_PR_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)")
-_BRANCH_MERGE = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
-_SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
-UNKNOWN = "(unknown)"
 
 
 @dataclass
@@ -62,122 +56,6 @@ class Options:
     filters: dict[str, Any] = field(default_factory=dict)
 
 
-# Each record's numbers are one row of these columns; a group is a list of row indexes, and its sums are
-# taken column by column (sum over map runs in C: this is the hot path on a ledger of 300,000 records).
-_COLUMNS = (
-    "sessions",
-    "input",
-    "output",
-    "cache_read",
-    "cache_write",
-    "reasoning",
-    "total",
-    "estimated",
-    "cost",
-    "unpriced",
-    "priced",
-)
-_COST = _COLUMNS.index("cost")
-# The dimensions every breakdown groups by.
-_BRANCH, _MODEL, _PROVIDER, _ENDPOINT, _AUTHOR, _SOURCE, _DAY = range(7)
-
-
-@dataclass
-class _Records:
-    """The selected records, their numbers as columns and their keys per dimension."""
-
-    entries: list[Entry]
-    values: list[tuple[float, ...]]
-    keys: list[tuple[str, str, str, str, str, str, date]]
-    costs: list[float | None]
-
-    def __post_init__(self) -> None:
-        # Token counts are exact in int64; the cost column is the only float.
-        matrix = np.array(self.values, dtype=np.float64).reshape(len(self.values), len(_COLUMNS))
-        self.counts = np.rint(np.delete(matrix, _COST, axis=1)).astype(np.int64)
-        self.cost = matrix[:, _COST].copy()
-
-    def sums(self, rows: Iterable[int] | None = None) -> Totals:
-        if rows is None:
-            counts, cost = self.counts.sum(axis=0), float(self.cost.sum())
-        else:
-            picked = np.fromiter(rows, dtype=np.intp)
-            counts, cost = self.counts[picked].sum(axis=0), float(self.cost[picked].sum())
-        return _totals([int(c) for c in counts], cost)
-
-    def table_of(self, key_name: str, dimension: int, top: int = 0) -> Table:
-        """The breakdown of every record by one dimension (the records' group ids in one pass, no lists)."""
-        index: dict[Any, int] = {}
-        ids = np.fromiter(
-            (index.setdefault(key[dimension], len(index)) for key in self.keys), dtype=np.intp, count=len(self.keys)
-        )
-        sums = self._sums_by_ids(ids, len(index), slice(None))
-        return _order(Table(key_name, [Row(str(name), t) for name, t in zip(index, sums, strict=True)]), top)
-
-    def _sums_by_ids(self, ids: np.ndarray, size: int, picked: np.ndarray | slice) -> list[Totals]:
-        counts = np.zeros((size, self.counts.shape[1]), dtype=np.int64)
-        np.add.at(counts, ids, self.counts[picked])
-        cost = np.bincount(ids, weights=self.cost[picked], minlength=size)
-        return [_totals(row.tolist(), float(usd)) for row, usd in zip(counts, cost, strict=True)]
-
-    def sums_by(self, groups: dict[str, list[int]]) -> list[Totals]:
-        """The totals of every group at once (one pass per column, not one per group)."""
-        if not groups:
-            return []
-        sizes = [len(rows) for rows in groups.values()]
-        picked = np.fromiter((i for rows in groups.values() for i in rows), dtype=np.intp, count=sum(sizes))
-        return self._sums_by_ids(np.repeat(np.arange(len(sizes)), sizes), len(sizes), picked)
-
-    def group(self, dimension: int, rows: Iterable[int] | None = None) -> dict[Any, list[int]]:
-        groups: dict[Any, list[int]] = {}
-        keys = self.keys
-        for i in range(len(keys)) if rows is None else rows:
-            key = keys[i][dimension]
-            found = groups.get(key)
-            if found is None:
-                groups[key] = [i]
-            else:
-                found.append(i)
-        return groups
-
-    def table(self, key_name: str, groups: dict[str, list[int]], top: int = 0, *, by_key: bool = False) -> Table:
-        table = Table(key_name, [Row(name, t) for name, t in zip(groups, self.sums_by(groups), strict=True)])
-        if by_key:
-            table.rows.sort(key=lambda r: r.key or "")
-            return table
-        return _order(table, top)
-
-    def between(self, start: str, end: str) -> list[int]:
-        """Rows whose timestamp is in [start, end]: canonical UTC stamps compare as text, no parsing."""
-        return [i for i, e in enumerate(self.entries) if start <= e.record.ts <= end]
-
-
-def _order(table: Table, top: int) -> Table:
-    """Largest first; beyond ``top`` rows (0: no limit) only the count of what was left out is kept."""
-    table.rows.sort(key=lambda r: (-r.totals.total_tokens, r.key or ""))
-    if top and len(table.rows) > top:
-        table.omitted = len(table.rows) - top
-        del table.rows[top:]
-    return table
-
-
-def _totals(counts: list[int], cost: float) -> Totals:
-    """Totals from the count columns (every column of _COLUMNS but the cost) and the cost."""
-    sessions, inp, out, cache_read, cache_write, reasoning, total, estimated, unpriced, priced = counts
-    return Totals(
-        sessions=sessions,
-        input_tokens=inp,
-        output_tokens=out,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=reasoning,
-        total_tokens=total,
-        estimated_tokens=estimated,
-        cost_usd=cost if priced else None,
-        unpriced_sessions=unpriced,
-    )
-
-
 def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
     """The full report over the records that pass ``options``' filters."""
     now = (options.now or datetime.now(UTC)).astimezone(tz)
@@ -185,17 +63,17 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
     default = repo.default_branch(config.default_branch)
     current = repo.head_branch()
     overall = records.sums()
-    days = records.group(_DAY)
+    days = records.group(DAY)
     daily = records.table("date", {d.isoformat(): rows for d, rows in days.items()}, by_key=True)
-    branches, models = records.group(_BRANCH), records.group(_MODEL)
+    branches, models = records.group(BRANCH), records.group(MODEL)
     by_branch = records.table("branch", branches, options.top)
     for row in by_branch.rows:
         row.extra["current"] = row.key == (current or "(detached)")
-        row.extra["share"] = _share(row.totals.total_tokens, overall.total_tokens)
-    by_endpoint = records.table_of("endpoint", _ENDPOINT, options.top)
+        row.extra["share"] = share(row.totals.total_tokens, overall.total_tokens)
+    by_endpoint = records.table_of("endpoint", ENDPOINT, options.top)
     for row in by_endpoint.rows:
         row.extra["average_tokens"] = row.totals.total_tokens // max(row.totals.sessions, 1)
-    merges = _merges(repo, default, records) if "merges" in options.sections and default else []
+    merges = walk_merges(repo, default, records) if "merges" in options.sections and default else []
     recent = heapq.nlargest(
         options.recent,
         range(len(records.entries)),
@@ -215,12 +93,12 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
         windows=_windows(records, now),
         by_branch=by_branch,
         by_merge=merges,
-        merge_totals=_merge_totals(merges),
+        merge_totals=merge_totals(merges),
         by_model=records.table("model", models, options.top),
-        by_provider=records.table_of("provider", _PROVIDER),
+        by_provider=records.table_of("provider", PROVIDER),
         by_endpoint=by_endpoint,
-        by_author=records.table_of("author", _AUTHOR, options.top),
-        by_source=records.table_of("source", _SOURCE),
+        by_author=records.table_of("author", AUTHOR, options.top),
+        by_source=records.table_of("source", SOURCE),
         daily=daily,
         weekly=_rollup(daily, "week", lambda d: _week(date.fromisoformat(d))),
         monthly=_rollup(daily, "month", lambda d: d[:7]),
@@ -272,7 +150,7 @@ class _LocalDay:
 
 def _collect(
     repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, local_day: _LocalDay, options: Options
-) -> _Records:
+) -> Records:
     """Filter, price and key every record once."""
     entries, values, keys, costs = [], [], [], []
     branch, author, model = options.branch, (options.author or "").lower(), (options.model or "").lower()
@@ -305,7 +183,7 @@ def _collect(
         )
         entries.append(entry)
         costs.append(usd)
-    return _Records(entries, values, keys, costs)
+    return Records(entries, values, keys, costs)
 
 
 def _rollup(daily: Table, key_name: str, key: Callable[[str], str]) -> Table:
@@ -335,16 +213,12 @@ def _provider(record: Record) -> str:
     return UNKNOWN
 
 
-def _share(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 1) if whole else 0.0
-
-
 def _week(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def _session_stats(records: _Records, rows: Iterable[int], t: Totals) -> dict[str, Any]:
+def _session_stats(records: Records, rows: Iterable[int], t: Totals) -> dict[str, Any]:
     picked = list(rows)
     sizes = [records.values[i][6] for i in picked]
     stamps = [records.entries[i].record.ts for i in picked]
@@ -357,28 +231,28 @@ def _session_stats(records: _Records, rows: Iterable[int], t: Totals) -> dict[st
     }
 
 
-def _branch_section(records: _Records, mine: list[int], branch: str | None, overall: Totals) -> dict[str, Any]:
+def _branch_section(records: Records, mine: list[int], branch: str | None, overall: Totals) -> dict[str, Any]:
     t = records.sums(mine)
     stats = _session_stats(records, mine, t)
-    days = records.group(_DAY, mine)
+    days = records.group(DAY, mine)
     return {
         "name": branch,
         **t.to_dict(),
         "average_tokens": stats["average_tokens"],
-        "share": _share(t.total_tokens, overall.total_tokens),
+        "share": share(t.total_tokens, overall.total_tokens),
         "first": stats["first"],
         "last": stats["last"],
         "daily": records.table("date", {d.isoformat(): rows for d, rows in days.items()}, by_key=True).to_list(),
     }
 
 
-def _windows(records: _Records, now: datetime) -> dict[str, Totals]:
+def _windows(records: Records, now: datetime) -> dict[str, Totals]:
     end = format_timestamp(now)
     spans = (("last_24h", timedelta(hours=24)), ("last_7d", timedelta(days=7)), ("last_30d", timedelta(days=30)))
     return {name: records.sums(records.between(format_timestamp(now - span), end)) for name, span in spans}
 
 
-def _projection(records: _Records, daily: Table, now: datetime) -> dict[str, Any]:
+def _projection(records: Records, daily: Table, now: datetime) -> dict[str, Any]:
     last_30 = records.sums(records.between(format_timestamp(now - timedelta(days=30)), format_timestamp(now)))
     month_start = now.date().replace(day=1)
     this_month = Totals()
@@ -420,7 +294,7 @@ def _insights(daily: Table, by_branch: Table, now: datetime) -> dict[str, Any]:
     }
 
 
-def _row(records: _Records, i: int, *, full: bool) -> dict[str, Any]:
+def _row(records: Records, i: int, *, full: bool) -> dict[str, Any]:
     """One record as the recent-activity list (``full=False``) or the CSV (``full=True``) shows it."""
     entry, values, key, usd = records.entries[i], records.values[i], records.keys[i], records.costs[i]
     r = entry.record
@@ -429,7 +303,7 @@ def _row(records: _Records, i: int, *, full: bool) -> dict[str, Any]:
         "ts": r.ts,
         "commit": entry.attached,
         "branch": r.branch,
-        "author": key[_AUTHOR],
+        "author": key[AUTHOR],
         "model": r.model,
         "endpoint": r.endpoint,
         "source": r.source,
@@ -452,7 +326,7 @@ def _row(records: _Records, i: int, *, full: bool) -> dict[str, Any]:
     return row
 
 
-def _cost_analysis(records: _Records, models: dict[str, list[int]], pricer: Pricer, now: datetime) -> list[CostLine]:
+def _cost_analysis(records: Records, models: dict[str, list[int]], pricer: Pricer, now: datetime) -> list[CostLine]:
     lines = []
     for model, rows in models.items():
         t = records.sums(rows)
@@ -475,81 +349,3 @@ def _cost_analysis(records: _Records, models: dict[str, list[int]], pricer: Pric
             )
         )
     return sorted(lines, key=lambda c: (-(c.cost_usd or 0.0), c.model))
-
-
-def _merges(repo: Repo, default: str, records: _Records) -> list[Merge]:
-    tip = repo.branch_tip(default)
-    if tip is None:
-        return []
-    on_commit: dict[str, list[int]] = {}
-    for i, entry in enumerate(records.entries):
-        for commit in entry.placements:
-            on_commit.setdefault(commit, []).append(i)
-    merges = []
-    for commit, parents in repo.first_parents(tip):
-        if len(parents) >= 2:
-            members = [commit, *repo.commits_between(parents[0], parents[1])]
-            kind = "merge"
-        else:
-            # Carried from a squash-merged branch: first attached elsewhere, made on another branch (an amend's
-            # copy on the default branch was first attached elsewhere too, but made on the default branch).
-            here = on_commit.get(commit, [])
-            if not any(_carried(records.entries[i].record, commit, default) for i in here):
-                continue
-            members, kind = [commit], "squash"
-        brought = sorted({i for c in members for i in on_commit.get(c, [])})
-        if brought:
-            info = repo.commit_info(commit)
-            assert info is not None
-            merges.append(_merge_row(info, kind, records, brought))
-    return merges
-
-
-def _carried(record: Record, commit: str, default: str) -> bool:
-    return record.commit not in (None, commit) and record.branch not in (None, default)
-
-
-def _merge_row(info: CommitInfo, kind: str, records: _Records, brought: list[int]) -> Merge:
-    summary, _, body = info.message.partition("\n")
-    pr: int | None = None
-    source: str | None = None
-    title = summary.strip()
-    if match := _PR_MERGE.match(summary):
-        pr, source = int(match[1]), match[2]
-        title = body.strip().split("\n", 1)[0].strip() or title
-    elif match := _BRANCH_MERGE.match(summary):
-        source = match[1]
-    elif match := _SQUASH_PR.search(summary):
-        pr = int(match[1])
-    if source is None:
-        branches = [b for b in (records.entries[i].record.branch for i in brought) if b]
-        source = max(set(branches), key=branches.count) if branches else None
-    return Merge(
-        commit=info.id,
-        merged_at=datetime.fromtimestamp(info.commit_time, UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        kind=kind,
-        pr=pr,
-        source_branch=source,
-        title=title,
-        totals=records.sums(brought),
-        by_model=records.table("model", records.group(_MODEL, brought)).rows,
-        by_provider=records.table("provider", records.group(_PROVIDER, brought)).rows,
-    )
-
-
-def _merge_totals(merges: list[Merge]) -> dict[str, Any]:
-    total = Totals()
-    for merge in merges:
-        total.add(merge.totals)
-    providers: dict[str, int] = {}
-    for merge in merges:
-        for row in merge.by_provider:
-            providers[row.key or UNKNOWN] = providers.get(row.key or UNKNOWN, 0) + row.totals.total_tokens
-    return {
-        "merges": len(merges),
-        **total.to_dict(),
-        "provider_split": [
-            {"provider": name, "total_tokens": tokens, "share": _share(tokens, total.total_tokens)}
-            for name, tokens in sorted(providers.items(), key=lambda kv: -kv[1])
-        ],
-    }
