@@ -11,12 +11,15 @@ it waited for, from ``os.wait4``: what ``/usr/bin/time -v`` reports):
 
 - the git floor: ``git log --notes=tokens --format=%N`` from HEAD (the design's baseline) and with
   ``--branches`` (every annotated commit), output to /dev/null;
-- ``git tokens report --format json > /dev/null``: the first run on a fresh copy of the repository, then
-  ``--runs`` repeated runs with nothing changed (there is no report cache yet: they should cost the same);
+- ``git tokens report --format json > /dev/null``: the first run on a fresh copy of the repository (nothing
+  cached: every note parsed), ``--runs`` repeated runs with nothing changed (the columns cache), and
+  ``--runs`` runs each right after a ``git tokens add`` (the ledger moved: columns rebuilt from the
+  parsed-notes cache, where one subtree is parsed again);
 - the import floor of the report command (``gitokens.cli``, ``reporting``, ``render`` and genai-prices);
-- in this process, on a freshly opened repository each run: ``ledger.load``, pricing every record with a
-  fresh ``Pricer``, ``reporting.make`` (the report model, pricing included) and ``render.render(.., "json")``;
-- in a child process, the peak memory after each of those stages, and what one ``Record`` costs.
+- in this process, on a freshly opened repository each run: ``ledger.load``, ``columns.from_ledger``,
+  ``columns.load`` from its cache, pricing every record (``costs``), ``reporting.make`` (pricing
+  included) and ``render.render(.., "json")``;
+- in a child process, the peak memory after each of those stages.
 
 ``--experiments`` times prototypes of the proposed optimisations on the same ledger, in this file only
 (nothing in gitokens changes): one ``json.loads`` per note instead of per line, building records without
@@ -68,7 +71,7 @@ print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to
 STAGES = """
 import json, re, sys
 from pathlib import Path
-from gitokens import ledger, render, reporting
+from gitokens import columns, ledger, render, reporting
 from gitokens.git import open_repo
 
 def peak():
@@ -76,15 +79,13 @@ def peak():
 
 out = {"imports": peak()}
 repo = open_repo(sys.argv[1])
-loaded = ledger.load(repo)
-out["ledger.load"] = peak()
+loaded = columns.load(repo)
+out["columns.load"] = peak()
 model = reporting.make(repo, loaded)
 out["reporting.make"] = peak()
 text = render.render(model, "json")
 out["render json"] = peak()
-record = next(iter(loaded.entries.values())).record
-out["records"] = len(loaded.entries)
-out["record_bytes"] = sys.getsizeof(record) + sys.getsizeof(record.__dict__)
+out["records"] = len(loaded)
 print(json.dumps(out))
 """
 
@@ -165,6 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         r["report"] = measure_child(
             "git tokens report --format json: repeated, unchanged", report, env, repo_path, runs
         )
+        r["report_moved"] = Measured("git tokens report after one git tokens add")
+        add = ["git", "tokens", "add", "--input", "100", "--output", "20", "--model", "gpt-4o"]
+        for _ in range(runs):
+            run_child(add, env, repo_path)
+            elapsed, rss = run_child(report, env, repo_path)
+            r["report_moved"].samples.append(elapsed)
+            r["report_moved"].rss.append(rss)
+        print(r["report_moved"].row(), flush=True)
         r["cli_floor"] = measure_child(
             "python -c 'import gitokens.cli'", [sys.executable, "-c", "import gitokens.cli"], env, repo_path, runs
         )
@@ -191,21 +200,24 @@ def main(argv: list[str] | None = None) -> int:
     header("ratios (medians)", columns=False)
     print(ratio_line("report / git log", r["report"], r["git_log"]))
     print(ratio_line("report / git log --branches", r["report"], r["git_log_branches"]))
+    print(ratio_line("first report / git log", r["report_first"], r["git_log"]))
+    print(ratio_line("report after an add / git log", r["report_moved"], r["git_log"]))
     print(ratio_line("repeated report / first report", r["report"], r["report_first"]))
-    print(ratio_line("ledger.load alone / git log", r["load"], r["git_log"]))
-    print(ratio_line("reporting.make, GC off / GC on", r["make_nogc"], r["make"]))
+    print(ratio_line("ledger.load alone (notes cache) / git log", r["load"], r["git_log"]))
     print(ratio_line("report imports / report", r["floor"], r["report"]))
     print(ratio_line("report imports / git log", r["floor"], r["git_log"]))
-    report_rss = max(r["report"].rss) if isinstance(r["report"], Measured) else 0
-    print(f"{'report peak RSS / 1 GiB':<58} {report_rss / GIB:>9.2f}x  ({report_rss / 1024:,.0f} MiB)")
-    total = sum(r[k].median for k in ("load", "make", "render"))
+    for key in ("report_first", "report_moved", "report"):
+        measured = r[key]
+        rss = max(measured.rss) if isinstance(measured, Measured) else 0
+        print(f"{measured.label + ': peak RSS / 1 GiB':<58} {rss / GIB:>9.2f}x  ({rss / 1024:,.0f} MiB)")
+    total = sum(r[k].median for k in ("columns", "make", "render"))
     for key, label in (
-        ("load", "ledger.load"),
+        ("columns", "columns.load (cached)"),
         ("pricing", "  pricing (inside make)"),
         ("make", "reporting.make"),
         ("render", "render json"),
     ):
-        print(f"{'share of in-process report: ' + label:<58} {100 * r[key].median / total:>8.0f}%")
+        print(f"{'share of a repeated in-process report: ' + label:<58} {100 * r[key].median / total:>8.0f}%")
     if args.json:
         data = {k: {"median": t.median, "min": t.min, "samples": t.samples} for k, t in r.items()}
         data["memory"] = memory  # type: ignore[assignment]
@@ -214,17 +226,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
-    from gitokens import render, reporting
+    import numpy as np
+
+    from gitokens import columns, render, reporting
     from gitokens.config import load_config
+    from gitokens.costs import costs
     from gitokens.git import open_repo
     from gitokens.ledger import load
     from gitokens.pricing import Pricer
 
     names = {
-        "load": "ledger.load(repo)",
-        "pricing": "  pricing: Pricer.cost on every record (fresh Pricer)",
-        "make": "reporting.make(repo, ledger)  (pricing included)",
-        "make_nogc": "  reporting.make with the cyclic GC disabled",
+        "load": "ledger.load(repo)  (parsed-notes cache)",
+        "from_ledger": "columns.from_ledger(ledger)",
+        "columns": "columns.load(repo)  (columns cache)",
+        "pricing": "  pricing: costs() of every record (fresh Pricer)",
+        "make": "reporting.make(repo, columns)  (pricing included)",
         "render": "render.render(model, 'json')",
     }
     timings = {key: Timing(label) for key, label in names.items()}
@@ -234,29 +250,26 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
         start = time.perf_counter()
         loaded = load(repo)
         loaded_at = time.perf_counter()
-        pricer = Pricer(load_config(repo.workdir))
-        for entry in loaded.entries.values():
-            pricer.cost(entry.record)
+        columns.from_ledger(loaded)
+        built_at = time.perf_counter()
+        del loaded
+        gc.collect()
+        opened_at = time.perf_counter()
+        cols = columns.load(repo)
+        columns_at = time.perf_counter()
+        costs(Pricer(load_config(repo.workdir)), cols, np.arange(len(cols)))
         priced_at = time.perf_counter()
-        model = reporting.make(repo, loaded)
+        model = reporting.make(repo, cols)
         made_at = time.perf_counter()
         render.render(model, "json")
         done_at = time.perf_counter()
-        del model
-        gc.collect()
-        gc.disable()
-        try:
-            again = time.perf_counter()
-            reporting.make(repo, loaded)
-            again_done = time.perf_counter()
-        finally:
-            gc.enable()
-        del loaded
+        del model, cols
         if i >= 0:
             timings["load"].samples.append(loaded_at - start)
-            timings["pricing"].samples.append(priced_at - loaded_at)
+            timings["from_ledger"].samples.append(built_at - loaded_at)
+            timings["columns"].samples.append(columns_at - opened_at)
+            timings["pricing"].samples.append(priced_at - columns_at)
             timings["make"].samples.append(made_at - priced_at)
-            timings["make_nogc"].samples.append(again_done - again)
             timings["render"].samples.append(done_at - made_at)
     for timing in timings.values():
         print(timing.row(), flush=True)
@@ -270,25 +283,25 @@ def _memory(repo_path: Path, env: Mapping[str, str]) -> dict[str, int]:
         [sys.executable, "-c", STAGES, str(repo_path)], env=dict(env), check=True, capture_output=True, text=True
     ).stdout
     data: dict[str, int] = json.loads(out)
-    for stage in ("imports", "ledger.load", "reporting.make", "render json"):
+    for stage in ("imports", "columns.load", "reporting.make", "render json"):
         print(f"  {stage:<56} {data[stage] / 1024:>8,.0f} MiB")
-    grown = data["ledger.load"] - data["imports"]
+    grown = data["columns.load"] - data["imports"]
     print(
-        f"  ledger.load grows the process by {grown / 1024:,.0f} MiB for {data['records']:,} records in effect: "
-        f"{grown * 1024 / data['records']:,.0f} bytes each (one Record with its __dict__: {data['record_bytes']} bytes)"
+        f"  columns.load grows the process by {grown / 1024:,.0f} MiB for {data['records']:,} records in effect: "
+        f"{grown * 1024 / data['records']:,.0f} bytes each"
     )
     return data
 
 
 def _profile(repo_path: Path) -> None:
-    from gitokens import ledger, render, reporting
+    from gitokens import columns, render, reporting
     from gitokens.git import open_repo
 
-    header("cProfile of one report in process: load, make, render (top 25 by own time)", columns=False)
+    header("cProfile of one repeated report in process: load, make, render (top 25 by own time)", columns=False)
     repo = open_repo(repo_path)
     profiler = cProfile.Profile()
     profiler.enable()
-    render.render(reporting.make(repo, ledger.load(repo)), "json")
+    render.render(reporting.make(repo, columns.load(repo)), "json")
     profiler.disable()
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)

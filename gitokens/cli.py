@@ -79,14 +79,17 @@ def _repo() -> Repo:
 
 def _load(repo: Repo) -> ledger.Ledger:
     loaded = ledger.load(repo)
-    if loaded.invalid:
-        first = loaded.invalid[0]
+    _warn_invalid(loaded.invalid)
+    return loaded
+
+
+def _warn_invalid(invalid: list[ledger.InvalidLine]) -> None:
+    if invalid:
         click.echo(
-            f"warning: skipped {len(loaded.invalid)} ledger line(s) that are not valid records "
-            f"(first: {first.describe()}); they stay in the ledger",
+            f"warning: skipped {len(invalid)} ledger line(s) that are not valid records "
+            f"(first: {invalid[0].describe()}); they stay in the ledger",
             err=True,
         )
-    return loaded
 
 
 def _dump(data: Any) -> None:
@@ -364,12 +367,14 @@ def report(
         git tokens report --since 7d --format markdown -o summary.md
         git tokens report --format html -o tokens.html
     """
-    from gitokens import reporting  # heavy (prices, templates): only for this command
+    from gitokens import columns, reporting  # heavy (numpy, prices, templates): only for this command
 
     repo = _repo()
+    loaded = columns.load(repo)
+    _warn_invalid(loaded.invalid)
     text = reporting.run(
         repo,
-        _load(repo),
+        loaded,
         since=since,
         until=until,
         days=days,

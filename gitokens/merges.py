@@ -13,49 +13,70 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from gitokens.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share
+import numpy as np
+
+from gitokens.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share, split_by
+from gitokens.columns import Columns
 from gitokens.git import CommitInfo, Repo
 from gitokens.model import Merge, Totals
-from gitokens.records import Record
 
 _PR_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)")
 _BRANCH_MERGE = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
 _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
 
 
-def walk_merges(repo: Repo, default: str, records: Records) -> list[Merge]:
+def walk_merges(repo: Repo, default: str, columns: Columns, records: Records) -> list[Merge]:
     tip = repo.branch_tip(default)
     if tip is None:
         return []
-    on_commit: dict[str, list[int]] = {}
-    for i, entry in enumerate(records.entries):
-        for commit in entry.placements:
-            on_commit.setdefault(commit, []).append(i)
+    on_commit, squashes = _by_commit(columns, records, default)
     merges = []
     for commit, parents in repo.first_parents(tip):
         if len(parents) >= 2:
             members = [commit, *repo.commits_between(parents[0], parents[1])]
             kind = "merge"
-        else:
-            # Carried from a squash-merged branch: first attached elsewhere, made on another branch (an amend's
-            # copy on the default branch was first attached elsewhere too, but made on the default branch).
-            here = on_commit.get(commit, [])
-            if not any(_carried(records.entries[i].record, commit, default) for i in here):
-                continue
+        elif commit in squashes:
             members, kind = [commit], "squash"
-        brought = sorted({i for c in members for i in on_commit.get(c, [])})
-        if brought:
+        else:
+            continue
+        found = [on_commit[c] for c in members if c in on_commit]
+        if found:
             info = repo.commit_info(commit)
             assert info is not None
-            merges.append(_merge_row(info, kind, records, brought))
+            merges.append(_merge_row(info, kind, columns, records, np.unique(np.concatenate(found))))
     return merges
 
 
-def _carried(record: Record, commit: str, default: str) -> bool:
-    return record.commit not in (None, commit) and record.branch not in (None, default)
+def _by_commit(columns: Columns, records: Records, default: str) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The selected records on each commit (where each is attached, and every commit a copy of it sits on),
+    and the commits that hold records carried from a squash-merged branch: first attached elsewhere, made
+    on another branch (an amend's copy on the default branch was first attached elsewhere too, but made on
+    the default branch)."""
+    selected = np.full(len(columns), -1, dtype=np.intp)
+    selected[records.rows] = np.arange(len(records.rows))
+    attached, first, branch = columns.texts["attached"], columns.texts["commit"], columns.texts["branch"]
+    placed = selected[columns.placed_rows]
+    keep = placed >= 0
+    single = np.ones(len(records.rows), dtype=bool)
+    single[placed[keep]] = False
+    indexes = np.concatenate([np.flatnonzero(single), placed[keep]])
+    commits = np.concatenate([attached.codes[records.rows[single]], columns.placed_commits[keep]])
+    on_commit = {attached.label(code): rows for code, rows in split_by(commits, indexes).items()}
+
+    rows = records.rows[indexes]
+    branches, firsts = branch.codes[rows], first.codes[rows]
+    default_code = branch.labels.index(default) if default in branch.labels else -2
+    elsewhere = (branches >= 0) & (branches != default_code) & (firsts >= 0)
+    candidates = np.unique(firsts[elsewhere])
+    where = {label: code for code, label in enumerate(attached.labels)}
+    as_attached = np.array([where.get(first.label(c), -1) for c in candidates.tolist()], dtype=np.int64)
+    first_attached = np.full(len(rows), -1, dtype=np.int64)
+    first_attached[elsewhere] = as_attached[np.searchsorted(candidates, firsts[elsewhere])]
+    carried = elsewhere & (first_attached != commits)
+    return on_commit, {attached.label(code) for code in np.unique(commits[carried]).tolist()}
 
 
-def _merge_row(info: CommitInfo, kind: str, records: Records, brought: list[int]) -> Merge:
+def _merge_row(info: CommitInfo, kind: str, columns: Columns, records: Records, brought: np.ndarray) -> Merge:
     summary, _, body = info.message.partition("\n")
     pr: int | None = None
     source: str | None = None
@@ -68,8 +89,10 @@ def _merge_row(info: CommitInfo, kind: str, records: Records, brought: list[int]
     elif match := _SQUASH_PR.search(summary):
         pr = int(match[1])
     if source is None:
-        branches = [b for b in (records.entries[i].record.branch for i in brought) if b]
-        source = max(set(branches), key=branches.count) if branches else None
+        branch = columns.texts["branch"]
+        names = [branch.labels[c] for c in branch.codes[records.rows[brought]].tolist() if c >= 0]
+        # The branch most of its records name; a tie goes to the first name in sort order.
+        source = min(set(names), key=lambda name: (-names.count(name), name)) if names else None
     return Merge(
         commit=info.id,
         merged_at=datetime.fromtimestamp(info.commit_time, UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -60,7 +60,7 @@ _ABSENT_KEYS = frozenset(
 )
 
 _Dec4 = tuple[Decimal, Decimal, Decimal, Decimal]  # input, output, cache read, cache write: USD per million
-_Int4 = tuple[int, int, int, int]  # the same four, in 1/_Table.scale USD per token
+_Int4 = tuple[int, int, int, int]  # the same four, in 1/PriceTable.scale USD per token
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Cost:
 
 
 @dataclass(frozen=True)
-class _Table:
+class PriceTable:
     """Rates ready for arithmetic: base rates, then (threshold, rates) from the lowest threshold up.
 
     Rates are whole numbers of 1/``scale`` USD per token: a cost is one exact integer sum and one division,
@@ -111,7 +111,7 @@ class _Table:
     exotic: bool  # priced by units we do not replicate: use calc_price
 
     @classmethod
-    def build(cls, base: _Dec4, tiers: list[tuple[int, _Dec4]], own: tuple[bool, bool], exotic: bool) -> _Table:
+    def build(cls, base: _Dec4, tiers: list[tuple[int, _Dec4]], own: tuple[bool, bool], exotic: bool) -> PriceTable:
         rates = [*base, *(rate for _, level in tiers for rate in level)]
         places = max(max(0, -int(rate.as_tuple().exponent)) for rate in rates)
 
@@ -153,7 +153,7 @@ class _Priced:
     priced_as: str
     source: str
     provider: str | None
-    fixed: _Table | None
+    fixed: PriceTable | None
     info: gp.ModelInfo | None = None
     genai_provider: gp.Provider | None = None
     intraday: bool = False  # genai prices that change within a UTC day (off-peak hours)
@@ -165,7 +165,7 @@ def split_total(total: int, split: Split) -> tuple[int, int]:
     return input_tokens, total - input_tokens
 
 
-def _override_table(prices: ModelPrices) -> _Table:
+def _override_table(prices: ModelPrices) -> PriceTable:
     def dec(value: float) -> Decimal:
         return Decimal(repr(value))
 
@@ -173,10 +173,10 @@ def _override_table(prices: ModelPrices) -> _Table:
     cache_read = dec(prices.cache_read) if prices.cache_read is not None else inp
     cache_write = dec(prices.cache_write) if prices.cache_write is not None else inp
     own = (prices.cache_read is not None, prices.cache_write is not None)
-    return _Table.build((inp, dec(prices.output), cache_read, cache_write), [], own, exotic=False)
+    return PriceTable.build((inp, dec(prices.output), cache_read, cache_write), [], own, exotic=False)
 
 
-def _genai_table(model_price: gp.ModelPrice) -> _Table:
+def _genai_table(model_price: gp.ModelPrice) -> PriceTable:
     from genai_prices.types import TieredPrices
 
     priced = {key for key, value in vars(model_price).items() if value is not None and not key.startswith("_")}
@@ -205,7 +205,7 @@ def _genai_table(model_price: gp.ModelPrice) -> _Table:
         )
 
     own = (prices[2] is not None, prices[3] is not None)
-    return _Table.build(at(None), [(start, at(start)) for start in starts], own, exotic)
+    return PriceTable.build(at(None), [(start, at(start)) for start in starts], own, exotic)
 
 
 class Pricer:
@@ -220,8 +220,8 @@ class Pricer:
         self._overrides = {model.lower(): (model, _override_table(prices)) for model, prices in config.prices.items()}
         self._aliases = {model.lower(): target for model, target in config.aliases.items()}
         self._priced: dict[tuple[str, str | None], _Priced | None] = {}
-        self._days: dict[tuple[str, str | None, str], tuple[_Priced, _Table | None] | None] = {}
-        self._tables: dict[int, tuple[gp.ModelPrice, _Table]] = {}
+        self._days: dict[tuple[str, str | None, str], tuple[_Priced, PriceTable | None] | None] = {}
+        self._tables: dict[int, tuple[gp.ModelPrice, PriceTable]] = {}
 
     # -- records -------------------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class Pricer:
             self.unpriced.add(UNKNOWN_MODEL)
             return Cost(usd=None, estimated=estimated, reported=False)
         day = (model, record.provider, record.ts[:10])  # ts is canonical UTC: genai-prices dates prices by UTC day
-        found = self._days.get(day) or self._day(day, record)
+        found = self._days.get(day) or self._day(day, record.when)
         if found is None:
             self.unpriced.add(model)
             return Cost(usd=None, estimated=estimated, reported=False)
@@ -266,12 +266,28 @@ class Pricer:
         usd = (r_in * inp + r_out * out + r_read * cache_read + r_write * cache_write) / table.scale
         return Cost(usd=usd, estimated=estimated, reported=False)
 
-    def _day(self, day: tuple[str, str | None, str], record: Record) -> tuple[_Priced, _Table | None] | None:
+    def dated(self, model: str, provider: str | None) -> bool:
+        """Whether the price of ``model`` changes over time (its tables are then looked up per UTC day)."""
+        priced = self._resolve(model, provider)
+        return priced is not None and priced.info is not None and isinstance(priced.info.prices, list)
+
+    def table(self, model: str, provider: str | None, when: datetime) -> tuple[bool, PriceTable | None]:
+        """Whether ``model`` has a price on ``when``'s UTC day (if not, it is listed as unpriced), and the
+        table that prices all its records of that day with our arithmetic (None: ``cost`` them one by one)."""
+        day = (model, provider, when.strftime("%Y-%m-%d"))
+        found = self._days[day] if day in self._days else self._day(day, when)
+        if found is None:
+            self.unpriced.add(model)
+            return False, None
+        table = found[1]
+        return True, None if table is None or table.exotic else table
+
+    def _day(self, day: tuple[str, str | None, str], when: datetime) -> tuple[_Priced, PriceTable | None] | None:
         """Resolve a (model, provider, UTC day) once; the table is None when it must be read per record."""
         if day in self._days:
             return self._days[day]
         priced = self._resolve(day[0], day[1])
-        found: tuple[_Priced, _Table | None] | None
+        found: tuple[_Priced, PriceTable | None] | None
         if priced is None:
             found = None
         elif priced.fixed is not None:
@@ -280,7 +296,7 @@ class Pricer:
             found = (priced, None)
         else:
             assert priced.info is not None
-            found = (priced, self._table(priced.info.get_prices(record.when)))
+            found = (priced, self._table(priced.info.get_prices(when)))
         self._days[day] = found
         return found
 
@@ -314,7 +330,7 @@ class Pricer:
             table = self._table(priced.info.get_prices(when or datetime.now(UTC)))
         return table.rates(priced.source, priced.priced_as, priced.provider)
 
-    def _table(self, model_price: gp.ModelPrice) -> _Table:
+    def _table(self, model_price: gp.ModelPrice) -> PriceTable:
         cached = self._tables.get(id(model_price))
         if cached is None or cached[0] is not model_price:
             cached = self._tables[id(model_price)] = (model_price, _genai_table(model_price))

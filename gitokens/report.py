@@ -1,6 +1,7 @@
-"""Building the report: ledger + commit graph + prices -> the model in ``model.py``.
+"""Building the report: ledger columns + commit graph + prices -> the model in ``model.py``.
 
-Each record is filtered, priced and keyed once (``_collect``); ``aggregate.py`` sums the breakdowns and
+Each record is filtered, priced and keyed once (``_collect``), as columns (``columns.py``): no Python
+object per record. ``aggregate.py`` sums the breakdowns and
 ``merges.py`` walks the default branch for merges and pull requests. Records on commits that are gone
 or unreachable still count everywhere else, by their own fields.
 """
@@ -8,21 +9,48 @@ or unreachable still count everywhere else, by their own fields.
 from __future__ import annotations
 
 import calendar
-import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from gitokens.aggregate import AUTHOR, BRANCH, DAY, ENDPOINT, MODEL, PROVIDER, SOURCE, UNKNOWN, Records, share
+import numpy as np
+
+from gitokens.aggregate import (
+    AUTHOR,
+    BRANCH,
+    DAY,
+    ENDPOINT,
+    MODEL,
+    PROVIDER,
+    SOURCE,
+    TOTAL,
+    UNKNOWN,
+    Dimension,
+    Records,
+    share,
+)
+from gitokens.columns import (
+    CACHE_READ,
+    CACHE_WRITE,
+    INPUT,
+    OUTPUT,
+    REASONING,
+    TEXTS,
+    TOTAL_ONLY,
+    Columns,
+    factorize,
+    ts_text,
+)
 from gitokens.config import Config
+from gitokens.costs import costs
 from gitokens.git import Repo
-from gitokens.ledger import Ledger
 from gitokens.merges import merge_totals, walk_merges
 from gitokens.model import CostLine, Report, Row, Table, Totals
-from gitokens.pricing import Pricer, split_total
-from gitokens.records import Record, format_timestamp
+from gitokens.pricing import Pricer
+
+_NONE = np.zeros(0, dtype=np.intp)
 
 SECTIONS = (
     "overall",
@@ -56,10 +84,10 @@ class Options:
     filters: dict[str, Any] = field(default_factory=dict)
 
 
-def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
+def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
     """The full report over the records that pass ``options``' filters."""
     now = (options.now or datetime.now(UTC)).astimezone(tz)
-    records = _collect(repo, ledger, config, pricer, _LocalDay(tz), options)
+    records = _collect(repo, columns, config, pricer, tz, options)
     default = repo.default_branch(config.default_branch)
     current = repo.head_branch()
     overall = records.sums()
@@ -73,12 +101,7 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
     by_endpoint = records.table_of("endpoint", ENDPOINT, options.top)
     for row in by_endpoint.rows:
         row.extra["average_tokens"] = row.totals.total_tokens // max(row.totals.sessions, 1)
-    merges = walk_merges(repo, default, records) if "merges" in options.sections and default else []
-    recent = heapq.nlargest(
-        options.recent,
-        range(len(records.entries)),
-        key=lambda i: (records.entries[i].record.ts, records.entries[i].record.id),
-    )
+    merges = walk_merges(repo, default, columns, records) if "merges" in options.sections and default else []
     return Report(
         generated_at=now.isoformat(timespec="seconds"),
         repository=Path(str(repo.workdir or repo.git_dir)).name,
@@ -88,8 +111,8 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
         filters=options.filters,
         cost_mode=pricer.mode,
         totals=overall,
-        session_stats=_session_stats(records, range(len(records.entries)), overall),
-        branch=_branch_section(records, branches.get(current or "(detached)", []), current, overall),
+        session_stats=_session_stats(records, None, overall),
+        branch=_branch_section(records, branches.get(current or "(detached)", _NONE), current, overall),
         windows=_windows(records, now),
         by_branch=by_branch,
         by_merge=merges,
@@ -102,88 +125,142 @@ def build(repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, tz: tzinfo
         daily=daily,
         weekly=_rollup(daily, "week", lambda d: _week(date.fromisoformat(d))),
         monthly=_rollup(daily, "month", lambda d: d[:7]),
-        recent=[_row(records, i, full=False) for i in recent],
+        recent=[_row(columns, records, i, full=False) for i in _recent(columns, records, options.recent)],
         cost_analysis=_cost_analysis(records, models, pricer, now),
         insights=_insights(daily, by_branch, now),
         projection=_projection(records, daily, now),
         unpriced_models=sorted(pricer.unpriced),
         invalid_lines=[
-            {"commit": i.commit, "line": i.line_no, "error": i.error, "text": i.text[:200]} for i in ledger.invalid
+            {"commit": i.commit, "line": i.line_no, "error": i.error, "text": i.text[:200]} for i in columns.invalid
         ],
         estimated_split={"input": config.split.input, "output": config.split.output},
         sections=list(options.sections),
         by=options.by,
         records=(
-            [
-                _row(records, i, full=True)
-                for i in sorted(range(len(records.entries)), key=lambda i: records.entries[i].record.ts)
-            ]
+            [_row(columns, records, i, full=True) for i in np.argsort(records.ts, kind="stable").tolist()]
             if options.with_records
             else None
         ),
     )
 
 
-class _LocalDay:
-    """The day of a canonical UTC timestamp in the report's time zone; the offset is looked up once per hour."""
+def local_days(ts: np.ndarray, tz: tzinfo) -> np.ndarray:
+    """The local day (days since 1970-01-01) of each timestamp (milliseconds, UTC) in ``tz``.
 
-    def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
-        self._offsets: dict[str, timedelta] = {}
-        self._days: dict[str, date] = {}
-
-    def __call__(self, ts: str) -> date:
-        hour = ts[:13]
-        day = self._days.get(hour)
-        if day is not None:
-            return day
-        utc = datetime.fromisoformat(ts[:19])
-        offset = self._offsets.get(hour)
-        if offset is None:
-            aware = utc.replace(tzinfo=UTC).astimezone(self.tz)
-            offset = self._offsets[hour] = aware.utcoffset() or timedelta(0)
-            if offset % timedelta(hours=1) == timedelta(0):  # the whole UTC hour falls on one local day
-                day = self._days[hour] = (utc + offset).date()
-                return day
-        return (utc + offset).date()
+    The zone's offset is looked up once per distinct UTC day; in a day where it changes (a daylight-saving
+    switch), once per UTC hour; in an hour where it changes, per timestamp.
+    """
+    local = np.empty_like(ts)
+    todo = np.arange(len(ts))
+    for unit in (_DAY, _HOUR, 1):
+        if not len(todo):
+            break
+        spans, inverse = factorize(ts[todo] // unit)
+        starts = np.array([_offset_ms(span * unit, tz) for span in spans.tolist()], dtype=np.int64)
+        ends = np.array([_offset_ms(span * unit + unit - 1, tz) for span in spans.tolist()], dtype=np.int64)
+        steady = (starts == ends)[inverse]
+        local[todo[steady]] = ts[todo[steady]] + starts[inverse[steady]]
+        todo = todo[~steady]
+    return local // _DAY
 
 
-def _collect(
-    repo: Repo, ledger: Ledger, config: Config, pricer: Pricer, local_day: _LocalDay, options: Options
-) -> Records:
-    """Filter, price and key every record once."""
-    entries, values, keys, costs = [], [], [], []
-    branch, author, model = options.branch, (options.author or "").lower(), (options.model or "").lower()
-    for entry in ledger.entries.values():
-        r = entry.record
-        if branch is not None and r.branch != branch:
-            continue
-        if author and author not in (r.author or "").lower():
-            continue
-        if model and model not in (r.model or "").lower():
-            continue
-        day = local_day(r.ts)
-        if (options.since and day < options.since) or (options.until and day > options.until):
-            continue
-        usd = pricer.cost(r).usd
-        if r.total_tokens is None:
-            split: tuple[int, ...] = (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens)
-            estimated = 0
-        else:
-            split = (*split_total(r.total_tokens, config.split), 0, 0)
-            estimated = r.total_tokens
-        priced = 0 if usd is None else 1
-        values.append((1, *split, r.reasoning_tokens, r.tokens, estimated, usd or 0.0, 1 - priced, priced))
-        who = r.author
-        if who is None:
-            info = repo.commit_info(entry.attached)
-            who = info.author_email if info is not None else UNKNOWN
-        keys.append(
-            (r.branch or "(detached)", r.model or UNKNOWN, _provider(r), r.endpoint or UNKNOWN, who, r.source, day)
-        )
-        entries.append(entry)
-        costs.append(usd)
-    return Records(entries, values, keys, costs)
+_HOUR, _DAY = 3_600_000, 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _offset_ms(ms: int, tz: tzinfo) -> int:
+    offset = (_EPOCH + timedelta(milliseconds=ms)).astimezone(tz).utcoffset() or timedelta(0)
+    return offset // timedelta(milliseconds=1)
+
+
+def _ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Records:
+    """Filter, price and key every record once, as columns."""
+    texts = columns.texts
+    keep = np.ones(len(columns), dtype=bool)
+    if options.branch is not None:
+        keep &= texts["branch"].codes == _code(texts["branch"].labels, options.branch)
+    for name, wanted in (("author", options.author), ("model", options.model)):
+        if wanted:
+            needle = wanted.lower()
+            matching = [code for code, label in enumerate(texts[name].labels) if needle in label.lower()]
+            keep &= np.isin(texts[name].codes, matching)
+    days = local_days(columns.ts, tz)
+    if options.since:
+        keep &= days >= options.since.toordinal() - _EPOCH_ORDINAL
+    if options.until:
+        keep &= days <= options.until.toordinal() - _EPOCH_ORDINAL
+    rows = np.flatnonzero(keep)
+    usd = costs(pricer, columns, rows)
+    counts = columns.counts[rows]
+    total_only = counts[:, TOTAL_ONLY]
+    estimated = total_only >= 0
+    split_in = np.rint(total_only * config.split.input).astype(np.int64)
+    priced = ~np.isnan(usd)
+    matrix = np.empty((len(rows), 10), dtype=np.int64)
+    matrix[:, 0] = 1
+    matrix[:, 1] = np.where(estimated, split_in, counts[:, INPUT])
+    matrix[:, 2] = np.where(estimated, total_only - split_in, counts[:, OUTPUT])
+    matrix[:, 3] = np.where(estimated, 0, counts[:, CACHE_READ])
+    matrix[:, 4] = np.where(estimated, 0, counts[:, CACHE_WRITE])
+    matrix[:, 5] = np.where(estimated, 0, counts[:, REASONING])
+    matrix[:, 6] = np.where(estimated, total_only, counts[:, INPUT : CACHE_WRITE + 1].sum(axis=1))
+    matrix[:, 7] = np.where(estimated, total_only, 0)
+    matrix[:, 8] = ~priced
+    matrix[:, 9] = priced
+    dimensions = [
+        Dimension.of(texts["branch"].codes[rows], texts["branch"].labels, lambda b: b or "(detached)"),
+        Dimension.of(texts["model"].codes[rows], texts["model"].labels, lambda m: m or UNKNOWN),
+        _providers(columns, rows),
+        Dimension.of(texts["endpoint"].codes[rows], texts["endpoint"].labels, lambda e: e or UNKNOWN),
+        _authors(repo, columns, rows),
+        Dimension.of(texts["source"].codes[rows], texts["source"].labels, lambda s: s),
+        _days(days[rows]),
+    ]
+    return Records(rows, matrix, np.where(priced, usd, 0.0), columns.ts[rows], dimensions)
+
+
+def _code(labels: list[str], value: str) -> int:
+    try:
+        return labels.index(value)
+    except ValueError:
+        return -2  # matches no row (unset is -1)
+
+
+def _authors(repo: Repo, columns: Columns, rows: np.ndarray) -> Dimension:
+    """The record's author, else the author of the commit that holds it."""
+    author, attached = columns.texts["author"], columns.texts["attached"]
+    codes = author.codes[rows].astype(np.int64)
+    labels = list(author.labels)
+    unset = np.flatnonzero(codes < 0)
+    if len(unset):
+        commits, inverse = factorize(attached.codes[rows[unset]])
+        for commit in commits.tolist():
+            info = repo.commit_info(attached.label(commit))
+            labels.append(info.author_email if info is not None else UNKNOWN)
+        codes[unset] = len(author.labels) + inverse
+    return Dimension.of(codes, labels, lambda a: a)
+
+
+def _providers(columns: Columns, rows: np.ndarray) -> Dimension:
+    """The record's provider, else the one its model name implies: decided once per (provider, model) pair."""
+    provider, model = columns.texts["provider"], columns.texts["model"]
+    width = len(model.labels) + 1
+    pairs, inverse = factorize((provider.codes[rows] + 1).astype(np.int64) * width + model.codes[rows] + 1)
+    labels = []
+    for pair in pairs.tolist():
+        p, m = divmod(pair, width)
+        labels.append(_provider(provider.labels[p - 1] if p else None, model.labels[m - 1] if m else None))
+    return Dimension.of(inverse, labels, lambda p: p)
+
+
+def _days(days: np.ndarray) -> Dimension:
+    distinct, inverse = factorize(days)
+    return Dimension(inverse, [date.fromordinal(_EPOCH_ORDINAL + d) for d in distinct.tolist()])
 
 
 def _rollup(daily: Table, key_name: str, key: Callable[[str], str]) -> Table:
@@ -195,10 +272,10 @@ def _rollup(daily: Table, key_name: str, key: Callable[[str], str]) -> Table:
     return Table(key_name, sorted(rows.values(), key=lambda r: r.key or ""))
 
 
-def _provider(record: Record) -> str:
-    if record.provider:
-        return record.provider.lower()
-    model = (record.model or "").lower()
+def _provider(provider: str | None, model_name: str | None) -> str:
+    if provider:
+        return provider.lower()
+    model = (model_name or "").lower()
     for prefix, provider in (
         ("claude", "anthropic"),
         ("gpt", "openai"),
@@ -218,20 +295,21 @@ def _week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _session_stats(records: Records, rows: Iterable[int], t: Totals) -> dict[str, Any]:
-    picked = list(rows)
-    sizes = [records.values[i][6] for i in picked]
-    stamps = [records.entries[i].record.ts for i in picked]
+def _session_stats(records: Records, rows: np.ndarray | None, t: Totals) -> dict[str, Any]:
+    sizes = records.counts[:, TOTAL] if rows is None else records.counts[rows, TOTAL]
+    stamps = records.ts if rows is None else records.ts[rows]
+    if not len(sizes):
+        return {"average_tokens": 0, "largest_tokens": 0, "smallest_tokens": 0, "first": None, "last": None}
     return {
-        "average_tokens": t.total_tokens // len(sizes) if sizes else 0,
-        "largest_tokens": int(max(sizes, default=0)),
-        "smallest_tokens": int(min(sizes, default=0)),
-        "first": min(stamps, default=None),
-        "last": max(stamps, default=None),
+        "average_tokens": t.total_tokens // len(sizes),
+        "largest_tokens": int(sizes.max()),
+        "smallest_tokens": int(sizes.min()),
+        "first": ts_text(int(stamps.min())),
+        "last": ts_text(int(stamps.max())),
     }
 
 
-def _branch_section(records: Records, mine: list[int], branch: str | None, overall: Totals) -> dict[str, Any]:
+def _branch_section(records: Records, mine: np.ndarray, branch: str | None, overall: Totals) -> dict[str, Any]:
     t = records.sums(mine)
     stats = _session_stats(records, mine, t)
     days = records.group(DAY, mine)
@@ -247,13 +325,13 @@ def _branch_section(records: Records, mine: list[int], branch: str | None, overa
 
 
 def _windows(records: Records, now: datetime) -> dict[str, Totals]:
-    end = format_timestamp(now)
+    end = _ms(now)
     spans = (("last_24h", timedelta(hours=24)), ("last_7d", timedelta(days=7)), ("last_30d", timedelta(days=30)))
-    return {name: records.sums(records.between(format_timestamp(now - span), end)) for name, span in spans}
+    return {name: records.sums(records.between(_ms(now - span), end)) for name, span in spans}
 
 
 def _projection(records: Records, daily: Table, now: datetime) -> dict[str, Any]:
-    last_30 = records.sums(records.between(format_timestamp(now - timedelta(days=30)), format_timestamp(now)))
+    last_30 = records.sums(records.between(_ms(now - timedelta(days=30)), _ms(now)))
     month_start = now.date().replace(day=1)
     this_month = Totals()
     for day in daily.rows:
@@ -294,39 +372,51 @@ def _insights(daily: Table, by_branch: Table, now: datetime) -> dict[str, Any]:
     }
 
 
-def _row(records: Records, i: int, *, full: bool) -> dict[str, Any]:
+def _recent(columns: Columns, records: Records, count: int) -> list[int]:
+    """The ``count`` newest records (by timestamp, then id), newest first."""
+    if not count or not len(records):
+        return []
+    cut = np.partition(records.ts, max(len(records) - count, 0))[max(len(records) - count, 0)]
+    candidates = np.flatnonzero(records.ts >= cut).tolist()
+    ids = columns.texts["id"]
+    candidates.sort(key=lambda i: (int(records.ts[i]), ids.get(int(records.rows[i])) or ""), reverse=True)
+    return candidates[:count]
+
+
+def _row(columns: Columns, records: Records, i: int, *, full: bool) -> dict[str, Any]:
     """One record as the recent-activity list (``full=False``) or the CSV (``full=True``) shows it."""
-    entry, values, key, usd = records.entries[i], records.values[i], records.keys[i], records.costs[i]
-    r = entry.record
+    row_no = int(records.rows[i])
+    counts = records.counts[i].tolist()
+    text = {name: columns.text(name, row_no) for name in TEXTS}
     row: dict[str, Any] = {
-        "id": r.id,
-        "ts": r.ts,
-        "commit": entry.attached,
-        "branch": r.branch,
-        "author": key[AUTHOR],
-        "model": r.model,
-        "endpoint": r.endpoint,
-        "source": r.source,
-        "note": r.note,
-        "total_tokens": r.tokens,
-        "estimated": not r.split_known,
-        "cost_usd": None if usd is None else round(usd, 6),
+        "id": text["id"],
+        "ts": ts_text(int(records.ts[i])),
+        "commit": text["attached"],
+        "branch": text["branch"],
+        "author": records.key(AUTHOR, i),
+        "model": text["model"],
+        "endpoint": text["endpoint"],
+        "source": text["source"],
+        "note": text["note"],
+        "total_tokens": counts[TOTAL],
+        "estimated": bool(columns.counts[row_no, TOTAL_ONLY] >= 0),
+        "cost_usd": None if counts[8] else round(float(records.cost[i]), 6),
     }
     if full:
         row.update(
-            first_commit=r.commit,
-            provider=r.provider,
-            session=r.session,
-            input_tokens=int(values[1]),
-            output_tokens=int(values[2]),
-            cache_read_tokens=int(values[3]),
-            cache_write_tokens=int(values[4]),
-            reasoning_tokens=int(values[5]),
+            first_commit=text["commit"],
+            provider=text["provider"],
+            session=text["session"],
+            input_tokens=counts[1],
+            output_tokens=counts[2],
+            cache_read_tokens=counts[3],
+            cache_write_tokens=counts[4],
+            reasoning_tokens=counts[5],
         )
     return row
 
 
-def _cost_analysis(records: Records, models: dict[str, list[int]], pricer: Pricer, now: datetime) -> list[CostLine]:
+def _cost_analysis(records: Records, models: dict[str, np.ndarray], pricer: Pricer, now: datetime) -> list[CostLine]:
     lines = []
     for model, rows in models.items():
         t = records.sums(rows)

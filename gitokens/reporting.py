@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, tzinfo
 
 from gitokens import dates
+from gitokens.columns import Columns, from_ledger
 from gitokens.config import Config, load_config
 from gitokens.errors import UsageError
 from gitokens.git import Repo
@@ -18,7 +19,7 @@ from gitokens.report import SECTIONS, Options, build
 
 def run(
     repo: Repo,
-    ledger: Ledger,
+    ledger: Ledger | Columns,
     *,
     fmt: str = "text",
     color: bool = False,
@@ -33,7 +34,7 @@ def run(
 
 def make(
     repo: Repo,
-    ledger: Ledger,
+    ledger: Ledger | Columns,
     *,
     since: str | None = None,
     until: str | None = None,
@@ -49,7 +50,7 @@ def make(
     with_records: bool = False,
     now: datetime | None = None,
 ) -> Report:
-    """The report model for these command-line choices."""
+    """The report model for these command-line choices, from a loaded ledger or its columns."""
     config = load_config(repo.workdir)
     tz = resolve_timezone(tz_name, config)
     today = (now or datetime.now(UTC)).astimezone(tz).date()
@@ -81,7 +82,8 @@ def make(
     )
     if days is not None:
         options.since = dates.parse_since(f"{days}d", "--days", today)
-    return build(repo, ledger, config, Pricer(config, cost_mode), tz, options)
+    columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
+    return build(repo, columns, config, Pricer(config, cost_mode), tz, options)
 
 
 def resolve_timezone(name: str | None, config: Config) -> tzinfo:

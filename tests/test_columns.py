@@ -1,0 +1,167 @@
+"""The report's columnar path: columns from the ledger, their cache, costs priced per column, local days."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from conftest import commit, git
+
+from gitokens import columns, ledger, reporting
+from gitokens.config import Config, load_config
+from gitokens.costs import costs
+from gitokens.git import open_repo
+from gitokens.pricing import Pricer
+from gitokens.records import Record, new_id
+from gitokens.report import local_days
+
+# Models priced every way: long-context tiers, a price change (2026-03-13), off-peak hours (per record),
+# extra units (calc_price), an override, an alias, no price at all, and no model.
+MODELS = [
+    ("claude-sonnet-4-5", None),
+    ("claude-sonnet-4-6", "anthropic"),
+    ("gemini-2.5-pro", None),
+    ("gpt-4o", "openai"),
+    ("gpt-4o", "azure"),
+    ("deepseek-chat", "deepseek"),
+    ("o3", None),
+    ("house-model", None),
+    ("house-alias", None),
+    ("no-such-model", None),
+    (None, None),
+]
+CONFIG = "prices:\n  house-model: {input: 1.1, output: 4.4, cache_read: 0.11}\naliases:\n  house-alias: gpt-4o\n"
+
+
+def random_records(count: int, seed: int) -> list[Record]:
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    out = []
+    for _ in range(count):
+        model, provider = rng.choice(MODELS)
+        data: dict[str, Any] = {
+            "id": new_id(),
+            "ts": (start + timedelta(seconds=rng.randrange(40 * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "model": model,
+            "provider": provider,
+            "branch": rng.choice(["main", "feature/x", None]),
+        }
+        if rng.random() < 0.15:
+            data["total_tokens"] = rng.randrange(1, 500_000)
+        else:
+            output = rng.randrange(0, 20_000)
+            data.update(
+                input_tokens=rng.choice([rng.randrange(0, 5_000), rng.randrange(150_000, 400_000)]),
+                output_tokens=output,
+                cache_read_tokens=rng.choice([0, rng.randrange(0, 300_000)]),
+                cache_write_tokens=rng.choice([0, rng.randrange(0, 50_000)]),
+                reasoning_tokens=rng.randrange(0, output + 1),
+            )
+        if rng.random() < 0.2:
+            data["cost_usd"] = round(rng.random() * 3, 6)
+        out.append(Record.from_dict(data))
+    return out
+
+
+def as_columns(records: list[Record]) -> columns.Columns:
+    entries = [ledger.Entry(r, "a" * 40, ("a" * 40,)) for r in records]
+    return columns.from_entries(None, entries, [])
+
+
+@pytest.mark.parametrize("mode", ["auto", "calculate", "reported"])
+def test_column_costs_are_the_per_record_costs_exactly(tmp_path: Path, mode: Any) -> None:
+    (tmp_path / ".gitokens.yml").write_text(CONFIG)
+    config = load_config(tmp_path)
+    records = random_records(3_000, seed=11)
+    by_columns, by_record = Pricer(config, mode), Pricer(config, mode)
+    got = costs(by_columns, as_columns(records), np.arange(len(records)))
+    expected = [by_record.cost(r).usd for r in records]
+    mismatched = [
+        (r.model, r.provider, r.ts, g, e)
+        for r, g, e in zip(records, got.tolist(), expected, strict=True)
+        if not (math.isnan(g) if e is None else g == e)
+    ]
+    assert mismatched == []
+    assert by_columns.unpriced == by_record.unpriced
+    assert by_columns.unpriced >= ({"no-such-model"} if mode == "calculate" else set())
+
+
+def test_an_overflowing_sum_is_priced_exactly() -> None:
+    huge = Record.from_dict({"id": "x", "ts": "2026-03-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 10**12})
+    got = costs(Pricer(Config(), "calculate"), as_columns([huge]), np.arange(1))
+    assert got.tolist() == [Pricer(Config(), "calculate").cost(huge).usd]
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Paris", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham"]
+)
+def test_local_days_match_a_conversion_per_timestamp(zone: str) -> None:
+    tz = ZoneInfo(zone)
+    rng = random.Random(zone)
+    moments = [datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(366 * 24 * 60)) for _ in range(4000)]
+    # Every minute around each of the zone's offset changes in the year, where a per-hour shortcut would fail.
+    for hour in range(366 * 24):
+        at = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
+        if at.astimezone(tz).utcoffset() != (at + timedelta(hours=1)).astimezone(tz).utcoffset():
+            moments += [at + timedelta(minutes=m) for m in range(-30, 91)]
+    ms = np.array([int(m.timestamp() * 1000) for m in moments], dtype=np.int64)
+    expected = [(m.astimezone(tz).date() - datetime(1970, 1, 1).date()).days for m in moments]
+    assert local_days(ms, tz).tolist() == expected
+
+
+def put(repo: Path, commit_id: str, **fields: Any) -> Record:
+    data = {"id": new_id(), "ts": "2025-10-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 10, **fields}
+    record = Record.from_dict({"commit": commit_id, "branch": "main", **data})
+    ledger.append(open_repo(repo), {commit_id: [record]}, "test")
+    return record
+
+
+def same(a: columns.Columns, b: columns.Columns) -> None:
+    assert (a.tip, a.invalid) == (b.tip, b.invalid)
+    for name in ("ts", "counts", "cost_usd", "placed_rows", "placed_commits"):
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+    for name in columns.TEXTS:
+        assert [a.text(name, i) for i in range(len(a))] == [b.text(name, i) for i in range(len(b))], name
+
+
+def test_the_cache_is_the_ledger_until_the_ledger_moves(repo: Path) -> None:
+    first = commit(repo, "one")
+    put(repo, first, note="café ☕", cost_usd=0.25, author="ann@example.com")
+    copied = put(repo, first, total_tokens=900, branch=None)
+    second = commit(repo, "two")
+    ledger.append(open_repo(repo), {second: [copied]}, "a copy, as amend or carry makes")
+    git(repo, "notes", "--ref", "tokens", "append", "-m", "{not json", second)
+    opened = open_repo(repo)
+    built = columns.load(opened)
+    cache = opened.state_dir() / "cache" / columns._FILE
+    assert cache.is_file() and built.tip == opened.notes_tip()
+    same(built, columns.from_ledger(ledger.load(opened, use_cache=False)))
+    assert len(built) == 2 and len(built.invalid) == 1 and len(built.placed_rows) == 2
+    same(columns.load(opened), built)  # read back from the file
+
+    put(repo, second, session="s-1")
+    moved = columns.load(open_repo(repo))
+    assert len(moved) == 3 and moved.tip == open_repo(repo).notes_tip()
+
+    cache.write_bytes(b"not a zip file")
+    same(columns.load(open_repo(repo)), moved)  # a broken cache is rebuilt, never trusted
+
+
+def test_reports_from_columns_and_from_the_ledger_are_identical(repo: Path) -> None:
+    base = commit(repo, "base")
+    for record in random_records(300, seed=5):
+        ledger.append(open_repo(repo), {base: [record]}, "test")
+    now = datetime(2026, 4, 5, tzinfo=UTC)
+    opened = open_repo(repo)
+    from_ledger = reporting.make(opened, ledger.load(opened), now=now, tz_name="Europe/Paris", with_records=True)
+    from_cache = reporting.make(opened, columns.load(opened), now=now, tz_name="Europe/Paris", with_records=True)
+    assert columns.load(opened).tip is not None
+    assert from_cache.to_dict() == from_ledger.to_dict()
+    assert from_cache.records == from_ledger.records
+    assert from_cache.totals.sessions == 300
