@@ -5,7 +5,9 @@ A report needs a handful of numbers and a few keys per record, summed many ways.
 an int64 column, the timestamp milliseconds since the epoch. The columns of the ledger at one notes
 commit are cached in ``<git-common-dir>/gitokens/cache/columns-<version>.npz``: git names the notes
 commit by its content, so a file whose ``tip`` is the ledger's tip is valid with nothing to check, and a
-repeated report never parses the ledger.
+repeated report never parses the ledger. When the ledger has moved on, the notes that changed since the
+cached commit are compared (a tree diff: one subtree after an ``add``) and the records they gained are
+added to the columns; only a change that is not a plain addition rebuilds them from the ledger.
 
 Only the ledger's facts are cached: prices, the time zone, the commit graph and the authors of commits
 (for records without one) are applied by ``report.py`` on every run.
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from gitokens import __version__
+from gitokens.errors import InvalidRecord
 from gitokens.git import Repo
 from gitokens.ledger import Entry, InvalidLine, Ledger
 from gitokens.ledger import load as load_ledger
@@ -96,6 +99,7 @@ class Columns:
     placed_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     placed_commits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     invalid: list[InvalidLine] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)  # ids of the records tombstones removed
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -142,7 +146,9 @@ def from_ledger(ledger: Ledger) -> Columns:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return from_entries(ledger.tip, list(ledger.entries.values()), ledger.invalid)
+        columns = from_entries(ledger.tip, list(ledger.entries.values()), ledger.invalid)
+        columns.removed = {t.record.target for t in ledger.tombstones if t.record.target is not None}
+        return columns
     finally:
         if collecting:
             gc.enable()
@@ -202,30 +208,121 @@ def _encode(values: Sequence[str | None]) -> Text:
 
 
 def load(repo: Repo, *, use_cache: bool = True) -> Columns:
-    """The columns of the ledger at its current tip: from the cache, else from the ledger (then cached)."""
+    """The columns of the ledger at its current tip: from the cache; else the cache carried forward over
+    what was added since; else built from the ledger. What it returns is cached."""
     tip = repo.notes_tip()
+    if tip is None:
+        return from_entries(None, [], [])
     if use_cache:
-        cached = _read(repo, tip)
-        if cached is not None:
+        cached = _read(repo)
+        if cached is not None and cached.tip == tip:
             return cached
+        moved = _advance(repo, cached, tip) if cached is not None else None
+        if moved is not None:
+            _write(repo, moved)
+            return moved
     columns = from_ledger(load_ledger(repo, use_cache=use_cache))
     if use_cache:
         _write(repo, columns)
     return columns
 
 
+def _advance(repo: Repo, columns: Columns, tip: str) -> Columns | None:
+    """``columns`` carried from its notes commit to ``tip`` when the ledger only gained records with new ids
+    and tombstones of records in effect (``add``, the hook, ``rm``, a sync that received new records);
+    None for anything else (a line gone or changed, a bad line, a copy of a known record), which the
+    caller rebuilds from the ledger."""
+    if columns.tip is None:
+        return None
+    try:
+        changes = repo.notes_changes(columns.tip, tip)
+    except (KeyError, ValueError):
+        return None
+    known = set(columns.texts["id"].labels)
+    added: list[Entry] = []
+    new_ids: set[str] = set()
+    dropped: set[str] = set()
+    for commit, (before, after) in changes.items():
+        old = {line for line in before.split(b"\n") if line.strip()}
+        new = {line for line in after.split(b"\n") if line.strip()}
+        if old - new:
+            return None
+        for line in sorted(new - old):
+            try:
+                record = Record.from_line(line.decode("utf-8"), commit=commit)
+            except (InvalidRecord, UnicodeDecodeError):
+                return None
+            if record.kind == "tombstone":
+                if record.target not in known or record.target in dropped:
+                    return None
+                dropped.add(record.target)
+            elif record.id in known or record.id in new_ids or record.id in columns.removed:
+                return None
+            else:
+                new_ids.add(record.id)
+                added.append(Entry(record, commit, (commit,)))
+    ids = columns.texts["id"]
+    keep = [row for row, code in enumerate(ids.codes.tolist()) if ids.label(code) not in dropped] if dropped else None
+    moved = _concat(columns if keep is None else _take(columns, np.array(keep, dtype=np.int64)), added)
+    moved.tip = tip
+    moved.removed = columns.removed | dropped
+    return moved
+
+
+def _take(columns: Columns, rows: np.ndarray) -> Columns:
+    """The columns of ``rows`` only (labels kept, so codes stay valid)."""
+    renumber = np.full(len(columns), -1, dtype=np.int64)
+    renumber[rows] = np.arange(len(rows))
+    placed = renumber[columns.placed_rows]
+    return Columns(
+        tip=columns.tip,
+        ts=columns.ts[rows],
+        counts=columns.counts[rows],
+        cost_usd=columns.cost_usd[rows],
+        texts={name: Text(t.codes[rows], t.labels) for name, t in columns.texts.items()},
+        placed_rows=placed[placed >= 0],
+        placed_commits=columns.placed_commits[placed >= 0],
+        invalid=columns.invalid,
+        removed=columns.removed,
+    )
+
+
+def _concat(columns: Columns, entries: Sequence[Entry]) -> Columns:
+    """``columns``' rows, then rows for ``entries`` (each on one commit), coded into the same labels."""
+    extra = from_entries(columns.tip, entries, [])
+    texts = {}
+    for name, text in columns.texts.items():
+        added = extra.texts[name]
+        if name in _UNIQUE:  # a label per row: append
+            labels = text.labels + added.labels
+            remap = np.array([*range(len(text.labels), len(labels)), -1])
+        else:  # distinct values: reuse the codes of values already there
+            index = {label: code for code, label in enumerate(text.labels)}
+            remap = np.array([index.setdefault(label, len(index)) for label in added.labels] + [-1])
+            labels = list(index)
+        texts[name] = Text(np.concatenate([text.codes, remap[added.codes].astype(np.int32)]), labels)
+    return Columns(
+        tip=columns.tip,
+        ts=np.concatenate([columns.ts, extra.ts]),
+        counts=np.concatenate([columns.counts, extra.counts]),
+        cost_usd=np.concatenate([columns.cost_usd, extra.cost_usd]),
+        texts=texts,
+        placed_rows=columns.placed_rows,
+        placed_commits=columns.placed_commits,
+        invalid=columns.invalid,
+        removed=columns.removed,
+    )
+
+
 def _path(repo: Repo) -> Path:
     return repo.state_dir() / "cache" / _FILE
 
 
-def _read(repo: Repo, tip: str | None) -> Columns | None:
-    if tip is None:
-        return from_entries(None, [], [])
+def _read(repo: Repo) -> Columns | None:
+    """The cached columns, of whichever notes commit they were written for."""
     try:
         with np.load(_path(repo), allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-            if meta.get("tip") != tip:
-                return None
             texts = {
                 name: Text(
                     data[f"{name}.codes"], packed=(bytes(data[f"{name}.labels"]), [0, *data[f"{name}.ends"].tolist()])
@@ -233,7 +330,7 @@ def _read(repo: Repo, tip: str | None) -> Columns | None:
                 for name in TEXTS
             }
             return Columns(
-                tip=tip,
+                tip=meta["tip"],
                 ts=data["ts"],
                 counts=data["counts"],
                 cost_usd=data["cost_usd"],
@@ -241,6 +338,7 @@ def _read(repo: Repo, tip: str | None) -> Columns | None:
                 placed_rows=data["placed_rows"],
                 placed_commits=data["placed_commits"],
                 invalid=[InvalidLine(*bad) for bad in meta["invalid"]],
+                removed=set(meta["removed"]),
             )
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
         return None
@@ -250,7 +348,11 @@ def _write(repo: Repo, columns: Columns) -> None:
     if columns.tip is None:
         return
     path = _path(repo)
-    meta = {"tip": columns.tip, "invalid": [[i.commit, i.line_no, i.text, i.error] for i in columns.invalid]}
+    meta = {
+        "tip": columns.tip,
+        "invalid": [[i.commit, i.line_no, i.text, i.error] for i in columns.invalid],
+        "removed": sorted(columns.removed),
+    }
     arrays: dict[str, Any] = {
         "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
         "ts": columns.ts,

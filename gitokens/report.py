@@ -46,6 +46,7 @@ from gitokens.columns import (
 from gitokens.config import Config
 from gitokens.costs import costs
 from gitokens.git import Repo
+from gitokens.localdays import day_number, from_day_number, local_days, ms
 from gitokens.merges import merge_totals, walk_merges
 from gitokens.model import CostLine, Report, Row, Table, Totals
 from gitokens.pricing import Pricer
@@ -137,45 +138,11 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         sections=list(options.sections),
         by=options.by,
         records=(
-            [_row(columns, records, i, full=True) for i in np.argsort(records.ts, kind="stable").tolist()]
+            [_row(columns, records, i, full=True) for i in _oldest_first(columns, records)]
             if options.with_records
             else None
         ),
     )
-
-
-def local_days(ts: np.ndarray, tz: tzinfo) -> np.ndarray:
-    """The local day (days since 1970-01-01) of each timestamp (milliseconds, UTC) in ``tz``.
-
-    The zone's offset is looked up once per distinct UTC day; in a day where it changes (a daylight-saving
-    switch), once per UTC hour; in an hour where it changes, per timestamp.
-    """
-    local = np.empty_like(ts)
-    todo = np.arange(len(ts))
-    for unit in (_DAY, _HOUR, 1):
-        if not len(todo):
-            break
-        spans, inverse = factorize(ts[todo] // unit)
-        starts = np.array([_offset_ms(span * unit, tz) for span in spans.tolist()], dtype=np.int64)
-        ends = np.array([_offset_ms(span * unit + unit - 1, tz) for span in spans.tolist()], dtype=np.int64)
-        steady = (starts == ends)[inverse]
-        local[todo[steady]] = ts[todo[steady]] + starts[inverse[steady]]
-        todo = todo[~steady]
-    return local // _DAY
-
-
-_HOUR, _DAY = 3_600_000, 86_400_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-def _offset_ms(ms: int, tz: tzinfo) -> int:
-    offset = (_EPOCH + timedelta(milliseconds=ms)).astimezone(tz).utcoffset() or timedelta(0)
-    return offset // timedelta(milliseconds=1)
-
-
-def _ms(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Records:
@@ -191,9 +158,9 @@ def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: t
             keep &= np.isin(texts[name].codes, matching)
     days = local_days(columns.ts, tz)
     if options.since:
-        keep &= days >= options.since.toordinal() - _EPOCH_ORDINAL
+        keep &= days >= day_number(options.since)
     if options.until:
-        keep &= days <= options.until.toordinal() - _EPOCH_ORDINAL
+        keep &= days <= day_number(options.until)
     rows = np.flatnonzero(keep)
     usd = costs(pricer, columns, rows)
     counts = columns.counts[rows]
@@ -260,7 +227,7 @@ def _providers(columns: Columns, rows: np.ndarray) -> Dimension:
 
 def _days(days: np.ndarray) -> Dimension:
     distinct, inverse = factorize(days)
-    return Dimension(inverse, [date.fromordinal(_EPOCH_ORDINAL + d) for d in distinct.tolist()])
+    return Dimension(inverse, [from_day_number(d) for d in distinct.tolist()])
 
 
 def _rollup(daily: Table, key_name: str, key: Callable[[str], str]) -> Table:
@@ -325,13 +292,13 @@ def _branch_section(records: Records, mine: np.ndarray, branch: str | None, over
 
 
 def _windows(records: Records, now: datetime) -> dict[str, Totals]:
-    end = _ms(now)
+    end = ms(now)
     spans = (("last_24h", timedelta(hours=24)), ("last_7d", timedelta(days=7)), ("last_30d", timedelta(days=30)))
-    return {name: records.sums(records.between(_ms(now - span), end)) for name, span in spans}
+    return {name: records.sums(records.between(ms(now - span), end)) for name, span in spans}
 
 
 def _projection(records: Records, daily: Table, now: datetime) -> dict[str, Any]:
-    last_30 = records.sums(records.between(_ms(now - timedelta(days=30)), _ms(now)))
+    last_30 = records.sums(records.between(ms(now - timedelta(days=30)), ms(now)))
     month_start = now.date().replace(day=1)
     this_month = Totals()
     for day in daily.rows:
@@ -370,6 +337,12 @@ def _insights(daily: Table, by_branch: Table, now: datetime) -> dict[str, Any]:
         "most_active_branch": busiest.key if busiest else None,
         "most_active_branch_tokens": busiest.totals.total_tokens if busiest else 0,
     }
+
+
+def _oldest_first(columns: Columns, records: Records) -> list[int]:
+    """Every record by timestamp, then id: the same order whatever order the columns hold them in."""
+    ids = columns.texts["id"]
+    return sorted(range(len(records)), key=lambda i: (int(records.ts[i]), ids.get(int(records.rows[i])) or ""))
 
 
 def _recent(columns: Columns, records: Records, count: int) -> list[int]:

@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from conftest import commit, git
+from conftest import commit, git, run
 
 from gitokens import columns, ledger, reporting
 from gitokens.config import Config, load_config
 from gitokens.costs import costs
 from gitokens.git import open_repo
+from gitokens.localdays import local_days
 from gitokens.pricing import Pricer
 from gitokens.records import Record, new_id
-from gitokens.report import local_days
 
 # Models priced every way: long-context tiers, a price change (2026-03-13), off-peak hours (per record),
 # extra units (calc_price), an override, an alias, no price at all, and no model.
@@ -122,12 +122,30 @@ def put(repo: Path, commit_id: str, **fields: Any) -> Record:
     return record
 
 
+def rows(c: columns.Columns) -> list[tuple[Any, ...]]:
+    """Every row as plain values, in id order (an advanced cache holds new rows last)."""
+    out = []
+    for i in range(len(c)):
+        texts = tuple(c.text(name, i) for name in columns.TEXTS)
+        cost = float(c.cost_usd[i])
+        out.append((*texts, int(c.ts[i]), *c.counts[i].tolist(), None if math.isnan(cost) else cost))
+    return sorted(out, key=lambda row: str(row[0]))
+
+
+def placements(c: columns.Columns) -> set[tuple[str | None, str]]:
+    attached = c.texts["attached"]
+    pairs = zip(c.placed_rows.tolist(), c.placed_commits.tolist(), strict=True)
+    return {(c.text("id", row), attached.labels[code]) for row, code in pairs}
+
+
 def same(a: columns.Columns, b: columns.Columns) -> None:
-    assert (a.tip, a.invalid) == (b.tip, b.invalid)
-    for name in ("ts", "counts", "cost_usd", "placed_rows", "placed_commits"):
-        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
-    for name in columns.TEXTS:
-        assert [a.text(name, i) for i in range(len(a))] == [b.text(name, i) for i in range(len(b))], name
+    assert (a.tip, a.invalid, a.removed) == (b.tip, b.invalid, b.removed)
+    assert rows(a) == rows(b)
+    assert placements(a) == placements(b)
+
+
+def rebuilt(repo: Path) -> columns.Columns:
+    return columns.from_ledger(ledger.load(open_repo(repo), use_cache=False))
 
 
 def test_the_cache_is_the_ledger_until_the_ledger_moves(repo: Path) -> None:
@@ -141,7 +159,7 @@ def test_the_cache_is_the_ledger_until_the_ledger_moves(repo: Path) -> None:
     built = columns.load(opened)
     cache = opened.state_dir() / "cache" / columns._FILE
     assert cache.is_file() and built.tip == opened.notes_tip()
-    same(built, columns.from_ledger(ledger.load(opened, use_cache=False)))
+    same(built, rebuilt(repo))
     assert len(built) == 2 and len(built.invalid) == 1 and len(built.placed_rows) == 2
     same(columns.load(opened), built)  # read back from the file
 
@@ -165,3 +183,49 @@ def test_reports_from_columns_and_from_the_ledger_are_identical(repo: Path) -> N
     assert from_cache.to_dict() == from_ledger.to_dict()
     assert from_cache.records == from_ledger.records
     assert from_cache.totals.sessions == 300
+
+
+def test_the_cache_follows_additions_and_removals_without_reading_the_ledger(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = commit(repo, "one")
+    kept = put(repo, first, author="ann@example.com", note="same words", session="s")
+    gone = put(repo, first, model="o3", note="same words", session="s")
+    columns.load(open_repo(repo))
+    second = commit(repo, "two")
+    put(repo, second, note="same words", total_tokens=1234, branch="feature/new")
+    put(repo, first, note="new, beside the others", session="s")
+    assert run("rm", gone.id).exit_code == 0
+    expected = rebuilt(repo)
+    assert expected.removed == {gone.id} and len(expected) == 3
+
+    def no_ledger(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the ledger was read")
+
+    monkeypatch.setattr(columns, "load_ledger", no_ledger)
+    advanced = columns.load(open_repo(repo))
+    same(advanced, expected)
+    assert kept.id in [advanced.text("id", i) for i in range(len(advanced))]
+    same(columns.load(open_repo(repo)), expected)  # and that was written back
+
+
+@pytest.mark.parametrize("change", ["copy", "bad-line", "edited-note", "removed-note", "re-added-after-rm"])
+def test_the_cache_is_rebuilt_when_the_ledger_changed_otherwise(repo: Path, change: str) -> None:
+    first = commit(repo, "one")
+    record = put(repo, first)
+    columns.load(open_repo(repo))
+    second = commit(repo, "two")
+    if change == "copy":  # amend, rebase and carry copy a record: it now lives on the newer commit
+        ledger.append(open_repo(repo), {second: [record]}, "copy")
+    elif change == "bad-line":
+        git(repo, "notes", "--ref", "tokens", "append", "-m", "not a record", second)
+    elif change == "edited-note":
+        git(repo, "notes", "--ref", "tokens", "add", "-f", "-m", record.replace(note="edited").to_line(), first)
+    elif change == "removed-note":
+        git(repo, "notes", "--ref", "tokens", "remove", first)
+    else:
+        assert run("rm", record.id).exit_code == 0
+        columns.load(open_repo(repo))
+        ledger.append(open_repo(repo), {second: [record]}, "the removed record again")
+    assert columns._advance(open_repo(repo), columns._read(open_repo(repo)), open_repo(repo).notes_tip()) is None
+    same(columns.load(open_repo(repo)), rebuilt(repo))
