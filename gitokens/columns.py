@@ -45,6 +45,7 @@ INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL_ONLY = range(len(COUNTS
 _UNIQUE = ("id", "session", "note")  # fields not worth deduplicating: a label per record
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FILE = f"columns-{__version__}.npz"
+_REWRITE = 500  # rows added or removed since the cached notes commit before the file is written again
 
 
 class Text:
@@ -100,6 +101,7 @@ class Columns:
     placed_commits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     invalid: list[InvalidLine] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)  # ids of the records tombstones removed
+    carried: int = 0  # records added or removed since the notes commit of the cache file they came from
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -219,7 +221,9 @@ def load(repo: Repo, *, use_cache: bool = True) -> Columns:
             return cached
         moved = _advance(repo, cached, tip) if cached is not None else None
         if moved is not None:
-            _write(repo, moved)
+            # Carrying a few records forward again is cheaper than rewriting the whole file each time.
+            if moved.carried > _REWRITE:
+                _write(repo, moved)
             return moved
     columns = from_ledger(load_ledger(repo, use_cache=use_cache))
     if use_cache:
@@ -266,6 +270,7 @@ def _advance(repo: Repo, columns: Columns, tip: str) -> Columns | None:
     moved = _concat(columns if keep is None else _take(columns, np.array(keep, dtype=np.int64)), added)
     moved.tip = tip
     moved.removed = columns.removed | dropped
+    moved.carried = len(added) + len(dropped)
     return moved
 
 

@@ -25,13 +25,13 @@ _BRANCH_MERGE = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
 _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
 
 
-def walk_merges(repo: Repo, default: str, columns: Columns, records: Records) -> list[Merge]:
-    tip = repo.branch_tip(default)
-    if tip is None:
-        return []
+def walk_merges(
+    repo: Repo, default: str, history: list[tuple[str, list[str]]], columns: Columns, records: Records
+) -> list[Merge]:
+    """The merges and squash merges along ``history``, the default branch's first-parent chain."""
     on_commit, squashes = _by_commit(columns, records, default)
     merges = []
-    for commit, parents in repo.first_parents(tip):
+    for commit, parents in history:
         if len(parents) >= 2:
             members = [commit, *repo.commits_between(parents[0], parents[1])]
             kind = "merge"
@@ -61,7 +61,8 @@ def _by_commit(columns: Columns, records: Records, default: str) -> tuple[dict[s
     single[placed[keep]] = False
     indexes = np.concatenate([np.flatnonzero(single), placed[keep]])
     commits = np.concatenate([attached.codes[records.rows[single]], columns.placed_commits[keep]])
-    on_commit = {attached.label(code): rows for code, rows in split_by(commits, indexes).items()}
+    labels = attached.labels
+    on_commit = {labels[code]: rows for code, rows in split_by(commits, indexes).items()}
 
     rows = records.rows[indexes]
     branches, firsts = branch.codes[rows], first.codes[rows]

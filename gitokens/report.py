@@ -88,8 +88,10 @@ class Options:
 def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
     """The full report over the records that pass ``options``' filters."""
     now = (options.now or datetime.now(UTC)).astimezone(tz)
-    records = _collect(repo, columns, config, pricer, tz, options)
     default = repo.default_branch(config.default_branch)
+    tip = repo.branch_tip(default) if default and "merges" in options.sections else None
+    history = repo.first_parents(tip) if tip else None  # git walks it while the records are collected
+    records = _collect(repo, columns, config, pricer, tz, options)
     current = repo.head_branch()
     overall = records.sums()
     days = records.group(DAY)
@@ -102,7 +104,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
     by_endpoint = records.table_of("endpoint", ENDPOINT, options.top)
     for row in by_endpoint.rows:
         row.extra["average_tokens"] = row.totals.total_tokens // max(row.totals.sessions, 1)
-    merges = walk_merges(repo, default, columns, records) if "merges" in options.sections and default else []
+    merges = walk_merges(repo, default, history(), columns, records) if default and history else []
     return Report(
         generated_at=now.isoformat(timespec="seconds"),
         repository=Path(str(repo.workdir or repo.git_dir)).name,
