@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from gitokens.errors import InvalidRecord
 from gitokens.git import NOTES_REF, Repo
 from gitokens.notecache import NoteCache, Parsed
-from gitokens.records import Record, RecordId
+from gitokens.records import Record, RecordId, line_values
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
                 invalid.append((commit, number, raw.decode("utf-8", "replace"), "not UTF-8 text"))
                 continue
             try:
-                records.append((commit, Record.from_line(text, commit=commit).values()))
+                records.append((commit, line_values(text, commit)))
             except InvalidRecord as exc:
                 invalid.append((commit, number, text, str(exc)))
     return records, invalid

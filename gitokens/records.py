@@ -159,75 +159,12 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, commit: str | None = None) -> Record:
         """Build a record from parsed JSON, checking every field; ``commit`` fills a missing one."""
-        if not isinstance(data, dict):
-            raise InvalidRecord(f"record: expected a JSON object, got {type(data).__name__}")
-        version = data.get("v", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise InvalidRecord(
-                f"v: schema version {version!r} is not supported",
-                hint="upgrade gitokens to read records written by a newer version",
-            )
-        kind = data.get("kind", "usage")
-        if kind not in ("usage", "tombstone"):
-            raise InvalidRecord(f"kind: expected 'usage' or 'tombstone', got {kind!r}")
-        record_id = data.get("id")
-        if record_id is None:
-            record_id = content_id(data)
-        if not isinstance(record_id, str) or not _ID_RE.match(record_id):
-            raise InvalidRecord(f"id: expected up to 200 printable characters without spaces, got {record_id!r}")
-        ts = _canonical_ts(data.get("ts"))
-        source = data.get("source", "manual")
-        if not isinstance(source, str) or not _SOURCE_RE.match(source):
-            raise InvalidRecord(f"source: {source!r} is not a source name", hint=f"one of {', '.join(SOURCES)}")
-        record_commit = data.get("commit", commit)
-        if record_commit is not None and (not isinstance(record_commit, str) or not _COMMIT_RE.match(record_commit)):
-            raise InvalidRecord(f"commit: expected a full commit id, got {record_commit!r}")
-        texts = {field: _text(data, field) for field in _TEXT_FIELDS}
-        counts = {field: _count(data, field) for field in SPLIT_FIELDS}
-        total = data.get("total_tokens")
-        if total is not None:
-            total = _count(data, "total_tokens")
-            if any(counts[f] for f in SPLIT_FIELDS):
-                # A record that has the split too: the split is the truth, the total is derived.
-                total = None
-        if counts["reasoning_tokens"] > counts["output_tokens"] and total is None and kind == "usage":
-            raise InvalidRecord(
-                f"reasoning_tokens: {counts['reasoning_tokens']} is more than output_tokens "
-                f"({counts['output_tokens']}); reasoning is a part of the output"
-            )
-        cost = data.get("cost_usd")
-        if cost is not None and (
-            isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0
-        ):
-            raise InvalidRecord(f"cost_usd: expected a non-negative number of dollars, got {cost!r}")
-        target = data.get("target")
-        if kind == "tombstone":
-            if not isinstance(target, str) or not _ID_RE.match(target):
-                raise InvalidRecord(f"target: a tombstone names the id it removes, got {target!r}")
-        elif target is not None:
-            raise InvalidRecord("target: only a tombstone has a target")
-        return cls(
-            v=SCHEMA_VERSION,
-            id=RecordId(record_id),
-            ts=ts,
-            source=source,
-            kind=kind,
-            commit=record_commit,
-            total_tokens=total,
-            cost_usd=float(cost) if cost is not None else None,
-            target=RecordId(target) if target is not None else None,
-            **texts,  # type: ignore[arg-type]
-            **counts,  # type: ignore[arg-type]
-        )
+        return cls.from_values(checked_values(data, commit))
 
     @classmethod
     def from_line(cls, line: str, *, commit: str | None = None) -> Record:
         """Parse one ledger line; raises InvalidRecord for anything that is not a valid record."""
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidRecord(f"not JSON: {exc.msg} at column {exc.colno}") from None
-        return cls.from_dict(data, commit=commit)
+        return cls.from_values(line_values(line, commit))
 
     def values(self) -> tuple[Any, ...]:
         """The fields in declaration order: a compact form for caches (``from_values`` reverses it)."""
@@ -272,3 +209,99 @@ class Record:
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Record))
+_NOT_EMPTY = frozenset({"model", "provider", "author"})
+_CHECKED: dict[str, set[str]] = {"source": set(), "commit": set()}  # values already found valid (bounded)
+
+
+def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
+    """A record's fields, in ``Record.values()`` order, from parsed JSON, every one checked.
+
+    The one place outside data becomes a record: a ledger of 300,000 lines passes through here, so the
+    common case (a canonical line) is checked inline and the error messages come from the slow helpers.
+    """
+    if not isinstance(data, dict):
+        raise InvalidRecord(f"record: expected a JSON object, got {type(data).__name__}")
+    get = data.get
+    version = get("v", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise InvalidRecord(
+            f"v: schema version {version!r} is not supported",
+            hint="upgrade gitokens to read records written by a newer version",
+        )
+    kind = get("kind", "usage")
+    if kind not in ("usage", "tombstone"):
+        raise InvalidRecord(f"kind: expected 'usage' or 'tombstone', got {kind!r}")
+    record_id = get("id")
+    if record_id is None:
+        record_id = content_id(data)
+    if not isinstance(record_id, str) or not _ID_RE.match(record_id):
+        raise InvalidRecord(f"id: expected up to 200 printable characters without spaces, got {record_id!r}")
+    ts = _canonical_ts(get("ts"))
+    source = get("source", "manual")
+    if source not in _CHECKED["source"]:
+        if not isinstance(source, str) or not _SOURCE_RE.match(source):
+            raise InvalidRecord(f"source: {source!r} is not a source name", hint=f"one of {', '.join(SOURCES)}")
+        _remember("source", source)
+    record_commit = get("commit", commit)
+    if record_commit is not None and record_commit not in _CHECKED["commit"]:
+        if not isinstance(record_commit, str) or not _COMMIT_RE.match(record_commit):
+            raise InvalidRecord(f"commit: expected a full commit id, got {record_commit!r}")
+        _remember("commit", record_commit)
+    texts = []
+    for name in _TEXT_FIELDS:
+        value = get(name)
+        if value is not None and (type(value) is not str or (name in _NOT_EMPTY and not value.strip())):
+            value = _text(data, name)  # raises, naming the field
+        texts.append(value)
+    branch, author, model, provider, endpoint, session, note = texts
+    counts = []
+    for name in SPLIT_FIELDS:
+        value = get(name, 0)
+        if value is None:
+            value = 0
+        elif type(value) is not int or not 0 <= value <= MAX_TOKENS:
+            value = _count(data, name)  # raises, naming the field
+        counts.append(value)
+    inp, out, cache_read, cache_write, reasoning = counts
+    total = get("total_tokens")
+    if total is not None:
+        total = _count(data, "total_tokens")
+        if any(counts):
+            # A record that has the split too: the split is the truth, the total is derived.
+            total = None
+    if reasoning > out and total is None and kind == "usage":
+        raise InvalidRecord(
+            f"reasoning_tokens: {reasoning} is more than output_tokens ({out}); reasoning is a part of the output"
+        )
+    cost = get("cost_usd")
+    if cost is not None:
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0:
+            raise InvalidRecord(f"cost_usd: expected a non-negative number of dollars, got {cost!r}")
+        cost = float(cost)
+    target = get("target")
+    if kind == "tombstone":
+        if not isinstance(target, str) or not _ID_RE.match(target):
+            raise InvalidRecord(f"target: a tombstone names the id it removes, got {target!r}")
+    elif target is not None:
+        raise InvalidRecord("target: only a tombstone has a target")
+    # The order of _FIELD_NAMES.
+    return (
+        record_id, ts, source, kind, record_commit, branch, author, model, provider,
+        inp, out, cache_read, cache_write, reasoning, total, endpoint, session, note, cost, target, SCHEMA_VERSION,
+    )  # fmt: skip
+
+
+def line_values(line: str, commit: str | None = None) -> tuple[Any, ...]:
+    """``checked_values`` of one ledger line."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    return checked_values(data, commit)
+
+
+def _remember(kind: str, value: str) -> None:
+    seen = _CHECKED[kind]
+    if len(seen) > 4096:
+        seen.clear()
+    seen.add(value)
