@@ -112,9 +112,9 @@ def match_by_patch(repo: Repo, sources: list[str], exclude: str, include: str) -
     pairs: dict[str, str] = {}
     unmatched: list[str] = []
     for source in sources:
-        patch = _patch_of(repo, source)
-        if patch is not None and patch in targets:
-            pairs[source] = targets[patch]
+        own = _patch_of(repo, source)
+        if own is not None and own in targets:
+            pairs[source] = targets[own]
         else:
             unmatched.append(source)
     return pairs, unmatched

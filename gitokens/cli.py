@@ -541,6 +541,31 @@ def carry_cmd(sources: tuple[str, ...], onto: str | None, squash_merged: str | N
         click.echo(line)
 
 
+@cli.command(name="doctor")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes: config, refspecs, leftovers, doubled notes.")
+def doctor_cmd(fix: bool) -> None:
+    """Check the hooks, the notes config, refspecs and the ledger's health, and say what to do.
+
+    Exits 1 while a warning is left. Nothing it fixes can lose a record.
+
+    \b
+    Example:
+        git tokens doctor
+        git tokens doctor --fix
+    """
+    from gitokens import doctor
+
+    repo = _repo()
+    findings = doctor.examine(repo, ledger.load(repo))
+    if fix:
+        findings = doctor.apply_fixes(findings)
+    for finding in findings:
+        for line in finding.lines():
+            click.echo(line)
+    if any(finding.level == "warn" for finding in findings):
+        click.get_current_context().exit(1)
+
+
 @cli.command(name="hook-pre-push", hidden=True)
 @click.argument("remote")
 @click.argument("url", required=False)
@@ -549,7 +574,7 @@ def hook_pre_push(remote: str, url: str | None) -> None:
     from gitokens import sync
 
     try:
-        line = sync.pre_push(_repo(), remote, click.get_text_stream("stdin").read())
+        line = sync.pre_push(_repo(), remote, sys.stdin.read())
     except Exception as exc:
         message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
         line = f"gitokens: the ledger was not synced with {remote} ({message}); your push goes on"

@@ -16,7 +16,7 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pygit2
@@ -173,9 +173,8 @@ def write_notes(
 
 
 def _locked_update(
-    repo: Repo, ref: str, expected: str | None, build: object, message: str, timeout: float
+    repo: Repo, ref: str, expected: str | None, build: Callable[[], pygit2.Oid], message: str, timeout: float
 ) -> pygit2.Oid:
-    assert callable(build)
     delay = 0.002
     deadline = time.monotonic() + timeout
     while True:
@@ -186,7 +185,7 @@ def _locked_update(
                     raise NotesMoved(ref)
                 new = build()
                 txn.set_target(ref, new, message=message)
-            return new  # type: ignore[no-any-return]
+            return new
         except pygit2.GitError as exc:
             if "lock" not in str(exc).lower() and "exists" not in str(exc).lower():
                 raise
@@ -271,9 +270,7 @@ def _last_line(text: str) -> str:
 
 
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
-    return ancestor == descendant or bool(
-        repo.pg.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))
-    )
+    return ancestor == descendant or bool(repo.pg.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
 
 
 def has_branch(repo: Repo, name: str) -> bool:
@@ -327,3 +324,38 @@ def single_parent_commits(repo: Repo, exclude: str, include: str) -> list[str]:
     walker = repo.pg.walk(pygit2.Oid(hex=include), pygit2.enums.SortMode.TOPOLOGICAL)
     walker.hide(pygit2.Oid(hex=exclude))
     return [str(c.id) for c in walker if len(c.parent_ids) == 1]
+
+
+# -- leftovers doctor looks for --------------------------------------------------------------------
+
+NOTES_MERGE_STATE = ("NOTES_MERGE_PARTIAL", "NOTES_MERGE_REF", "NOTES_MERGE_WORKTREE")
+
+
+def notes_merge_state(repo: Repo) -> tuple[list[str], str | None]:
+    """The ``NOTES_MERGE_*`` files a ``git notes merge`` left behind, and the notes ref it was merging into."""
+    present = [name for name in NOTES_MERGE_STATE if (repo.git_dir / name).exists()]
+    merging = None
+    if "NOTES_MERGE_REF" in present:
+        text = (repo.git_dir / "NOTES_MERGE_REF").read_text(encoding="utf-8", errors="replace").strip()
+        merging = text.removeprefix("ref:").strip()
+    return present, merging
+
+
+def abort_notes_merge(repo: Repo) -> None:
+    done = _git(repo, "notes", "merge", "--abort")
+    if done.returncode != 0:
+        raise GitTokensError(f"git notes merge --abort failed: {_last_line(done.stderr)}")
+
+
+def ref_lock(repo: Repo, ref: str = NOTES_REF) -> tuple[str, float] | None:
+    """The lock file of ``ref`` if one exists, and its age in seconds."""
+    path = repo.common_dir / (ref + ".lock")
+    try:
+        return str(path), time.time() - path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def push_refspecs(repo: Repo) -> list[tuple[str, str]]:
+    """(remote, refspec) for every configured push refspec."""
+    return [(remote.name or "", spec) for remote in repo.pg.remotes for spec in remote.push_refspecs]

@@ -99,6 +99,20 @@ def install(repo: Repo, *, prompt: bool = True, sync: bool = False) -> Outcome:
     return outcome
 
 
+def ensure_config(repo: Repo) -> list[str]:
+    """Set the notes config ``install`` sets (recorded for ``uninstall``); returns what was changed."""
+    state = _load_state(repo)
+    changed = []
+    for key, value, multi in CONFIG:
+        change = _ensure(repo, key, value, multi)
+        if change is not None:
+            changed.append(f"set {key} = {value}")
+            if not any(c["key"] == key for c in state["config"]):
+                state["config"].append(change)
+    _save_state(repo, state)
+    return changed
+
+
 def uninstall(repo: Repo) -> Outcome:
     outcome = Outcome()
     folder = hooks_dir(repo)

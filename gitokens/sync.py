@@ -164,9 +164,9 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
     if local is None or base == local:
         received = dropped = 0
         for commit in gitnotes.changed_commits(repo, local, remote):
-            mine, theirs = _lines(repo, local, commit), _lines(repo, remote, commit)
-            received += len(theirs - mine)
-            dropped += len(mine - theirs)
+            before, after = _lines(repo, local, commit), _lines(repo, remote, commit)
+            received += len(after - before)
+            dropped += len(before - after)
         return Plan("fast-forward", local, remote, received=received, dropped=dropped)
     changes: dict[str, Change] = {}
     for commit in gitnotes.changed_commits(repo, base, remote):
@@ -228,10 +228,11 @@ def pre_push(repo: Repo, remote: str, refs: str) -> str | None:
     ``refs`` is what git gives the hook on stdin: ``<local ref> <local id> <remote ref> <remote id>`` lines.
     Never raises for a failed sync: the branch push must go on.
     """
-    if not any(len(fields) == 4 and fields[2].startswith("refs/heads/") for fields in map(str.split, refs.splitlines())):
+    pushed = [line.split() for line in refs.splitlines()]
+    if not any(len(fields) == 4 and fields[2].startswith("refs/heads/") for fields in pushed):
         return None
     if remote not in gitnotes.remote_names(repo):
-        return f"gitokens: pushing to a URL, not a named remote: the ledger was not synced (git tokens sync REMOTE)"
+        return "gitokens: pushing to a URL, not a named remote: the ledger was not synced (git tokens sync REMOTE)"
     try:
         result = sync(repo, remote)
     except GitTokensError as exc:
