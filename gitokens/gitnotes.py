@@ -23,11 +23,16 @@ import pygit2
 from pygit2.enums import ObjectType
 
 from gitokens.errors import GitTokensError, LedgerBusy
-from gitokens.git import _HEX_RE, NOTES_REF, Repo, _find_note
+from gitokens.git import _HEX_RE, NOTES_REF, Repo
 
 # Git commands we run for the network: no hooks of ours (or anyone's), no auto-gc, messages in English.
 _QUIET_GIT = ("git", "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "maintenance.auto=false")
 SYNCING_ENV = "GITOKENS_SYNCING"  # set for our own git network commands: hook shims return at once
+
+
+_ADDED = pygit2.enums.DeltaStatus.ADDED
+_DELETED = pygit2.enums.DeltaStatus.DELETED
+Placement = tuple[tuple[str, ...], str]  # where a note sits (its path's parts) and its blob id
 
 
 class NotesMoved(Exception):
@@ -53,33 +58,40 @@ def _tree(repo: Repo, tip: str | None) -> pygit2.Tree | None:
 
 
 def changed_commits(repo: Repo, old: str | None, new: str | None) -> set[str]:
-    """Commits whose notes differ (in content or in place) between two notes commits.
+    """Commits whose notes differ (in content or in place) between two notes commits."""
+    return set(note_changes(repo, old, new))
 
-    Subtrees with the same id on both sides are skipped, so two ledgers that share most of their
-    history are compared in time proportional to what changed, at any mix of fanout depths.
+
+def note_changes(repo: Repo, old: str | None, new: str | None) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The notes that differ between two notes commits: commit -> (its changed blob ids in ``old``, in ``new``).
+
+    libgit2's tree diff skips subtrees with the same id on both sides, so two ledgers that share most of
+    their history compare in time proportional to what changed, at any mix of fanout depths. A note
+    moved to another depth shows the same blob on both sides; a copy of a note that did not change (one
+    of two copies at different depths) is not listed.
     """
-    found: set[str] = set()
-    _diff(_tree(repo, old), _tree(repo, new), "", found)
-    return found
-
-
-def _diff(a: pygit2.Tree | None, b: pygit2.Tree | None, prefix: str, found: set[str]) -> None:
-    left = {e.name or "": e for e in a} if a is not None else {}
-    right = {e.name or "": e for e in b} if b is not None else {}
-    for name in left.keys() | right.keys():
-        x, y = left.get(name), right.get(name)
-        if x is not None and y is not None and x.id == y.id:
-            continue
-        if not _HEX_RE.match(name):
-            continue
-        if isinstance(x, pygit2.Tree) and isinstance(y, pygit2.Tree):
-            _diff(x, y, prefix + name, found)
-            continue
-        for entry in (x, y):
-            if isinstance(entry, pygit2.Tree):
-                found.update(commit for commit, _ in _notes_in(entry, prefix + name))
-            elif isinstance(entry, pygit2.Blob) and len(prefix + name) in (40, 64):
-                found.add(prefix + name)
+    a, b = _tree(repo, old), _tree(repo, new)
+    if a is not None:
+        diff = a.diff_to_tree(b) if b is not None else a.diff_to_tree()
+    elif b is not None:
+        diff = b.diff_to_tree(swap=True)  # from the empty tree
+    else:
+        return {}
+    before: dict[str, list[str]] = {}
+    after: dict[str, list[str]] = {}
+    for delta in diff.deltas:
+        for side, file, present in (
+            (before, delta.old_file, delta.status != _ADDED),
+            (after, delta.new_file, delta.status != _DELETED),
+        ):
+            commit = file.path.replace("/", "")
+            if len(commit) in (40, 64) and _HEX_RE.match(commit):
+                side.setdefault(commit, [])
+                if present:
+                    side[commit].append(str(file.id))
+    return {
+        c: (tuple(sorted(before.get(c, ()))), tuple(sorted(after.get(c, ())))) for c in before.keys() | after.keys()
+    }
 
 
 def _notes_in(tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, str]]:
@@ -104,10 +116,42 @@ def note_placements(repo: Repo, tip: str | None) -> Iterator[tuple[str, str]]:
 
 def note_blobs(repo: Repo, tip: str | None, commit: str) -> tuple[str, ...]:
     """The blob ids of ``commit``'s note in a notes commit: one, none, or several when stored at several depths."""
+    return blob_ids(find_notes(repo, tip, [commit])[commit])
+
+
+def blob_ids(placements: Iterable[Placement]) -> tuple[str, ...]:
+    return tuple(sorted(blob for _, blob in placements))
+
+
+def find_notes(repo: Repo, tip: str | None, commits: Iterable[str]) -> dict[str, list[Placement]]:
+    """Where each commit's note sits in a notes commit, at any fanout depth: commit -> [(path, blob id)].
+
+    One walk for all of them: each tree on the way is listed once, however many commits it holds.
+    """
+    found: dict[str, list[Placement]] = {commit: [] for commit in commits}
     tree = _tree(repo, tip)
-    if tree is None:
-        return ()
-    return tuple(sorted(str(oid) for _, oid in _find_note(tree, commit)))
+    if tree is not None and found:
+        _find_many(tree, (), list(found), found)
+    return found
+
+
+def _find_many(tree: pygit2.Tree, path: tuple[str, ...], commits: list[str], found: dict[str, list[Placement]]) -> None:
+    consumed = 2 * len(path)
+    entries = {entry.name: entry for entry in tree}
+    deeper: dict[str, list[str]] = {}
+    for commit in commits:
+        rest = commit[consumed:]
+        entry = entries.get(rest)
+        if entry is not None and entry.type == ObjectType.BLOB:
+            found[commit].append(((*path, rest), str(entry.id)))
+        step = rest[:2]
+        sub = entries.get(step)
+        if sub is not None and sub.type == ObjectType.TREE and len(rest) > 2:
+            deeper.setdefault(step, []).append(commit)
+    for step, group in deeper.items():
+        sub = entries[step]
+        assert isinstance(sub, pygit2.Tree)
+        _find_many(sub, (*path, step), group, found)
 
 
 def blob_data(repo: Repo, blob: str) -> bytes:
@@ -143,13 +187,15 @@ def write_notes(
     message: str,
     ref: str = NOTES_REF,
     timeout: float = 10.0,
+    placed: Mapping[str, list[Placement]] | None = None,
 ) -> str:
     """Write a notes commit built on ``expected``'s tree and move ``ref`` to it; returns the new tip.
 
     ``changes`` maps a commit to its note's new content: an existing blob id, bytes, or None (no note).
     Every copy of a changed note is replaced by one note at git's 2/38 fanout. With no changes and one
     parent, the ref is fast-forwarded to that parent. The ref is locked and its tip re-read under the
-    lock; if it is not ``expected`` any more, ``NotesMoved`` is raised and nothing is written.
+    lock; if it is not ``expected`` any more, ``NotesMoved`` is raised and nothing is written. ``placed``
+    (``find_notes`` on ``expected`` for the changed commits) saves looking the old copies up again.
     """
     parent_list = list(parents)
     signature = repo._signature()
@@ -159,8 +205,9 @@ def write_notes(
             return pygit2.Oid(hex=parent_list[0])
         root = _tree(repo, expected)
         edits: dict[tuple[str, ...], pygit2.Oid | None] = {}
+        where = placed if placed is not None else find_notes(repo, expected, changes)
         for commit, content in changes.items():
-            for path, _ in _find_note(root, commit) if root is not None else []:
+            for path, _ in where[commit]:
                 edits[path] = None
             if content is not None:
                 blob = repo.pg.create_blob(content) if isinstance(content, bytes) else pygit2.Oid(hex=content)

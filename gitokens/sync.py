@@ -42,6 +42,7 @@ class Plan:
     changes: dict[str, Change] = field(default_factory=dict)  # for a merge: the notes that change
     received: int = 0  # record lines the merge adds to our notes
     dropped: int = 0  # record lines gone because the remote deleted or edited notes (git's merge does too)
+    placed: dict[str, list[gitnotes.Placement]] = field(default_factory=dict)  # where changed notes sit now
 
 
 @dataclass
@@ -144,7 +145,7 @@ def merge(repo: Repo, remote_tip: str | None, *, message: str, tries: int = 50) 
                 gitnotes.write_notes(repo, local, [remote_tip], {}, message)
             elif planned.kind == "merge":
                 assert local is not None and remote_tip is not None
-                gitnotes.write_notes(repo, local, [local, remote_tip], planned.changes, message)
+                gitnotes.write_notes(repo, local, [local, remote_tip], planned.changes, message, placed=planned.placed)
             return planned
         except gitnotes.NotesMoved:
             continue
@@ -168,25 +169,24 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
             received += len(after - before)
             dropped += len(before - after)
         return Plan("fast-forward", local, remote, received=received, dropped=dropped)
+    # Notes the remote changed since the base; one that only moved to another fanout depth did not change.
+    moved = {c: sides for c, sides in gitnotes.note_changes(repo, base, remote).items() if sides[0] != sides[1]}
+    at_local = gitnotes.find_notes(repo, local, moved)
     changes: dict[str, Change] = {}
-    for commit in gitnotes.changed_commits(repo, base, remote):
-        was = gitnotes.note_blobs(repo, base, commit)
-        theirs = gitnotes.note_blobs(repo, remote, commit)
-        if was == theirs:
-            continue  # moved to another fanout depth, content unchanged
-        mine = gitnotes.note_blobs(repo, local, commit)
+    received = dropped = 0
+    for commit, (was, theirs) in moved.items():
+        mine = gitnotes.blob_ids(at_local[commit])
         if mine == theirs:
             continue
         if mine == was or not mine:  # only the remote changed it (or we deleted it): take theirs as it is
             changes[commit] = _content(repo, theirs)
         else:  # both changed it: the union of both sides' lines
             changes[commit] = join_note_lines(_blob_lines(repo, mine + theirs))
-    received = dropped = 0
-    for commit, content in changes.items():
-        mine_lines, new_lines = _lines(repo, local, commit), _change_lines(repo, content)
+        mine_lines, new_lines = _blob_lines(repo, mine), _change_lines(repo, changes[commit])
         received += len(new_lines - mine_lines)
         dropped += len(mine_lines - new_lines)
-    return Plan("merge", local, remote, changes, received, dropped)
+    placed = {commit: at_local[commit] for commit in changes}
+    return Plan("merge", local, remote, changes, received, dropped, placed)
 
 
 def count_sent(repo: Repo, remote: str | None, tip: str | None, changes: dict[str, Change]) -> int:
