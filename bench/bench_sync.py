@@ -153,16 +153,16 @@ def _diverge(path: Path, changed: int, seed: int) -> tuple[str, str, int]:
     picks = [rng.sample(annotated, changed) for _ in range(2)]
     tips = []
     for side, commits in zip(("ours", "theirs"), picks, strict=True):
-        lines = {c: [f'{{"bench":"{side}-{n}","id":"{rng.getrandbits(128):032x}"}}'.encode()] for n, c in enumerate(commits)}
+        lines = {
+            c: [f'{{"bench":"{side}-{n}","id":"{rng.getrandbits(128):032x}"}}'.encode()] for n, c in enumerate(commits)
+        }
         repo.pg.references.create(NOTES_REF, repo.pg[base].id, force=True)
         tips.append(repo.append_notes(lines, f"bench: {side}")[1])
     return tips[0], tips[1], len(set(picks[0]) & set(picks[1]))
 
 
 def _notes(path: Path, env: dict[str, str]) -> dict[str, bytes]:
-    listing = subprocess.run(
-        ["git", "-C", str(path), "notes", "--ref", "tokens", "list"], env=env, capture_output=True, text=True, check=True
-    ).stdout.split()
+    listing = git(path, "notes", "--ref", "tokens", "list", env=env).split()
     blobs, commits = listing[0::2], listing[1::2]
     dump = subprocess.run(
         ["git", "-C", str(path), "cat-file", "--batch"],

@@ -64,7 +64,7 @@ def cli() -> None:
     """Keep a ledger of LLM token usage in git notes (refs/notes/tokens).
 
     Each record says who spent how many tokens on which model, and is attached to the commit the
-    work went into. Share the ledger with `git push origin refs/notes/tokens`.
+    work went into. Share the ledger with `git tokens sync`.
 
     \b
     Example:

@@ -164,8 +164,10 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
         return Plan("up to date", local, remote)
     if local is None or base == local:
         received = dropped = 0
-        for commit in gitnotes.changed_commits(repo, local, remote):
-            before, after = _lines(repo, local, commit), _lines(repo, remote, commit)
+        touched = gitnotes.changed_commits(repo, local, remote)
+        at_local, at_remote = gitnotes.find_notes(repo, local, touched), gitnotes.find_notes(repo, remote, touched)
+        for commit in touched:
+            before, after = _placed_lines(repo, at_local[commit]), _placed_lines(repo, at_remote[commit])
             received += len(after - before)
             dropped += len(before - after)
         return Plan("fast-forward", local, remote, received=received, dropped=dropped)
@@ -191,10 +193,13 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
 
 def count_sent(repo: Repo, remote: str | None, tip: str | None, changes: dict[str, Change]) -> int:
     """Record lines the remote does not have in ``tip`` (with ``changes`` applied on top)."""
+    touched = gitnotes.changed_commits(repo, remote, tip) | changes.keys()
+    theirs = gitnotes.find_notes(repo, remote, touched)
+    mine = gitnotes.find_notes(repo, tip, touched - changes.keys())
     sent = 0
-    for commit in gitnotes.changed_commits(repo, remote, tip) | changes.keys():
-        ours = _change_lines(repo, changes[commit]) if commit in changes else _lines(repo, tip, commit)
-        sent += len(ours - _lines(repo, remote, commit))
+    for commit in touched:
+        ours = _change_lines(repo, changes[commit]) if commit in changes else _placed_lines(repo, mine[commit])
+        sent += len(ours - _placed_lines(repo, theirs[commit]))
     return sent
 
 
@@ -210,8 +215,8 @@ def _blob_lines(repo: Repo, blobs: Iterable[str]) -> set[bytes]:
     return {line for blob in blobs for line in gitnotes.blob_data(repo, blob).split(b"\n") if line}
 
 
-def _lines(repo: Repo, tip: str | None, commit: str) -> set[bytes]:
-    return _blob_lines(repo, gitnotes.note_blobs(repo, tip, commit))
+def _placed_lines(repo: Repo, placements: list[gitnotes.Placement]) -> set[bytes]:
+    return _blob_lines(repo, gitnotes.blob_ids(placements))
 
 
 def _change_lines(repo: Repo, content: Change) -> set[bytes]:

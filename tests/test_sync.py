@@ -358,3 +358,34 @@ def test_sync_does_not_run_hooks(team: tuple[Path, Path, Path, str]) -> None:
     add(a, 1, rev=shared)
     assert sync.sync(open_repo(a)).pushed
     assert not marker.exists()
+
+
+def deep_notes(path: Path, notes_by_commit: dict[str, str]) -> str:
+    """A notes commit (no parent, no ref) with each note at 2/2/36: git's layout past 65,536 notes."""
+    env = {"GIT_INDEX_FILE": str(path / ".git" / "deep-index")}
+    for commit_id, text in notes_by_commit.items():
+        (path / "note").write_text(text)
+        blob = git(path, "hash-object", "-w", "note").strip()
+        where = f"{commit_id[:2]}/{commit_id[2:4]}/{commit_id[4:]}"
+        git(path, "update-index", "--add", "--cacheinfo", f"100644,{blob},{where}", env=env)
+    (path / "note").unlink()
+    tree = git(path, "write-tree", env=env).strip()
+    return git(path, "commit-tree", tree, "-m", "deep").strip()
+
+
+@pytest.mark.parametrize("deep_side", ["theirs", "ours"])
+def test_merge_across_fanout_depths_equals_git(repo: Path, deep_side: str) -> None:
+    commits = [commit(repo, f"c{n}") for n in range(4)]
+    handle = open_repo(repo)
+    handle.append_notes({c: [f"flat-{n}".encode(), b"shared"] for n, c in enumerate(commits[:3])}, "2/38")
+    shallow = handle.notes_tip() or ""
+    deep = deep_notes(repo, {c: f"deep-{n}\nshared\n" for n, c in enumerate(commits[1:])})
+    ours, theirs = (shallow, deep) if deep_side == "theirs" else (deep, shallow)
+    git(repo, "update-ref", "refs/notes/theirs", theirs)
+    git(repo, "update-ref", NOTES_REF, ours)
+    git(repo, "notes", "--ref", "tokens", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/theirs")
+    by_git = notes(repo)
+    git(repo, "update-ref", NOTES_REF, ours)
+    assert sync.merge(open_repo(repo), theirs, message="merge").kind == "merge"
+    assert notes(repo) == by_git
+    assert by_git[commits[1]] == b"deep-0\nflat-1\nshared\n"
