@@ -155,7 +155,8 @@ def _find_many(tree: pygit2.Tree, path: tuple[str, ...], commits: list[str], fou
 
 
 def blob_data(repo: Repo, blob: str) -> bytes:
-    return repo._blob(pygit2.Oid(hex=blob))
+    data: bytes = repo.pg.read(blob)[1]  # the raw object: no Blob built around it
+    return data
 
 
 # -- graph questions -------------------------------------------------------------------------------

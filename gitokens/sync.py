@@ -180,11 +180,13 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
         mine = gitnotes.blob_ids(at_local[commit])
         if mine == theirs:
             continue
+        mine_lines = _blob_lines(repo, mine)
         if mine == was or not mine:  # only the remote changed it (or we deleted it): take theirs as it is
             changes[commit] = _content(repo, theirs)
+            new_lines = _change_lines(repo, changes[commit])
         else:  # both changed it: the union of both sides' lines
-            changes[commit] = join_note_lines(_blob_lines(repo, mine + theirs))
-        mine_lines, new_lines = _blob_lines(repo, mine), _change_lines(repo, changes[commit])
+            new_lines = mine_lines | _blob_lines(repo, theirs)
+            changes[commit] = join_note_lines(new_lines)
         received += len(new_lines - mine_lines)
         dropped += len(mine_lines - new_lines)
     placed = {commit: at_local[commit] for commit in changes}
@@ -212,7 +214,11 @@ def _content(repo: Repo, blobs: tuple[str, ...]) -> Change:
 
 
 def _blob_lines(repo: Repo, blobs: Iterable[str]) -> set[bytes]:
-    return {line for blob in blobs for line in gitnotes.blob_data(repo, blob).split(b"\n") if line}
+    lines: set[bytes] = set()
+    for blob in blobs:
+        lines.update(gitnotes.blob_data(repo, blob).split(b"\n"))
+    lines.discard(b"")
+    return lines
 
 
 def _placed_lines(repo: Repo, placements: list[gitnotes.Placement]) -> set[bytes]:
