@@ -440,7 +440,8 @@ def install_cmd(no_prompt: bool, sync_hook: bool) -> None:
 
     The hook attaches queued records (`add --pending`) to each new commit and, on a terminal,
     asks for the tokens the commit took. Install also sets notes.rewriteRef, notes.rewriteMode
-    and notes.tokens.mergeStrategy; `git tokens uninstall` undoes exactly this.
+    and notes.tokens.mergeStrategy; `git tokens uninstall` undoes exactly this. With --sync, a
+    pre-push hook also syncs the ledger whenever you push a branch (never blocking the push).
 
     \b
     Example:

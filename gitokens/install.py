@@ -3,7 +3,8 @@
 The shim is a small shell script with a marker line. Install recognises its own shim (and updates
 it), moves a foreign hook aside to ``post-commit.pre-gitokens`` and chains it, and records every
 config value it changed in ``<git-common-dir>/gitokens/install.json`` so that uninstall removes
-exactly what install added and restores what it replaced.
+exactly what install added and restores what it replaced. ``install --sync`` adds a ``pre-push`` shim
+the same way (chaining a foreign ``pre-push``), which syncs the ledger when a branch is pushed.
 """
 
 from __future__ import annotations
