@@ -170,13 +170,6 @@ def merge_base(repo: Repo, a: str, b: str) -> str | None:
     return str(found) if found is not None else None
 
 
-def object_exists(repo: Repo, oid: str) -> bool:
-    try:
-        return oid in repo.pg
-    except ValueError:
-        return False
-
-
 # -- writing ---------------------------------------------------------------------------------------
 
 

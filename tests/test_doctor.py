@@ -91,6 +91,10 @@ def test_ledger_health(repo: Path) -> None:
     run("install", "--no-prompt")
     kept = add(5, first)
     git(repo, "notes", "--ref", "tokens", "append", "-m", "not a record", first)
+    second = commit(repo, "second")
+    copy = ledger.load(open_repo()).entries[kept].record
+    edited = copy.replace(input_tokens=6)  # a copy of the record on another commit, edited by hand
+    git(repo, "notes", "--ref", "tokens", "add", "-m", edited.to_line(), second)
     git(repo, "checkout", "-q", "-b", "gone")
     lost = commit(repo, "soon gone")
     add(7, lost)
@@ -102,6 +106,7 @@ def test_ledger_health(repo: Path) -> None:
     assert code == 1  # a corrupt line is reported and kept: no fix edits record lines
     assert f"1 ledger line(s) are not valid records: {first[:12]} line" in out
     assert "1 record(s) sit only on commits that are gone" in out
+    assert f"1 record id(s) have copies with different content: {kept}" in out
     assert kept in ledger.load(open_repo()).entries
 
 
