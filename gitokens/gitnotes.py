@@ -2,8 +2,9 @@
 
 Part of the git layer (with ``git.py``): it imports pygit2 and runs the git CLI, and speaks in commit
 ids, blob ids and bytes. What a merge should keep is ``sync.py``'s business; this module only finds
-which notes differ between two notes commits, reads them, and writes a notes commit under the same
-locked ref transaction ``Repo.append_notes`` uses (lock, re-read the tip, write, move the ref).
+which notes differ between two notes commits, reads them, and writes a notes commit through the same
+locked ref transaction as ``Repo.append_notes`` (``Repo.update_notes_ref``: lock, re-read the tip,
+write, move the ref).
 
 Network commands go through the git CLI, so they use the user's credentials, URL rewrites and CI auth
 headers exactly as ``git fetch`` and ``git push`` do, and run with hooks disabled: our own pre-push hook
@@ -13,16 +14,15 @@ must not fire for the ledger's push.
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pygit2
 from pygit2.enums import ObjectType
 
-from gitokens.errors import GitTokensError, LedgerBusy
+from gitokens.errors import GitTokensError
 from gitokens.git import _HEX_RE, NOTES_REF, Repo
 
 # Git commands we run for the network: no hooks of ours (or anyone's), no auto-gc, messages in English.
@@ -194,7 +194,9 @@ def write_notes(
     parent_list = list(parents)
     signature = repo._signature()
 
-    def build() -> pygit2.Oid:
+    def build(tip: str | None) -> pygit2.Oid:
+        if tip != expected:
+            raise NotesMoved(ref)
         if not changes and len(parent_list) == 1:
             return pygit2.Oid(hex=parent_list[0])
         root = _tree(repo, expected)
@@ -210,34 +212,7 @@ def write_notes(
         oids = [pygit2.Oid(hex=p) for p in parent_list]
         return repo.pg.create_commit(None, signature, signature, message, tree, oids)
 
-    return str(_locked_update(repo, ref, expected, build, message, timeout))
-
-
-def _locked_update(
-    repo: Repo, ref: str, expected: str | None, build: Callable[[], pygit2.Oid], message: str, timeout: float
-) -> pygit2.Oid:
-    delay = 0.002
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with repo.pg.transaction() as txn:
-                txn.lock_ref(ref)
-                if repo.notes_tip(ref) != expected:
-                    raise NotesMoved(ref)
-                new = build()
-                txn.set_target(ref, new, message=message)
-            return new
-        except pygit2.GitError as exc:
-            if "lock" not in str(exc).lower() and "exists" not in str(exc).lower():
-                raise
-        if time.monotonic() > deadline:
-            break
-        time.sleep(delay * random.uniform(0.5, 1.5))
-        delay = min(delay * 1.6, 0.25)
-    raise LedgerBusy(
-        f"{ref} stayed locked by another writer for {timeout:g}s",
-        hint=f"if no git process is running, remove the stale lock: rm {repo.common_dir / (ref + '.lock')}",
-    )
+    return repo.update_notes_ref(build, message, ref, timeout)[1]
 
 
 def delete_ref(repo: Repo, ref: str) -> None:
