@@ -389,3 +389,21 @@ def test_merge_across_fanout_depths_equals_git(repo: Path, deep_side: str) -> No
     assert sync.merge(open_repo(repo), theirs, message="merge").kind == "merge"
     assert notes(repo) == by_git
     assert by_git[commits[1]] == b"deep-0\nflat-1\nshared\n"
+
+
+def test_a_teammate_sharing_with_plain_git_and_one_with_sync_converge(team: tuple[Path, Path, Path, str]) -> None:
+    remote, a, b, shared = team
+    fetch = ["fetch", "-q", "origin", "+refs/notes/tokens:refs/notes/remotes/origin/tokens"]
+    merge = ["notes", "--ref", "tokens", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/remotes/origin/tokens"]
+    added = [add(a, 1, rev=shared), add(b, 2, rev=shared)]
+    git(a, "push", "-q", "origin", "refs/notes/tokens")  # a: plain git only
+    sync.sync(open_repo(b))
+    added.append(add(a, 3, rev=shared))
+    added.append(add(b, 4, rev=shared))
+    sync.sync(open_repo(b))
+    git(a, *fetch)
+    git(a, *merge)
+    git(a, "push", "-q", "origin", "refs/notes/tokens")
+    sync.sync(open_repo(b))
+    assert notes(a) == notes(b) == notes(remote)
+    assert ids(a) == ids(b) == sorted(added)
