@@ -239,9 +239,9 @@ def pre_push(repo: Repo, remote: str, refs: str) -> str | None:
     ``refs`` is what git gives the hook on stdin: ``<local ref> <local id> <remote ref> <remote id>`` lines.
     Never raises for a failed sync: the branch push must go on.
     """
-    pushed = [line.split() for line in refs.splitlines()]
-    if not any(len(fields) == 4 and fields[2].startswith("refs/heads/") for fields in pushed):
-        return None
+    pushed = [fields[2] for fields in map(str.split, refs.splitlines()) if len(fields) == 4]
+    if not any(ref.startswith("refs/heads/") for ref in pushed) or NOTES_REF in pushed:
+        return None  # no branch in this push, or the ledger is pushed by hand along with it
     if remote not in gitnotes.remote_names(repo):
         return "gitokens: pushing to a URL, not a named remote: the ledger was not synced (git tokens sync REMOTE)"
     try:

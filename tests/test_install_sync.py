@@ -113,3 +113,12 @@ def test_install_offers_the_safe_refspec(repo: Path, tmp_path: Path) -> None:
     subprocess.run(command, shell=True, cwd=repo, check=True)
     assert forced_notes_refspecs(open_repo(repo)) == []
     assert "+refs/notes/*:refs/notes/remotes/origin/*" in git(repo, "config", "--get-all", "remote.origin.fetch")
+
+
+def test_a_push_that_includes_the_ledger_is_left_to_git(clone: tuple[Path, Path]) -> None:
+    remote, path = clone
+    record = add(path, 10)
+    done = push(path, "-q", "origin", "main", "refs/notes/tokens")
+    assert done.returncode == 0, done.stderr
+    assert "gitokens:" not in done.stderr
+    assert remote_ids(remote) == [record]
