@@ -24,7 +24,7 @@ from gitokens import gitnotes
 from gitokens.errors import GitTokensError, LedgerBusy, UsageError
 from gitokens.git import NOTES_REF, Repo, join_note_lines
 
-ATTEMPTS = 5
+ATTEMPTS = 6  # pushes tried before giving up; the pause before each retry doubles, jittered, up to ~1 s
 Change = str | bytes | None  # a note's new content: an existing blob id, new bytes, or no note
 
 
@@ -126,7 +126,7 @@ def sync(
             )
         last = pushed.message
         if attempt < attempts:
-            sleep(0.05 * 2**attempt * random.uniform(0.5, 1.5))
+            sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
     raise SyncFailed(
         f"{name!r} rejected the ledger push {attempts} times (last: {last})",
         hint="your ledger is merged and intact locally; run `git tokens sync` again later, "
