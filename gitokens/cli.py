@@ -64,7 +64,7 @@ def cli() -> None:
     """Keep a ledger of LLM token usage in git notes (refs/notes/tokens).
 
     Each record says who spent how many tokens on which model, and is attached to the commit the
-    work went into. Share the ledger with `git push origin refs/notes/tokens`.
+    work went into. Share the ledger with `git tokens sync`.
 
     \b
     Example:
@@ -439,19 +439,22 @@ def prices(models: tuple[str, ...], as_json: bool) -> None:
 
 @cli.command(name="install")
 @click.option("--no-prompt", is_flag=True, help="Never ask for tokens after a commit; only attach queued records.")
-def install_cmd(no_prompt: bool) -> None:
+@click.option("--sync", "sync_hook", is_flag=True, help="Also a pre-push hook: sync the ledger when you push a branch.")
+def install_cmd(no_prompt: bool, sync_hook: bool) -> None:
     """Install the post-commit hook and make notes follow amend and rebase.
 
     The hook attaches queued records (`add --pending`) to each new commit and, on a terminal,
     asks for the tokens the commit took. Install also sets notes.rewriteRef, notes.rewriteMode
-    and notes.tokens.mergeStrategy; `git tokens uninstall` undoes exactly this.
+    and notes.tokens.mergeStrategy; `git tokens uninstall` undoes exactly this. With --sync, a
+    pre-push hook also syncs the ledger whenever you push a branch (never blocking the push).
 
     \b
     Example:
         git tokens install
         git tokens install --no-prompt
+        git tokens install --sync
     """
-    outcome = install.install(_repo(), prompt=not no_prompt)
+    outcome = install.install(_repo(), prompt=not no_prompt, sync=sync_hook)
     _echo_outcome(outcome)
 
 
@@ -485,6 +488,104 @@ def hook_run(name: str, no_prompt: bool) -> None:
     except Exception as exc:
         message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
         click.echo(f"gitokens: post-commit hook failed, commit and queue untouched: {message}", err=True)
+
+
+# -- sync, carry, doctor ---------------------------------------------------------------------------
+
+
+@cli.command(name="sync")
+@click.argument("remote", required=False)
+@click.option("--no-push", is_flag=True, help="Fetch and merge the remote's ledger; do not push.")
+@click.option("--dry-run", is_flag=True, help="Fetch the remote's ledger and say what a sync would do; change nothing.")
+def sync_cmd(remote: str | None, no_push: bool, dry_run: bool) -> None:
+    """Share the ledger: fetch REMOTE's, union-merge it into yours, push the result (never forced).
+
+    REMOTE defaults to the current branch's remote, else origin. A rejected push (someone pushed
+    first) is retried: fetch, merge, push again. Prints the records received and sent.
+
+    \b
+    Example:
+        git tokens sync
+        git tokens sync upstream --no-push
+    """
+    from gitokens import sync
+
+    result = sync.sync(_repo(), remote, push=not no_push, dry_run=dry_run)
+    for line in result.describe():
+        click.echo(line)
+    if result.dropped:
+        click.echo(
+            f"warning: {result.dropped} record line(s) left the ledger because {result.remote}'s ledger deleted "
+            "or edited notes (they stay in the ledger's history: git log -p refs/notes/tokens)",
+            err=True,
+        )
+
+
+@cli.command(name="carry")
+@click.argument("sources", nargs=-1, metavar="[SOURCE...]")
+@click.option("--onto", metavar="COMMIT", help="Where the records go; a range (A..B) matches commits by patch id.")
+@click.option("--squash-merged", metavar="BRANCH", help="Find where BRANCH was squash- or rebase-merged, carry there.")
+def carry_cmd(sources: tuple[str, ...], onto: str | None, squash_merged: str | None) -> None:
+    """Copy the records of commits onto the commits that replaced them (squash, rebase merge, cherry-pick).
+
+    SOURCE is a range (base..branch), a branch (its commits not on the default branch) or commits.
+    Records keep their ids and their `commit` provenance, so they count once and survive the source
+    commits being garbage-collected. Carrying twice changes nothing.
+
+    \b
+    Example:
+        git tokens carry --squash-merged feature/search
+        git tokens carry main..feature/search --onto 1a2b3c4
+        git tokens carry feature/search --onto main~3..main    # a rebase merge, matched by patch id
+    """
+    from gitokens import carry, config
+
+    repo = _repo()
+    default = repo.default_branch(config.load_config(repo.workdir).default_branch)
+    outcome = carry.command(repo, _load(repo), list(sources), onto, squash_merged, default)
+    for line in outcome.messages:
+        click.echo(line)
+
+
+@cli.command(name="doctor")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes: config, refspecs, leftovers, doubled notes.")
+def doctor_cmd(fix: bool) -> None:
+    """Check the hooks, the notes config, refspecs and the ledger's health, and say what to do.
+
+    Exits 1 while a warning is left. Nothing it fixes can lose a record.
+
+    \b
+    Example:
+        git tokens doctor
+        git tokens doctor --fix
+    """
+    from gitokens import doctor
+
+    repo = _repo()
+    findings = doctor.examine(repo, ledger.load(repo))
+    if fix:
+        findings = doctor.apply_fixes(findings)
+    for finding in findings:
+        for line in finding.lines():
+            click.echo(line)
+    if any(finding.level == "warn" for finding in findings):
+        click.get_current_context().exit(1)
+
+
+@cli.command(name="hook-pre-push", hidden=True)
+@click.argument("remote")
+@click.argument("url", required=False)
+def hook_pre_push(remote: str, url: str | None) -> None:
+    """Sync the ledger with the remote a branch is pushed to (called by the pre-push shim). Always exits 0."""
+    from gitokens import sync
+
+    try:
+        line = sync.pre_push(_repo(), remote, sys.stdin.read())
+    except Exception as exc:
+        message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
+        line = f"gitokens: the ledger was not synced with {remote} ({message}); your push goes on"
+    if line:
+        click.echo(line, err=True)
 
 
 COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"

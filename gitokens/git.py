@@ -340,13 +340,28 @@ class Repo:
         """Add lines to the notes of several commits in one notes commit.
 
         Returns the tip the new notes commit was built on (None for the ledger's first) and the new tip.
-        The ref is locked, its tip re-read under the lock, the new tree built on it and the ref moved
-        in one transaction; a lock held by another writer is waited for with jittered retries, so
-        concurrent writers each land their lines and nobody's are lost.
         """
         if not lines_by_commit:
             raise ValueError("nothing to append")
         signature = self._signature()
+
+        def build(tip: str | None) -> pygit2.Oid:
+            tree = self._notes_tree_with(tip, lines_by_commit)
+            parents = [pygit2.Oid(hex=tip)] if tip else []
+            return self.pg.create_commit(None, signature, signature, message, tree, parents)
+
+        return self.update_notes_ref(build, message, ref, timeout)
+
+    def update_notes_ref(
+        self, build: Callable[[str | None], pygit2.Oid], message: str, ref: str = NOTES_REF, timeout: float = 10.0
+    ) -> tuple[str | None, str]:
+        """Move ``ref`` to the commit ``build`` makes from its current tip; returns (that tip, the new one).
+
+        The ledger's write protocol: the ref is locked, its tip re-read under the lock, ``build`` called
+        with it and the ref moved in one transaction; a lock held by another writer is waited for with
+        jittered retries, so concurrent writers each land their notes and nobody's are lost. An
+        exception from ``build`` releases the lock and moves nothing.
+        """
         delay = 0.002
         deadline = time.monotonic() + timeout
         while True:
@@ -354,9 +369,7 @@ class Repo:
                 with self.pg.transaction() as txn:
                     txn.lock_ref(ref)
                     tip = self.notes_tip(ref)
-                    tree = self._notes_tree_with(tip, lines_by_commit)
-                    parents = [pygit2.Oid(hex=tip)] if tip else []
-                    new = self.pg.create_commit(None, signature, signature, message, tree, parents)
+                    new = build(tip)
                     txn.set_target(ref, new, message=message)
                 return tip, str(new)
             except pygit2.GitError as exc:

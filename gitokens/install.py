@@ -3,7 +3,8 @@
 The shim is a small shell script with a marker line. Install recognises its own shim (and updates
 it), moves a foreign hook aside to ``post-commit.pre-gitokens`` and chains it, and records every
 config value it changed in ``<git-common-dir>/gitokens/install.json`` so that uninstall removes
-exactly what install added and restores what it replaced.
+exactly what install added and restores what it replaced. ``install --sync`` adds a ``pre-push`` shim
+the same way (chaining a foreign ``pre-push``), which syncs the ledger when a branch is pushed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gitokens.errors import InstallError
 from gitokens.git import NOTES_REF, Repo
 
 HOOK = "post-commit"
+SYNC_HOOK = "pre-push"  # `install --sync`: syncs the ledger when a branch is pushed
 MARKER = "gitokens-managed-hook"
 CHAINED_SUFFIX = ".pre-gitokens"
 # (key, value, multi-valued): what `install` makes true in the repository's config.
@@ -51,8 +53,8 @@ def hooks_dir(repo: Repo) -> Path:
     return path
 
 
-def shim_text(prompt: bool, python: str | None = None) -> str:
-    template = resources.files("gitokens.hooks").joinpath(HOOK).read_text(encoding="utf-8")
+def shim_text(prompt: bool, python: str | None = None, hook: str = HOOK) -> str:
+    template = resources.files("gitokens.hooks").joinpath(hook).read_text(encoding="utf-8")
     quoted = (python or sys.executable).replace("'", "'\"'\"'")
     filled = template.replace("@PYTHON@", quoted).replace("@PROMPT@", "yes" if prompt else "no")
     return filled.replace("@ARGS@", "" if prompt else "--no-prompt")
@@ -65,7 +67,7 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(repo: Repo, *, prompt: bool = True) -> Outcome:
+def install(repo: Repo, *, prompt: bool = True, sync: bool = False) -> Outcome:
     outcome = Outcome()
     folder = hooks_dir(repo)
     hook = folder / HOOK
@@ -90,9 +92,26 @@ def install(repo: Repo, *, prompt: bool = True) -> Outcome:
         if change is not None and not any(c["key"] == key for c in state["config"]):
             state["config"].append(change)
             outcome.done.append(f"set {key} = {value}")
+    if sync:
+        _place_hook(folder, SYNC_HOOK, shim_text(prompt, hook=SYNC_HOOK), outcome)
+        state["hooks"] = sorted({*state.get("hooks", []), SYNC_HOOK})
     _save_state(repo, state)
     outcome.warnings.extend(forced_notes_refspecs(repo))
     return outcome
+
+
+def ensure_config(repo: Repo) -> list[str]:
+    """Set the notes config ``install`` sets (recorded for ``uninstall``); returns what was changed."""
+    state = _load_state(repo)
+    changed = []
+    for key, value, multi in CONFIG:
+        change = _ensure(repo, key, value, multi)
+        if change is not None:
+            changed.append(f"set {key} = {value}")
+            if not any(c["key"] == key for c in state["config"]):
+                state["config"].append(change)
+    _save_state(repo, state)
+    return changed
 
 
 def uninstall(repo: Repo) -> Outcome:
@@ -108,6 +127,7 @@ def uninstall(repo: Repo) -> Outcome:
             outcome.done.append(f"restored your previous {HOOK} hook")
     elif hook.exists():
         outcome.warnings.append(f"{hook} is not gitokens' hook; left it alone")
+    _remove_hook(folder, SYNC_HOOK, outcome)
     state = _load_state(repo)
     for change in state["config"]:
         if _revert(repo, change):
@@ -130,10 +150,48 @@ def forced_notes_refspecs(repo: Repo) -> list[str]:
         if dst in (NOTES_REF, "refs/notes/*"):
             warnings.append(
                 f"remote {remote!r} fetches {spec!r}: a forced fetch into {dst} silently destroys unpushed "
-                f"token records. hint: git config --unset remote.{remote}.fetch '{_regex(spec)}' "
-                "and use `git tokens sync` instead"
+                f"token records. hint: {safe_refspec_command(remote, spec)} "
+                "(the notes then land beside yours), and merge them with `git tokens sync`"
             )
     return warnings
+
+
+def safe_refspec(remote: str, spec: str) -> str:
+    """The refspec that fetches the same notes beside ours (``refs/notes/remotes/REMOTE/...``) instead of over them."""
+    src, _, dst = spec.lstrip("+").partition(":")
+    return f"+{src}:refs/notes/remotes/{remote}/{dst.removeprefix('refs/notes/')}"
+
+
+def safe_refspec_command(remote: str, spec: str) -> str:
+    """The exact ``git config`` command that replaces a forced notes refspec with the safe one."""
+    return f"git config --replace-all remote.{remote}.fetch '{safe_refspec(remote, spec)}' '{_regex(spec)}'"
+
+
+def _place_hook(folder: Path, name: str, text: str, outcome: Outcome) -> None:
+    """Write our shim as hook ``name``, moving a foreign hook aside to be chained."""
+    hook, chained = folder / name, folder / (name + CHAINED_SUFFIX)
+    if hook.exists() and not is_ours(hook):
+        if chained.exists():
+            raise InstallError(
+                f"both {hook} and {chained} exist and neither is ours",
+                hint=f"merge them by hand into {chained}, remove {hook}, then run `git tokens install` again",
+            )
+        os.replace(hook, chained)
+        outcome.done.append(f"moved your existing {name} hook to {chained.name}; ours runs it first")
+    verb = "updated" if hook.exists() else "installed"
+    _write_executable(hook, text)
+    outcome.done.append(f"{verb} the {name} hook: {hook}")
+
+
+def _remove_hook(folder: Path, name: str, outcome: Outcome) -> None:
+    hook, chained = folder / name, folder / (name + CHAINED_SUFFIX)
+    if not is_ours(hook):
+        return
+    hook.unlink()
+    outcome.done.append(f"removed the {name} hook: {hook}")
+    if chained.exists():
+        os.replace(chained, hook)
+        outcome.done.append(f"restored your previous {name} hook")
 
 
 def _regex(spec: str) -> str:

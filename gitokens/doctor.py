@@ -1,0 +1,276 @@
+"""``git tokens doctor``: what keeps the ledger safe in this clone, what is wrong, and the safe fixes.
+
+Each check gives a finding: ``ok``, ``info`` (worth knowing, nothing to do), ``warn`` (records can be
+lost or miscounted until it is fixed) with a hint, and, where the fix cannot lose anything, a fix that
+``--fix`` applies. Nothing here edits a record line: a line that does not parse stays in the ledger.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+from gitokens import gitnotes, install
+from gitokens.errors import LedgerBusy
+from gitokens.git import NOTES_REF, Repo, join_note_lines
+from gitokens.ledger import Ledger
+
+Level = Literal["ok", "info", "warn", "fixed"]
+STALE_LOCK_SECONDS = 600.0
+_SHOWN = 3
+
+
+@dataclass
+class Finding:
+    level: Level
+    message: str
+    hint: str | None = None
+    fix: Callable[[], str] | None = None
+
+    def lines(self) -> list[str]:
+        lines = [f"{self.level:<6}{self.message}"]
+        if self.hint:
+            lines.append(f"      hint: {self.hint}")
+        return lines
+
+
+def examine(repo: Repo, ledger: Ledger) -> list[Finding]:
+    """Every check, in the order they are shown."""
+    return [
+        *_hooks(repo),
+        *_config(repo),
+        *_refspecs(repo),
+        *_leftovers(repo),
+        *_ledger(repo, ledger),
+    ]
+
+
+def apply_fixes(findings: list[Finding]) -> list[Finding]:
+    """Run the fix of every finding that has one; a fixed finding says what was done."""
+    done = []
+    for finding in findings:
+        if finding.fix is None or finding.level not in ("warn", "info"):
+            done.append(finding)
+        else:
+            done.append(Finding("fixed", finding.fix()))
+    return done
+
+
+def _hooks(repo: Repo) -> list[Finding]:
+    folder = install.hooks_dir(repo)
+    found = []
+    for name, needed in ((install.HOOK, True), (install.SYNC_HOOK, False)):
+        hook = folder / name
+        if not install.is_ours(hook):
+            if needed:
+                found.append(
+                    Finding(
+                        "warn",
+                        f"the {name} hook is not installed: queued records wait until you run `git tokens add`",
+                        "git tokens install",
+                    )
+                )
+            else:
+                found.append(
+                    Finding(
+                        "info",
+                        f"no {name} hook: sync the ledger yourself (`git tokens sync`)",
+                        "git tokens install --sync syncs it whenever you push a branch",
+                    )
+                )
+            continue
+        text = hook.read_text(encoding="utf-8", errors="replace")
+        python = next(
+            (line.split("=", 1)[1].strip("'") for line in text.splitlines() if line.startswith("GITOKENS_PYTHON=")), ""
+        )
+        if Path(python).is_file() or shutil.which("git-tokens"):
+            found.append(Finding("ok", f"{name} hook installed: {hook}"))
+            continue
+        prompt = '"yes" = no' in text
+        found.append(
+            Finding(
+                "warn",
+                f"the {name} hook cannot find gitokens (it runs {python}, which is gone)",
+                "git tokens doctor --fix points it at this gitokens",
+                fix=partial(_rewrite_shim, hook, name, prompt),
+            )
+        )
+    return found
+
+
+def _rewrite_shim(hook: Path, name: str, prompt: bool) -> str:
+    install._write_executable(hook, install.shim_text(prompt, hook=name))
+    return f"pointed the {name} hook at this gitokens"
+
+
+def _config(repo: Repo) -> list[Finding]:
+    missing = []
+    for key, value, multi in install.CONFIG:
+        values = repo.config_get_all(key)
+        if (value not in values) if multi else (values[-1:] != [value]):
+            missing.append(f"{key} = {value}")
+    found = []
+    for action in ("amend", "rebase"):
+        if (repo.config_get(f"notes.rewrite.{action}") or "").lower() in ("false", "no", "off", "0"):
+            found.append(
+                Finding(
+                    "warn",
+                    f"notes.rewrite.{action} is false: `git {action}` drops token records",
+                    f"git config --unset notes.rewrite.{action}",
+                )
+            )
+    if missing:
+        found.append(
+            Finding(
+                "warn",
+                f"notes config missing: {', '.join(missing)} (amend and rebase drop records, merges conflict)",
+                "git tokens doctor --fix (or git tokens install) sets it",
+                fix=lambda: "; ".join(install.ensure_config(repo)) or "notes config already set",
+            )
+        )
+    else:
+        found.append(Finding("ok", "notes config: rewriteRef, rewriteMode and mergeStrategy set for the ledger"))
+    return found
+
+
+def _refspecs(repo: Repo) -> list[Finding]:
+    found = []
+    for remote, spec in repo.fetch_refspecs():
+        dst = spec.lstrip("+").partition(":")[2]
+        if spec.startswith("+") and dst in (NOTES_REF, "refs/notes/*"):
+            safe = install.safe_refspec(remote, spec)
+            found.append(
+                Finding(
+                    "warn",
+                    f"remote {remote!r} fetches {spec!r}: a fetch overwrites records you have not pushed",
+                    install.safe_refspec_command(remote, spec),
+                    fix=partial(_replace_refspec, repo, remote, spec, safe),
+                )
+            )
+    for remote, spec in gitnotes.push_refspecs(repo):
+        if spec.startswith("+") and "refs/notes/" in spec:
+            found.append(
+                Finding(
+                    "warn",
+                    f"remote {remote!r} pushes {spec!r} with force: a push can erase the team's records",
+                    f"git config --unset remote.{remote}.push '{install._regex(spec)}' and use `git tokens sync`",
+                )
+            )
+    if not found:
+        found.append(Finding("ok", "refspecs: no forced fetch or push of notes"))
+    return found
+
+
+def _replace_refspec(repo: Repo, remote: str, spec: str, safe: str) -> str:
+    repo.config_unset(f"remote.{remote}.fetch", spec)
+    repo.config_add(f"remote.{remote}.fetch", safe)
+    return f"remote {remote!r} now fetches {safe!r}"
+
+
+def _leftovers(repo: Repo) -> list[Finding]:
+    found = []
+    present, merging = gitnotes.notes_merge_state(repo)
+    if present:
+        ours = merging in (None, "", NOTES_REF)
+
+        def abort() -> str:
+            gitnotes.abort_notes_merge(repo)
+            return f"removed the unfinished notes merge ({', '.join(present)})"
+
+        found.append(
+            Finding(
+                "warn",
+                f"an unfinished `git notes merge` into {merging or 'a notes ref'} left {', '.join(present)}: "
+                "later notes merges fail",
+                "git notes merge --abort (your notes refs are not touched), then git tokens sync",
+                fix=abort if ours else None,
+            )
+        )
+    lock = gitnotes.ref_lock(repo)
+    if lock is not None:
+        path, age = lock
+        if age > STALE_LOCK_SECONDS:
+            found.append(
+                Finding(
+                    "warn",
+                    f"{path} is {age / 60:.0f} minutes old: every ledger write waits for it, then fails",
+                    f"if no git process is running: rm {path}",
+                    fix=partial(_remove_lock, Path(path)),
+                )
+            )
+        else:
+            found.append(Finding("info", f"{path} exists: a ledger write is under way"))
+    return found
+
+
+def _remove_lock(path: Path) -> str:
+    path.unlink(missing_ok=True)
+    return f"removed the stale lock {path}"
+
+
+def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
+    if ledger.tip is None:
+        return [Finding("info", "the ledger is empty (no refs/notes/tokens yet)", "git tokens add, or git tokens sync")]
+    found = [Finding("ok", f"ledger: {len(ledger.entries)} record(s) in effect at {ledger.tip[:12]}")]
+    if ledger.invalid:
+        shown = "; ".join(bad.describe() for bad in ledger.invalid[:_SHOWN])
+        found.append(
+            Finding(
+                "warn",
+                f"{len(ledger.invalid)} ledger line(s) are not valid records: {shown}",
+                "they are kept and skipped by reports; see one with git notes --ref tokens show COMMIT",
+            )
+        )
+    if ledger.conflicting_ids:
+        shown = ", ".join(sorted(ledger.conflicting_ids)[:_SHOWN])
+        found.append(
+            Finding(
+                "warn",
+                f"{len(ledger.conflicting_ids)} record id(s) have copies with different content: {shown}",
+                "a copy was edited by hand; reports count one of them (`git tokens log --json` shows which)",
+            )
+        )
+    pools = (*ledger.entries.values(), *ledger.removed.values(), *ledger.tombstones)
+    gone = [e for e in pools if not any(repo.commit_exists(c) for c in e.placements)]
+    if gone:
+        found.append(
+            Finding(
+                "info",
+                f"{len(gone)} record(s) sit only on commits that are gone (squash-merged and collected?): "
+                "they still count",
+                "never run `git notes --ref tokens prune`; carry a branch's records before deleting it: "
+                "git tokens carry --squash-merged BRANCH",
+            )
+        )
+    doubled = sorted(c for c, n in Counter(c for c, _ in gitnotes.note_placements(repo, ledger.tip)).items() if n > 1)
+    if doubled:
+        found.append(
+            Finding(
+                "warn",
+                f"{len(doubled)} commit(s) have notes at two fanout depths (written by two tools): "
+                f"{', '.join(c[:12] for c in doubled[:_SHOWN])}",
+                "both copies are read; git tokens doctor --fix joins them into one note",
+                fix=partial(_join_copies, repo, ledger.tip, doubled),
+            )
+        )
+    return found
+
+
+def _join_copies(repo: Repo, tip: str | None, commits: list[str]) -> str:
+    changes: dict[str, str | bytes | None] = {}
+    for commit in commits:
+        blobs = gitnotes.note_blobs(repo, tip, commit)
+        changes[commit] = join_note_lines(
+            line for blob in blobs for line in gitnotes.blob_data(repo, blob).split(b"\n")
+        )
+    parents = [tip] if tip else []
+    try:
+        gitnotes.write_notes(repo, tip, parents, changes, "Notes joined by 'git tokens doctor --fix'")
+    except gitnotes.NotesMoved:
+        raise LedgerBusy("the ledger moved while joining notes", hint="run `git tokens doctor --fix` again") from None
+    return f"joined the copies of {len(commits)} note(s) into one each"

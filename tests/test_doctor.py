@@ -1,0 +1,147 @@
+"""doctor: each check finds its problem in a real repository, and --fix repairs what it safely can."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from conftest import commit, git, run
+
+from gitokens import ledger, recording
+from gitokens.git import NOTES_REF, open_repo
+
+
+def add(tokens: int, rev: str = "HEAD") -> str:
+    repo = open_repo()
+    built = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="m")
+    return recording.add(repo, built, rev=rev).record.id
+
+
+def doctor(*args: str) -> tuple[int, str]:
+    result = run("doctor", *args)
+    return result.exit_code, result.output
+
+
+def test_installed_repository_is_healthy(repo: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    add(10)
+    code, out = doctor()
+    assert code == 0, out
+    assert "ok    post-commit hook installed" in out and "ok    ledger: 1 record(s) in effect" in out
+    assert "warn" not in out
+
+
+def test_missing_config_is_fixed(repo: Path) -> None:
+    commit(repo)
+    code, out = doctor()
+    assert code == 1 and "notes config missing: notes.rewriteRef = refs/notes/tokens" in out
+    code, out = doctor("--fix")
+    assert "fixed set notes.rewriteRef = refs/notes/tokens" in out
+    assert git(repo, "config", "notes.tokens.mergeStrategy").strip() == "cat_sort_uniq"
+    run("uninstall")  # what the fix set is undone like install's own
+    assert git(repo, "config", "notes.tokens.mergeStrategy", check=False) == ""
+
+
+def test_forced_notes_refspec_is_replaced(repo: Path, tmp_path: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    git(repo, "remote", "add", "origin", str(tmp_path / "r.git"))
+    git(repo, "config", "--add", "remote.origin.fetch", "+refs/notes/*:refs/notes/*")
+    code, out = doctor()
+    assert code == 1 and "git config --replace-all remote.origin.fetch" in out
+    code, out = doctor("--fix")
+    assert code == 0, out
+    fetch = git(repo, "config", "--get-all", "remote.origin.fetch").split()
+    assert "+refs/notes/*:refs/notes/remotes/origin/*" in fetch and "+refs/notes/*:refs/notes/*" not in fetch
+
+
+def test_stale_notes_merge_state_is_cleaned(repo: Path) -> None:
+    target = commit(repo)
+    run("install", "--no-prompt")
+    git(repo, "notes", "--ref", "tokens", "add", "-m", "ours", target)
+    git(repo, "notes", "--ref", "theirs", "add", "-m", "theirs", target)
+    git(repo, "notes", "--ref", "tokens", "merge", "-s", "manual", "refs/notes/theirs", check=False)
+    assert (repo / ".git" / "NOTES_MERGE_REF").exists()
+    code, out = doctor()
+    assert code == 1 and "unfinished `git notes merge` into refs/notes/tokens" in out
+    code, out = doctor("--fix")
+    assert "fixed removed the unfinished notes merge" in out
+    assert not (repo / ".git" / "NOTES_MERGE_REF").exists()
+    assert git(repo, "notes", "--ref", "tokens", "show", target).strip() == "ours"
+
+
+def test_stale_lock_is_removed_a_fresh_one_left(repo: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    add(1)
+    lock = repo / ".git" / (NOTES_REF + ".lock")
+    lock.write_text("")
+    assert "a ledger write is under way" in doctor("--fix")[1] and lock.exists()
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    code, out = doctor("--fix")
+    assert "fixed removed the stale lock" in out and not lock.exists() and code == 0
+
+
+def test_ledger_health(repo: Path) -> None:
+    first = commit(repo)
+    run("install", "--no-prompt")
+    kept = add(5, first)
+    git(repo, "notes", "--ref", "tokens", "append", "-m", "not a record", first)
+    second = commit(repo, "second")
+    copy = ledger.load(open_repo()).entries[kept].record
+    edited = copy.replace(input_tokens=6)  # a copy of the record on another commit, edited by hand
+    git(repo, "notes", "--ref", "tokens", "add", "-m", edited.to_line(), second)
+    git(repo, "checkout", "-q", "-b", "gone")
+    lost = commit(repo, "soon gone")
+    add(7, lost)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "gone")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    code, out = doctor("--fix")
+    assert code == 1  # a corrupt line is reported and kept: no fix edits record lines
+    assert f"1 ledger line(s) are not valid records: {first[:12]} line" in out
+    assert "1 record(s) sit only on commits that are gone" in out
+    assert f"1 record id(s) have copies with different content: {kept}" in out
+    assert kept in ledger.load(open_repo()).entries
+
+
+def test_notes_at_two_depths_are_joined(repo: Path) -> None:
+    target = commit(repo)
+    run("install", "--no-prompt")
+    kept = add(5, target)
+    other = recording.build(open_repo(), counts={"input_tokens": 9, "output_tokens": 1}, model="m")
+    env = {"GIT_INDEX_FILE": str(repo / ".git" / "doctor-index")}
+    (repo / "flat").write_text(other.replace(commit=target).to_line() + "\n")
+    flat = git(repo, "hash-object", "-w", "flat").strip()
+    (repo / "flat").unlink()
+    git(repo, "read-tree", NOTES_REF, env=env)
+    git(repo, "update-index", "--add", "--cacheinfo", f"100644,{flat},{target}", env=env)
+    tree = git(repo, "write-tree", env=env).strip()
+    git(repo, "update-ref", NOTES_REF, git(repo, "commit-tree", tree, "-p", NOTES_REF, "-m", "by hand").strip())
+    code, out = doctor()
+    assert code == 1 and f"1 commit(s) have notes at two fanout depths (written by two tools): {target[:12]}" in out
+    code, out = doctor("--fix")
+    assert code == 0 and "fixed joined the copies of 1 note(s)" in out
+    placements = [c for c, _ in open_repo().read_notes()]
+    assert placements == [target]
+    assert sorted(ledger.load(open_repo()).entries) == sorted([kept, other.id])
+
+
+def test_hook_pointing_at_a_missing_python_is_repointed(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    hook = repo / ".git" / "hooks" / "post-commit"
+    text = hook.read_text()
+    python = next(line for line in text.splitlines() if line.startswith("GITOKENS_PYTHON="))
+    hook.write_text(text.replace(python, f"GITOKENS_PYTHON='{tmp_path / 'gone' / 'python'}'"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # and no git-tokens on PATH
+    assert "the post-commit hook cannot find gitokens" in doctor()[1]
+    assert "fixed pointed the post-commit hook at this gitokens" in doctor("--fix")[1]
+    assert python in hook.read_text()
