@@ -277,6 +277,24 @@ def push_notes(repo: Repo, remote: str, tip: str) -> PushResult:
     return PushResult(False, False, _last_line(done.stderr) or _last_line(done.stdout))
 
 
+def is_shallow(repo: Repo) -> bool:
+    return bool(repo.pg.is_shallow)
+
+
+def fetch_ref(repo: Repo, remote: str, ref: str) -> str | None:
+    """Fetch the commit ``ref`` names on ``remote`` (objects only, no local ref); its id, or None if there is none."""
+    listed = _git(repo, "ls-remote", "--", remote, ref)
+    found = [line.split("\t") for line in listed.stdout.splitlines() if line.endswith(f"\t{ref}")]
+    if listed.returncode != 0 or not found:
+        return None
+    commit = found[0][0]
+    if not repo.commit_exists(commit):
+        done = _git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, ref)
+        if done.returncode != 0 or not repo.commit_exists(commit):
+            return None
+    return commit
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "(no message)"

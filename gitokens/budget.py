@@ -1,0 +1,309 @@
+"""Budgets: what a pull request, a branch, a push or a month has spent, against a limit in USD or tokens.
+
+A scope is a set of records. A pull request's (or a branch's) are the records on its commits
+(``base..head``) and the records made on its branch that are not on the base's history (commits since
+rewritten or gone). A push's are the records on the commits it brought (``before..after``: after a squash
+merge and ``carry``, the pull request that landed). A month's are every record spent in it, in the
+configured time zone. Costs come from the same prices as the report; a record with no price is counted
+in tokens and said to be unpriced, never priced at $0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from gitokens import gitnotes
+from gitokens.config import Budget, Config
+from gitokens.errors import UsageError
+from gitokens.git import Repo
+from gitokens.ledger import Entry, Ledger
+from gitokens.pricing import Pricer
+
+
+@dataclass(frozen=True)
+class Line:
+    """One commit's or one model's share of a scope's spend."""
+
+    key: str
+    tokens: int
+    usd: float | None
+    title: str = ""  # a commit's subject
+
+
+@dataclass
+class Spend:
+    """A scope's records and what they cost."""
+
+    label: str  # e.g. "pull request #17 (feature/search)", "branch main", "month 2025-09"
+    entries: list[Entry]
+    tokens: int = 0
+    usd: float = 0.0
+    unpriced: int = 0
+    by_commit: list[Line] = field(default_factory=list)
+    by_model: list[Line] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One budget checked: where it comes from, on which spend, and by how much it is over (None: not over)."""
+
+    origin: str  # "input" or ".gitokens.yml budgets.<scope>"
+    budget: Budget
+    spend: Spend
+
+    @property
+    def over_usd(self) -> float | None:
+        limit = self.budget.usd
+        return self.spend.usd - limit if limit is not None and self.spend.usd > limit else None
+
+    @property
+    def over_tokens(self) -> int | None:
+        limit = self.budget.tokens
+        return self.spend.tokens - limit if limit is not None and self.spend.tokens > limit else None
+
+    @property
+    def over(self) -> bool:
+        return self.over_usd is not None or self.over_tokens is not None
+
+    def line(self) -> str:
+        """One line: over or within, which budget, spent against limit and by how much."""
+        parts = []
+        if self.budget.usd is not None:
+            text = f"{usd(self.spend.usd)} of {usd(self.budget.usd)}"
+            if self.over_usd is not None:
+                text += f" (over by {usd(self.over_usd)}{_percent(self.over_usd, self.budget.usd)})"
+            if self.spend.unpriced:
+                text += f", {self.spend.unpriced} unpriced record(s) not counted"
+            parts.append(text)
+        if self.budget.tokens is not None:
+            text = f"{self.spend.tokens:,} of {self.budget.tokens:,} tokens"
+            if self.over_tokens is not None:
+                text += f" (over by {self.over_tokens:,}{_percent(self.over_tokens, self.budget.tokens)})"
+            parts.append(text)
+        state = "over budget" if self.over else "within budget"
+        return f"{state}: {self.spend.label} ({self.origin}): {'; '.join(parts)}"
+
+
+def usd(value: float) -> str:
+    return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+
+
+def _percent(over: float, limit: float) -> str:
+    return f", {100 * over / limit:.0f}%" if limit else ""
+
+
+def parse_usd(text: str | None) -> float | None:
+    """A USD amount as typed (``10``, ``$10.50``, ``1,000``); None for nothing."""
+    if text is None or not str(text).strip():
+        return None
+    cleaned = str(text).strip().lstrip("$").replace(",", "").replace("_", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise UsageError(f"budget-usd: {text!r} is not an amount", hint="write it like 25 or 12.50") from None
+    if not value >= 0 or value == float("inf"):
+        raise UsageError(f"budget-usd: {text!r} must be 0 or more", hint="write it like 25 or 12.50")
+    return value
+
+
+def parse_tokens(text: str | None) -> int | None:
+    """A token count as typed (``2000000``, ``2,000,000``, ``2_000_000``); None for nothing."""
+    if text is None or not str(text).strip():
+        return None
+    cleaned = str(text).strip().replace(",", "").replace("_", "")
+    if not cleaned.isdigit():
+        raise UsageError(f"budget-tokens: {text!r} is not a whole number of tokens", hint="write it like 2_000_000")
+    return int(cleaned)
+
+
+# -- scopes ----------------------------------------------------------------------------------------
+
+
+def commits_scope(
+    repo: Repo, ledger: Ledger, base: str | None, head: str | None, branch: str | None = None
+) -> list[Entry]:
+    """Records on the commits in ``base..head``, and records made on ``branch`` that ``base`` does not hold."""
+    commits: set[str] = set()
+    if head is not None and repo.commit_exists(head):
+        if base is not None and repo.commit_exists(base):
+            commits = set(repo.commits_between(base, head))
+        elif base is None:
+            commits = {head}
+    chosen = []
+    for entry in ledger.usage():
+        on_commits = bool(commits.intersection(entry.placements or (entry.attached,)))
+        if on_commits or (branch is not None and entry.record.branch == branch and not _in_history(repo, entry, base)):
+            chosen.append(entry)
+    return chosen
+
+
+def _in_history(repo: Repo, entry: Entry, base: str | None) -> bool:
+    if base is None or not repo.commit_exists(base):
+        return False
+    return any(
+        repo.commit_exists(commit) and gitnotes.is_ancestor(repo, commit, base)
+        for commit in entry.placements or (entry.attached,)
+    )
+
+
+def month_scope(ledger: Ledger, tz: tzinfo, now: datetime) -> tuple[str, list[Entry]]:
+    """This month's records (in ``tz``), repository-wide."""
+    month = now.astimezone(tz).strftime("%Y-%m")
+    entries = [e for e in ledger.usage() if e.record.when.astimezone(tz).strftime("%Y-%m") == month]
+    return month, entries
+
+
+def selection_scope(ledger: Ledger, branch: str | None, since: date | None, tz: tzinfo) -> list[Entry]:
+    """Records made on ``branch`` (any, when None) from the day ``since`` on."""
+    return [
+        e
+        for e in ledger.usage()
+        if (branch is None or e.record.branch == branch)
+        and (since is None or e.record.when.astimezone(tz).date() >= since)
+    ]
+
+
+def spend(repo: Repo, label: str, entries: Iterable[Entry], pricer: Pricer, top: int = 5) -> Spend:
+    """Sum tokens and cost over ``entries``; the costliest commits and models first."""
+    out = Spend(label, list(entries))
+    commits: dict[str, list[float | int | None]] = {}
+    models: dict[str, list[float | int | None]] = {}
+    for entry in out.entries:
+        cost = pricer.cost(entry.record).usd
+        out.tokens += entry.record.tokens
+        if cost is None:
+            out.unpriced += 1
+        else:
+            out.usd += cost
+        for key, table in ((entry.attached, commits), (entry.record.model or "(unknown model)", models)):
+            row = table.setdefault(key, [0, None])
+            row[0] = int(row[0] or 0) + entry.record.tokens
+            if cost is not None:
+                row[1] = float(row[1] or 0.0) + cost
+    out.by_commit = [_line(repo, key, row, with_title=True) for key, row in _costliest(commits, top)]
+    out.by_model = [_line(repo, key, row, with_title=False) for key, row in _costliest(models, top)]
+    return out
+
+
+def _costliest(table: dict[str, list[float | int | None]], top: int) -> list[tuple[str, list[float | int | None]]]:
+    return sorted(table.items(), key=lambda kv: (-(kv[1][1] or 0.0), -int(kv[1][0] or 0), kv[0]))[:top]
+
+
+def _line(repo: Repo, key: str, row: list[float | int | None], *, with_title: bool) -> Line:
+    cost = None if row[1] is None else float(row[1])
+    title = ""
+    if with_title:
+        info = repo.commit_info(key) if repo.commit_exists(key) else None
+        title = info.summary if info is not None else "(commit not in this clone)"
+    return Line(key, int(row[0] or 0), cost, title)
+
+
+Scoped = tuple[str, list[Entry]]  # a scope's label and its records
+
+
+def evaluate(
+    repo: Repo, pricer: Pricer, given: Budget, given_scope: Scoped | None, config: Config, scopes: dict[str, Scoped]
+) -> list[Verdict]:
+    """Check the budget ``given`` on the command line (or as the Action's inputs) on ``given_scope``, and each
+    of the config's ``budgets:`` on its scope in ``scopes`` (a scope that does not apply here is left out)."""
+    spent: dict[str, Spend] = {}
+
+    def spend_of(scoped: Scoped) -> Spend:
+        label, entries = scoped
+        if label not in spent:
+            spent[label] = spend(repo, label, entries, pricer)
+        return spent[label]
+
+    verdicts = []
+    if given_scope is not None and (given.usd is not None or given.tokens is not None):
+        verdicts.append(Verdict("budget given", given, spend_of(given_scope)))
+    for name, limit in config.budgets.items():
+        if name in scopes and (limit.usd is not None or limit.tokens is not None):
+            verdicts.append(Verdict(f".gitokens.yml budgets.{name}", limit, spend_of(scopes[name])))
+    return verdicts
+
+
+def markdown(verdicts: list[Verdict]) -> str:
+    """The budgets as a Markdown section: a table, then for each budget over, its costliest commits and models.
+
+    Ledger text (branch names, commit subjects, models) goes through the report's ``md`` escaping.
+    """
+    from gitokens.render import md
+
+    if not verdicts:
+        return ""
+    out = ["### Budgets", "", "| | Budget | Scope | Spent | Limit | Over by |", "|---|---|---|---:|---:|---:|"]
+    for v in verdicts:
+        mark = "\u274c over" if v.over else "\u2705 within"
+        for kind, spent, limit, over in (
+            ("USD", usd(v.spend.usd), v.budget.usd, v.over_usd),
+            ("tokens", f"{v.spend.tokens:,}", v.budget.tokens, v.over_tokens),
+        ):
+            if limit is None:
+                continue
+            shown = usd(limit) if kind == "USD" else f"{int(limit):,}"
+            by = "-" if over is None else (usd(over) if kind == "USD" else f"{int(over):,}")
+            out.append(f"| {mark} | {md(v.origin, 60)} ({kind}) | {md(v.spend.label, 80)} | {spent} | {shown} | {by} |")
+    for v in verdicts:
+        if v.over:
+            out += ["", f"**Over budget: {md(v.spend.label, 80)}** ({md(v.origin, 60)}).", "", lines_table(v.spend)]
+    return "\n".join(out) + "\n"
+
+
+def lines_table(spent: Spend) -> str:
+    """The costliest commits and models of a spend, as two Markdown tables."""
+    from gitokens.render import md
+
+    out = ["Costliest commits:", "", "| Commit | Subject | Tokens | Cost |", "|---|---|---:|---:|"]
+    for line in spent.by_commit:
+        cost = "unknown" if line.usd is None else usd(line.usd)
+        out.append(f"| `{line.key[:10]}` | {md(line.title, 72)} | {line.tokens:,} | {cost} |")
+    out += ["", "Costliest models:", "", "| Model | Tokens | Cost |", "|---|---:|---:|"]
+    for line in spent.by_model:
+        cost = "unknown" if line.usd is None else usd(line.usd)
+        out.append(f"| {md(line.key, 60)} | {line.tokens:,} | {cost} |")
+    if spent.unpriced:
+        out += ["", f"{spent.unpriced} record(s) have no price: counted in tokens, not in USD."]
+    return "\n".join(out)
+
+
+def check(
+    repo: Repo, ledger: Ledger, usd_text: str | None, tokens_text: str | None, branch: str | None, since: str | None
+) -> list[Verdict]:
+    """``git tokens check``: the budget given on a branch (or since a day), and the config's budgets."""
+    from gitokens import dates
+    from gitokens.config import load_config
+    from gitokens.reporting import resolve_timezone
+
+    config = load_config(repo.workdir)
+    given = Budget(parse_usd(usd_text), parse_tokens(tokens_text))
+    if given.usd is None and given.tokens is None and not config.budgets:
+        raise UsageError(
+            "no budget to check", hint="give --budget-usd or --budget-tokens, or set budgets: in .gitokens.yml"
+        )
+    tz = resolve_timezone(None, config)
+    now = datetime.now(tz)
+    name = branch or repo.head_branch()
+    default = repo.default_branch(config.default_branch)
+    tip = repo.branch_tip(name) if name else repo.head_commit()
+    if name is not None and tip is None and branch is not None:
+        raise UsageError(f"no branch named {branch!r}", hint="see `git branch -a`")
+    base = repo.branch_tip(default) if default and name != default else None
+    on_branch: Scoped = (
+        f"branch {name or '(detached HEAD)'}",
+        commits_scope(repo, ledger, base, tip, name)
+        if base
+        else [e for e in ledger.usage() if e.record.branch == name],
+    )
+    month, in_month = month_scope(ledger, tz, now)
+    scopes = {"branch": on_branch, "month": (f"month {month}", in_month)}
+    if base is not None:
+        scopes["pull_request"] = (f"pull request of {on_branch[0]}", on_branch[1])
+    given_scope = on_branch
+    if since is not None:
+        day = dates.parse_since(since, "--since", now.date())
+        where = f" on {branch}" if branch else ""
+        given_scope = (f"records{where} since {day}", selection_scope(ledger, branch, day, tz))
+    return evaluate(repo, Pricer(config), given, given_scope, config, scopes)

@@ -1,0 +1,479 @@
+"""``git tokens ci``: everything the GitHub Action does, in one run, from the workflow's ``GITHUB_*`` variables.
+
+In order: refuse a shallow clone; fetch and merge the remote's ledger (checkout never fetches notes; a
+remote without one is an empty ledger); after a pull request was squash- or rebase-merged, carry its
+commits' records onto the commits that landed; record the usage file the workflow's own AI steps wrote
+(``source: ci``); write the report (Markdown and the HTML dashboard), the job summary and the step's
+outputs; check the budgets; push the ledger if asked; post or edit the pull request's sticky comment
+if asked. The caller fails the step last, when a budget is over (``Outcome.exit_code``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitokens import budget, carry, gitnotes, ledger, sync, totals
+from gitokens.config import Budget, load_config
+from gitokens.errors import GitTokensError, UsageError
+from gitokens.git import Repo
+from gitokens.pricing import Pricer
+from gitokens.records import Record, content_id, format_timestamp
+
+SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary above 1 MiB
+_ZERO = "0" * 40
+_SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
+_MAX_PUSHED = 200  # commits of one push looked at for squash merges
+
+
+class ShallowClone(UsageError):
+    """The history is cut off: merges, carries and budgets need all of it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The Action's inputs."""
+
+    format: str = "markdown"
+    sections: str | None = None
+    since: str | None = None
+    branch: str | None = None
+    budget: Budget = field(default_factory=Budget)
+    fail_on_budget: bool = True
+    record: str | None = None
+    carry: bool = True
+    push: bool = False
+    comment: bool = False
+    out_dir: Path | None = None
+    remote: str = "origin"
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the workflow run is about, from ``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``, ``GITHUB_REF``..."""
+
+    name: str
+    payload: dict[str, Any]
+    ref: str
+    sha: str | None
+    env: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Event:
+        payload: Any = {}
+        path = env.get("GITHUB_EVENT_PATH")
+        if path:
+            try:
+                payload = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UsageError(
+                    f"cannot read the event payload {path}: {exc}", hint="run this inside a workflow"
+                ) from None
+        return cls(
+            env.get("GITHUB_EVENT_NAME", ""),
+            payload if isinstance(payload, dict) else {},
+            env.get("GITHUB_REF", ""),
+            env.get("GITHUB_SHA") or None,
+            env,
+        )
+
+    def _pr_field(self, *path: str) -> Any:
+        value: Any = self.payload.get("pull_request") if self.name.startswith("pull_request") else None
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    @property
+    def pr_number(self) -> int | None:
+        number = self._pr_field("number")
+        return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+    @property
+    def pr_head(self) -> tuple[str | None, str | None]:
+        """The pull request's head commit and branch."""
+        return _hex(self._pr_field("head", "sha")), _text(self._pr_field("head", "ref"))
+
+    @property
+    def pr_base(self) -> str | None:
+        return _hex(self._pr_field("base", "sha"))
+
+    @property
+    def merge_commit(self) -> str | None:
+        """The commit a merged pull request landed as (None unless this is its ``closed`` event, merged)."""
+        return _hex(self._pr_field("merge_commit_sha")) if self._pr_field("merged") is True else None
+
+    @property
+    def from_fork(self) -> bool:
+        head, base = self._pr_field("head", "repo", "full_name"), self._pr_field("base", "repo", "full_name")
+        return self.pr_number is not None and (head is None or head != base)
+
+    @property
+    def pushed(self) -> tuple[str | None, str | None, str | None]:
+        """For a push to a branch: (branch, before, after)."""
+        if self.name != "push" or not self.ref.startswith("refs/heads/"):
+            return None, None, None
+        before = _hex(self.payload.get("before"))
+        return (
+            self.ref.removeprefix("refs/heads/"),
+            None if before == _ZERO else before,
+            _hex(self.payload.get("after")),
+        )
+
+
+def _hex(value: Any) -> str | None:
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{40}", value) and value != _ZERO else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass
+class Outcome:
+    """What the run did: log lines, the summary, the outputs, the budgets, and failures reported last."""
+
+    log: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # Markdown lines for the summary (no ledger text)
+    summary: str = ""
+    comment: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    verdicts: list[budget.Verdict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    fail_on_budget: bool = True
+
+    @property
+    def over(self) -> list[budget.Verdict]:
+        return [v for v in self.verdicts if v.over]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors or (self.over and self.fail_on_budget) else 0
+
+
+def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | None = None) -> Outcome:
+    """The whole Action; writes the summary and outputs the files ``env`` names. Raises only for bad setup."""
+    from gitokens import github, render, reporting
+
+    now = now or datetime.now(UTC)
+    event = Event.from_env(env)
+    out = Outcome(fail_on_budget=settings.fail_on_budget)
+    if gitnotes.is_shallow(repo):
+        raise ShallowClone(
+            "this clone is shallow: the report, carry and budgets need the whole history",
+            hint="check out with actions/checkout and `fetch-depth: 0`",
+        )
+    if settings.format not in ("markdown", "none"):
+        raise UsageError(f"format: {settings.format!r} is not markdown or none", hint="use format: markdown")
+    config = load_config(repo.workdir)
+    default = repo.default_branch(config.default_branch)
+    remote = settings.remote if settings.remote in gitnotes.remote_names(repo) else None
+    if remote is None:
+        out.log.append(f"no remote named {settings.remote!r}: the local ledger only")
+    else:
+        fetched = sync.sync(repo, remote, push=False)
+        out.log.append(f"ledger fetched from {remote}: {fetched.received} record(s) received")
+    loaded = ledger.load(repo)
+    if settings.carry and _carry(repo, loaded, event, default, remote, out):
+        loaded = ledger.load(repo)
+    if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
+        loaded = ledger.load(repo)
+    model = reporting.make(
+        repo, loaded, since=settings.since, branch=settings.branch, sections=settings.sections, now=now
+    )
+    folder = settings.out_dir or Path(env.get("RUNNER_TEMP") or repo.state_dir()) / "gitokens"
+    folder.mkdir(parents=True, exist_ok=True)
+    report_md, dashboard = folder / "report.md", folder / "tokens.html"
+    report_md.write_text(render.render(model, "markdown"), encoding="utf-8")
+    dashboard.write_text(render.render(model, "html"), encoding="utf-8")
+    scopes, given = _scopes(repo, loaded, event, settings, default, reporting.resolve_timezone(None, config), now)
+    pricer = Pricer(config)
+    out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
+    out.log += [v.line() for v in out.verdicts]
+    if settings.push:
+        _push(repo, event, remote, out)
+    cost = model.totals.cost_usd
+    out.outputs = {
+        "total-tokens": str(model.totals.total_tokens),
+        "total-cost-usd": "" if cost is None else f"{cost:.6f}",
+        "over-budget": "true" if out.over else "false",
+        "report-path": str(report_md),
+        "dashboard-path": str(dashboard),
+    }
+    report_text = report_md.read_text(encoding="utf-8") if settings.format == "markdown" else ""
+    out.summary = _summary(out, report_text)
+    if settings.comment:
+        number = event.pr_number
+        if number is None:
+            out.log.append("comment: this run is not about a pull request; no comment")
+        else:
+            out.comment = _comment(repo, out, pricer, scopes.get("pull_request"), env)
+            try:
+                api = env.get("GITHUB_API_URL") or "https://api.github.com"
+                repository = env.get("GITHUB_REPOSITORY", "")
+                done = github.upsert_comment(api, repository, number, env.get("GITHUB_TOKEN", ""), out.comment)
+                out.log.append(f"comment {done} on #{number}")
+            except GitTokensError as exc:
+                out.warnings.append(f"the pull request comment was not posted: {exc.message} ({exc.hint})")
+    _write_files(out, env)
+    return out
+
+
+# -- carry -----------------------------------------------------------------------------------------
+
+
+def _carry(
+    repo: Repo, loaded: ledger.Ledger, event: Event, default: str | None, remote: str | None, out: Outcome
+) -> bool:
+    """Carry the records of the pull request(s) that just landed; whether anything was written."""
+    landings: list[tuple[int, str | None, str]] = []
+    number, landed = event.pr_number, event.merge_commit
+    if number is not None and landed is not None:
+        head = event.pr_head[0]
+        if head is not None and not repo.commit_exists(head) and remote is not None:
+            head = gitnotes.fetch_ref(repo, remote, f"refs/pull/{number}/head")
+        landings.append((number, head, landed))
+    branch, before, after = event.pushed
+    if branch is not None and branch == default and after is not None and repo.commit_exists(after):
+        exclude = before if before is not None and repo.commit_exists(before) else None
+        pushed = gitnotes.single_parent_commits(repo, exclude, after) if exclude else [after]
+        for commit in reversed(pushed[:_MAX_PUSHED]):
+            info = repo.commit_info(commit)
+            match = _SQUASH_PR.search(info.summary) if info is not None else None
+            if match and remote is not None:
+                pr = int(match[1])
+                landings.append((pr, gitnotes.fetch_ref(repo, remote, f"refs/pull/{pr}/head"), commit))
+    wrote = False
+    for pr, head, target in landings:
+        if head is None or not repo.commit_exists(target):
+            out.log.append(f"carry: #{pr}: its commits are not in this clone; nothing carried")
+            continue
+        pairs, how = _landing(repo, head, target)
+        if not pairs:
+            out.log.append(f"carry: #{pr}: {how}")
+            continue
+        done = carry.run(repo, loaded, pairs)
+        out.log.append(f"carry: #{pr} was {how}: {done.count} record(s) carried")
+        if done.count:
+            out.notes.append(f"Carried {done.count} record(s) of #{pr} ({how}) onto `{target[:10]}`.")
+            wrote = True
+            loaded = ledger.load(repo)
+    return wrote
+
+
+def _landing(repo: Repo, head: str, landed: str) -> tuple[dict[str, str], str]:
+    """How ``head`` landed as ``landed``: source -> target pairs (onto ``landed`` and what it brought), and how."""
+    if gitnotes.is_ancestor(repo, head, landed):
+        return {}, "merged with a merge commit or fast-forward: its records are in the history already"
+    base = gitnotes.merge_base(repo, head, landed)
+    info = repo.commit_info(landed)
+    if base is None or info is None or len(info.parents) != 1:
+        return {}, f"{landed[:10]} is not a squash or rebase of it; nothing carried"
+    whole = gitnotes.diff_patch_id(repo, base, head)
+    if (whole is not None and whole == gitnotes.diff_patch_id(repo, info.parents[0], landed)) or (
+        gitnotes.tree_changes(repo, base, head) == gitnotes.tree_changes(repo, info.parents[0], landed)
+    ):
+        return dict.fromkeys(repo.commits_between(base, head), landed), f"squash-merged as {landed[:10]}"
+    own = gitnotes.single_parent_commits(repo, base, head)
+    # A rebase merge lands one copy per commit: look only at the last len(own) commits up to ``landed``.
+    chain = [landed]
+    while len(chain) < len(own):
+        parent = repo.commit_info(chain[-1])
+        if parent is None or len(parent.parents) != 1:
+            break
+        chain.append(parent.parents[0])
+    start = repo.commit_info(chain[-1])
+    if start is None or not start.parents:
+        return {}, "cannot tell how it landed; nothing carried"
+    pairs, _ = carry.match_by_patch(repo, own, start.parents[0], landed)
+    if not pairs:
+        return {}, f"no commit up to {landed[:10]} has its changes; nothing carried"
+    return pairs, f"rebase-merged ({len(pairs)} of {len(own)} commit(s) matched)"
+
+
+# -- the usage file ------------------------------------------------------------------------------
+
+
+def _record(
+    repo: Repo, loaded: ledger.Ledger, event: Event, path: Path, env: Mapping[str, str], now: datetime, out: Outcome
+) -> bool:
+    """Record the usage in ``path`` on the current commit (a pull request's head); whether anything was written."""
+    from gitokens.usage import usage_fields
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"record: {path} does not exist", hint="write the usage JSON there first, or drop `record`"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(
+            f"record: {path} is not a JSON file: {exc}", hint="one usage object or a list of them"
+        ) from None
+    items = data if isinstance(data, list) else [data]
+    head, head_ref = event.pr_head
+    target = head if head is not None and repo.commit_exists(head) else repo.head_commit()
+    if target is None:
+        raise UsageError("record: there is no commit to attach the usage to", hint="check out a commit first")
+    branch = head_ref or (event.ref.removeprefix("refs/heads/") if event.ref.startswith("refs/heads/") else None)
+    run = [env.get(k, "") for k in ("GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB")]
+    new: list[Record] = []
+    for number, item in enumerate(items, 1):
+        try:
+            fields = usage_fields(item)
+        except GitTokensError as exc:
+            raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
+        own = item if isinstance(item, dict) and "usage" not in item else {}
+        values: dict[str, Any] = {
+            "ts": own.get("ts") or format_timestamp(now),
+            "source": "ci",
+            "branch": branch or repo.head_branch(),
+            "author": own.get("author") or repo.user_email() or env.get("GITHUB_ACTOR") or None,
+            "session": own.get("session") or (f"github-actions:{run[1]}/{run[2]}" if run[1] else None),
+            "endpoint": own.get("endpoint"),
+            "note": own.get("note"),
+            "cost_usd": own.get("cost_usd"),
+            "commit": target,
+            **fields,
+        }
+        given = own.get("id")
+        values["id"] = (
+            given if isinstance(given, str) and given else content_id({"run": run, "n": number, "item": item})
+        )
+        try:
+            record = Record.from_dict({k: v for k, v in values.items() if v is not None})
+        except GitTokensError as exc:
+            raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
+        if record.id not in loaded.entries and record.id not in loaded.removed:
+            new.append(record)
+    if new:
+        written = ledger.append(repo, {target: new}, "Notes added by 'git tokens ci'")
+        totals.advance(repo, written, new)
+        out.notes.append(f"Recorded {len(new)} usage record(s) from the workflow on `{target[:10]}`.")
+    out.log.append(f"record: {len(new)} of {len(items)} usage record(s) written on {target[:10]}")
+    return bool(new)
+
+
+# -- budgets, push, summary, outputs --------------------------------------------------------------
+
+
+def _scopes(
+    repo: Repo,
+    loaded: ledger.Ledger,
+    event: Event,
+    settings: Settings,
+    default: str | None,
+    tz: Any,
+    now: datetime,
+) -> tuple[dict[str, budget.Scoped], budget.Scoped | None]:
+    """The records each budget scope means in this run, and the scope of the budget given as inputs."""
+    month, in_month = budget.month_scope(loaded, tz, now)
+    scopes: dict[str, budget.Scoped] = {"month": (f"month {month}", in_month)}
+    number = event.pr_number
+    head, head_ref = event.pr_head
+    pushed, before, after = event.pushed
+    default_tip = repo.branch_tip(default) if default else None
+    if number is not None:
+        label = f"pull request #{number}" + (f" ({head_ref})" if head_ref else "")
+        scopes["pull_request"] = (label, budget.commits_scope(repo, loaded, event.pr_base, head, head_ref))
+        if head_ref and head_ref != default:
+            scopes["branch"] = (f"branch {head_ref}", budget.commits_scope(repo, loaded, default_tip, head, head_ref))
+    elif pushed is not None and pushed == default:
+        label = f"push to {pushed} ({(before or '')[:7]}..{(after or '')[:7]})"
+        scopes["pull_request"] = (label, budget.commits_scope(repo, loaded, before, after))
+    elif pushed is not None:
+        scopes["branch"] = (f"branch {pushed}", budget.commits_scope(repo, loaded, default_tip, after, pushed))
+    if settings.branch or settings.since:
+        from gitokens import dates
+
+        since = dates.parse_since(settings.since, "since", now.astimezone(tz).date()) if settings.since else None
+        label = " ".join(
+            part
+            for part in (
+                "records",
+                f"on {settings.branch}" if settings.branch else "",
+                f"since {since}" if since else "",
+            )
+            if part
+        )
+        return scopes, (label, budget.selection_scope(loaded, settings.branch, since, tz))
+    return scopes, scopes.get("pull_request") or scopes.get("branch") or scopes["month"]
+
+
+def _push(repo: Repo, event: Event, remote: str | None, out: Outcome) -> None:
+    if event.from_fork:
+        out.log.append("push: a pull request from a fork gets a read-only token; the ledger was not pushed")
+        out.notes.append("The ledger was not pushed: a pull request from a fork cannot write to this repository.")
+        return
+    if remote is None:
+        out.log.append("push: no remote; the ledger was not pushed")
+        return
+    try:
+        result = sync.sync(repo, remote)
+    except GitTokensError as exc:
+        out.errors.append(
+            f"the ledger was not pushed: {exc.message} (the workflow needs `permissions: contents: write`)"
+        )
+        return
+    out.log += [f"push: {line}" for line in result.describe()]
+
+
+def _summary(out: Outcome, report: str) -> str:
+    head = budget.markdown(out.verdicts)
+    if out.notes:
+        head += "\n" + "\n".join(f"- {note}" for note in out.notes) + "\n"
+    text = (head + "\n" + report) if head else report
+    return _cap(text, SUMMARY_LIMIT)
+
+
+def _comment(repo: Repo, out: Outcome, pricer: Pricer, scope: budget.Scoped | None, env: Mapping[str, str]) -> str:
+    from gitokens import github
+
+    lines = [github.MARKER, "## Token usage of this pull request", ""]
+    if scope is not None:
+        spent = budget.spend(repo, *scope, pricer)
+        cost = budget.usd(spent.usd) + (f" ({spent.unpriced} record(s) unpriced)" if spent.unpriced else "")
+        lines += [f"{len(spent.entries)} record(s), {spent.tokens:,} tokens, {cost}.", "", budget.lines_table(spent)]
+    lines += ["", budget.markdown(out.verdicts)]
+    server, repository, run_id = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repository and run_id:
+        lines.append(f"The full report is in the [run's summary]({server}/{repository}/actions/runs/{run_id}).")
+    return _cap("\n".join(lines) + "\n", github.COMMENT_LIMIT)
+
+
+def _cap(text: str, limit: int) -> str:
+    """``text`` cut at a line so that it stays under ``limit`` bytes, with a line saying so."""
+    if len(text.encode()) <= limit:
+        return text
+    notice = "\n\n*Cut here: the report is larger than GitHub accepts. Narrow it with `since` or `sections`.*\n"
+    head = text.encode()[: limit - len(notice.encode())].decode(errors="ignore")
+    return head[: head.rfind("\n") + 1] + notice
+
+
+def _write_files(out: Outcome, env: Mapping[str, str]) -> None:
+    summary, outputs = env.get("GITHUB_STEP_SUMMARY"), env.get("GITHUB_OUTPUT")
+    if summary and out.summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(out.summary)
+    if outputs:
+        with open(outputs, "a", encoding="utf-8") as handle:
+            for name, value in out.outputs.items():
+                delimiter = f"gitokens_{uuid.uuid4().hex}"
+                handle.write(f"{name}<<{delimiter}{os.linesep}{value}{os.linesep}{delimiter}{os.linesep}")
+
+
+def annotation(kind: str, title: str, message: str) -> str:
+    """A workflow command line (``::error title=...::message``), its data escaped as GitHub specifies."""
+
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    safe_title = data(title).replace(":", "%3A").replace(",", "%2C")
+    return f"::{kind} title={safe_title}::{data(message)}"
