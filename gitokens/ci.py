@@ -269,33 +269,34 @@ def _carry(
 
 
 def _landing(repo: Repo, head: str, landed: str) -> tuple[dict[str, str], str]:
-    """How ``head`` landed as ``landed``: source -> target pairs (onto ``landed`` and what it brought), and how."""
+    """How ``head`` landed as ``landed``: source -> target pairs (onto ``landed`` and what it brought), and how.
+
+    A rebase merge when each of the pull request's commits has its copy (same patch id) among the commits
+    that end at ``landed``; a squash merge when ``landed`` alone holds the pull request's whole change.
+    """
     if gitnotes.is_ancestor(repo, head, landed):
         return {}, "merged with a merge commit or fast-forward: its records are in the history already"
     base = gitnotes.merge_base(repo, head, landed)
     info = repo.commit_info(landed)
     if base is None or info is None or len(info.parents) != 1:
         return {}, f"{landed[:10]} is not a squash or rebase of it; nothing carried"
+    own = gitnotes.single_parent_commits(repo, base, head)
+    chain = [info]  # a rebase merge lands one copy per commit: only the last len(own) commits up to ``landed``
+    while len(chain) < len(own) and len(chain[-1].parents) == 1:
+        parent = repo.commit_info(chain[-1].parents[0])
+        if parent is None or len(parent.parents) != 1:
+            break
+        chain.append(parent)
+    if len(own) > 1 and len(chain) == len(own):
+        pairs, unmatched = carry.match_by_patch(repo, own, chain[-1].parents[0], landed)
+        if not unmatched and len(set(pairs.values())) == len(own):
+            return pairs, f"rebase-merged ({len(own)} commit(s) up to {landed[:10]})"
     whole = gitnotes.diff_patch_id(repo, base, head)
     if (whole is not None and whole == gitnotes.diff_patch_id(repo, info.parents[0], landed)) or (
         gitnotes.tree_changes(repo, base, head) == gitnotes.tree_changes(repo, info.parents[0], landed)
     ):
         return dict.fromkeys(repo.commits_between(base, head), landed), f"squash-merged as {landed[:10]}"
-    own = gitnotes.single_parent_commits(repo, base, head)
-    # A rebase merge lands one copy per commit: look only at the last len(own) commits up to ``landed``.
-    chain = [landed]
-    while len(chain) < len(own):
-        parent = repo.commit_info(chain[-1])
-        if parent is None or len(parent.parents) != 1:
-            break
-        chain.append(parent.parents[0])
-    start = repo.commit_info(chain[-1])
-    if start is None or not start.parents:
-        return {}, "cannot tell how it landed; nothing carried"
-    pairs, _ = carry.match_by_patch(repo, own, start.parents[0], landed)
-    if not pairs:
-        return {}, f"no commit up to {landed[:10]} has its changes; nothing carried"
-    return pairs, f"rebase-merged ({len(pairs)} of {len(own)} commit(s) matched)"
+    return {}, f"{landed[:10]} does not hold its changes (edited while merging?); nothing carried"
 
 
 # -- the usage file ------------------------------------------------------------------------------

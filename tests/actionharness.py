@@ -1,0 +1,153 @@
+"""Runs action.yml's steps the way a GitHub runner does, in order with bash, against directories in tmp_path.
+
+Expressions are substituted as Actions evaluates them, for the forms action.yml uses: a context path
+(``inputs.x``, ``github.action_path``, ``runner.temp``, ``steps.id.outputs.x``), and ``a != 'b'`` /
+``a == 'b'`` in ``if:``. Each step gets a fresh ``GITHUB_OUTPUT`` file, read back into ``steps.<id>.outputs``;
+the first failing step ends the run, as in a composite action. A ``uses:`` step whose ``if:`` holds fails
+the harness: it cannot run other actions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_COMPARE = re.compile(r"^(\S+)\s*(==|!=)\s*'([^']*)'$")
+
+
+@dataclass
+class StepRun:
+    name: str
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class ActionRun:
+    steps: list[StepRun] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return any(step.returncode != 0 for step in self.steps)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(step.stdout for step in self.steps)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(step.stderr for step in self.steps)
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> Any:
+    compare = _COMPARE.match(expression.strip())
+    if compare:
+        left = str(evaluate(compare[1], context))
+        return (left == compare[3]) == (compare[2] == "==")
+    value: Any = context
+    for part in expression.strip().split("."):
+        value = value.get(part, "") if isinstance(value, dict) else ""
+    return value
+
+
+def substitute(text: str, context: dict[str, Any]) -> str:
+    return _EXPR.sub(lambda m: str(evaluate(m[1], context)), text)
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """``name=value`` and ``name<<DELIMITER`` ... ``DELIMITER`` entries, as the runner reads them."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            outputs[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+        else:
+            name, _, value = line.partition("=")
+            outputs[name] = value
+            i += 1
+    return outputs
+
+
+def run_action(
+    workspace: Path, runner_temp: Path, event_name: str, payload: dict[str, Any], inputs: dict[str, str], **env: str
+) -> ActionRun:
+    """Run every step of action.yml for one event; ``env`` adds or overrides ``GITHUB_*`` variables."""
+    work = runner_temp / "_work"
+    work.mkdir(parents=True, exist_ok=True)
+    event_path = work / "event.json"
+    event_path.write_text(json.dumps(payload), encoding="utf-8")
+    summary = work / "step_summary.md"
+    summary.touch()
+    declared = ACTION["inputs"]
+    unknown = set(inputs) - set(declared)
+    assert not unknown, f"not inputs of action.yml: {unknown}"
+    context: dict[str, Any] = {
+        "github": {"action_path": str(ROOT), "token": "test-token", "workspace": str(workspace)},
+        "runner": {"temp": str(runner_temp)},
+        "steps": {},
+    }
+    context["inputs"] = {name: substitute(str(spec.get("default", "")), context) for name, spec in declared.items()}
+    context["inputs"].update(inputs)
+    base_env = {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": "octo/project",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_RUN_ATTEMPT": "1",
+        "GITHUB_JOB": "tokens",
+        "GITHUB_SERVER_URL": "https://github.example",
+        "RUNNER_TEMP": str(runner_temp),
+        **env,
+    }
+    result = ActionRun()
+    for number, step in enumerate(ACTION["runs"]["steps"]):
+        condition = step.get("if")
+        if condition is not None and not evaluate(_EXPR.sub(r"\1", str(condition)), context):
+            continue
+        assert "run" in step, f"the harness cannot run `uses: {step.get('uses')}` (step {step.get('name')})"
+        output = work / f"output-{number}"
+        output.write_text("")
+        step_env = {name: substitute(str(value), context) for name, value in (step.get("env") or {}).items()}
+        cwd = workspace / substitute(str(step.get("working-directory", ".")), context)
+        script = work / f"step-{number}.sh"
+        script.write_text(step["run"], encoding="utf-8")
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=cwd,
+            env={**base_env, **step_env, "GITHUB_OUTPUT": str(output)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        result.steps.append(StepRun(step.get("name", ""), done.returncode, done.stdout, done.stderr))
+        if "id" in step:
+            context["steps"][step["id"]] = {"outputs": read_outputs(output)}
+        if done.returncode != 0:
+            break
+    result.outputs = {name: substitute(str(spec["value"]), context) for name, spec in ACTION["outputs"].items()}
+    result.summary = summary.read_text(encoding="utf-8")
+    return result
