@@ -1,0 +1,106 @@
+"""Budgets: which records a scope holds, what they cost, and `git tokens check` (one line each, exit 1 over)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import commit, git, run
+
+from gitokens import budget, ledger, recording
+from gitokens.git import open_repo
+
+
+def add(path: Path, tokens: int, model: str = "gpt-4o", **fields: object) -> str:
+    repo = open_repo(path)
+    record = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 0}, model=model, **fields)
+    return recording.add(repo, record).record.id
+
+
+@pytest.fixture
+def branch(repo: Path) -> Path:
+    """main with 1,000 tokens; feature with 3,000 and 5,000 (gpt-4o) and 2,000 of an unpriced model."""
+    commit(repo, "initial")
+    add(repo, 1000)
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "one")
+    add(repo, 3000)
+    commit(repo, "two")
+    add(repo, 5000)
+    add(repo, 2000, model="in-house-model")
+    return repo
+
+
+def test_branch_scope_is_its_commits_and_its_records_elsewhere(branch: Path) -> None:
+    git(branch, "commit", "-q", "--amend", "-m", "two, amended")  # no rewriteRef: the records stay on the old commit
+    repo = open_repo(branch)
+    loaded = ledger.load(repo)
+    main = repo.branch_tip("main")
+    entries = budget.commits_scope(repo, loaded, main, repo.head_commit(), "feature")
+    assert sorted(e.record.tokens for e in entries) == [2000, 3000, 5000]
+    assert budget.commits_scope(repo, loaded, main, repo.head_commit()) == [
+        e for e in entries if e.record.tokens == 3000
+    ]
+
+
+def test_spend_prices_and_names_the_unpriced(branch: Path) -> None:
+    repo = open_repo(branch)
+    from gitokens.config import Config
+    from gitokens.pricing import Pricer
+
+    entries = budget.commits_scope(repo, ledger.load(repo), repo.branch_tip("main"), repo.head_commit(), "feature")
+    spent = budget.spend(repo, "branch feature", entries, Pricer(Config()))
+    assert spent.tokens == 10_000 and spent.unpriced == 1
+    assert spent.usd == pytest.approx(8000 * 2.5 / 1e6)
+    assert [line.key for line in spent.by_model] == ["gpt-4o", "in-house-model"]
+    assert spent.by_commit[0].title == "two" and spent.by_commit[0].tokens == 7000
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "line"),
+    [
+        (["--budget-tokens", "20,000"], 0, "within budget: branch feature (budget given): 10,000 of 20,000 tokens"),
+        (
+            ["--budget-tokens", "8000"],
+            1,
+            "over budget: branch feature (budget given): 10,000 of 8,000 tokens (over by 2,000, 25%)",
+        ),
+        (
+            ["--budget-usd", "0.01"],
+            1,
+            "over budget: branch feature (budget given): $0.0200 of $0.0100 (over by $0.0100, 100%), "
+            "1 unpriced record(s) not counted",
+        ),
+        (["--budget-tokens", "1000", "--branch", "main"], 0, "within budget: branch main (budget given): 1,000 of"),
+    ],
+    ids=["within", "over-tokens", "over-usd", "other-branch"],
+)
+def test_check(branch: Path, args: list[str], code: int, line: str) -> None:
+    done = run("check", *args)
+    assert done.exit_code == code, done.output
+    assert done.output.startswith(line) and done.output.count("\n") == 1
+
+
+def test_check_since_and_config_budgets(branch: Path) -> None:
+    (branch / ".gitokens.yml").write_text("budgets:\n  month: {tokens: 5000}\n  branch: {usd: 100}\n")
+    done = run("check", "--budget-tokens", "100000", "--since", "7d")
+    lines = done.output.splitlines()
+    assert lines[0].startswith("within budget: records since ") and "11,000 of 100,000 tokens" in lines[0]
+    assert lines[1].startswith("over budget: month ") and "(.gitokens.yml budgets.month): 11,000 of 5,000" in lines[1]
+    assert lines[2].startswith("within budget: branch feature (.gitokens.yml budgets.branch): $0.0200 of $100.00")
+    assert done.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "error: no budget to check\nhint: give --budget-usd or --budget-tokens"),
+        (["--budget-usd", "ten"], "error: budget-usd: 'ten' is not an amount"),
+        (["--budget-tokens", "-5"], "error: budget-tokens: '-5' is not a whole number of tokens"),
+        (["--budget-usd", "1", "--branch", "nope"], "error: no branch named 'nope'"),
+    ],
+    ids=["none", "usd-text", "negative-tokens", "unknown-branch"],
+)
+def test_check_refuses_bad_input(branch: Path, args: list[str], message: str) -> None:
+    done = run("check", *args)
+    assert done.exit_code == 2 and done.output.startswith(message), done.output
