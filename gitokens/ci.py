@@ -11,26 +11,19 @@ if asked. The caller fails the step last, when a budget is over (``Outcome.exit_
 from __future__ import annotations
 
 import json
-import os
-import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, carry, gitnotes, ledger, sync, totals
+from gitokens import budget, gitnotes, landing, ledger, sync, totals, workflow
 from gitokens.config import Budget, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
 from gitokens.pricing import Pricer
 from gitokens.records import Record, content_id, format_timestamp
-
-SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary above 1 MiB
-_ZERO = "0" * 40
-_SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
-_MAX_PUSHED = 200  # commits of one push looked at for squash merges
+from gitokens.workflow import Event
 
 
 class ShallowClone(UsageError):
@@ -53,86 +46,6 @@ class Settings:
     comment: bool = False
     out_dir: Path | None = None
     remote: str = "origin"
-
-
-@dataclass(frozen=True)
-class Event:
-    """What the workflow run is about, from ``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``, ``GITHUB_REF``..."""
-
-    name: str
-    payload: dict[str, Any]
-    ref: str
-    sha: str | None
-    env: Mapping[str, str]
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Event:
-        payload: Any = {}
-        path = env.get("GITHUB_EVENT_PATH")
-        if path:
-            try:
-                payload = json.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise UsageError(
-                    f"cannot read the event payload {path}: {exc}", hint="run this inside a workflow"
-                ) from None
-        return cls(
-            env.get("GITHUB_EVENT_NAME", ""),
-            payload if isinstance(payload, dict) else {},
-            env.get("GITHUB_REF", ""),
-            env.get("GITHUB_SHA") or None,
-            env,
-        )
-
-    def _pr_field(self, *path: str) -> Any:
-        value: Any = self.payload.get("pull_request") if self.name.startswith("pull_request") else None
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        return value
-
-    @property
-    def pr_number(self) -> int | None:
-        number = self._pr_field("number")
-        return number if isinstance(number, int) and not isinstance(number, bool) else None
-
-    @property
-    def pr_head(self) -> tuple[str | None, str | None]:
-        """The pull request's head commit and branch."""
-        return _hex(self._pr_field("head", "sha")), _text(self._pr_field("head", "ref"))
-
-    @property
-    def pr_base(self) -> str | None:
-        return _hex(self._pr_field("base", "sha"))
-
-    @property
-    def merge_commit(self) -> str | None:
-        """The commit a merged pull request landed as (None unless this is its ``closed`` event, merged)."""
-        return _hex(self._pr_field("merge_commit_sha")) if self._pr_field("merged") is True else None
-
-    @property
-    def from_fork(self) -> bool:
-        head, base = self._pr_field("head", "repo", "full_name"), self._pr_field("base", "repo", "full_name")
-        return self.pr_number is not None and (head is None or head != base)
-
-    @property
-    def pushed(self) -> tuple[str | None, str | None, str | None]:
-        """For a push to a branch: (branch, before, after)."""
-        if self.name != "push" or not self.ref.startswith("refs/heads/"):
-            return None, None, None
-        before = _hex(self.payload.get("before"))
-        return (
-            self.ref.removeprefix("refs/heads/"),
-            None if before == _ZERO else before,
-            _hex(self.payload.get("after")),
-        )
-
-
-def _hex(value: Any) -> str | None:
-    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{40}", value) and value != _ZERO else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -181,8 +94,12 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
         fetched = sync.sync(repo, remote, push=False)
         out.log.append(f"ledger fetched from {remote}: {fetched.received} record(s) received")
     loaded = ledger.load(repo)
-    if settings.carry and _carry(repo, loaded, event, default, remote, out):
-        loaded = ledger.load(repo)
+    if settings.carry:
+        wrote, log, notes = landing.carry_landed(repo, loaded, event, default, remote)
+        out.log += log
+        out.notes += notes
+        if wrote:
+            loaded = ledger.load(repo)
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
         loaded = ledger.load(repo)
     model = reporting.make(
@@ -222,81 +139,9 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
                 out.log.append(f"comment {done} on #{number}")
             except GitTokensError as exc:
                 out.warnings.append(f"the pull request comment was not posted: {exc.message} ({exc.hint})")
-    _write_files(out, env)
+    workflow.write_summary(env, out.summary)
+    workflow.write_outputs(env, out.outputs)
     return out
-
-
-# -- carry -----------------------------------------------------------------------------------------
-
-
-def _carry(
-    repo: Repo, loaded: ledger.Ledger, event: Event, default: str | None, remote: str | None, out: Outcome
-) -> bool:
-    """Carry the records of the pull request(s) that just landed; whether anything was written."""
-    landings: list[tuple[int, str | None, str]] = []
-    number, landed = event.pr_number, event.merge_commit
-    if number is not None and landed is not None:
-        head = event.pr_head[0]
-        if head is not None and not repo.commit_exists(head) and remote is not None:
-            head = gitnotes.fetch_ref(repo, remote, f"refs/pull/{number}/head")
-        landings.append((number, head, landed))
-    branch, before, after = event.pushed
-    if branch is not None and branch == default and after is not None and repo.commit_exists(after):
-        exclude = before if before is not None and repo.commit_exists(before) else None
-        pushed = gitnotes.single_parent_commits(repo, exclude, after) if exclude else [after]
-        for commit in reversed(pushed[:_MAX_PUSHED]):
-            info = repo.commit_info(commit)
-            match = _SQUASH_PR.search(info.summary) if info is not None else None
-            if match and remote is not None:
-                pr = int(match[1])
-                landings.append((pr, gitnotes.fetch_ref(repo, remote, f"refs/pull/{pr}/head"), commit))
-    wrote = False
-    for pr, head, target in landings:
-        if head is None or not repo.commit_exists(target):
-            out.log.append(f"carry: #{pr}: its commits are not in this clone; nothing carried")
-            continue
-        pairs, how = _landing(repo, head, target)
-        if not pairs:
-            out.log.append(f"carry: #{pr}: {how}")
-            continue
-        done = carry.run(repo, loaded, pairs)
-        out.log.append(f"carry: #{pr} was {how}: {done.count} record(s) carried")
-        if done.count:
-            out.notes.append(f"Carried {done.count} record(s) of #{pr} ({how}) onto `{target[:10]}`.")
-            wrote = True
-            loaded = ledger.load(repo)
-    return wrote
-
-
-def _landing(repo: Repo, head: str, landed: str) -> tuple[dict[str, str], str]:
-    """How ``head`` landed as ``landed``: source -> target pairs (onto ``landed`` and what it brought), and how.
-
-    A rebase merge when each of the pull request's commits has its copy (same patch id) among the commits
-    that end at ``landed``; a squash merge when ``landed`` alone holds the pull request's whole change.
-    """
-    if gitnotes.is_ancestor(repo, head, landed):
-        return {}, "merged with a merge commit or fast-forward: its records are in the history already"
-    base = gitnotes.merge_base(repo, head, landed)
-    info = repo.commit_info(landed)
-    if base is None or info is None or len(info.parents) != 1:
-        return {}, f"{landed[:10]} is not a squash or rebase of it; nothing carried"
-    own = gitnotes.single_parent_commits(repo, base, head)
-    chain = [info]  # a rebase merge lands one copy per commit: only the last len(own) commits up to ``landed``
-    while len(chain) < len(own) and len(chain[-1].parents) == 1:
-        parent = repo.commit_info(chain[-1].parents[0])
-        if parent is None or len(parent.parents) != 1:
-            break
-        chain.append(parent)
-    if len(own) > 1 and len(chain) == len(own):
-        pairs, unmatched = carry.match_by_patch(repo, own, chain[-1].parents[0], landed)
-        if not unmatched and len(set(pairs.values())) == len(own):
-            return pairs, f"rebase-merged ({len(own)} commit(s) up to {landed[:10]})"
-    whole = gitnotes.diff_patch_id(repo, base, head)
-    if (whole is not None and whole == gitnotes.diff_patch_id(repo, info.parents[0], landed)) or (
-        gitnotes.tree_changes(repo, base, head) == gitnotes.tree_changes(repo, info.parents[0], landed)
-    ):
-        return dict.fromkeys(repo.commits_between(base, head), landed), f"squash-merged as {landed[:10]}"
-    return {}, f"{landed[:10]} does not hold its changes (edited while merging?); nothing carried"
 
 
 # -- the usage file ------------------------------------------------------------------------------
@@ -431,7 +276,7 @@ def _summary(out: Outcome, report: str) -> str:
     if out.notes:
         head += "\n" + "\n".join(f"- {note}" for note in out.notes) + "\n"
     text = (head + "\n" + report) if head else report
-    return _cap(text, SUMMARY_LIMIT)
+    return text
 
 
 def _comment(repo: Repo, out: Outcome, pricer: Pricer, scope: budget.Scoped | None, env: Mapping[str, str]) -> str:
@@ -446,35 +291,4 @@ def _comment(repo: Repo, out: Outcome, pricer: Pricer, scope: budget.Scoped | No
     server, repository, run_id = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
     if server and repository and run_id:
         lines.append(f"The full report is in the [run's summary]({server}/{repository}/actions/runs/{run_id}).")
-    return _cap("\n".join(lines) + "\n", github.COMMENT_LIMIT)
-
-
-def _cap(text: str, limit: int) -> str:
-    """``text`` cut at a line so that it stays under ``limit`` bytes, with a line saying so."""
-    if len(text.encode()) <= limit:
-        return text
-    notice = "\n\n*Cut here: the report is larger than GitHub accepts. Narrow it with `since` or `sections`.*\n"
-    head = text.encode()[: limit - len(notice.encode())].decode(errors="ignore")
-    return head[: head.rfind("\n") + 1] + notice
-
-
-def _write_files(out: Outcome, env: Mapping[str, str]) -> None:
-    summary, outputs = env.get("GITHUB_STEP_SUMMARY"), env.get("GITHUB_OUTPUT")
-    if summary and out.summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(out.summary)
-    if outputs:
-        with open(outputs, "a", encoding="utf-8") as handle:
-            for name, value in out.outputs.items():
-                delimiter = f"gitokens_{uuid.uuid4().hex}"
-                handle.write(f"{name}<<{delimiter}{os.linesep}{value}{os.linesep}{delimiter}{os.linesep}")
-
-
-def annotation(kind: str, title: str, message: str) -> str:
-    """A workflow command line (``::error title=...::message``), its data escaped as GitHub specifies."""
-
-    def data(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    safe_title = data(title).replace(":", "%3A").replace(",", "%2C")
-    return f"::{kind} title={safe_title}::{data(message)}"
+    return workflow.cap("\n".join(lines) + "\n", github.COMMENT_LIMIT)

@@ -672,7 +672,7 @@ def ci_cmd(
     """
     from pathlib import Path
 
-    from gitokens import budget, ci
+    from gitokens import budget, ci, workflow
     from gitokens.config import Budget
 
     limit = Budget(budget.parse_usd(budget_usd), budget.parse_tokens(budget_tokens))
@@ -683,12 +683,12 @@ def ci_cmd(
     for line in outcome.log:
         click.echo(line)
     for line in outcome.warnings:
-        click.echo(ci.annotation("warning", "gitokens", line))
+        click.echo(workflow.annotation("warning", "gitokens", line))
     for verdict in outcome.over:
         kind = "error" if settings.fail_on_budget else "warning"
-        click.echo(ci.annotation(kind, "Token budget exceeded", verdict.line()))
+        click.echo(workflow.annotation(kind, "Token budget exceeded", verdict.line()))
     for line in outcome.errors:
-        click.echo(ci.annotation("error", "gitokens", line))
+        click.echo(workflow.annotation("error", "gitokens", line))
     click.get_current_context().exit(outcome.exit_code)
 
 
