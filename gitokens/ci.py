@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, gitnotes, landing, ledger, sync, totals, workflow
-from gitokens.config import Budget, load_config
+from gitokens import budget, columns, gitnotes, landing, ledger, sync, totals, workflow
+from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
 from gitokens.pricing import Pricer
@@ -103,14 +103,16 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
         loaded = ledger.load(repo)
     model = reporting.make(
-        repo, loaded, since=settings.since, branch=settings.branch, sections=settings.sections, now=now
+        repo, columns.load(repo), since=settings.since, branch=settings.branch, sections=settings.sections, now=now
     )
     folder = settings.out_dir or Path(env.get("RUNNER_TEMP") or repo.state_dir()) / "gitokens"
     folder.mkdir(parents=True, exist_ok=True)
     report_md, dashboard = folder / "report.md", folder / "tokens.html"
     report_md.write_text(render.render(model, "markdown"), encoding="utf-8")
     dashboard.write_text(render.render(model, "html"), encoding="utf-8")
-    scopes, given = _scopes(repo, loaded, event, settings, default, reporting.resolve_timezone(None, config), now)
+    scopes, given = _scopes(
+        repo, loaded, event, settings, config, default, reporting.resolve_timezone(None, config), now
+    )
     pricer = Pricer(config)
     out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
     out.log += [v.line() for v in out.verdicts]
@@ -215,13 +217,13 @@ def _scopes(
     loaded: ledger.Ledger,
     event: Event,
     settings: Settings,
+    config: Config,
     default: str | None,
     tz: Any,
     now: datetime,
 ) -> tuple[dict[str, budget.Scoped], budget.Scoped | None]:
     """The records each budget scope means in this run, and the scope of the budget given as inputs."""
-    month, in_month = budget.month_scope(loaded, tz, now)
-    scopes: dict[str, budget.Scoped] = {"month": (f"month {month}", in_month)}
+    scopes: dict[str, budget.Scoped] = {}
     number = event.pr_number
     head, head_ref = event.pr_head
     pushed, before, after = event.pushed
@@ -236,6 +238,10 @@ def _scopes(
         scopes["pull_request"] = (label, budget.commits_scope(repo, loaded, before, after))
     elif pushed is not None:
         scopes["branch"] = (f"branch {pushed}", budget.commits_scope(repo, loaded, default_tip, after, pushed))
+    given = settings.budget.usd is not None or settings.budget.tokens is not None
+    if "month" in config.budgets or (given and not scopes and not (settings.branch or settings.since)):
+        month, in_month = budget.month_scope(loaded, tz, now)
+        scopes["month"] = (f"month {month}", in_month)
     if settings.branch or settings.since:
         from gitokens import dates
 
@@ -250,7 +256,7 @@ def _scopes(
             if part
         )
         return scopes, (label, budget.selection_scope(loaded, settings.branch, since, tz))
-    return scopes, scopes.get("pull_request") or scopes.get("branch") or scopes["month"]
+    return scopes, scopes.get("pull_request") or scopes.get("branch") or scopes.get("month")
 
 
 def _push(repo: Repo, event: Event, remote: str | None, out: Outcome) -> None:

@@ -98,7 +98,8 @@ def _hex(value: Any) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A name from the payload, on one line (a line starting with ``::`` would be a workflow command)."""
+    return re.sub(r"[\x00-\x1f\x7f]", "?", value) if isinstance(value, str) and value else None
 
 
 def cap(text: str, limit: int) -> str:

@@ -104,3 +104,14 @@ def test_check_since_and_config_budgets(branch: Path) -> None:
 def test_check_refuses_bad_input(branch: Path, args: list[str], message: str) -> None:
     done = run("check", *args)
     assert done.exit_code == 2 and done.output.startswith(message), done.output
+
+
+def test_summary_cap_and_workflow_commands_are_safe() -> None:
+    from gitokens import workflow
+
+    capped = workflow.cap("| row |\n" * 200_000, workflow.SUMMARY_LIMIT)
+    assert len(capped.encode()) <= workflow.SUMMARY_LIMIT and capped.endswith("`sections`.*\n")
+    line = workflow.annotation("error", "Token budget: over, again", "branch x\n::set-env name=A::1 100%")
+    assert line == "::error title=Token budget%3A over%2C again::branch x%0A::set-env name=A::1 100%25"
+    event = workflow.Event("pull_request", {"pull_request": {"head": {"ref": "a\n::error::b"}}}, "", None, {})
+    assert event.pr_head == (None, "a?::error::b")
