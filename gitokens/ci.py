@@ -21,6 +21,7 @@ from gitokens import budget, columns, gitnotes, landing, ledger, sync, totals, w
 from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
+from gitokens.model import Report
 from gitokens.pricing import Pricer
 from gitokens.records import Record, content_id, format_timestamp
 from gitokens.workflow import Event
@@ -73,7 +74,7 @@ class Outcome:
 
 def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | None = None) -> Outcome:
     """The whole Action; writes the summary and outputs the files ``env`` names. Raises only for bad setup."""
-    from gitokens import github, render, reporting
+    from gitokens import reporting
 
     now = now or datetime.now(UTC)
     event = Event.from_env(env)
@@ -102,17 +103,9 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
             loaded = ledger.load(repo)
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
         loaded = ledger.load(repo)
-    model = reporting.make(
-        repo, columns.load(repo), since=settings.since, branch=settings.branch, sections=settings.sections, now=now
-    )
-    folder = settings.out_dir or Path(env.get("RUNNER_TEMP") or repo.state_dir()) / "gitokens"
-    folder.mkdir(parents=True, exist_ok=True)
-    report_md, dashboard = folder / "report.md", folder / "tokens.html"
-    report_md.write_text(render.render(model, "markdown"), encoding="utf-8")
-    dashboard.write_text(render.render(model, "html"), encoding="utf-8")
-    scopes, given = _scopes(
-        repo, loaded, event, settings, config, default, reporting.resolve_timezone(None, config), now
-    )
+    model, report_md, dashboard = _report(repo, settings, env, now)
+    tz = reporting.resolve_timezone(None, config)
+    scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
     pricer = Pricer(config)
     out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
     out.log += [v.line() for v in out.verdicts]
@@ -129,21 +122,25 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
     report_text = report_md.read_text(encoding="utf-8") if settings.format == "markdown" else ""
     out.summary = _summary(out, report_text)
     if settings.comment:
-        number = event.pr_number
-        if number is None:
-            out.log.append("comment: this run is not about a pull request; no comment")
-        else:
-            out.comment = _comment(repo, out, pricer, scopes.get("pull_request"), env)
-            try:
-                api = env.get("GITHUB_API_URL") or "https://api.github.com"
-                repository = env.get("GITHUB_REPOSITORY", "")
-                done = github.upsert_comment(api, repository, number, env.get("GITHUB_TOKEN", ""), out.comment)
-                out.log.append(f"comment {done} on #{number}")
-            except GitTokensError as exc:
-                out.warnings.append(f"the pull request comment was not posted: {exc.message} ({exc.hint})")
+        _post_comment(repo, event, out, pricer, scopes.get("pull_request"), env)
     workflow.write_summary(env, out.summary)
     workflow.write_outputs(env, out.outputs)
     return out
+
+
+def _report(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime) -> tuple[Report, Path, Path]:
+    """The report model, and the Markdown report and HTML dashboard written under ``$RUNNER_TEMP/gitokens``."""
+    from gitokens import render, reporting
+
+    model = reporting.make(
+        repo, columns.load(repo), since=settings.since, branch=settings.branch, sections=settings.sections, now=now
+    )
+    folder = settings.out_dir or Path(env.get("RUNNER_TEMP") or repo.state_dir()) / "gitokens"
+    folder.mkdir(parents=True, exist_ok=True)
+    report_md, dashboard = folder / "report.md", folder / "tokens.html"
+    report_md.write_text(render.render(model, "markdown"), encoding="utf-8")
+    dashboard.write_text(render.render(model, "html"), encoding="utf-8")
+    return model, report_md, dashboard
 
 
 # -- the usage file ------------------------------------------------------------------------------
@@ -283,6 +280,28 @@ def _summary(out: Outcome, report: str) -> str:
         head += "\n" + "\n".join(f"- {note}" for note in out.notes) + "\n"
     text = (head + "\n" + report) if head else report
     return text
+
+
+def _post_comment(
+    repo: Repo, event: Event, out: Outcome, pricer: Pricer, scope: budget.Scoped | None, env: Mapping[str, str]
+) -> None:
+    """Post or edit the sticky comment; a refusal (a fork's read-only token) is a warning, not a failure."""
+    from gitokens import github
+
+    number = event.pr_number
+    if number is None:
+        out.log.append("comment: this run is not about a pull request; no comment")
+        return
+    out.comment = _comment(repo, out, pricer, scope, env)
+    api = env.get("GITHUB_API_URL") or "https://api.github.com"
+    try:
+        done = github.upsert_comment(
+            api, env.get("GITHUB_REPOSITORY", ""), number, env.get("GITHUB_TOKEN", ""), out.comment
+        )
+    except GitTokensError as exc:
+        out.warnings.append(f"the pull request comment was not posted: {exc.message} ({exc.hint})")
+        return
+    out.log.append(f"comment {done} on #{number}")
 
 
 def _comment(repo: Repo, out: Outcome, pricer: Pricer, scope: budget.Scoped | None, env: Mapping[str, str]) -> str:
