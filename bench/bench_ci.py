@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records")
     repo = scratch_copy(pristine, work_dir / "scratch" / "bench-ci")
-    (repo / ".gitokens.yml").write_text("budgets:\n  month: {usd: 1000}\n")
+    (repo / ".gitokens.yml").write_text("budgets:\n  month: {usd: 1000000000}\n")
     temp = work_dir / "scratch" / "bench-ci-runner"
     temp.mkdir(parents=True, exist_ok=True)
     tip = git(repo, "rev-parse", "HEAD", env=env).strip()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from gitokens import gitnotes
 from gitokens.config import Budget, Config
@@ -132,7 +132,7 @@ def commits_scope(
         elif base is None:
             commits = {head}
     chosen = []
-    for entry in ledger.usage():
+    for entry in ledger.entries.values():
         on_commits = bool(commits.intersection(entry.placements or (entry.attached,)))
         if on_commits or (branch is not None and entry.record.branch == branch and not _in_history(repo, entry, base)):
             chosen.append(entry)
@@ -150,19 +150,25 @@ def _in_history(repo: Repo, entry: Entry, base: str | None) -> bool:
 
 def month_scope(ledger: Ledger, tz: tzinfo, now: datetime) -> tuple[str, list[Entry]]:
     """This month's records (in ``tz``), repository-wide."""
-    month = now.astimezone(tz).strftime("%Y-%m")
-    entries = [e for e in ledger.usage() if e.record.when.astimezone(tz).strftime("%Y-%m") == month]
-    return month, entries
+    local = now.astimezone(tz)
+    start = datetime(local.year, local.month, 1, tzinfo=tz)
+    end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
+    return local.strftime("%Y-%m"), _between(ledger.entries.values(), start, end)
 
 
 def selection_scope(ledger: Ledger, branch: str | None, since: date | None, tz: tzinfo) -> list[Entry]:
     """Records made on ``branch`` (any, when None) from the day ``since`` on."""
-    return [
-        e
-        for e in ledger.usage()
-        if (branch is None or e.record.branch == branch)
-        and (since is None or e.record.when.astimezone(tz).date() >= since)
-    ]
+    entries = [e for e in ledger.entries.values() if branch is None or e.record.branch == branch]
+    if since is None:
+        return entries
+    return _between(entries, datetime(since.year, since.month, since.day, tzinfo=tz), None)
+
+
+def _between(entries: Iterable[Entry], start: datetime, end: datetime | None) -> list[Entry]:
+    """Records spent in ``[start, end)``: canonical UTC timestamps compared as text, to the second."""
+    low = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    high = end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if end is not None else "~"
+    return [e for e in entries if low <= e.record.ts[:19] < high]
 
 
 def spend(repo: Repo, label: str, entries: Iterable[Entry], pricer: Pricer, top: int = 5) -> Spend:

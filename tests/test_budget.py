@@ -115,3 +115,20 @@ def test_summary_cap_and_workflow_commands_are_safe() -> None:
     assert line == "::error title=Token budget%3A over%2C again::branch x%0A::set-env name=A::1 100%25"
     event = workflow.Event("pull_request", {"pull_request": {"head": {"ref": "a\n::error::b"}}}, "", None, {})
     assert event.pr_head == (None, "a?::error::b")
+
+
+def test_month_and_since_follow_the_time_zone(repo: Path) -> None:
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    commit(repo, "initial")
+    handle = open_repo(repo)
+    for moment in ("2025-09-30T21:59:59.500Z", "2025-09-30T22:00:00Z", "2025-10-31T22:59:59Z", "2025-10-31T23:00:00Z"):
+        when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        recording.add(handle, recording.build(handle, total=1000, at=when, note=moment))
+    loaded, paris = ledger.load(handle), ZoneInfo("Europe/Paris")
+    month, entries = budget.month_scope(loaded, paris, datetime(2025, 10, 15, tzinfo=UTC))
+    assert month == "2025-10"
+    assert sorted(e.record.note or "" for e in entries) == ["2025-09-30T22:00:00Z", "2025-10-31T22:59:59Z"]
+    since = budget.selection_scope(loaded, None, date(2025, 11, 1), paris)
+    assert [e.record.note for e in since] == ["2025-10-31T23:00:00Z"]
