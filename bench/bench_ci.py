@@ -64,9 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ci = measure("git tokens ci: repeated", ["git", "tokens", "ci"], env=ci_env, cwd=repo, runs=runs)
     report = ["git", "tokens", "report", "--format", "markdown"]
+    fresh = scratch_copy(pristine, work_dir / "scratch" / "bench-ci-report")
+    report_cold = measure(
+        "git tokens report --format markdown: first run", report, env=env, cwd=fresh, runs=1, warmup=0
+    )
     markdown = measure("git tokens report --format markdown: repeated", report, env=env, cwd=repo, runs=runs)
     header("ratios", columns=False)
     print(ratio_line("ci first run / git log --notes", cold, floor))
+    print(ratio_line("ci first run / report --format markdown first run", cold, report_cold))
     print(ratio_line("ci repeated / git log --notes", ci, floor))
     print(ratio_line("ci repeated / report --format markdown repeated", ci, markdown))
     return 0

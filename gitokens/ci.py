@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, columns, gitnotes, landing, ledger, sync, totals, workflow
+from gitokens import budget, gitnotes, landing, ledger, sync, totals, workflow
 from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
@@ -103,7 +103,7 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
             loaded = ledger.load(repo)
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
         loaded = ledger.load(repo)
-    model, report_md, dashboard = _report(repo, settings, env, now)
+    model, report_md, dashboard = _report(repo, loaded, settings, env, now)
     tz = reporting.resolve_timezone(None, config)
     scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
     pricer = Pricer(config)
@@ -128,12 +128,14 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
     return out
 
 
-def _report(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime) -> tuple[Report, Path, Path]:
+def _report(
+    repo: Repo, loaded: ledger.Ledger, settings: Settings, env: Mapping[str, str], now: datetime
+) -> tuple[Report, Path, Path]:
     """The report model, and the Markdown report and HTML dashboard written under ``$RUNNER_TEMP/gitokens``."""
     from gitokens import render, reporting
 
     model = reporting.make(
-        repo, columns.load(repo), since=settings.since, branch=settings.branch, sections=settings.sections, now=now
+        repo, loaded, since=settings.since, branch=settings.branch, sections=settings.sections, now=now
     )
     folder = settings.out_dir or Path(env.get("RUNNER_TEMP") or repo.state_dir()) / "gitokens"
     folder.mkdir(parents=True, exist_ok=True)
