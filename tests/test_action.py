@@ -154,13 +154,15 @@ def test_inputs_reach_the_command_only_through_env() -> None:
 
 def test_pull_request_report_and_outputs(project: Project) -> None:
     before = project.remote_notes()
-    result = project.act("pull_request", pr_payload(project), {"budget-usd": "5"}, **check_out_pr(project))
+    inputs = {"budget-usd": "5", "sections": "overall,models"}
+    result = project.act("pull_request", pr_payload(project), inputs, **check_out_pr(project))
     assert not result.failed, result.stdout + result.stderr
+    assert "### Models" in result.summary and "### Branches" not in result.summary
     assert "ledger fetched from origin: 3 record(s) received" in step(result, "Token report")
     assert result.outputs["total-tokens"] == str(int((1000 + 12_000 + 40_000) * 1.25))
     assert float(result.outputs["total-cost-usd"]) > 0 and result.outputs["over-budget"] == "false"
     assert Path(result.outputs["report-path"]).read_text().startswith("## Token usage in")
-    assert "<svg" in Path(result.outputs["dashboard-path"]).read_text()
+    assert Path(result.outputs["dashboard-path"]).read_text().startswith("<!doctype html>")
     assert "| ✅ within | budget given (USD) | pull request #\u200d17 \\(feature/search\\) |" in result.summary
     assert "### Overall" in result.summary
     assert project.remote_notes() == before  # push defaults to false
