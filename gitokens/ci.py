@@ -233,7 +233,7 @@ def _scopes(
         if head_ref and head_ref != default:
             scopes["branch"] = (f"branch {head_ref}", budget.commits_scope(repo, loaded, default_tip, head, head_ref))
     elif pushed is not None and pushed == default:
-        label = f"push to {pushed} ({(before or '')[:7]}..{(after or '')[:7]})"
+        label = f"push to {pushed} ({before[:7] + '..' if before else ''}{(after or 'unknown')[:7]})"
         scopes["pull_request"] = (label, budget.commits_scope(repo, loaded, before, after))
     elif pushed is not None:
         scopes["branch"] = (f"branch {pushed}", budget.commits_scope(repo, loaded, default_tip, after, pushed))

@@ -89,7 +89,7 @@ class Event:
         return (
             self.ref.removeprefix("refs/heads/"),
             None if before == _ZERO else before,
-            _hex(self.payload.get("after")),
+            _hex(self.payload.get("after")) or _hex(self.sha),
         )
 
 

@@ -433,3 +433,11 @@ def test_git_tokens_check_outside_actions(project: Project) -> None:
         done.stdout
         == "over budget: branch feature/search (budget given): 65,000 of 50,000 tokens (over by 15,000, 30%)\n"
     )
+
+
+def test_a_remote_without_a_ledger_is_an_empty_one(project: Project) -> None:
+    git(project.root, "--git-dir", str(project.origin), "update-ref", "-d", "refs/notes/tokens")
+    result = project.act("push", {}, {"budget-tokens": "10"}, GITHUB_REF="refs/heads/main")
+    assert not result.failed, result.stdout + result.stderr
+    assert "ledger fetched from origin: 0 record(s) received" in step(result, "Token report")
+    assert "No token records yet." in result.summary and result.outputs["total-tokens"] == "0"
