@@ -137,7 +137,8 @@ def _report(
     model = reporting.make(
         repo, loaded, since=settings.since, branch=settings.branch, sections=settings.sections, now=now
     )
-    folder = settings.out_dir or Path(env.get("RUNNER_TEMP") or repo.state_dir()) / "gitokens"
+    temp = env.get("RUNNER_TEMP")
+    folder = settings.out_dir or (Path(temp) / "gitokens" if temp else repo.state_dir() / "ci")
     folder.mkdir(parents=True, exist_ok=True)
     report_md, dashboard = folder / "report.md", folder / "tokens.html"
     report_md.write_text(render.render(model, "markdown"), encoding="utf-8")

@@ -650,7 +650,7 @@ def _bool_input(name: str, default: bool, text: str) -> Callable[[_C], _C]:
     "--out-dir",
     type=click.Path(file_okay=False),
     envvar="GITOKENS_OUT_DIR",
-    help="Where report.md and tokens.html go (default: $RUNNER_TEMP/gitokens).",
+    help="Where report.md and tokens.html go (default: $RUNNER_TEMP/gitokens, else .git/gitokens/ci).",
 )
 def ci_cmd(
     fmt_name: str,
