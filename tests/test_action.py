@@ -441,3 +441,16 @@ def test_a_remote_without_a_ledger_is_an_empty_one(project: Project) -> None:
     assert not result.failed, result.stdout + result.stderr
     assert "ledger fetched from origin: 0 record(s) received" in step(result, "Token report")
     assert "No token records yet." in result.summary and result.outputs["total-tokens"] == "0"
+
+
+def test_this_repositorys_workflow_tests_and_uses_the_action() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["tokens"]["steps"]
+    uses = [s.get("uses") for s in steps]
+    assert uses.index("./") > uses.index("actions/checkout@v4")
+    assert steps[uses.index("actions/checkout@v4")]["with"]["fetch-depth"] == 0
+    ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash .ci/run" in workflow["jobs"]["test"]["steps"][-1]["run"]
+    assert "pip install -q '.[test]' && pytest" in ci_run
