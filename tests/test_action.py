@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from actionharness import ACTION, ActionRun, run_action
 from conftest import commit, git
 from test_packaging import NOT_SOURCES, ROOT, SCRIPTS, clean_env, dependency_dirs, run, system_path
@@ -33,8 +35,6 @@ BRANCH = "feature/search"
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """gitokens from a wheel of this tree, in a venv that borrows its dependencies from this interpreter."""
-    import shutil
-
     work = tmp_path_factory.mktemp("action-venv")
     shutil.copytree(ROOT, work / "src", ignore=NOT_SOURCES)
     env = clean_env([SCRIPTS, *system_path()], PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
@@ -444,8 +444,6 @@ def test_a_remote_without_a_ledger_is_an_empty_one(project: Project) -> None:
 
 
 def test_this_repositorys_workflow_tests_and_uses_the_action() -> None:
-    import yaml
-
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
     steps = workflow["jobs"]["tokens"]["steps"]
     uses = [s.get("uses") for s in steps]
