@@ -595,7 +595,7 @@ COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
 
 
 @cli.command(name="import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--commit", "rev", metavar="REV", help="Attach records that fit no commit or branch here to REV.")
 @click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
 def import_cmd(files: tuple[str, ...], rev: str | None, dry_run: bool) -> None:
@@ -635,7 +635,7 @@ def export_cmd(output: str | None, fmt_name: str | None, **filters: Any) -> None
     \b
     Example:
         git tokens export tokens.csv --since 2025-09-01
-        git tokens export --format jsonl - | jq .model
+        git tokens export --format jsonl --branch main -
     """
     from gitokens import exporting
 

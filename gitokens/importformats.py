@@ -195,7 +195,7 @@ def _line(data: Any) -> int:
 
 
 def _own_row(name: str, data: Mapping[str, Any]) -> Row:
-    fields = {k: v for k, v in data.items() if k not in ("attached_to", "tokens", "commit")}
+    fields = {k: v for k, v in data.items() if k not in ("attached_to", "tokens")}
     commits = tuple(c for c in (data.get("attached_to"), data.get("commit")) if isinstance(c, str) and c)
     return Row(f"{name} line {_line(data)}", fields, commits, own=True)
 

@@ -96,7 +96,9 @@ def plan(repo: Repo, paths: Iterable[Path], *, fallback: str | None = None) -> P
                 unplaced.append(row.where)
                 continue
             result.placed[reason] += 1
-            result.by_commit.setdefault(target, []).append(record.replace(commit=target))
+            if not (row.own and record.commit):  # export's records keep the commit they were first on
+                record = record.replace(commit=target)
+            result.by_commit.setdefault(target, []).append(record)
     if unplaced:
         raise UsageError(
             f"{len(unplaced)} record(s) name no commit that is here and no branch that existed at their time "

@@ -220,3 +220,15 @@ def test_files_of_no_known_format_are_refused(
     path.write_text(text)
     result = CliRunner().invoke(cli, ["import", str(path)])
     assert result.exit_code == 2 and words in result.output and "hint:" in result.output
+
+
+def test_exported_records_keep_their_id_source_and_first_commit(
+    repo: Path, history: dict[str, str], tmp_path: Path
+) -> None:
+    line = {"id": "claude:msg_1:req_1", "ts": "2025-09-01T00:00:00Z", "source": "claude-code", "input_tokens": 3,
+            "commit": history["a"], "attached_to": history["t1"], "branch": "topic"}  # fmt: skip
+    (tmp_path / "carried.jsonl").write_text(json.dumps(line) + "\n")
+    importing.apply(open_repo(repo), importing.plan(open_repo(repo), [tmp_path / "carried.jsonl"]))
+    [entry] = ledger.load(open_repo(repo)).usage()
+    assert (entry.attached, entry.record.commit, entry.record.id) == (history["t1"], history["a"], line["id"])
+    assert (entry.record.source, entry.record.author) == ("claude-code", None)
