@@ -18,7 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from gitokens import install, pending, recording
+from gitokens import install, ledger, pending, recording, totals
 from gitokens.git import open_repo
 from gitokens.records import SPLIT_FIELDS, Record
 from gitokens.usage import usage_fields
@@ -74,7 +74,11 @@ def record(
             cost_usd=cost_usd,
         )
         if commit is not None:
-            return recording.add(opened, made, rev=commit).record
+            target = opened.resolve_commit(commit)
+            made = made.replace(commit=target)
+            written = ledger.append(opened, {target: [made]}, "Notes added by gitokens.record")
+            totals.advance(opened, written, [made])
+            return made
         pending.enqueue(opened, made)
         _check_hook(opened)
         return made

@@ -74,8 +74,8 @@ def read(path: Path) -> tuple[str, list[Row]]:
         try:
             data = _load_json(text)
         except json.JSONDecodeError as exc:
-            if stripped[0] == "{" and "\n" in stripped.strip():
-                return "jsonl", list(_jsonl(name, text))
+            if _json_object(stripped.split("\n", 1)[0]):  # one object a line
+                return "JSONL", list(_jsonl(name, text))
             raise RowError(f"{name} line {exc.lineno}: not JSON: {exc.msg}") from None
         return _json(name, data)
     return _csv(name, text)
@@ -178,6 +178,13 @@ def _jsonl(name: str, text: str) -> Iterator[Row]:
         located = _Located(data)
         located.line = number
         yield _own_row(name, located) if _is_own(data) else _legacy_row(name, located, {})
+
+
+def _json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _is_own(data: Mapping[str, Any]) -> bool:

@@ -232,3 +232,10 @@ def test_exported_records_keep_their_id_source_and_first_commit(
     [entry] = ledger.load(open_repo(repo)).usage()
     assert (entry.attached, entry.record.commit, entry.record.id) == (history["t1"], history["a"], line["id"])
     assert (entry.record.source, entry.record.author) == ("claude-code", None)
+
+
+def test_broken_json_is_named_by_its_line(repo: Path, tmp_path: Path) -> None:
+    path = tmp_path / "tokens_main.json"
+    path.write_text('{\n  "sessions": [\n    {"timestamp": "2025-01-01T00:00:00", "tokens": 1},,\n  ]\n}\n')
+    with pytest.raises(InvalidRecord, match=r"^tokens_main.json line 3: not JSON"):
+        importing.plan(open_repo(repo), [path])
