@@ -58,8 +58,12 @@ class RowError(InvalidRecord):
         super().__init__(message, hint or "fix or remove that row and import again; nothing was written")
 
 
-def read(path: Path) -> tuple[str, list[Row]]:
-    """The format's name and the rows of one file."""
+def read(path: Path, *, locate: bool = False) -> tuple[str, list[Row]]:
+    """The format's name and the rows of one file.
+
+    A JSON document is parsed by the fast parser, which knows no lines: rows then say line 1. ``locate``
+    parses it again with a slower one whose objects know their lines, to name the line of a bad row.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -72,13 +76,23 @@ def read(path: Path) -> tuple[str, list[Row]]:
         raise UsageError(f"{name}: the file is empty", hint="give a JSON, JSONL or CSV file with token usage")
     if stripped[0] in "[{":
         try:
-            data = _load_json(text)
+            data = _load_json(text) if locate else json.loads(text)
         except json.JSONDecodeError as exc:
             if _json_object(stripped.split("\n", 1)[0]):  # one object a line
                 return "JSONL", list(_jsonl(name, text))
             raise RowError(f"{name} line {exc.lineno}: not JSON: {exc.msg}") from None
-        return _json(name, data)
+        try:
+            return _json(name, data)
+        except RowError:
+            if locate:
+                raise
+            return read(path, locate=True)  # raises again, naming the line
     return _csv(name, text)
+
+
+def where(path: Path, index: int) -> str:
+    """The file and line of row ``index`` of ``path``."""
+    return read(path, locate=True)[1][index].where
 
 
 # -- JSON ------------------------------------------------------------------------------------------

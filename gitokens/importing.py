@@ -82,8 +82,11 @@ def plan(repo: Repo, paths: Iterable[Path], *, fallback: str | None = None) -> P
         kind, rows = importformats.read(path)
         result.files.append((path.name, kind, len(rows)))
         occurrences: Counter[str] = Counter()
-        for row in rows:
-            record = _record(row, occurrences, author)
+        for index, row in enumerate(rows):
+            try:
+                record = _record(row, occurrences, author)
+            except InvalidRecord as exc:
+                raise RowError(f"{importformats.where(path, index)}: {exc.message}", hint=exc.hint) from None
             if record.id in known:
                 result.known += 1
                 continue
@@ -127,10 +130,7 @@ def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
         data["source"] = "import"
         if author and not data.get("author"):
             data["author"] = author  # not a part of the id: teammates importing one file get the same ids
-    try:
-        return Record.from_dict(data)
-    except InvalidRecord as exc:
-        raise RowError(f"{row.where}: {exc.message}", hint=exc.hint) from None
+    return Record.from_dict(data)
 
 
 class _Placer:

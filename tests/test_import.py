@@ -185,6 +185,13 @@ def test_dry_run_writes_nothing(repo: Path, history: dict[str, str], tmp_path: P
             id="jsonl-negative",
         ),
         pytest.param(
+            "export.json",
+            '{"records": [\n{"id": "r1", "ts": "2025-01-01T00:00:00Z", "total_tokens": 3},\n'
+            '{"id": "r2", "ts": "2025-01-01T00:00:00Z", "model": ""}\n]}\n',
+            "export.json line 3: model: cannot be empty",
+            id="json-record",
+        ),
+        pytest.param(
             "s.json", '{"timestamp": "2025-01-01T00:00:00", "notes": "x"}', "s.json line 1: no token", id="none"
         ),
     ],
