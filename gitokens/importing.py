@@ -116,7 +116,8 @@ def apply(repo: Repo, planned: Plan) -> None:
     if not planned.by_commit:
         return
     written = ledger.append(repo, planned.by_commit, "Notes added by 'git tokens import'")
-    totals.advance(repo, written, planned.records)
+    if all(r.kind == "usage" for r in planned.records):  # else the branch totals are rebuilt when next read
+        totals.advance(repo, written, planned.records)
 
 
 def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
