@@ -240,7 +240,7 @@ def _legacy_fields(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
         ("model", ("model", "model_name")),
         ("note", ("notes", "note")),
         ("endpoint", ("endpoint",)),
-        ("author", ("author", "user")),
+        ("author", ("author",)),
     ):
         value = _first(data, *keys)
         if value is None:

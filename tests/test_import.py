@@ -246,3 +246,20 @@ def test_broken_json_is_named_by_its_line(repo: Path, tmp_path: Path) -> None:
     path.write_text('{\n  "sessions": [\n    {"timestamp": "2025-01-01T00:00:00", "tokens": 1},,\n  ]\n}\n')
     with pytest.raises(InvalidRecord, match=r"^tokens_main.json line 3: not JSON"):
         importing.plan(open_repo(repo), [path])
+
+
+def test_ledger_lines_with_a_tombstone_remove_their_target(repo: Path, history: dict[str, str], tmp_path: Path) -> None:
+    kept = {"id": "keep-1", "ts": "2025-09-01T00:00:00Z", "total_tokens": 40, "commit": history["c"], "branch": "main"}
+    gone = {"id": "gone-1", "ts": "2025-09-01T00:00:00Z", "total_tokens": 60, "commit": history["c"], "branch": "main"}
+    tomb = {
+        "id": "tomb-1",
+        "ts": "2025-09-02T00:00:00Z",
+        "kind": "tombstone",
+        "target": "gone-1",
+        "commit": history["c"],
+    }
+    (tmp_path / "lines.jsonl").write_text("".join(json.dumps(d) + "\n" for d in (kept, gone, tomb)))
+    run("add", "1")  # builds the per-branch totals cache, which the import must not leave wrong
+    assert "3 on the commit they name" in run("import", str(tmp_path / "lines.jsonl")).output
+    assert sorted(records(repo)[history["c"]]) == [(1, "manual", None), (40, "manual", None)]
+    assert "main total: 46 tokens in 3 sessions" in run("add", "5").output
