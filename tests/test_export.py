@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +152,19 @@ def test_format_follows_the_file_name_and_json_is_one_document(
     assert [json.loads(line) for line in lines] == document["records"]
     assert all(len(r["attached_to"]) == 40 for r in document["records"])
     assert json.loads(export(source, monkeypatch, "-"))["records"] == document["records"]
+
+
+def test_the_installed_command_exports_and_imports(source: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    dump = tmp_path / "tokens.csv"
+    done = subprocess.run(["git", "tokens", "export", str(dump)], cwd=source, env=env, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, f"wrote 7 record(s) to {dump}\n")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(source), str(clone))
+    args = ["git", "tokens", "import", str(dump)]
+    done = subprocess.run(args, cwd=clone, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "imported 7 records" in done.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text(dump.read_text().replace(",54161,", ",54x61,"))
+    done = subprocess.run(["git", "tokens", "import", str(bad)], cwd=clone, env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("error: bad.csv line 3: total_tokens")
