@@ -21,7 +21,6 @@ from gitokens.git import NOTES_REF, Repo, open_repo
 from gitokens.notecache import NoteCache, Parsed
 from gitokens.records import Record, RecordId, line_values
 
-
 _PARALLEL_FROM = 32  # uncached subtrees worth starting other processes for
 
 

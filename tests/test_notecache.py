@@ -90,7 +90,7 @@ def test_a_cold_ledger_of_many_subtrees_is_parsed_by_several_processes(
     real = multiprocessing.get_context("fork")
 
     class Counting:
-        def Process(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - multiprocessing's name
+        def Process(self, *args: Any, **kwargs: Any) -> Any:
             started.append(kwargs["args"][1])
             return real.Process(*args, **kwargs)
 
