@@ -16,6 +16,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,9 +170,10 @@ class Repo:
                 return name
         return configured
 
-    def first_parents(self, tip: str) -> Callable[[], list[tuple[str, list[str]]]]:
-        """Start walking the first-parent chain from ``tip`` back to the root; the returned function waits for
-        the walk and gives (commit, parents) for each commit, newest first.
+    def first_parents(self, tip: str) -> Callable[[AbstractSet[str]], list[tuple[str, list[str]]]]:
+        """Start walking the first-parent chain from ``tip`` back to the root. The returned function waits
+        for the walk and gives, newest first, (commit, parents) for each merge on the chain and for each
+        commit of ``wanted`` on it.
 
         git's own walk is several times faster than stepping through 100,000 commits in pygit2, and runs
         on another core while the caller does something else.
@@ -179,11 +181,14 @@ class Repo:
         argv = ["git", "--git-dir", str(self.git_dir), "rev-list", "--first-parent", "--parents", tip]
         walk = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-        def result() -> list[tuple[str, list[str]]]:
+        def result(wanted: AbstractSet[str]) -> list[tuple[str, list[str]]]:
             out, err = walk.communicate()
             if walk.returncode != 0:
                 raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {err.strip()}")
-            return [(parts[0], parts[1:]) for parts in map(str.split, out.splitlines())]
+            lines = out.splitlines()
+            width = len(lines[0].split(" ", 1)[0]) if lines else 0  # an object id: 40 or 64 hex digits
+            picked = [line for line in lines if line.count(" ") > 1 or line[:width] in wanted]
+            return [(parts[0], parts[1:]) for parts in map(str.split, picked)]
 
         return result
 
