@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from gitokens import __version__
-from gitokens.errors import InvalidRecord
+from gitokens.errors import GitTokensError, InvalidRecord
 from gitokens.git import Repo
+from gitokens.gitnotes import blob_data, note_changes
 from gitokens.ledger import Entry, InvalidLine, Ledger
 from gitokens.ledger import load as load_ledger
 from gitokens.records import SPLIT_FIELDS, Record, format_timestamp
@@ -239,8 +240,11 @@ def _advance(repo: Repo, columns: Columns, tip: str) -> Columns | None:
     if columns.tip is None:
         return None
     try:
-        changes = repo.notes_changes(columns.tip, tip)
-    except (KeyError, ValueError):
+        changes = {
+            commit: tuple(b"\n".join(blob_data(repo, blob) for blob in blobs) for blobs in sides)
+            for commit, sides in note_changes(repo, columns.tip, tip).items()
+        }
+    except (KeyError, ValueError, GitTokensError):
         return None
     known = set(columns.texts["id"].labels)
     added: list[Entry] = []

@@ -26,7 +26,6 @@ from pygit2.enums import ObjectType, RepositoryState
 from gitokens.errors import LedgerBusy, NotARepository, UnknownRevision
 
 NOTES_REF = "refs/notes/tokens"
-_ZERO = pygit2.Oid(hex="0" * 40)
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
 _TREE_MODE = 0o040000
 _BLOB_MODE = 0o100644
@@ -305,22 +304,6 @@ class Repo:
         subtree = self.pg[oid]
         assert isinstance(subtree, pygit2.Tree)
         yield from self._walk_notes(subtree, where)
-
-    def notes_changes(self, old: str, new: str) -> dict[str, tuple[bytes, bytes]]:
-        """The notes that differ between notes commits ``old`` and ``new``: annotated commit id -> (its notes'
-        text in ``old``, in ``new``), each the notes at every fanout depth joined. Unchanged subtrees are
-        skipped by id, so one ``add`` on a ledger of 100,000 notes compares one subtree."""
-        diff = self.pg[old].peel(pygit2.Tree).diff_to_tree(self.pg[new].peel(pygit2.Tree))
-        changed: dict[str, tuple[bytes, bytes]] = {}
-        for delta in diff.deltas:
-            for side, file in enumerate((delta.old_file, delta.new_file)):
-                commit = (file.path or "").replace("/", "")
-                if not _HEX_RE.match(commit) or len(commit) not in (40, 64):
-                    continue
-                before, after = changed.get(commit, (b"", b""))
-                blob = b"" if file.id == _ZERO else self._blob(file.id)
-                changed[commit] = (before + b"\n" + blob, after) if side == 0 else (before, after + b"\n" + blob)
-        return changed
 
     def _walk_notes(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
         for entry in tree:
