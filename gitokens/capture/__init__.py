@@ -1,0 +1,278 @@
+"""``git tokens capture``: token usage read from Claude Code and Codex logs, attached to the commits it
+went into.
+
+One capture: read what the logs gained since the last one (``files``), parse it (``claude``, ``codex``),
+keep the messages made in this repository's work trees that were not taken before (``state``), attribute
+them to commits or queue them for the next one (``attribute``), write one record per (commit, session,
+model) that the ledger does not hold yet, and save the state. A dry run does all but the writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitokens import ledger, totals
+from gitokens.capture import attribute, claude, codex, files, state
+from gitokens.capture.model import Message
+from gitokens.git import Repo
+from gitokens.records import Record
+
+AGENTS = ("claude", "codex")
+SOURCES = {"claude": claude.SOURCE, "codex": codex.SOURCE}
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class AgentSummary:
+    """What one capture found in one agent's logs."""
+
+    agent: str
+    files_read: int = 0
+    bytes_read: int = 0
+    sessions: set[str] = field(default_factory=set)
+    messages: int = 0
+    tokens: int = 0
+    commits: set[str] = field(default_factory=set)
+    attached: int = 0
+    waiting: int = 0
+    duplicates: int = 0
+    elsewhere: int = 0
+    older: int = 0
+    no_branch: int = 0
+    malformed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    agents: dict[str, AgentSummary]
+    records: list[Record] = field(default_factory=list)
+    already: int = 0
+    dry_run: bool = False
+
+
+def run(
+    repo: Repo,
+    *,
+    agents: tuple[str, ...] = AGENTS,
+    since: float | None = None,
+    dry_run: bool = False,
+    all_history: bool = False,
+    progress: Progress | None = None,
+) -> Result:
+    """Capture the usage the selected agents logged since the last capture (``all_history``: ever)."""
+    started = time.time()
+    current = state.load(repo)
+    with contextlib.nullcontext() if dry_run else state.locked(current):
+        if not dry_run:
+            current = state.load(repo)  # again, under the lock: another capture may just have finished
+        result = Result({agent: AgentSummary(agent) for agent in agents}, dry_run=dry_run)
+        new = _read(repo, current, result, all_history=all_history, progress=progress)
+        floor = attribute.floors(repo, since=since, all_history=all_history, last_capture=current.last_capture)
+        selected = {SOURCES[a] for a in agents}
+        waiting = [m for msgs in current.pending.values() for m in msgs]
+        plan = attribute.plan(repo, [m for m, _ in new], [m for m in waiting if m.source in selected], floor)
+        for m in waiting:
+            if m.source not in selected:
+                plan.pending.setdefault(m.branch or "", []).append(m)
+        _summarize(result, plan, new)
+        records = _records(repo, plan)
+        result.records = _new_records(repo, records)
+        result.already = len(records) - len(result.records)
+        if dry_run:
+            return result
+        if result.records:
+            by_commit: dict[str, list[Record]] = {}
+            for rec in result.records:
+                by_commit.setdefault(rec.commit or "", []).append(rec)
+            written = ledger.append(repo, by_commit, "Notes added by 'git tokens capture'", timeout=5.0)
+            totals.advance(repo, written, result.records)
+        taken = {m.key for msgs in plan.groups.values() for m in msgs}
+        taken.update(m.key for msgs in plan.pending.values() for m in msgs)
+        for message, marks in new:
+            if message.key in taken:
+                for mark in marks:
+                    current.mark_seen(mark)
+        current.pending = plan.pending
+        state.save(current, started)
+    return result
+
+
+def _read(
+    repo: Repo, current: state.State, result: Result, *, all_history: bool, progress: Progress | None
+) -> list[tuple[Message, list[int]]]:
+    """New, deduplicated messages made in this repository's work trees, with the seen-marks each takes."""
+    inside = _Inside(repo.worktree_roots())
+    jobs: list[tuple[str, Path]] = []
+    if "claude" in result.agents:
+        jobs += [("claude", p) for p in files.claude_files(files.claude_roots())]
+    if "codex" in result.agents:
+        jobs += [("codex", p) for p in files.codex_files(files.codex_roots())]
+    present = {str(p) for _, p in jobs}
+    roots = [str(r) for a in result.agents for r in (files.claude_roots() if a == "claude" else files.codex_roots())]
+    for gone in [p for p in current.files if p not in present and any(p.startswith(r + os.sep) for r in roots)]:
+        del current.files[gone]  # deleted or archived away: its messages stay seen
+    sizes = [files.pending_bytes(p, None if all_history else current.files.get(str(p))) for _, p in jobs]
+    total, done = sum(sizes), 0
+    run_seen: set[int] = set()
+    out: list[tuple[Message, list[int]]] = []
+    for (agent, path), size in zip(jobs, sizes, strict=True):
+        chunk = files.read_new(path, current.files.get(str(path)), from_start=all_history)
+        done += size
+        if chunk is None:
+            continue
+        summary = result.agents[agent]
+        summary.files_read += 1
+        summary.bytes_read += len(chunk.data)
+        if agent == "claude":
+            entries, bad = claude.parse(chunk.data, chunk.first_line)
+            candidates = [(e.message, e.cwd, e.duplicate_keys(), e.mark_keys()) for e in entries]
+        else:
+            pairs, bad, chunk.state.context = codex.parse(
+                chunk.data, chunk.first_line, chunk.state.context, current.sessions
+            )
+            candidates = [(m, cwd, (m.seen_key, None), [m.seen_key]) for m, cwd in pairs]
+        summary.malformed.extend(f"{path}:{n}" for n in bad)
+        for message, cwd, (own, other), marks in candidates:
+            if not inside(cwd):
+                summary.elsewhere += 1
+            elif (
+                own in run_seen
+                or current.is_seen(own)
+                or (other is not None and (other in run_seen or current.is_seen(other)))
+            ):
+                summary.duplicates += 1
+            else:
+                run_seen.update(marks)
+                out.append((message, marks))
+        current.files[str(path)] = chunk.state
+        if progress is not None:
+            progress(done, total)
+    return out
+
+
+class _Inside:
+    """Whether a directory is in one of the work trees (symlinks resolved), and not in a repository
+    nested inside one."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = {str(r) for r in roots}
+        self.cache: dict[str | None, bool] = {None: False}
+
+    def __call__(self, cwd: str | None) -> bool:
+        if cwd not in self.cache:
+            self.cache[cwd] = self._check(os.path.realpath(cwd or ""))
+        return self.cache[cwd]
+
+    def _check(self, path: str) -> bool:
+        probe = path
+        while True:
+            if probe in self.roots:
+                return True
+            if os.path.exists(os.path.join(probe, ".git")):
+                return False  # the top of another repository (or of a nested one)
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                return False
+            probe = parent
+
+
+def _summarize(result: Result, plan: attribute.Plan, new: list[tuple[Message, list[int]]]) -> None:
+    by_source = {SOURCES[a]: s for a, s in result.agents.items()}
+    queued = {m.key for msgs in plan.pending.values() for m in msgs}
+    grouped = {m.key for msgs in plan.groups.values() for m in msgs}
+    for message, _ in new:
+        summary = by_source[message.source]
+        if message.key in queued or message.key in grouped:
+            summary.messages += 1
+            summary.tokens += message.tokens
+            if message.session:
+                summary.sessions.add(message.session)
+    for key, msgs in plan.groups.items():
+        summary = by_source[key[1]]
+        summary.commits.add(key[0])
+        summary.attached += len(msgs)
+    for msgs in plan.pending.values():
+        for m in msgs:
+            if m.source in by_source:
+                by_source[m.source].waiting += 1
+    for m in plan.older:
+        by_source[m.source].older += 1
+    for m in plan.no_branch:
+        by_source[m.source].no_branch += 1
+
+
+def _records(repo: Repo, plan: attribute.Plan) -> list[Record]:
+    author = repo.user_email()
+    return [attribute.record(key, msgs, author) for key, msgs in sorted(plan.groups.items(), key=_order)]
+
+
+def _order(item: tuple[attribute.GroupKey, list[Message]]) -> tuple[str, ...]:
+    return tuple(part or "" for part in item[0])
+
+
+def _new_records(repo: Repo, records: list[Record]) -> list[Record]:
+    """The records whose id is not on their commit's note already (a second capture, another clone)."""
+    lines = repo.note_lines({r.commit for r in records if r.commit})
+    present: set[str] = set()
+    for line in (line for note in lines.values() for line in note):
+        if line.strip():
+            with contextlib.suppress(ValueError, AttributeError):
+                present.add(json.loads(line).get("id"))
+    return [r for r in records if r.id not in present]
+
+
+def after_commit(repo: Repo) -> Iterator[str]:
+    """The post-commit hook's capture: what it attached, one line."""
+    result = run(repo)
+    for summary in result.agents.values():
+        if summary.attached or summary.waiting:
+            commits = ", ".join(sorted(c[:7] for c in summary.commits)) or "no commit yet"
+            yield (
+                f"gitokens: {SOURCES[summary.agent]}: {summary.attached} message(s) attached to {commits}; "
+                f"{summary.waiting} waiting for the next commit"
+            )
+
+
+def describe(result: Result) -> list[str]:
+    """The capture's report, per agent: sessions, messages, tokens, commits, what waits and what was left out."""
+    lines = []
+    for summary in result.agents.values():
+        name = SOURCES[summary.agent]
+        if summary.messages or summary.attached or summary.waiting:
+            line = (
+                f"{name}: {_n(len(summary.sessions), 'session')}, {_n(summary.messages, 'new message')}, "
+                f"{summary.tokens:,} tokens; {summary.attached} message(s) attributed to "
+                f"{_n(len(summary.commits), 'commit')}"
+            )
+            if summary.waiting:
+                line += f"; {summary.waiting} waiting for the next commit"
+        else:
+            line = f"{name}: no new usage ({_n(summary.files_read, 'log file')} read)"
+        lines.append(line)
+        left = [
+            (summary.duplicates, "duplicate copies"),
+            (summary.elsewhere, "from other directories"),
+            (summary.older, "older than the last capture (--all-history or --since takes them)"),
+            (summary.no_branch, "without a branch"),
+        ]
+        if any(count for count, _ in left):
+            lines.append("  left out: " + ", ".join(f"{count} {what}" for count, what in left if count))
+        if summary.malformed:
+            shown = ", ".join(summary.malformed[:5]) + (", ..." if len(summary.malformed) > 5 else "")
+            lines.append(f"  skipped {_n(len(summary.malformed), 'malformed line')}: {shown}")
+    count = _n(len(result.records), "record")
+    already = f" ({result.already} already in the ledger)" if result.already else ""
+    lines.append(
+        f"dry run: would write {count}{already}; nothing written" if result.dry_run else f"wrote {count}{already}"
+    )
+    return lines
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
