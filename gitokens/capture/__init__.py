@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -73,7 +74,9 @@ def run(
             current = state.load(repo)  # again, under the lock: another capture may just have finished
         result = Result({agent: AgentSummary(agent) for agent in agents}, dry_run=dry_run)
         new = _read(repo, current, result, all_history=all_history, progress=progress)
-        floor = attribute.floors(repo, since=since, all_history=all_history, last_capture=current.last_capture)
+        if current.horizon is None:
+            current.horizon = attribute.horizon(repo)
+        floor = since if since is not None else -math.inf if all_history else current.horizon
         selected = {SOURCES[a] for a in agents}
         waiting = [m for msgs in current.pending.values() for m in msgs]
         plan = attribute.plan(repo, [m for m, _ in new], [m for m in waiting if m.source in selected], floor)
@@ -258,7 +261,7 @@ def describe(result: Result) -> list[str]:
         left = [
             (summary.duplicates, "duplicate copies"),
             (summary.elsewhere, "from other directories"),
-            (summary.older, "older than the last capture (--all-history or --since takes them)"),
+            (summary.older, "from before the first capture here (--all-history or --since takes them)"),
             (summary.no_branch, "without a branch"),
         ]
         if any(count for count, _ in left):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gitokens.capture.model import Message, combine
@@ -44,16 +43,6 @@ class Chains:
     def tip(self, branch: str) -> str | None:
         return self.repo.branch_tip(branch)
 
-    def parent_time(self, branch: str) -> float | None:
-        """When the tip's first parent was committed; -inf for a root commit; None for no such branch."""
-        tip = self.tip(branch)
-        info = self.repo.commit_info(tip) if tip else None
-        if info is None:
-            return None
-        if not info.parents:
-            return -math.inf
-        return float(self.repo.commit_time(info.parents[0]) or 0)
-
     def commit_at(self, branch: str, epoch: float, since: int | None) -> str | None:
         tip = self.tip(branch)
         if tip is None:
@@ -71,15 +60,15 @@ class Chains:
         return commits[index] if index < len(commits) else None
 
 
-def plan(repo: Repo, new: list[Message], waiting: list[Message], floor: Callable[[str | None], float]) -> Plan:
-    """Attribute new messages (those older than their branch's floor are left out) and waiting ones."""
+def plan(repo: Repo, new: list[Message], waiting: list[Message], floor: float) -> Plan:
+    """Attribute new messages (those older than ``floor`` are left out) and waiting ones."""
     chains = Chains(repo)
     out = Plan()
     by_branch: dict[str, list[tuple[Message, bool]]] = {}
     for message in new:
         if message.branch is None:
             out.no_branch.append(message)
-        elif message.epoch < floor(message.branch):
+        elif message.epoch < floor:
             out.older.append(message)
         else:
             by_branch.setdefault(message.branch, []).append((message, False))
@@ -98,30 +87,14 @@ def plan(repo: Repo, new: list[Message], waiting: list[Message], floor: Callable
     return out
 
 
-def floors(
-    repo: Repo, *, since: float | None, all_history: bool, last_capture: float | None
-) -> Callable[[str | None], float]:
-    """The default floor of a branch: its tip's parent's time (the tip and later usage are taken), lowered
-    to the last capture (commits made since then get theirs); ``--since`` and ``--all-history`` replace it."""
-    chains = Chains(repo)
-    cache: dict[str | None, float] = {}
-    head = repo.head_branch()
-
-    def floor(branch: str | None) -> float:
-        if since is not None:
-            return since
-        if all_history:
-            return -math.inf
-        if branch not in cache:
-            value = chains.parent_time(branch) if branch else None
-            if value is None:  # a branch this repository does not have (yet): from HEAD's
-                value = (chains.parent_time(head) if head else None) or -math.inf
-            if last_capture is not None:
-                value = min(value, last_capture)
-            cache[branch] = value
-        return cache[branch]
-
-    return floor
+def horizon(repo: Repo) -> float:
+    """Where a repository's first capture starts: the parent of HEAD's commit (so HEAD and the work after it
+    get their usage); everything when HEAD is a root commit or unborn."""
+    head = repo.head_commit()
+    info = repo.commit_info(head) if head else None
+    if info is None or not info.parents:
+        return -math.inf
+    return float(repo.commit_time(info.parents[0]) or 0)
 
 
 def record(key: GroupKey, messages: list[Message], author: str | None) -> Record:

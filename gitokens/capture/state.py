@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import tempfile
 import time
@@ -70,6 +71,7 @@ class State:
     pending: dict[str, list[Message]] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # Codex session -> the session it was forked from
     last_capture: float | None = None
+    horizon: float | None = None  # usage older than this is left out unless asked for (see attribute.horizon)
 
     def is_seen(self, digest: int) -> bool:
         return digest in self.seen
@@ -100,8 +102,9 @@ def load(repo: Repo) -> State:
         sessions = meta.get("sessions")
         if isinstance(sessions, dict):
             state.sessions = {str(k): str(v) for k, v in sessions.items()}
-        last = meta.get("last_capture")
+        last, horizon = meta.get("last_capture"), meta.get("horizon")
         state.last_capture = float(last) if isinstance(last, (int, float)) else None
+        state.horizon = float(horizon) if isinstance(horizon, (int, float)) else None
     seen = array("Q")
     try:
         data = (where / "seen.bin").read_bytes()
@@ -132,6 +135,7 @@ def save(state: State, started: float) -> None:
         "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
         "sessions": state.sessions,
         "last_capture": started,
+        "horizon": state.horizon if state.horizon is None or math.isfinite(state.horizon) else -1e18,
     }
     _write_json(where / "files.json", meta)
     wanted = {pending_name(branch): rows for branch, rows in state.pending.items() if rows}

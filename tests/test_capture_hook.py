@@ -1,0 +1,61 @@
+"""A real `git commit` firing the hook installed with `git tokens install --capture`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from agentlogs import claude, claude_file, write
+from conftest import commit, git, run
+
+from gitokens import ledger
+from gitokens.git import open_repo
+
+
+def on_head(repo: Path) -> list[tuple[str, str | None, int]]:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    loaded = ledger.load(open_repo(repo))
+    return sorted(
+        (e.record.source, e.record.session, e.record.tokens) for e in loaded.entries.values() if e.attached == head
+    )
+
+
+def agent_says(repo: Path, home: Path, mid: str, tokens: int, *, append: bool = True) -> Path:
+    time.sleep(1.1)  # committer times are whole seconds: keep the message and the commits apart
+    line = claude(session="S1", cwd=repo, branch="main", at=time.time(), mid=mid, rid=f"req-{mid}", inp=tokens)
+    return write(claude_file(home, "-repo", "S1"), [line], append=append)
+
+
+def test_each_commit_gets_the_usage_logged_before_it(repo: Path, hermetic: Path) -> None:
+    commit(repo)
+    assert "also captures" in run("install", "--no-prompt", "--capture").output
+    agent_says(repo, hermetic, "msg_1", 1200)
+    done = git(repo, "commit", "-q", "--allow-empty", "-m", "first with an agent")
+    assert on_head(repo) == [("claude-code", "S1", 1200)], done
+    stamp = repo / ".git" / "gitokens" / "capture" / "stamp"
+    captured_at = stamp.stat().st_mtime_ns
+    git(repo, "commit", "-q", "--allow-empty", "-m", "nothing new in the logs")
+    assert on_head(repo) == []
+    assert stamp.stat().st_mtime_ns == captured_at  # the shim saw no log change and did not start Python
+    agent_says(repo, hermetic, "msg_2", 345)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "second with an agent")
+    assert on_head(repo) == [("claude-code", "S1", 345)]
+
+
+def test_usage_waiting_for_this_branch_starts_the_capture(repo: Path, hermetic: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt", "--capture")
+    agent_says(repo, hermetic, "msg_1", 700)
+    run("capture")  # the message is after the last commit: it waits
+    assert (repo / ".git" / "gitokens" / "capture" / "pending" / "main.json").stat().st_size > 0
+    git(repo, "commit", "-q", "--allow-empty", "-m", "takes the waiting usage")
+    assert on_head(repo) == [("claude-code", "S1", 700)]
+
+
+def test_the_hook_installed_without_capture_reads_no_logs(repo: Path, hermetic: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    agent_says(repo, hermetic, "msg_1", 1200)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "no capture")
+    assert on_head(repo) == []
+    assert not (repo / ".git" / "gitokens" / "capture").exists()
