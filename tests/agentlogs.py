@@ -13,6 +13,10 @@ T0 = 1_750_000_000  # 2025-06-15T15:06:40Z
 SONNET = "claude-sonnet-4-5-20250929"
 
 
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as the agents write it
+
+
 def iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -77,11 +81,11 @@ def claude(
         entry["requestId"] = rid
     if cost is not None:
         entry["costUSD"] = cost
-    return json.dumps(entry)
+    return _dumps(entry)
 
 
 def claude_user(session: str, cwd: Path | str, at: float, text: str = "please fix it") -> str:
-    return json.dumps(
+    return _dumps(
         {
             "type": "user",
             "sessionId": session,
@@ -106,14 +110,14 @@ def codex_meta(session: str, cwd: Path | str, branch: str, at: float, parent: st
     if parent is not None:
         payload["forked_from_id"] = parent
         payload["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": parent, "depth": 1}}}
-    return json.dumps({"timestamp": iso(at), "type": "session_meta", "payload": payload})
+    return _dumps({"timestamp": iso(at), "type": "session_meta", "payload": payload})
 
 
 def codex_turn(model: str, at: float, cwd: Path | str | None = None) -> str:
     payload: dict[str, Any] = {"model": model, "approval_policy": "on-request", "effort": "medium"}
     if cwd is not None:
         payload["cwd"] = str(cwd)
-    return json.dumps({"timestamp": iso(at), "type": "turn_context", "payload": payload})
+    return _dumps({"timestamp": iso(at), "type": "turn_context", "payload": payload})
 
 
 def usage(inp: int, cached: int, out: int, reasoning: int = 0) -> dict[str, int]:
@@ -132,12 +136,12 @@ def codex_count(at: float, total: dict[str, int] | None, last: dict[str, int] | 
         info = {"total_token_usage": total, "last_token_usage": last, "model_context_window": 272000}
         info = {k: v for k, v in info.items() if v is not None}
     payload = {"type": "token_count", "info": info, "rate_limits": {"primary": {"used_percent": 1.0}}}
-    return json.dumps({"timestamp": iso(at), "type": "event_msg", "payload": payload})
+    return _dumps({"timestamp": iso(at), "type": "event_msg", "payload": payload})
 
 
 def codex_item(at: float, text: str = "working on it") -> str:
     item = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
-    return json.dumps({"timestamp": iso(at), "type": "response_item", "payload": item})
+    return _dumps({"timestamp": iso(at), "type": "response_item", "payload": item})
 
 
 def write(path: Path, lines: list[str], *, append: bool = False) -> Path:
