@@ -12,46 +12,23 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gitokens import ledger, totals
-from gitokens.capture import attribute, claude, codex, files, state
+from gitokens.capture import attribute, claude, codex, scan, state
 from gitokens.capture.model import Message
 from gitokens.git import Repo
 from gitokens.records import Record
 
 AGENTS = ("claude", "codex")
 SOURCES = {"claude": claude.SOURCE, "codex": codex.SOURCE}
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class AgentSummary:
-    """What one capture found in one agent's logs."""
-
-    agent: str
-    files_read: int = 0
-    bytes_read: int = 0
-    sessions: set[str] = field(default_factory=set)
-    messages: int = 0
-    tokens: int = 0
-    commits: set[str] = field(default_factory=set)
-    attached: int = 0
-    waiting: int = 0
-    duplicates: int = 0
-    elsewhere: int = 0
-    older: int = 0
-    no_branch: int = 0
-    malformed: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Result:
-    agents: dict[str, AgentSummary]
+    agents: dict[str, scan.AgentSummary]
     records: list[Record] = field(default_factory=list)
     already: int = 0
     dry_run: bool = False
@@ -64,7 +41,7 @@ def run(
     since: float | None = None,
     dry_run: bool = False,
     all_history: bool = False,
-    progress: Progress | None = None,
+    progress: scan.Progress | None = None,
 ) -> Result:
     """Capture the usage the selected agents logged since the last capture (``all_history``: ever)."""
     started = time.time()
@@ -72,8 +49,8 @@ def run(
     with contextlib.nullcontext() if dry_run else state.locked(current):
         if not dry_run:
             current = state.load(repo)  # again, under the lock: another capture may just have finished
-        result = Result({agent: AgentSummary(agent) for agent in agents}, dry_run=dry_run)
-        new = _read(repo, current, result, all_history=all_history, progress=progress)
+        result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
+        new = scan.read(repo, current, result.agents, all_history=all_history, progress=progress)
         if current.horizon is None:
             current.horizon = attribute.horizon(repo)
         floor = since if since is not None else -math.inf if all_history else current.horizon
@@ -104,85 +81,6 @@ def run(
         current.pending = plan.pending
         state.save(current, started)
     return result
-
-
-def _read(
-    repo: Repo, current: state.State, result: Result, *, all_history: bool, progress: Progress | None
-) -> list[tuple[Message, list[int]]]:
-    """New, deduplicated messages made in this repository's work trees, with the seen-marks each takes."""
-    inside = _Inside(repo.worktree_roots())
-    jobs: list[tuple[str, Path]] = []
-    if "claude" in result.agents:
-        jobs += [("claude", p) for p in files.claude_files(files.claude_roots())]
-    if "codex" in result.agents:
-        jobs += [("codex", p) for p in files.codex_files(files.codex_roots())]
-    present = {str(p) for _, p in jobs}
-    roots = [str(r) for a in result.agents for r in (files.claude_roots() if a == "claude" else files.codex_roots())]
-    for gone in [p for p in current.files if p not in present and any(p.startswith(r + os.sep) for r in roots)]:
-        del current.files[gone]  # deleted or archived away: its messages stay seen
-    sizes = [files.pending_bytes(p, None if all_history else current.files.get(str(p))) for _, p in jobs]
-    total, done = sum(sizes), 0
-    run_seen: set[int] = set()
-    out: list[tuple[Message, list[int]]] = []
-    for (agent, path), size in zip(jobs, sizes, strict=True):
-        chunk = files.read_new(path, current.files.get(str(path)), from_start=all_history)
-        done += size
-        if chunk is None:
-            continue
-        summary = result.agents[agent]
-        summary.files_read += 1
-        summary.bytes_read += len(chunk.data)
-        if agent == "claude":
-            entries, bad = claude.parse(chunk.data, chunk.first_line)
-            candidates = [(e.message, e.cwd, e.duplicate_keys(), e.mark_keys()) for e in entries]
-        else:
-            pairs, bad, chunk.state.context = codex.parse(
-                chunk.data, chunk.first_line, chunk.state.context, current.sessions
-            )
-            candidates = [(m, cwd, (m.seen_key, None), [m.seen_key]) for m, cwd in pairs]
-        summary.malformed.extend(f"{path}:{n}" for n in bad)
-        for message, cwd, (own, other), marks in candidates:
-            if not inside(cwd):
-                summary.elsewhere += 1
-            elif (
-                own in run_seen
-                or current.is_seen(own)
-                or (other is not None and (other in run_seen or current.is_seen(other)))
-            ):
-                summary.duplicates += 1
-            else:
-                run_seen.update(marks)
-                out.append((message, marks))
-        current.files[str(path)] = chunk.state
-        if progress is not None:
-            progress(done, total)
-    return out
-
-
-class _Inside:
-    """Whether a directory is in one of the work trees (symlinks resolved), and not in a repository
-    nested inside one."""
-
-    def __init__(self, roots: list[Path]) -> None:
-        self.roots = {str(r) for r in roots}
-        self.cache: dict[str | None, bool] = {None: False}
-
-    def __call__(self, cwd: str | None) -> bool:
-        if cwd not in self.cache:
-            self.cache[cwd] = self._check(os.path.realpath(cwd or ""))
-        return self.cache[cwd]
-
-    def _check(self, path: str) -> bool:
-        probe = path
-        while True:
-            if probe in self.roots:
-                return True
-            if os.path.exists(os.path.join(probe, ".git")):
-                return False  # the top of another repository (or of a nested one)
-            parent = os.path.dirname(probe)
-            if parent == probe:
-                return False
-            probe = parent
 
 
 def _summarize(result: Result, plan: attribute.Plan, new: list[tuple[Message, list[int]]]) -> None:

@@ -15,9 +15,9 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-from gitokens.capture.model import Message, combine
+from gitokens.capture.model import Message, combine, parse_time
 from gitokens.git import Repo
-from gitokens.records import Record
+from gitokens.records import Record, format_timestamp
 
 _PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
 GroupKey = tuple[str, str, str | None, str | None, str | None]  # commit, source, session, model, branch
@@ -39,9 +39,12 @@ class Chains:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self._cache: dict[tuple[str, int | None], tuple[list[str], list[int]]] = {}
+        self._tips: dict[str, str | None] = {}
 
     def tip(self, branch: str) -> str | None:
-        return self.repo.branch_tip(branch)
+        if branch not in self._tips:
+            self._tips[branch] = self.repo.branch_tip(branch)
+        return self._tips[branch]
 
     def commit_at(self, branch: str, epoch: float, since: int | None) -> str | None:
         tip = self.tip(branch)
@@ -106,7 +109,7 @@ def record(key: GroupKey, messages: list[Message], author: str | None) -> Record
     latest = max(messages, key=lambda m: (m.epoch, m.key))
     data = {
         "id": f"{source}:{combine([m.key for m in messages])}",
-        "ts": latest.ts,
+        "ts": format_timestamp(parse_time(latest.ts)),
         "source": source,
         "commit": commit,
         "branch": branch,

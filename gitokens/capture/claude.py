@@ -13,60 +13,101 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 from typing import Any
 
 from gitokens.capture.model import Message, digest, parse_time, seen_int
-from gitokens.records import format_timestamp
 
 SOURCE = "claude-code"
 
 
-class Entry:
-    """What dedupe needs besides the message: the call's own message id and whether it is a side-chain."""
+Buffer = bytes | mmap.mmap
+_SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
 
-    __slots__ = ("cwd", "message", "message_id", "sidechain")
+
+class Entry:
+    """What dedupe needs besides the message: the digests of its message id as a main-conversation copy
+    and as a side-chain copy."""
+
+    __slots__ = ("cwd", "main", "message", "side", "sidechain")
 
     def __init__(self, message: Message, cwd: str | None, message_id: str | None, sidechain: bool) -> None:
         self.message = message
         self.cwd = cwd
-        self.message_id = message_id
         self.sidechain = sidechain
+        self.main = seen_int("claude-message:" + message_id) if message_id is not None else None
+        self.side = self.main ^ _SIDE if self.main is not None else None
 
     def duplicate_keys(self) -> tuple[int, int | None]:
-        """(key of this copy, key of the message id as the other kind of copy would have marked it)."""
-        if self.message_id is None:
-            return self.message.seen_key, None
-        other = "claude-main:" if self.sidechain else "claude-side:"
-        return self.message.seen_key, seen_int(other + self.message_id)
+        """(key of this copy, the mark a copy of the other kind would have left)."""
+        return self.message.seen_key, self.main if self.sidechain else self.side
 
     def mark_keys(self) -> list[int]:
-        keys = [self.message.seen_key]
-        if self.message_id is not None:
-            keys.append(seen_int(("claude-side:" if self.sidechain else "claude-main:") + self.message_id))
-        return keys
+        mark = self.side if self.sidechain else self.main
+        return [self.message.seen_key] if mark is None else [self.message.seen_key, mark]
 
 
-def parse(data: bytes, first_line: int) -> tuple[list[Entry], list[int]]:
-    """The usage entries in ``data`` (complete lines) and the numbers of the lines that are malformed.
+_USAGE = b'"usage"'
+_MESSAGE_ID = b'"message":{"id":"'
+_REQUEST_ID = b'"requestId":"'
 
-    Lines that cannot carry usage (no ``"usage"`` in them) are not parsed at all: most of a log.
+
+def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Entry], list[int], int]:
+    """The usage entries in ``data[begin:stop]`` (complete lines), the offsets of the lines that are
+    malformed, and how many lines were skipped as further copies of a call already seen there.
+
+    Lines that cannot carry usage (no ``"usage"`` in them) are not parsed at all: most of a log. The
+    further lines of one streamed call (same ``message.id`` and ``requestId``, found as the raw
+    ``"message":{"id":"`` and ``"requestId":"`` that Claude Code writes) are not parsed either.
     """
     entries: list[Entry] = []
     bad: list[int] = []
-    loads = json.loads
-    number = first_line - 1
-    for raw in data.split(b"\n"):
-        number += 1
-        if b'"usage"' not in raw:
+    calls: set[bytes] = set()
+    copies = 0
+    decode = _DECODER.raw_decode
+    find, rfind = data.find, data.rfind
+    at = find(_USAGE, begin, stop)
+    while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
+        start = max(rfind(b"\n", begin, at) + 1, begin)
+        end = find(b"\n", at, stop)
+        end = stop if end < 0 else end
+        at = find(_USAGE, end, stop)
+        raw = data[start:end]
+        call = _call(raw)
+        if call is not None and call in calls:
+            copies += 1
             continue
         try:
-            entry = _entry(loads(raw), raw)
+            text = raw.decode("utf-8")
+            try:
+                obj, parsed = decode(text)
+                if parsed != len(text) and text[parsed:].strip():
+                    raise ValueError("extra data")
+            except ValueError:
+                obj = json.loads(text)  # leading blanks, or the real error to report
+            entry = _entry(obj, raw)
         except (ValueError, TypeError, KeyError, AttributeError):
-            bad.append(number)
+            bad.append(start)
             continue
         if entry is not None:
             entries.append(entry)
-    return entries, bad
+            if call is not None:
+                calls.add(call)
+    return entries, bad, copies
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _call(raw: bytes) -> bytes | None:
+    """The raw ``message.id`` and ``requestId`` of a line, when both are written the usual way."""
+    start = raw.find(_MESSAGE_ID)
+    request = raw.rfind(_REQUEST_ID)
+    if start < 0 or request < 0:
+        return None
+    start += len(_MESSAGE_ID)
+    request += len(_REQUEST_ID)
+    return raw[start : raw.find(b'"', start)] + b" " + raw[request : raw.find(b'"', request)]
 
 
 def _entry(obj: Any, raw: bytes) -> Entry | None:
@@ -76,7 +117,8 @@ def _entry(obj: Any, raw: bytes) -> Entry | None:
     usage = message.get("usage")
     if not isinstance(usage, dict) or obj.get("type", "assistant") != "assistant":
         return None
-    moment = parse_time(obj["timestamp"])
+    ts = obj["timestamp"]
+    moment = parse_time(ts)
     message_id = message.get("id")
     request_id = obj.get("requestId")
     if isinstance(message_id, str) and isinstance(request_id, str):
@@ -94,7 +136,7 @@ def _entry(obj: Any, raw: bytes) -> Entry | None:
         Message(
             key=digest(key),
             epoch=moment.timestamp(),
-            ts=format_timestamp(moment),
+            ts=ts,
             source=SOURCE,
             session=session if isinstance(session, str) and session else None,
             model=model if isinstance(model, str) and model.strip() else None,

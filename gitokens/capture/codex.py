@@ -21,7 +21,6 @@ import json
 from typing import Any
 
 from gitokens.capture.model import Message, digest, parse_time
-from gitokens.records import format_timestamp
 
 SOURCE = "codex"
 _MARKERS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
@@ -29,16 +28,17 @@ _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_ou
 
 
 def parse(
-    data: bytes, first_line: int, context: dict[str, Any] | None, parents: dict[str, str]
+    data: bytes, base: int, context: dict[str, Any] | None, parents: dict[str, str]
 ) -> tuple[list[tuple[Message, str | None]], list[int], dict[str, Any]]:
-    """(message, cwd) pairs for the usage in ``data``, the malformed line numbers, and the context to
-    continue from. ``parents`` maps sessions to the session they were forked from (read and extended)."""
+    """(message, cwd) pairs for the usage in ``data`` (complete lines found at offset ``base`` of the file),
+    the offsets of the malformed lines, and the context to continue from. ``parents`` maps sessions to the
+    session they were forked from (read and extended)."""
     ctx: dict[str, Any] = dict(context or {})
     found: list[tuple[Message, str | None]] = []
     bad: list[int] = []
-    number = first_line - 1
+    offset = base
     for raw in data.split(b"\n"):
-        number += 1
+        line_at, offset = offset, offset + len(raw) + 1
         if not any(marker in raw for marker in _MARKERS):
             continue
         try:
@@ -59,7 +59,7 @@ def parse(
                 if message is not None:
                     found.append((message, ctx.get("cwd")))
         except (ValueError, TypeError, KeyError, AttributeError):
-            bad.append(number)
+            bad.append(line_at)
     return found, bad, ctx
 
 
@@ -133,7 +133,7 @@ def _usage(ctx: dict[str, Any], obj: dict[str, Any], payload: dict[str, Any]) ->
     return Message(
         key=digest(key),
         epoch=moment.timestamp(),
-        ts=format_timestamp(moment),
+        ts=obj["timestamp"],
         source=SOURCE,
         session=ctx.get("session"),
         model=ctx.get("model"),

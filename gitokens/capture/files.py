@@ -9,6 +9,7 @@ twice. Only complete lines are consumed: a line still being written is left for 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,13 +67,23 @@ def _walk(root: Path, want: Any) -> list[Path]:
 
 @dataclass
 class Chunk:
-    """New complete lines of one file: ``data`` starts at line number ``first_line`` (1-based)."""
+    """New complete lines of one file: ``data[start:end]``. ``data`` maps the file (or is empty bytes), so
+    a parser copies only the lines it wants; ``close()`` unmaps it."""
 
     path: Path
-    data: bytes
-    first_line: int
+    data: mmap.mmap | bytes
+    start: int
+    end: int
     restarted: bool
     state: FileState
+
+    def line_of(self, offset: int) -> int:
+        """The 1-based line number of the byte at ``offset`` (for reporting a malformed line)."""
+        return bytes(self.data[:offset]).count(b"\n") + 1
+
+    def close(self) -> None:
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()
 
 
 def pending_bytes(path: Path, previous: FileState | None) -> int:
@@ -94,7 +105,7 @@ def read_new(path: Path, previous: FileState | None, *, from_start: bool = False
         return None
     with handle:
         stat = os.fstat(handle.fileno())
-        start, lines, context = 0, 0, None
+        start, context = 0, None
         if (
             previous is not None
             and not from_start
@@ -104,19 +115,21 @@ def read_new(path: Path, previous: FileState | None, *, from_start: bool = False
             if stat.st_size == previous.offset and stat.st_mtime_ns == previous.mtime_ns:
                 return None
             if _head(handle, min(previous.offset, HEAD_BYTES)) == previous.head:
-                start, lines, context = previous.offset, previous.lines, previous.context
-        handle.seek(start)
-        data = handle.read()
-        end = data.rfind(b"\n") + 1
-        data = data[:end]
-        offset = start + end
-        head = previous.head if start >= HEAD_BYTES and previous is not None else _head(handle, min(offset, HEAD_BYTES))
+                start, context = previous.offset, previous.context
+        data: mmap.mmap | bytes = b""
+        if stat.st_size > start:
+            data = mmap.mmap(handle.fileno(), stat.st_size, access=mmap.ACCESS_READ)
+        end = data.rfind(b"\n", start) + 1  # a last line still being written is left for the next capture
+        end = max(end, start)
+        head = previous.head if start >= HEAD_BYTES and previous is not None else _head(handle, min(end, HEAD_BYTES))
     restarted = start == 0 and previous is not None and previous.offset > 0
-    if not data and not restarted and previous is not None and start == previous.offset:
+    if end == start and not restarted and previous is not None and start == previous.offset:
         previous.mtime_ns = stat.st_mtime_ns
+        if isinstance(data, mmap.mmap):
+            data.close()
         return None
-    new_state = FileState(stat.st_dev, stat.st_ino, offset, lines + data.count(b"\n"), stat.st_mtime_ns, head, context)
-    return Chunk(path, data, lines + 1, restarted, new_state)
+    new_state = FileState(stat.st_dev, stat.st_ino, end, stat.st_mtime_ns, head, context)
+    return Chunk(path, data, start, end, restarted, new_state)
 
 
 def _head(handle: Any, size: int) -> str:

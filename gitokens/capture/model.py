@@ -11,7 +11,8 @@ class Message(NamedTuple):
     """One model call as an agent logged it, in Anthropic semantics (input excludes cache reads/writes).
 
     ``key`` is the digest of the source's stable key for the call (Claude: ``message.id`` and
-    ``requestId``; Codex: the session and the cumulative counts), so copies of one call share it.
+    ``requestId``; Codex: the session and the cumulative counts), so copies of one call share it. ``ts``
+    is the time as the log wrote it (ISO-8601); ``epoch`` the same in seconds.
     """
 
     key: bytes

@@ -1,7 +1,7 @@
 """Capture state, in ``<git-common-dir>/gitokens/capture/``: what each log file has given, which messages
 were taken, and the usage waiting for its commit.
 
-- ``files.json``: per log file its device and inode, the bytes and lines consumed, its mtime, a digest of
+- ``files.json``: per log file its device and inode, the bytes consumed, its mtime, a digest of
   its first bytes (a file truncated or rewritten in place is read again from the start) and, for Codex,
   the parse context (session, model, running totals) needed to continue reading in the middle.
 - ``seen.bin``: 8 bytes per message already taken (a digest of its key), appended; a message seen
@@ -43,19 +43,18 @@ class FileState:
     dev: int
     ino: int
     offset: int
-    lines: int
     mtime_ns: int
     head: str
     context: dict[str, Any] | None = None
 
     def to_json(self) -> list[Any]:
-        return [self.dev, self.ino, self.offset, self.lines, self.mtime_ns, self.head, self.context]
+        return [self.dev, self.ino, self.offset, self.mtime_ns, self.head, self.context]
 
     @classmethod
     def from_json(cls, value: Any) -> FileState | None:
         try:
-            dev, ino, offset, lines, mtime_ns, head, context = value
-            return cls(int(dev), int(ino), int(offset), int(lines), int(mtime_ns), str(head), context)
+            dev, ino, offset, mtime_ns, head, context = value
+            return cls(int(dev), int(ino), int(offset), int(mtime_ns), str(head), context)
         except (TypeError, ValueError):
             return None
 
