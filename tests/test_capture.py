@@ -341,3 +341,12 @@ def test_show_and_report_list_captured_records(world: World) -> None:
 def test_bad_since_is_a_usage_error(world: World) -> None:
     result = run("capture", "--since", "last tuesday")
     assert result.exit_code == 2 and "error: --since" in result.output
+
+
+def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
+    run("capture", "--all-history")
+    active = codex_file(world.home, "X", T0 + 200)
+    shutil.move(active, codex_file(world.home, "X", T0 + 200, archived=True))
+    result = capture.run(open_repo(world.repo))
+    assert result.records == [] and result.agents["codex"].duplicates == 3
+    assert str(active) not in capture.state.load(open_repo(world.repo)).files

@@ -45,10 +45,8 @@ def run(
 ) -> Result:
     """Capture the usage the selected agents logged since the last capture (``all_history``: ever)."""
     started = time.time()
-    current = state.load(repo)
-    with contextlib.nullcontext() if dry_run else state.locked(current):
-        if not dry_run:
-            current = state.load(repo)  # again, under the lock: another capture may just have finished
+    with contextlib.nullcontext() if dry_run else state.locked(state.folder(repo)):
+        current = state.load(repo)
         result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
         new = scan.read(repo, current, result.agents, all_history=all_history, progress=progress)
         if current.horizon is None:

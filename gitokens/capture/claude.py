@@ -25,26 +25,9 @@ Buffer = bytes | mmap.mmap
 _SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
 
 
-class Entry:
-    """What dedupe needs besides the message: the digests of its message id as a main-conversation copy
-    and as a side-chain copy."""
-
-    __slots__ = ("cwd", "main", "message", "side", "sidechain")
-
-    def __init__(self, message: Message, cwd: str | None, message_id: str | None, sidechain: bool) -> None:
-        self.message = message
-        self.cwd = cwd
-        self.sidechain = sidechain
-        self.main = seen_int("claude-message:" + message_id) if message_id is not None else None
-        self.side = self.main ^ _SIDE if self.main is not None else None
-
-    def duplicate_keys(self) -> tuple[int, int | None]:
-        """(key of this copy, the mark a copy of the other kind would have left)."""
-        return self.message.seen_key, self.main if self.sidechain else self.side
-
-    def mark_keys(self) -> list[int]:
-        mark = self.side if self.sidechain else self.main
-        return [self.message.seen_key] if mark is None else [self.message.seen_key, mark]
+Candidate = tuple[Message, str | None, int, int | None, list[int]]
+"""A parsed call: the message, its cwd, its key, the mark a copy of the other kind (main conversation or
+side-chain) of the same message id would have left, and the marks this copy leaves once taken."""
 
 
 _USAGE = b'"usage"'
@@ -52,7 +35,7 @@ _MESSAGE_ID = b'"message":{"id":"'
 _REQUEST_ID = b'"requestId":"'
 
 
-def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Entry], list[int], int]:
+def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[int], int]:
     """The usage entries in ``data[begin:stop]`` (complete lines), the offsets of the lines that are
     malformed, and how many lines were skipped as further copies of a call already seen there.
 
@@ -60,7 +43,7 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Entry], list[int], 
     further lines of one streamed call (same ``message.id`` and ``requestId``, found as the raw
     ``"message":{"id":"`` and ``"requestId":"`` that Claude Code writes) are not parsed either.
     """
-    entries: list[Entry] = []
+    entries: list[Candidate] = []
     bad: list[int] = []
     calls: set[bytes] = set()
     copies = 0
@@ -110,55 +93,58 @@ def _call(raw: bytes) -> bytes | None:
     return raw[start : raw.find(b'"', start)] + b" " + raw[request : raw.find(b'"', request)]
 
 
-def _entry(obj: Any, raw: bytes) -> Entry | None:
+def _entry(obj: Any, raw: bytes) -> Candidate | None:
     message = obj.get("message")
-    if not isinstance(message, dict):
+    if type(message) is not dict:
         return None
     usage = message.get("usage")
-    if not isinstance(usage, dict) or obj.get("type", "assistant") != "assistant":
+    if type(usage) is not dict or obj.get("type", "assistant") != "assistant":
         return None
     ts = obj["timestamp"]
-    moment = parse_time(ts)
     message_id = message.get("id")
     request_id = obj.get("requestId")
-    if isinstance(message_id, str) and isinstance(request_id, str):
-        key = f"claude:{message_id}:{request_id}"
-    elif isinstance(obj.get("uuid"), str):
-        key = f"claude-entry:{obj['uuid']}"
+    if type(message_id) is str and type(request_id) is str:
+        key = digest(f"claude:{message_id}:{request_id}")
+    elif type(obj.get("uuid")) is str:
+        key = digest(f"claude-entry:{obj['uuid']}")
     else:
-        key = "claude-line:" + hashlib.blake2b(raw, digest_size=16).hexdigest()
-    cost = obj.get("costUSD")
-    branch = obj.get("gitBranch")
-    model = message.get("model")
-    session = obj.get("sessionId")
+        key = digest("claude-line:" + hashlib.blake2b(raw, digest_size=16).hexdigest())
+    cost, branch, model, session = obj.get("costUSD"), obj.get("gitBranch"), message.get("model"), obj.get("sessionId")
     cwd = obj.get("cwd")
-    return Entry(
-        Message(
-            key=digest(key),
-            epoch=moment.timestamp(),
-            ts=ts,
-            source=SOURCE,
-            session=session if isinstance(session, str) and session else None,
-            model=model if isinstance(model, str) and model.strip() else None,
-            branch=branch if isinstance(branch, str) and branch and branch != "HEAD" else None,
-            input_tokens=_count(usage.get("input_tokens")),
-            output_tokens=_count(usage.get("output_tokens")),
-            cache_read_tokens=_count(usage.get("cache_read_input_tokens")),
-            cache_write_tokens=_count(usage.get("cache_creation_input_tokens")),
-            reasoning_tokens=0,
-            cost_usd=float(cost)
-            if isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0
-            else None,
-        ),
-        cwd if isinstance(cwd, str) else None,
-        message_id if isinstance(message_id, str) else None,
-        obj.get("isSidechain") is True,
+    inp, out, read, write = _counts(usage)
+    entry = Message(
+        key,
+        parse_time(ts).timestamp(),
+        ts,
+        SOURCE,
+        session if type(session) is str and session else None,
+        model if type(model) is str and model.strip() else None,
+        branch if type(branch) is str and branch and branch != "HEAD" else None,
+        inp,
+        out,
+        read,
+        write,
+        0,
+        float(cost) if type(cost) in (int, float) and cost >= 0 else None,
     )
+    own = int.from_bytes(key[:8], "little")
+    if type(message_id) is not str:
+        return entry, cwd if type(cwd) is str else None, own, None, [own]
+    main = seen_int("claude-message:" + message_id)
+    side = main ^ _SIDE
+    if obj.get("isSidechain") is True:
+        return entry, cwd if type(cwd) is str else None, own, main, [own, side]
+    return entry, cwd if type(cwd) is str else None, own, side, [own, main]
 
 
-def _count(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"not a token count: {value!r}")
-    return value
+def _counts(usage: dict[str, Any]) -> tuple[int, int, int, int]:
+    values = (
+        usage.get("input_tokens") or 0,
+        usage.get("output_tokens") or 0,
+        usage.get("cache_read_input_tokens") or 0,
+        usage.get("cache_creation_input_tokens") or 0,
+    )
+    for value in values:
+        if type(value) is not int or value < 0:
+            raise ValueError(f"not a token count: {value!r}")
+    return values

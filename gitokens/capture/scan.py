@@ -16,7 +16,7 @@ from gitokens.git import Repo
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
-Candidate = tuple[Message, str | None, int, int | None, list[int]]  # message, cwd, key, other-kind key, marks
+Candidate = claude.Candidate
 
 
 @dataclass
@@ -86,14 +86,11 @@ def read(
             summary.bytes_read += result.size
             summary.duplicates += result.copies
             summary.malformed.extend(f"{result.path}:{n}" for n in result.bad)
+            seen = current.seen
             for message, cwd, own, other, marks in result.candidates:
                 if not inside(cwd):
                     summary.elsewhere += 1
-                elif (
-                    own in run_seen
-                    or current.is_seen(own)
-                    or (other is not None and (other in run_seen or current.is_seen(other)))
-                ):
+                elif own in run_seen or own in seen or (other is not None and (other in run_seen or other in seen)):
                     summary.duplicates += 1
                 else:
                     run_seen.update(marks)
@@ -125,8 +122,7 @@ def _parse_claude_job(job: tuple[Path, state.FileState | None, bool]) -> Parsed 
         lines = [chunk.line_of(offset) for offset in bad]
     finally:
         chunk.close()
-    candidates = [(e.message, e.cwd, *e.duplicate_keys(), e.mark_keys()) for e in entries]
-    return Parsed(path, chunk.state, chunk.end - chunk.start, candidates, lines, copies)
+    return Parsed(path, chunk.state, chunk.end - chunk.start, entries, lines, copies)
 
 
 def _parse_codex(

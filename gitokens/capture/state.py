@@ -150,10 +150,10 @@ def save(state: State, started: float) -> None:
 
 
 @contextmanager
-def locked(state: State, timeout: float = 10.0) -> Iterator[None]:
-    """Hold the capture lock (an advisory lock on ``lock``): one writing capture at a time."""
-    state.folder.mkdir(parents=True, exist_ok=True)
-    with open(state.folder / "lock", "a+") as handle:
+def locked(where: Path, timeout: float = 10.0) -> Iterator[None]:
+    """Hold the capture lock (an advisory lock on ``where/lock``): one writing capture at a time."""
+    where.mkdir(parents=True, exist_ok=True)
+    with open(where / "lock", "a+") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -162,7 +162,7 @@ def locked(state: State, timeout: float = 10.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise LedgerBusy(
-                        f"another capture held {state.folder / 'lock'} for {timeout:g}s",
+                        f"another capture held {where / 'lock'} for {timeout:g}s",
                         hint="wait for it to finish, then run `git tokens capture` again",
                     ) from None
                 time.sleep(0.05)
