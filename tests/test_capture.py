@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,3 +351,31 @@ def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
     result = capture.run(open_repo(world.repo))
     assert result.records == [] and result.agents["codex"].duplicates == 3
     assert str(active) not in capture.state.load(open_repo(world.repo)).files
+
+
+def test_usage_in_a_linked_worktree_goes_to_its_branch(world: World, tmp_path: Path) -> None:
+    other = tmp_path / "other-worktree"
+    git(world.repo, "worktree", "add", "-q", "-b", "topic", str(other), world.c3)
+    topic = commit_at(other, T0 + 2400, "topic")
+    line = claude(session="S7", cwd=other, branch="topic", at=T0 + 2300, mid="msg_t", rid="req_t", inp=3, out=4)
+    write(claude_file(world.home, "-other-worktree", "S7"), [line])
+    run("capture", "--all-history")
+    assert captured(world.repo)[topic] == [("claude-code", "S7", "claude-sonnet-4-5-20250929", 3, 4, 0, 0, 0, None)]
+
+
+def test_cache_writes_from_the_five_minute_and_one_hour_split(world: World) -> None:
+    line = claude(session="S8", cwd=world.repo, branch="main", at=T0 + 1500, mid="msg_c", rid="req_c", inp=1, write=5)
+    entry = json.loads(line)
+    usage = entry["message"]["usage"]
+    del usage["cache_creation_input_tokens"]
+    usage["cache_creation"] = {"ephemeral_5m_input_tokens": 5, "ephemeral_1h_input_tokens": 7}
+    write(claude_file(world.home, "-repo", "S8"), [json.dumps(entry)])
+    run("capture", "--all-history")
+    assert ("claude-code", "S8", "claude-sonnet-4-5-20250929", 1, 0, 0, 12, 0, None) in captured(world.repo)[world.c3]
+
+
+def test_parsing_in_two_processes_gives_the_same_records(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    out = run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+    assert "left out: 4 duplicate copies, 1 from other directories" in out

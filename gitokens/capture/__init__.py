@@ -10,6 +10,7 @@ model) that the ledger does not hold yet, and save the state. A dry run does all
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import time
@@ -45,7 +46,7 @@ def run(
 ) -> Result:
     """Capture the usage the selected agents logged since the last capture (``all_history``: ever)."""
     started = time.time()
-    with contextlib.nullcontext() if dry_run else state.locked(state.folder(repo)):
+    with contextlib.nullcontext() if dry_run else state.locked(state.folder(repo)), _without_cyclic_gc():
         current = state.load(repo)
         result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
         new = scan.read(repo, current, result.agents, all_history=all_history, progress=progress)
@@ -79,6 +80,18 @@ def run(
         current.pending = plan.pending
         state.save(current, started)
     return result
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Tens of thousands of parsed objects and no cycles: the cyclic collector would only rescan them."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _summarize(result: Result, plan: attribute.Plan, new: list[tuple[Message, list[int]]]) -> None:

@@ -138,11 +138,15 @@ def _entry(obj: Any, raw: bytes) -> Candidate | None:
 
 
 def _counts(usage: dict[str, Any]) -> tuple[int, int, int, int]:
+    write = usage.get("cache_creation_input_tokens")
+    if write is None and type(usage.get("cache_creation")) is dict:  # only the 5-minute / 1-hour split
+        split = usage["cache_creation"]
+        write = (split.get("ephemeral_5m_input_tokens") or 0) + (split.get("ephemeral_1h_input_tokens") or 0)
     values = (
         usage.get("input_tokens") or 0,
         usage.get("output_tokens") or 0,
         usage.get("cache_read_input_tokens") or 0,
-        usage.get("cache_creation_input_tokens") or 0,
+        write or 0,
     )
     for value in values:
         if type(value) is not int or value < 0:
