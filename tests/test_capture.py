@@ -379,3 +379,12 @@ def test_parsing_in_two_processes_gives_the_same_records(world: World, monkeypat
     out = run("capture", "--all-history").output
     assert captured(world.repo) == expected(world)
     assert "left out: 4 duplicate copies, 1 from other directories" in out
+
+
+def test_a_synthetic_message_without_tokens_makes_no_record(world: World) -> None:
+    line = claude(
+        session="S9", cwd=world.repo, branch="main", at=T0 + 1500, mid="msg_z", rid="req_z", model="<synthetic>"
+    )
+    write(claude_file(world.home, "-repo", "S9"), [line])
+    run("capture", "--all-history")
+    assert captured(world.repo) == expected(world)

@@ -59,3 +59,20 @@ def test_the_hook_installed_without_capture_reads_no_logs(repo: Path, hermetic: 
     git(repo, "commit", "-q", "--allow-empty", "-m", "no capture")
     assert on_head(repo) == []
     assert not (repo / ".git" / "gitokens" / "capture").exists()
+
+
+def test_no_capture_while_rebasing(repo: Path, hermetic: Path) -> None:
+    commit(repo)
+    base = commit(repo)
+    run("install", "--no-prompt", "--capture")
+    agent_says(repo, hermetic, "msg_1", 500)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "to be rebased")
+    assert on_head(repo) == [("claude-code", "S1", 500)]
+    agent_says(repo, hermetic, "msg_2", 77)
+    git(repo, "rebase", "-q", "--force-rebase", base)
+    assert on_head(repo) == [("claude-code", "S1", 500)]  # the note came along; msg_2 waits
+    agent_says(repo, hermetic, "msg_3", 9)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "after the rebase")
+    assert on_head(repo) == [("claude-code", "S1", 9)]
+    git(repo, "checkout", "-q", "HEAD~1")  # msg_2 came before the rebase wrote this commit: it is its usage
+    assert on_head(repo) == [("claude-code", "S1", 77), ("claude-code", "S1", 500)]

@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -140,7 +141,11 @@ def _new_records(repo: Repo, records: list[Record]) -> list[Record]:
 
 
 def after_commit(repo: Repo) -> Iterator[str]:
-    """The post-commit hook's capture: what it attached, one line."""
+    """The post-commit hook's capture: what it attached, one line per agent. Not during a rebase,
+    cherry-pick or ``git am``: their commits replace others, and the usage waits for the next commit."""
+    action = os.environ.get("GIT_REFLOG_ACTION", "").split()
+    if repo.operation_in_progress() or action[:1] in (["rebase"], ["cherry-pick"], ["am"]):
+        return
     result = run(repo)
     for summary in result.agents.values():
         if summary.attached or summary.waiting:

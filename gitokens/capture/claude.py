@@ -112,6 +112,8 @@ def _entry(obj: Any, raw: bytes) -> Candidate | None:
     cost, branch, model, session = obj.get("costUSD"), obj.get("gitBranch"), message.get("model"), obj.get("sessionId")
     cwd = obj.get("cwd")
     inp, out, read, write = _counts(usage)
+    if not (inp or out or read or write):
+        return None  # a synthetic message (an API error, an interruption): no tokens were spent
     entry = Message(
         key,
         parse_time(ts).timestamp(),
