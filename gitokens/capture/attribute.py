@@ -101,14 +101,15 @@ def horizon(repo: Repo) -> float:
 
 
 def record(key: GroupKey, messages: list[Message], author: str | None) -> Record:
-    """The one record of a group: sums, the latest time, the log's own costs when every message had one."""
+    """The one record of a group: sums, the latest time, the log's own costs when every message had one
+    (``math.fsum``: the same total in any order)."""
     commit, source, session, model, branch = key
-    messages = sorted(messages)
-    costs = [m.cost_usd for m in messages]
-    cost = round(sum(c for c in costs if c is not None), 10) if costs and None not in costs else None
+    columns = list(zip(*messages, strict=True))
+    costs = columns[12]
+    cost = round(math.fsum(costs), 10) if None not in costs else None
     latest = max(messages, key=lambda m: (m.epoch, m.key))
     data = {
-        "id": f"{source}:{combine([m.key for m in messages])}",
+        "id": f"{source}:{combine(columns[0])}",
         "ts": format_timestamp(parse_time(latest.ts)),
         "source": source,
         "commit": commit,
@@ -118,10 +119,10 @@ def record(key: GroupKey, messages: list[Message], author: str | None) -> Record
         "provider": _PROVIDERS.get(source),
         "session": session,
         "cost_usd": cost,
-        "input_tokens": sum(m.input_tokens for m in messages),
-        "output_tokens": sum(m.output_tokens for m in messages),
-        "cache_read_tokens": sum(m.cache_read_tokens for m in messages),
-        "cache_write_tokens": sum(m.cache_write_tokens for m in messages),
-        "reasoning_tokens": sum(m.reasoning_tokens for m in messages),
+        "input_tokens": sum(columns[7]),
+        "output_tokens": sum(columns[8]),
+        "cache_read_tokens": sum(columns[9]),
+        "cache_write_tokens": sum(columns[10]),
+        "reasoning_tokens": sum(columns[11]),
     }
     return Record.from_dict({k: v for k, v in data.items() if v is not None or k == "branch"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -59,7 +60,7 @@ def seen_int(text: str) -> int:
     return int.from_bytes(digest(text)[:8], "little")
 
 
-def combine(keys: list[bytes]) -> str:
+def combine(keys: Iterable[bytes]) -> str:
     """The id part derived from a set of message keys: their XOR, so it does not depend on order, and a
     group's id can be built from its parts."""
     value = 0

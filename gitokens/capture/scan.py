@@ -134,7 +134,7 @@ def _parse_claude_packed(job: tuple[Path, state.FileState | None, bool]) -> tupl
     parsed = _parse_claude_job(job)
     if parsed is None:
         return None
-    rows = [(*message, cwd, own, other, tuple(marks)) for message, cwd, own, other, marks in parsed.candidates]
+    rows = [(tuple(message), cwd, own, other, tuple(marks)) for message, cwd, own, other, marks in parsed.candidates]
     return parsed.path, parsed.state, parsed.size, marshal.dumps(rows), parsed.bad, parsed.copies
 
 
@@ -142,10 +142,10 @@ def _unpack(packed: tuple[Any, ...] | None) -> Parsed | None:
     if packed is None:
         return None
     path, file_state, size, blob, bad, copies = packed
-    width = len(Message._fields)
+    make = tuple.__new__  # a named tuple from a plain one without the keyword-argument constructor
     candidates: list[Candidate] = [
-        (Message(*row[:width]), row[width], row[width + 1], row[width + 2], list(row[width + 3]))
-        for row in marshal.loads(blob)
+        (make(Message, message), cwd, own, other, list(marks))
+        for message, cwd, own, other, marks in marshal.loads(blob)
     ]
     return Parsed(path, file_state, size, candidates, bad, copies)
 
