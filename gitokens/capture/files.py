@@ -118,7 +118,10 @@ def read_new(path: Path, previous: FileState | None, *, from_start: bool = False
                 start, context = previous.offset, previous.context
         data: mmap.mmap | bytes = b""
         if stat.st_size > start:
-            data = mmap.mmap(handle.fileno(), stat.st_size, access=mmap.ACCESS_READ)
+            try:
+                data = mmap.mmap(handle.fileno(), stat.st_size, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # truncated since the stat: the next capture reads it again
+                return None
         end = data.rfind(b"\n", start) + 1  # a last line still being written is left for the next capture
         end = max(end, start)
         head = previous.head if start >= HEAD_BYTES and previous is not None else _head(handle, min(end, HEAD_BYTES))
