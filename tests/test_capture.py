@@ -388,3 +388,27 @@ def test_a_synthetic_message_without_tokens_makes_no_record(world: World) -> Non
     write(claude_file(world.home, "-repo", "S9"), [line])
     run("capture", "--all-history")
     assert captured(world.repo) == expected(world)
+
+
+def test_config_dirs_from_the_environment(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second, codex_home = tmp_path / "claude-a", tmp_path / "claude-b", tmp_path / "codex-home"
+    for folder, mid, tokens in ((first, "msg_a", 11), (second, "msg_b", 22)):
+        line = claude(session="SA", cwd=world.repo, branch="main", at=T0 + 1500, mid=mid, rid="r", inp=tokens)
+        write(folder / "projects" / "-repo" / "SA.jsonl", [line])
+    rollout = codex_file(codex_home, "Z", T0 + 1400).relative_to(codex_home / ".codex")
+    write(
+        codex_home / rollout,
+        [
+            codex_meta("Z", world.repo, "main", T0 + 1400),
+            '{"type":"event_msg","payload":{"type":"token_count","info":',
+            codex_count(T0 + 1500, None, usage(9, 0, 1)),
+        ],
+    )
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{first}, {second}")
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    out = run("capture", "--all-history").output
+    assert f"skipped 1 malformed line: {codex_home / rollout}:2" in out
+    assert captured(world.repo)[world.c3] == [
+        ("claude-code", "SA", "claude-sonnet-4-5-20250929", 33, 0, 0, 0, 0, None),
+        ("codex", "Z", None, 9, 1, 0, 0, 0, None),
+    ]
