@@ -108,9 +108,11 @@ def _parse_claude_files(
     jobs: list[tuple[Path, state.FileState | None, bool]], *, parallel: bool
 ) -> Iterator[Parsed | None]:
     if parallel and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(2) as pool:
-            for packed in pool.imap(_parse_claude_packed, jobs, chunksize=8):
-                yield _unpack(packed)
+        # One worker takes every other file while this process parses the rest: two cores, two processes.
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            theirs = pool.imap(_parse_claude_packed, jobs[1::2], chunksize=4)
+            for index, job in enumerate(jobs):
+                yield _unpack(next(theirs)) if index % 2 else _parse_claude_job(job)
     else:
         yield from map(_parse_claude_job, jobs)
 
