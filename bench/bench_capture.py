@@ -6,7 +6,7 @@ the work dir, for a repository whose main and feature branches have a commit eve
 
 - the floor: ``python -c "import gitokens.cli"``;
 - a full scan: ``git tokens capture --dry-run --all-history`` (reads and attributes everything, writes
-  nothing, so every run is a full scan);
+  nothing, so every run is a full scan), on the generated logs themselves;
 - ``ccusage daily --json --offline`` on the same HOME when ccusage is found (``--ccusage PATH``, else
   ``bench/.work/ccusage/node_modules/.bin/ccusage``, else on PATH), and whether its token totals agree
   with the capture's;
@@ -76,12 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     repo = base / "scratch"
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(pristine, repo, symlinks=True)
-    logs_copy = base / "home-scratch"
-    shutil.rmtree(logs_copy, ignore_errors=True)
-    shutil.copytree(home, logs_copy)  # appends go to a copy; the generated logs stay as they are
-    env = hermetic_env(logs_copy)
-    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
-        env.pop(name, None)
+    os.sync()
     gt = [str(Path(sys.executable).parent / "git-tokens")]
     r: dict[str, Timing] = {}
 
@@ -119,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     header("incremental captures")
+    logs_copy = base / "home-scratch"  # appends go to a copy: the generated logs stay as they are
+    shutil.rmtree(logs_copy, ignore_errors=True)
+    shutil.copytree(home, logs_copy)
+    os.sync()  # the copy's writeback would otherwise run during the measurements
+    env = hermetic_env(logs_copy)
+    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+        env.pop(name, None)
     r["first"] = measure(
         "git tokens capture --all-history (first, writes records)",
         [*gt, "capture", "--all-history"],
