@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from agentlogs import claude, claude_file, write
 from conftest import commit, git, run
 
@@ -20,9 +21,9 @@ def on_head(repo: Path) -> list[tuple[str, str | None, int]]:
     )
 
 
-def agent_says(repo: Path, home: Path, mid: str, tokens: int, *, append: bool = True) -> Path:
+def agent_says(repo: Path, home: Path, mid: str, tokens: int, *, branch: str = "main", append: bool = True) -> Path:
     time.sleep(1.1)  # committer times are whole seconds: keep the message and the commits apart
-    line = claude(session="S1", cwd=repo, branch="main", at=time.time(), mid=mid, rid=f"req-{mid}", inp=tokens)
+    line = claude(session="S1", cwd=repo, branch=branch, at=time.time(), mid=mid, rid=f"req-{mid}", inp=tokens)
     return write(claude_file(home, "-repo", "S1"), [line], append=append)
 
 
@@ -42,12 +43,14 @@ def test_each_commit_gets_the_usage_logged_before_it(repo: Path, hermetic: Path)
     assert on_head(repo) == [("claude-code", "S1", 345)]
 
 
-def test_usage_waiting_for_this_branch_starts_the_capture(repo: Path, hermetic: Path) -> None:
+@pytest.mark.parametrize(("branch", "queue"), [("main", "main.json"), ("feat/50%", "feat%2F50%25.json")])
+def test_usage_waiting_for_this_branch_starts_the_capture(repo: Path, hermetic: Path, branch: str, queue: str) -> None:
     commit(repo)
+    git(repo, "checkout", "-q", "-B", branch)
     run("install", "--no-prompt", "--capture")
-    agent_says(repo, hermetic, "msg_1", 700)
+    agent_says(repo, hermetic, "msg_1", 700, branch=branch)
     run("capture")  # the message is after the last commit: it waits
-    assert (repo / ".git" / "gitokens" / "capture" / "pending" / "main.json").stat().st_size > 0
+    assert (repo / ".git" / "gitokens" / "capture" / "pending" / queue).stat().st_size > 0
     git(repo, "commit", "-q", "--allow-empty", "-m", "takes the waiting usage")
     assert on_head(repo) == [("claude-code", "S1", 700)]
 
