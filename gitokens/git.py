@@ -197,6 +197,31 @@ class Repo:
         walker.hide(pygit2.Oid(hex=exclude))
         return [str(c.id) for c in walker]
 
+    def first_parent_times(self, tip: str, since: int | None = None) -> list[tuple[str, int]]:
+        """(commit, committer time) along the first-parent chain from ``tip``, newest first; with ``since``
+        (seconds since the epoch) only the commits git's ``--since`` keeps."""
+        args = ["git", "--git-dir", str(self.git_dir), "log", "--first-parent", "--format=%H %ct", tip]
+        if since is not None:
+            args.insert(-1, f"--since=@{since}")
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {done.stderr.strip()}")
+        pairs = (line.split() for line in done.stdout.splitlines())
+        return [(commit, int(when)) for commit, when in pairs]
+
+    def worktree_roots(self) -> list[Path]:
+        """The work trees of this repository (the main one and every linked one), symlinks resolved."""
+        done = subprocess.run(
+            ["git", "--git-dir", str(self.common_dir), "worktree", "list", "--porcelain"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        roots = [Path(line[9:]).resolve() for line in done.stdout.splitlines() if line.startswith("worktree ")]
+        if self.workdir is not None:
+            roots.append(self.workdir.resolve())
+        return sorted(set(roots))
+
     def operation_in_progress(self) -> str | None:
         """'rebase', 'merge', 'cherry-pick', 'revert' or 'am' while one is under way, else None."""
         return _IN_PROGRESS.get(RepositoryState(self.pg.state()))
@@ -315,6 +340,18 @@ class Repo:
                 yield from self._walk_notes(entry, name)
             elif isinstance(entry, pygit2.Blob) and len(name) in (40, 64):
                 yield name, entry.data
+
+    def note_lines(self, commits: Iterable[str], ref: str = NOTES_REF) -> dict[str, list[bytes]]:
+        """The lines of the notes on a few commits (at any fanout), without walking the whole ledger."""
+        tip = self.notes_tip(ref)
+        if tip is None:
+            return {}
+        root = self.pg[tip].peel(pygit2.Tree)
+        found: dict[str, list[bytes]] = {}
+        for commit_id in commits:
+            for _, oid in _find_note(root, commit_id):
+                found.setdefault(commit_id, []).extend(self._blob(oid).split(b"\n"))
+        return found
 
     # -- the notes ledger: writing -------------------------------------------------------------------
 

@@ -53,11 +53,13 @@ def hooks_dir(repo: Repo) -> Path:
     return path
 
 
-def shim_text(prompt: bool, python: str | None = None, hook: str = HOOK) -> str:
+def shim_text(prompt: bool, python: str | None = None, capture: bool = False, hook: str = HOOK) -> str:
     template = resources.files("gitokens.hooks").joinpath(hook).read_text(encoding="utf-8")
     quoted = (python or sys.executable).replace("'", "'\"'\"'")
     filled = template.replace("@PYTHON@", quoted).replace("@PROMPT@", "yes" if prompt else "no")
-    return filled.replace("@ARGS@", "" if prompt else "--no-prompt")
+    filled = filled.replace("@CAPTURE@", "yes" if capture else "no")
+    args = ([] if prompt else ["--no-prompt"]) + (["--capture"] if capture else [])
+    return filled.replace("@ARGS@", " ".join(args))
 
 
 def is_ours(path: Path) -> bool:
@@ -67,7 +69,7 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(repo: Repo, *, prompt: bool = True, sync: bool = False) -> Outcome:
+def install(repo: Repo, *, prompt: bool = True, capture: bool = False, sync: bool = False) -> Outcome:
     outcome = Outcome()
     folder = hooks_dir(repo)
     hook = folder / HOOK
@@ -84,8 +86,10 @@ def install(repo: Repo, *, prompt: bool = True, sync: bool = False) -> Outcome:
         os.replace(hook, chained)
         outcome.done.append(f"moved your existing {HOOK} hook to {chained.name}; ours runs it first")
     verb = "updated" if hook.exists() else "installed"
-    _write_executable(hook, shim_text(prompt))
+    _write_executable(hook, shim_text(prompt, capture=capture))
     outcome.done.append(f"{verb} the {HOOK} hook: {hook}")
+    if capture:
+        outcome.done.append("the hook also captures Claude Code and Codex usage after each commit")
     state = _load_state(repo)
     for key, value, multi in CONFIG:
         change = _ensure(repo, key, value, multi)
