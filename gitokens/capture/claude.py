@@ -16,6 +16,8 @@ import json
 import mmap
 from typing import Any
 
+import orjson
+
 from gitokens.capture.model import Message, digest, parse_time, seen_int
 
 SOURCE = "claude-code"
@@ -47,7 +49,6 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     bad: list[int] = []
     calls: set[bytes] = set()
     copies = 0
-    decode = _DECODER.raw_decode
     find, rfind = data.find, data.rfind
     at = find(_USAGE, begin, stop)
     while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
@@ -61,13 +62,10 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
             copies += 1
             continue
         try:
-            text = raw.decode("utf-8")
             try:
-                obj, parsed = decode(text)
-                if parsed != len(text) and text[parsed:].strip():
-                    raise ValueError("extra data")
-            except ValueError:
-                obj = json.loads(text)  # leading blanks, or the real error to report
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                obj = json.loads(raw.decode("utf-8"))  # what orjson refuses and json reads, or the real error
             entry = _entry(obj, raw)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
@@ -77,9 +75,6 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
             if call is not None:
                 calls.add(call)
     return entries, bad, copies
-
-
-_DECODER = json.JSONDecoder()
 
 
 def _call(raw: bytes) -> bytes | None:
