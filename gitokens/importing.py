@@ -182,10 +182,9 @@ class _Placer:
         tip = self.repo.branch_tip(branch)
         if tip is None:
             return None
-        commits = [commit for commit, _ in self.repo.first_parents(tip)()]
+        history = self.repo.first_parent_times(tip)
         earliest_negated, earliest = [], None
-        for commit in commits:
-            time = self.repo.commit_time(commit) or 0
+        for _, time in history:
             earliest = time if earliest is None else min(earliest, time)
             earliest_negated.append(-earliest)
-        return commits, earliest_negated
+        return [commit for commit, _ in history], earliest_negated
