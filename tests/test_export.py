@@ -168,3 +168,18 @@ def test_the_installed_command_exports_and_imports(source: Path, tmp_path: Path)
     bad.write_text(dump.read_text().replace(",54161,", ",54x61,"))
     done = subprocess.run(["git", "tokens", "import", str(bad)], cwd=clone, env=env, capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith("error: bad.csv line 3: total_tokens")
+
+
+def test_a_report_csv_imports_with_the_same_tokens(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(source)
+    dump = tmp_path / "report.csv"
+    run("report", "--format", "csv", "-o", str(dump))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(source), str(clone))
+    monkeypatch.chdir(clone)
+    assert "imported 7 records" in run("import", str(dump)).output
+    mine, theirs = report(clone, monkeypatch)["totals"], report(source, monkeypatch)["totals"]
+    assert {k: v for k, v in mine.items() if k != "cost_usd"} == {k: v for k, v in theirs.items() if k != "cost_usd"}
+    assert mine["cost_usd"] == pytest.approx(theirs["cost_usd"], abs=1e-5)  # computed costs, kept as reported
