@@ -436,13 +436,80 @@ def prices(models: tuple[str, ...], as_json: bool) -> None:
     click.echo(fmt.table(["model", "input", "output", "cache read", "cache write", "source"], rows, right=[1, 2, 3, 4]))
 
 
+# -- capture ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--agent",
+    type=click.Choice(["claude", "codex", "all"]),
+    default="all",
+    show_default=True,
+    help="Whose logs to read.",
+)
+@click.option("--since", metavar="WHEN", help="Attribute usage from this day or moment on (YYYY-MM-DD or ISO time).")
+@click.option("--dry-run", is_flag=True, help="Show what would be captured; write nothing.")
+@click.option("--all-history", is_flag=True, help="Read every log from the start; attribute old usage to old commits.")
+def capture(agent: str, since: str | None, dry_run: bool, all_history: bool) -> None:
+    """Record the tokens Claude Code and Codex logged for work in this repository.
+
+    Reads what the agents' logs gained since the last capture, keeps the usage made in this
+    repository's work trees, and records it on the first commit made after it on the branch the agent
+    named (one record per commit, session and model); usage after a branch's last commit waits for the
+    next commit. Without --since or --all-history, older usage is left out.
+
+    \b
+    Example:
+        git tokens capture
+        git tokens capture --dry-run --agent claude
+        git tokens capture --all-history
+    """
+    from gitokens import capture as agent_logs
+
+    repo = _repo()
+    moment = dates.parse_moment(since, "--since").timestamp() if since else None
+    agents = agent_logs.AGENTS if agent == "all" else (agent,)
+    bar = _ProgressBar("reading agent logs")
+    try:
+        result = agent_logs.run(
+            repo, agents=agents, since=moment, dry_run=dry_run, all_history=all_history, progress=bar
+        )
+    finally:
+        bar.close()
+    for line in agent_logs.describe(result):
+        click.echo(line)
+
+
+class _ProgressBar:
+    """A progress callback that shows a bar on a terminal once the work is large enough to wait for."""
+
+    def __init__(self, label: str, threshold: int = 64 << 20) -> None:
+        self.label, self.threshold = label, threshold
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < self.threshold or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 # -- install ---------------------------------------------------------------------------------------
 
 
 @cli.command(name="install")
 @click.option("--no-prompt", is_flag=True, help="Never ask for tokens after a commit; only attach queued records.")
+@click.option("--capture", is_flag=True, help="Also capture Claude Code and Codex usage after each commit.")
 @click.option("--sync", "sync_hook", is_flag=True, help="Also a pre-push hook: sync the ledger when you push a branch.")
-def install_cmd(no_prompt: bool, sync_hook: bool) -> None:
+def install_cmd(no_prompt: bool, capture: bool, sync_hook: bool) -> None:
     """Install the post-commit hook and make notes follow amend and rebase.
 
     The hook attaches queued records (`add --pending`) to each new commit and, on a terminal,
@@ -453,10 +520,10 @@ def install_cmd(no_prompt: bool, sync_hook: bool) -> None:
     \b
     Example:
         git tokens install
-        git tokens install --no-prompt
+        git tokens install --no-prompt --capture
         git tokens install --sync
     """
-    outcome = install.install(_repo(), prompt=not no_prompt, sync=sync_hook)
+    outcome = install.install(_repo(), prompt=not no_prompt, capture=capture, sync=sync_hook)
     _echo_outcome(outcome)
 
 
@@ -481,12 +548,19 @@ def _echo_outcome(outcome: install.Outcome) -> None:
 @cli.command(name="hook-run", hidden=True)
 @click.argument("name", type=click.Choice(["post-commit"]))
 @click.option("--no-prompt", is_flag=True)
-def hook_run(name: str, no_prompt: bool) -> None:
+@click.option("--capture", "with_capture", is_flag=True)
+def hook_run(name: str, no_prompt: bool, with_capture: bool) -> None:
     """Run a hook (called by the installed shim). Always exits 0."""
     try:
-        result = hook.post_commit(_repo(), prompt=not no_prompt, terminal=hook.open_terminal)
+        repo = _repo()
+        result = hook.post_commit(repo, prompt=not no_prompt, terminal=hook.open_terminal)
         for line in result.messages:
             click.echo(line, err=True)
+        if with_capture:
+            from gitokens import capture as agent_logs
+
+            for line in agent_logs.after_commit(repo):
+                click.echo(line, err=True)
     except Exception as exc:
         message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
         click.echo(f"gitokens: post-commit hook failed, commit and queue untouched: {message}", err=True)
@@ -693,6 +767,65 @@ def ci_cmd(
 
 
 COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
+
+
+# -- import and export -----------------------------------------------------------------------------
+
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--commit", "rev", metavar="REV", help="Attach records that fit no commit or branch here to REV.")
+@click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
+def import_cmd(files: tuple[str, ...], rev: str | None, dry_run: bool) -> None:
+    """Import token records from the older tracking scripts' files, or from `git tokens export`.
+
+    Formats are told apart by content: tokens_<branch>.json, claude_local_*.json, token_usage_*.json,
+    portable exports, CSV, and export's JSON, JSONL and CSV. Each record goes on the commit it names,
+    else on its branch's tip at its time, else on --commit. Importing a file twice adds nothing.
+
+    \b
+    Example:
+        git tokens import --dry-run tokens_main.json
+        git tokens import tokens_*.json token_usage_*.json --commit HEAD
+    """
+    from pathlib import Path
+
+    from gitokens import importing
+
+    repo = _repo()
+    planned = importing.plan(repo, [Path(f) for f in files], fallback=rev)
+    if not dry_run:
+        importing.apply(repo, planned)
+    click.echo("\n".join(planned.describe(dry_run=dry_run)))
+
+
+@cli.command(name="export")
+@click.argument("output", metavar="[FILE|-]", required=False)
+@click.option("--format", "fmt_name", type=click.Choice(["json", "jsonl", "csv"]), help="Default: FILE's extension.")
+@click.option("--since", metavar="DAY", help="From this day on: YYYY-MM-DD, YYYYMMDD, or relative (7d, 2w).")
+@click.option("--until", metavar="DAY", help="Up to this day, inclusive.")
+@click.option("--branch", help="Only records made on this branch.")
+@click.option("--author", help="Only records whose author contains this text.")
+@click.option("--model", help="Only records whose model contains this text.")
+def export_cmd(output: str | None, fmt_name: str | None, **filters: Any) -> None:
+    """Write the records (whole, with the commit each is on) as JSON, JSONL or CSV, to FILE or stdout.
+
+    \b
+    Example:
+        git tokens export tokens.csv --since 2025-09-01
+        git tokens export --format jsonl --branch main -
+    """
+    from gitokens import exporting
+
+    repo = _repo()
+    entries = exporting.select(repo, _load(repo), **filters)
+    text = exporting.render(entries, exporting.format_for(output, fmt_name))
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"wrote {len(entries)} record(s) to {output}", err=True)
 
 
 # -- demo ------------------------------------------------------------------------------------------

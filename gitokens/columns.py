@@ -15,6 +15,7 @@ Only the ledger's facts are cached: prices, the time zone, the commit graph and 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import json
@@ -31,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from gitokens import __version__
-from gitokens.errors import InvalidRecord
+from gitokens.errors import GitTokensError, InvalidRecord
 from gitokens.git import Repo
+from gitokens.gitnotes import blob_data, note_changes
 from gitokens.ledger import Entry, InvalidLine, Ledger
 from gitokens.ledger import load as load_ledger
 from gitokens.records import SPLIT_FIELDS, Record, format_timestamp
@@ -232,20 +234,24 @@ def load(repo: Repo, *, use_cache: bool = True) -> Columns:
 
 
 def _advance(repo: Repo, columns: Columns, tip: str) -> Columns | None:
-    """``columns`` carried from its notes commit to ``tip`` when the ledger only gained records with new ids
-    and tombstones of records in effect (``add``, the hook, ``rm``, a sync that received new records);
-    None for anything else (a line gone or changed, a bad line, a copy of a known record), which the
-    caller rebuilds from the ledger."""
+    """``columns`` carried from its notes commit to ``tip`` when the ledger only gained lines: records with
+    new ids (``add``, the hook, a sync that received records), copies of records onto other commits
+    (amend, rebase, carry) and tombstones of records in effect (``rm``); None for anything else (a line
+    gone or changed, a bad line, a copy whose content differs), which the caller rebuilds from the ledger."""
     if columns.tip is None:
         return None
     try:
-        changes = repo.notes_changes(columns.tip, tip)
-    except (KeyError, ValueError):
+        changes = {
+            commit: tuple(b"\n".join(blob_data(repo, blob) for blob in blobs) for blobs in sides)
+            for commit, sides in note_changes(repo, columns.tip, tip).items()
+        }
+    except (KeyError, ValueError, GitTokensError):
         return None
     known = set(columns.texts["id"].labels)
     added: list[Entry] = []
     new_ids: set[str] = set()
     dropped: set[str] = set()
+    copies: list[tuple[Record, str]] = []
     for commit, (before, after) in changes.items():
         old = {line for line in before.split(b"\n") if line.strip()}
         new = {line for line in after.split(b"\n") if line.strip()}
@@ -260,18 +266,65 @@ def _advance(repo: Repo, columns: Columns, tip: str) -> Columns | None:
                 if record.target not in known or record.target in dropped:
                     return None
                 dropped.add(record.target)
-            elif record.id in known or record.id in new_ids or record.id in columns.removed:
+            elif record.id in known:
+                copies.append((record, commit))  # amend, rebase or carry copied it onto another commit
+            elif record.id in new_ids or record.id in columns.removed:
                 return None
             else:
                 new_ids.add(record.id)
                 added.append(Entry(record, commit, (commit,)))
+    if copies:
+        placed = _place_copies(repo, columns, copies)
+        if placed is None or dropped & {copy.id for copy, _ in copies}:
+            return None
+        columns = placed
     ids = columns.texts["id"]
     keep = [row for row, code in enumerate(ids.codes.tolist()) if ids.label(code) not in dropped] if dropped else None
     moved = _concat(columns if keep is None else _take(columns, np.array(keep, dtype=np.int64)), added)
     moved.tip = tip
     moved.removed = columns.removed | dropped
-    moved.carried = len(added) + len(dropped)
+    moved.carried = len(added) + len(dropped) + len(copies)
     return moved
+
+
+def _place_copies(repo: Repo, columns: Columns, copies: list[tuple[Record, str]]) -> Columns | None:
+    """``columns`` with each copied record also placed on its new commit, and attached to the newest of its
+    commits, as ``ledger.load`` attaches it; None when a copy's content differs from the record's or two
+    of its commits have the same time (then the ledger decides)."""
+    ids, attached = columns.texts["id"], columns.texts["attached"]
+    code_of = {label: code for code, label in enumerate(ids.labels)}
+    commit_of = {label: code for code, label in enumerate(attached.labels)}
+    placed: dict[int, set[str]] = {}
+    for row, commit in zip(columns.placed_rows.tolist(), columns.placed_commits.tolist(), strict=True):
+        placed.setdefault(row, set()).add(attached.labels[commit])
+    moved: dict[int, set[str]] = {}
+    for copy, commit in copies:
+        row = int(np.flatnonzero(ids.codes == code_of[copy.id])[0])
+        if copy.to_line() != record(columns, row).to_line():
+            return None
+        where = moved.setdefault(row, placed.get(row, {attached.labels[int(attached.codes[row])]}))
+        where.add(commit)
+    codes = attached.codes.copy()
+    rows, commits = [], []
+    for row, where in moved.items():
+        times = {commit: repo.commit_time(commit) or -1 for commit in where}
+        newest = max(times.values())
+        if list(times.values()).count(newest) > 1:
+            return None
+        best = next(commit for commit, time in times.items() if time == newest)
+        codes[row] = commit_of.setdefault(best, len(commit_of))
+        for commit in sorted(where):
+            rows.append(row)
+            commits.append(commit_of.setdefault(commit, len(commit_of)))
+    keep = ~np.isin(columns.placed_rows, list(moved))
+    texts = dict(columns.texts)
+    texts["attached"] = Text(codes, list(commit_of))
+    return dataclasses.replace(
+        columns,
+        texts=texts,
+        placed_rows=np.concatenate([columns.placed_rows[keep], np.array(rows, dtype=np.int64)]),
+        placed_commits=np.concatenate([columns.placed_commits[keep], np.array(commits, dtype=np.int64)]),
+    )
 
 
 def _take(columns: Columns, rows: np.ndarray) -> Columns:

@@ -16,6 +16,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from pygit2.enums import ObjectType, RepositoryState
 from gitokens.errors import LedgerBusy, NotARepository, UnknownRevision
 
 NOTES_REF = "refs/notes/tokens"
-_ZERO = pygit2.Oid(hex="0" * 40)
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
 _TREE_MODE = 0o040000
 _BLOB_MODE = 0o100644
@@ -169,9 +169,10 @@ class Repo:
                 return name
         return configured
 
-    def first_parents(self, tip: str) -> Callable[[], list[tuple[str, list[str]]]]:
-        """Start walking the first-parent chain from ``tip`` back to the root; the returned function waits for
-        the walk and gives (commit, parents) for each commit, newest first.
+    def first_parents(self, tip: str) -> Callable[[AbstractSet[str]], list[tuple[str, list[str]]]]:
+        """Start walking the first-parent chain from ``tip`` back to the root. The returned function waits
+        for the walk and gives, newest first, (commit, parents) for each merge on the chain and for each
+        commit of ``wanted`` on it.
 
         git's own walk is several times faster than stepping through 100,000 commits in pygit2, and runs
         on another core while the caller does something else.
@@ -179,11 +180,14 @@ class Repo:
         argv = ["git", "--git-dir", str(self.git_dir), "rev-list", "--first-parent", "--parents", tip]
         walk = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-        def result() -> list[tuple[str, list[str]]]:
+        def result(wanted: AbstractSet[str]) -> list[tuple[str, list[str]]]:
             out, err = walk.communicate()
             if walk.returncode != 0:
                 raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {err.strip()}")
-            return [(parts[0], parts[1:]) for parts in map(str.split, out.splitlines())]
+            lines = out.splitlines()
+            width = len(lines[0].split(" ", 1)[0]) if lines else 0  # an object id: 40 or 64 hex digits
+            picked = [line for line in lines if line.count(" ") > 1 or line[:width] in wanted]
+            return [(parts[0], parts[1:]) for parts in map(str.split, picked)]
 
         return result
 
@@ -192,6 +196,31 @@ class Repo:
         walker = self.pg.walk(pygit2.Oid(hex=include), pygit2.enums.SortMode.NONE)
         walker.hide(pygit2.Oid(hex=exclude))
         return [str(c.id) for c in walker]
+
+    def first_parent_times(self, tip: str, since: int | None = None) -> list[tuple[str, int]]:
+        """(commit, committer time) along the first-parent chain from ``tip``, newest first; with ``since``
+        (seconds since the epoch) only the commits git's ``--since`` keeps."""
+        args = ["git", "--git-dir", str(self.git_dir), "log", "--first-parent", "--format=%H %ct", tip]
+        if since is not None:
+            args.insert(-1, f"--since=@{since}")
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {done.stderr.strip()}")
+        pairs = (line.split() for line in done.stdout.splitlines())
+        return [(commit, int(when)) for commit, when in pairs]
+
+    def worktree_roots(self) -> list[Path]:
+        """The work trees of this repository (the main one and every linked one), symlinks resolved."""
+        done = subprocess.run(
+            ["git", "--git-dir", str(self.common_dir), "worktree", "list", "--porcelain"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        roots = [Path(line[9:]).resolve() for line in done.stdout.splitlines() if line.startswith("worktree ")]
+        if self.workdir is not None:
+            roots.append(self.workdir.resolve())
+        return sorted(set(roots))
 
     def operation_in_progress(self) -> str | None:
         """'rebase', 'merge', 'cherry-pick', 'revert' or 'am' while one is under way, else None."""
@@ -301,22 +330,6 @@ class Repo:
         assert isinstance(subtree, pygit2.Tree)
         yield from self._walk_notes(subtree, where)
 
-    def notes_changes(self, old: str, new: str) -> dict[str, tuple[bytes, bytes]]:
-        """The notes that differ between notes commits ``old`` and ``new``: annotated commit id -> (its notes'
-        text in ``old``, in ``new``), each the notes at every fanout depth joined. Unchanged subtrees are
-        skipped by id, so one ``add`` on a ledger of 100,000 notes compares one subtree."""
-        diff = self.pg[old].peel(pygit2.Tree).diff_to_tree(self.pg[new].peel(pygit2.Tree))
-        changed: dict[str, tuple[bytes, bytes]] = {}
-        for delta in diff.deltas:
-            for side, file in enumerate((delta.old_file, delta.new_file)):
-                commit = (file.path or "").replace("/", "")
-                if not _HEX_RE.match(commit) or len(commit) not in (40, 64):
-                    continue
-                before, after = changed.get(commit, (b"", b""))
-                blob = b"" if file.id == _ZERO else self._blob(file.id)
-                changed[commit] = (before + b"\n" + blob, after) if side == 0 else (before, after + b"\n" + blob)
-        return changed
-
     def _walk_notes(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
         for entry in tree:
             part = entry.name or ""
@@ -327,6 +340,18 @@ class Repo:
                 yield from self._walk_notes(entry, name)
             elif isinstance(entry, pygit2.Blob) and len(name) in (40, 64):
                 yield name, entry.data
+
+    def note_lines(self, commits: Iterable[str], ref: str = NOTES_REF) -> dict[str, list[bytes]]:
+        """The lines of the notes on a few commits (at any fanout), without walking the whole ledger."""
+        tip = self.notes_tip(ref)
+        if tip is None:
+            return {}
+        root = self.pg[tip].peel(pygit2.Tree)
+        found: dict[str, list[bytes]] = {}
+        for commit_id in commits:
+            for _, oid in _find_note(root, commit_id):
+                found.setdefault(commit_id, []).extend(self._blob(oid).split(b"\n"))
+        return found
 
     # -- the notes ledger: writing -------------------------------------------------------------------
 

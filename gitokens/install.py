@@ -53,11 +53,13 @@ def hooks_dir(repo: Repo) -> Path:
     return path
 
 
-def shim_text(prompt: bool, python: str | None = None, hook: str = HOOK) -> str:
+def shim_text(prompt: bool, python: str | None = None, capture: bool = False, hook: str = HOOK) -> str:
     template = resources.files("gitokens.hooks").joinpath(hook).read_text(encoding="utf-8")
     quoted = (python or sys.executable).replace("'", "'\"'\"'")
     filled = template.replace("@PYTHON@", quoted).replace("@PROMPT@", "yes" if prompt else "no")
-    return filled.replace("@ARGS@", "" if prompt else "--no-prompt")
+    filled = filled.replace("@CAPTURE@", "yes" if capture else "no")
+    args = ([] if prompt else ["--no-prompt"]) + (["--capture"] if capture else [])
+    return filled.replace("@ARGS@", " ".join(args))
 
 
 def is_ours(path: Path) -> bool:
@@ -67,35 +69,21 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(repo: Repo, *, prompt: bool = True, sync: bool = False) -> Outcome:
+def install(repo: Repo, *, prompt: bool = True, capture: bool = False, sync: bool = False) -> Outcome:
     outcome = Outcome()
     folder = hooks_dir(repo)
-    hook = folder / HOOK
-    chained = folder / (HOOK + CHAINED_SUFFIX)
     if repo.config_get("core.hooksPath"):
         outcome.warnings.append(f"core.hooksPath is set: installing into {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    if hook.exists() and not is_ours(hook):
-        if chained.exists():
-            raise InstallError(
-                f"both {hook} and {chained} exist and neither is ours",
-                hint=f"merge them by hand into {chained}, remove {hook}, then run `git tokens install` again",
-            )
-        os.replace(hook, chained)
-        outcome.done.append(f"moved your existing {HOOK} hook to {chained.name}; ours runs it first")
-    verb = "updated" if hook.exists() else "installed"
-    _write_executable(hook, shim_text(prompt))
-    outcome.done.append(f"{verb} the {HOOK} hook: {hook}")
-    state = _load_state(repo)
-    for key, value, multi in CONFIG:
-        change = _ensure(repo, key, value, multi)
-        if change is not None and not any(c["key"] == key for c in state["config"]):
-            state["config"].append(change)
-            outcome.done.append(f"set {key} = {value}")
+    _place_hook(folder, HOOK, shim_text(prompt, capture=capture), outcome)
+    if capture:
+        outcome.done.append("the hook also captures Claude Code and Codex usage after each commit")
+    outcome.done.extend(ensure_config(repo))
     if sync:
         _place_hook(folder, SYNC_HOOK, shim_text(prompt, hook=SYNC_HOOK), outcome)
+        state = _load_state(repo)
         state["hooks"] = sorted({*state.get("hooks", []), SYNC_HOOK})
-    _save_state(repo, state)
+        _save_state(repo, state)
     outcome.warnings.extend(forced_notes_refspecs(repo))
     return outcome
 
@@ -118,15 +106,9 @@ def uninstall(repo: Repo) -> Outcome:
     outcome = Outcome()
     folder = hooks_dir(repo)
     hook = folder / HOOK
-    chained = folder / (HOOK + CHAINED_SUFFIX)
-    if is_ours(hook):
-        hook.unlink()
-        outcome.done.append(f"removed the {HOOK} hook: {hook}")
-        if chained.exists():
-            os.replace(chained, hook)
-            outcome.done.append(f"restored your previous {HOOK} hook")
-    elif hook.exists():
+    if hook.exists() and not is_ours(hook):
         outcome.warnings.append(f"{hook} is not gitokens' hook; left it alone")
+    _remove_hook(folder, HOOK, outcome)
     _remove_hook(folder, SYNC_HOOK, outcome)
     state = _load_state(repo)
     for change in state["config"]:

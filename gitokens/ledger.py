@@ -9,14 +9,19 @@ carry) counts once.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gitokens.errors import InvalidRecord
-from gitokens.git import NOTES_REF, Repo
+from gitokens.git import NOTES_REF, Repo, open_repo
 from gitokens.notecache import NoteCache, Parsed
 from gitokens.records import Record, RecordId, line_values
+
+_PARALLEL_FROM = 32  # uncached subtrees worth starting other processes for
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,12 @@ def load(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ledger:
     gc.disable()
     try:
         groups = repo.notes_groups(ref, tip)
+        fresh = _parse_uncached(repo, groups, cache) if cache is not None else {}
         for group in groups:
             oid = group[0]
-            parsed = cache.get(oid) if cache is not None and oid is not None else None
+            parsed = fresh.pop(oid, None) if oid is not None else None
+            if parsed is None and cache is not None and oid is not None:
+                parsed = cache.get(oid)
             if parsed is None:
                 parsed = _parse_group(repo, group)
                 if cache is not None and oid is not None:
@@ -116,6 +124,39 @@ def _resolve(repo: Repo, seen: dict[RecordId, list[tuple[Record, str]]], ledger:
         if target is not None and target in usage:
             ledger.removed[target] = usage.pop(target)
     ledger.entries = usage
+
+
+def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: NoteCache) -> dict[str, Parsed]:
+    """Parse the subtrees the cache lacks, sharing them with a process per other core when there are many
+    (after a clone or fetch): the children leave their results in the cache, this process keeps its own."""
+    missing = [group for group in groups if group[0] is not None and not cache.has(group[0])]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    helpers = min(cores, 4) - 1 if len(missing) >= _PARALLEL_FROM and sys.platform == "linux" else 0
+    children = []
+    if helpers > 0:
+        context = multiprocessing.get_context("fork")
+        for n in range(1, helpers + 1):
+            share = missing[n :: helpers + 1]
+            child = context.Process(target=_parse_into_cache, args=(str(repo.git_dir), share), daemon=True)
+            child.start()
+            children.append(child)
+    parsed: dict[str, Parsed] = {}
+    for group in missing[:: helpers + 1]:
+        oid = group[0]
+        assert oid is not None
+        parsed[oid] = _parse_group(repo, group)
+        cache.put(oid, parsed[oid])
+    for child in children:
+        child.join()  # what a child did not finish, the caller parses
+    return parsed
+
+
+def _parse_into_cache(git_dir: str, groups: list[tuple[str | None, str]]) -> None:
+    repo = open_repo(git_dir)
+    cache = NoteCache(repo)
+    for group in groups:
+        if group[0] is not None:
+            cache.put(group[0], _parse_group(repo, group))
 
 
 def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:

@@ -10,6 +10,8 @@ else from the records' own branch.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,12 +28,16 @@ _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
 
 
 def walk_merges(
-    repo: Repo, default: str, history: list[tuple[str, list[str]]], columns: Columns, records: Records
+    repo: Repo,
+    default: str,
+    history: Callable[[AbstractSet[str]], list[tuple[str, list[str]]]],
+    columns: Columns,
+    records: Records,
 ) -> list[Merge]:
-    """The merges and squash merges along ``history``, the default branch's first-parent chain."""
+    """The merges and squash merges along the default branch's first-parent chain (``Repo.first_parents``)."""
     on_commit, squashes = _by_commit(columns, records, default)
     merges = []
-    for commit, parents in history:
+    for commit, parents in history(squashes):
         if len(parents) >= 2:
             members = [commit, *repo.commits_between(parents[0], parents[1])]
             kind = "merge"

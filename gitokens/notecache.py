@@ -30,6 +30,9 @@ class NoteCache:
         self.root = repo.state_dir() / "cache"
         self.folder = self.root / _FOLDER
 
+    def has(self, oid: str) -> bool:
+        return (self.folder / oid).is_file()
+
     def get(self, oid: str) -> Parsed | None:
         try:
             data = marshal.loads((self.folder / oid).read_bytes())

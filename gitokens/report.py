@@ -90,7 +90,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
     now = (options.now or datetime.now(UTC)).astimezone(tz)
     default = repo.default_branch(config.default_branch)
     tip = repo.branch_tip(default) if default and "merges" in options.sections else None
-    history = repo.first_parents(tip) if tip else None  # git walks it while the records are collected
+    history = repo.first_parents(tip) if tip else None  # git walks it while the report is built
     records = _collect(repo, columns, config, pricer, tz, options)
     current = repo.head_branch()
     overall = records.sums()
@@ -104,8 +104,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
     by_endpoint = records.table_of("endpoint", ENDPOINT, options.top)
     for row in by_endpoint.rows:
         row.extra["average_tokens"] = row.totals.total_tokens // max(row.totals.sessions, 1)
-    merges = walk_merges(repo, default, history(), columns, records) if default and history else []
-    return Report(
+    report = Report(
         generated_at=now.isoformat(timespec="seconds"),
         repository=Path(str(repo.workdir or repo.git_dir)).name,
         timezone=str(getattr(tz, "key", None) or now.tzname() or "UTC"),
@@ -118,8 +117,8 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         branch=_branch_section(records, branches.get(current or "(detached)", _NONE), current, overall),
         windows=_windows(records, now),
         by_branch=by_branch,
-        by_merge=merges,
-        merge_totals=merge_totals(merges),
+        by_merge=[],
+        merge_totals=merge_totals([]),
         by_model=records.table("model", models, options.top),
         by_provider=records.table_of("provider", PROVIDER),
         by_endpoint=by_endpoint,
@@ -145,6 +144,10 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
             else None
         ),
     )
+    if default and history:  # last: git has been walking the history meanwhile
+        report.by_merge = walk_merges(repo, default, history, columns, records)
+        report.merge_totals = merge_totals(report.by_merge)
+    return report
 
 
 def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Records:

@@ -27,6 +27,8 @@ _SCRUB = (
     "GIT_REFLOG_ACTION",
     "NO_COLOR",
     "GIT_TRACE",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
 )
 
 

@@ -213,14 +213,14 @@ def test_the_cache_follows_additions_and_removals_without_reading_the_ledger(
     same(columns._read(open_repo(repo)), expected)  # past the threshold, written back
 
 
-@pytest.mark.parametrize("change", ["copy", "bad-line", "edited-note", "removed-note", "re-added-after-rm"])
+@pytest.mark.parametrize("change", ["bad-line", "edited-note", "removed-note", "re-added-after-rm", "changed-copy"])
 def test_the_cache_is_rebuilt_when_the_ledger_changed_otherwise(repo: Path, change: str) -> None:
     first = commit(repo, "one")
     record = put(repo, first)
     columns.load(open_repo(repo))
     second = commit(repo, "two")
-    if change == "copy":  # amend, rebase and carry copy a record: it now lives on the newer commit
-        ledger.append(open_repo(repo), {second: [record]}, "copy")
+    if change == "changed-copy":  # the same id with other content: the ledger flags it, the cache rebuilds
+        ledger.append(open_repo(repo), {second: [record.replace(note="not the same")]}, "a different copy")
     elif change == "bad-line":
         git(repo, "notes", "--ref", "tokens", "append", "-m", "not a record", second)
     elif change == "edited-note":
@@ -233,3 +233,34 @@ def test_the_cache_is_rebuilt_when_the_ledger_changed_otherwise(repo: Path, chan
         ledger.append(open_repo(repo), {second: [record]}, "the removed record again")
     assert columns._advance(open_repo(repo), columns._read(open_repo(repo)), open_repo(repo).notes_tip()) is None
     same(columns.load(open_repo(repo)), rebuilt(repo))
+
+
+def test_copies_from_amend_and_carry_are_carried_forward(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("install", "--no-prompt").exit_code == 0
+    first = commit(repo, "one")
+    kept = put(repo, first)
+    other = put(repo, first, model="o3")
+    columns.load(open_repo(repo))
+    stamp = {"GIT_COMMITTER_DATE": "1600000000 +0000"}  # older than every other commit here
+    git(repo, "commit", "-q", "--amend", "-m", "one, amended", env=stamp)  # notes.rewriteRef copies the note
+    amended = git(repo, "rev-parse", "HEAD").strip()
+    branch = commit(repo, "two")
+    ledger.append(open_repo(repo), {branch: [other]}, "carry")  # a second copy of the same record
+    expected = rebuilt(repo)
+    assert placements(expected) == {
+        (kept.id, first),
+        (kept.id, amended),
+        (other.id, first),
+        (other.id, amended),
+        (other.id, branch),
+    }
+
+    def no_ledger(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the ledger was read")
+
+    monkeypatch.setattr(columns, "load_ledger", no_ledger)
+    advanced = columns.load(open_repo(repo))
+    same(advanced, expected)  # the same placements, and each record attached to its newest commit
+    assert advanced.carried == 3
+    attached = {advanced.text("id", i): advanced.text("attached", i) for i in range(len(advanced))}
+    assert attached == {kept.id: first, other.id: branch}  # the amend is dated before both

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import commit, git, run
 
 from gitokens import ledger
 from gitokens.git import open_repo
 from gitokens.notecache import cache_dir
+from gitokens.records import Record
 
 
 def snapshot(loaded: ledger.Ledger) -> tuple[object, ...]:
@@ -59,3 +64,39 @@ def test_notes_stored_flat_are_read_uncached(repo: Path) -> None:
     git(repo, "notes", "--ref", "tokens", "add", "-m", '{"ts": "2025-01-01T00:00:00Z", "total_tokens": 9}', head)
     assert [e.record.tokens for e in ledger.load(open_repo()).entries.values()] == [9]
     assert not cache_dir(open_repo()).exists()
+
+
+def test_a_cold_ledger_of_many_subtrees_is_parsed_by_several_processes(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = open_repo()
+    base = commit(repo)
+    tree = opened.pg[base].tree.id
+    lines = {}
+    for n in range(120):  # commits spread over many fanout subtrees
+        made = str(
+            opened.pg.create_commit(
+                None, opened.pg.default_signature, opened.pg.default_signature, f"c{n}", tree, [opened.pg.head.target]
+            )
+        )
+        lines[made] = [
+            Record.from_dict({"id": f"r{n}", "ts": "2025-10-01T10:00:00Z", "total_tokens": n}).to_line().encode()
+        ]
+    lines[base] = [b"not a record"]
+    opened.append_notes(lines, "many notes")
+    assert len(opened.notes_groups()) > ledger._PARALLEL_FROM
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    started = []
+    real = multiprocessing.get_context("fork")
+
+    class Counting:
+        def Process(self, *args: Any, **kwargs: Any) -> Any:
+            started.append(kwargs["args"][1])
+            return real.Process(*args, **kwargs)
+
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: Counting())
+    parallel = ledger.load(open_repo())
+    assert len(started) == 2 and all(started)  # two helper processes, each with a share
+    assert len(list(cache_dir(open_repo()).iterdir())) == len(open_repo().notes_groups())
+    assert snapshot(parallel) == snapshot(ledger.load(open_repo(), use_cache=False))
+    assert len(parallel.entries) == 120 and len(parallel.invalid) == 1

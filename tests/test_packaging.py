@@ -129,6 +129,7 @@ def test_wheel_ships_the_hook_and_the_man_page(wheel: Wheel) -> None:
     with zipfile.ZipFile(wheel.path) as archive:
         names = archive.namelist()
     assert "gitokens/hooks/post-commit" in names and "gitokens/hooks/pre-push" in names
+    assert "gitokens/capture/__init__.py" in names and "gitokens/capture/codex.py" in names
     assert any(name.endswith(".data/data/share/man/man1/git-tokens.1") for name in names), names
 
 

@@ -1,0 +1,441 @@
+"""Capturing agent logs: a full scan and an incremental one, against ccusage on the same logs.
+
+Generates ~500 MB of Claude Code logs (``--mb``; deterministic for a ``--seed``) in a private HOME under
+the work dir, for a repository whose main and feature branches have a commit every hour over the logs'
+30 days, then times, with this interpreter's gitokens:
+
+- the floor: ``python -c "import gitokens.cli"``;
+- a full scan: ``git tokens capture --dry-run --all-history`` (reads and attributes everything, writes
+  nothing, so every run is a full scan), on the generated logs themselves;
+- ``ccusage daily --json --offline`` on the same HOME when ccusage is found (``--ccusage PATH``, else
+  ``bench/.work/ccusage/node_modules/.bin/ccusage``, else on PATH), and whether its token totals agree
+  with the capture's;
+- the first real capture (``--all-history``: writes the records and the capture state), then
+  incremental captures each after appending ~1 MB (``--append-mb``) of new turns, and one with nothing
+  new;
+- ``git commit --allow-empty`` without the hook, with ``install --no-prompt``, and with
+  ``install --no-prompt --capture`` when no log changed: what the capture adds to a commit.
+
+Run it as a file from the repository root: ``python bench/bench_capture.py [--mb 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from make_ledger import hermetic_env
+from timing import Timing, header, measure, ratio_line, run
+
+START = 1_760_000_000  # 2025-10-09T08:53:20Z
+DAYS = 30
+FEATURE = "feature/capture"
+FEATURE_DAYS = (10, 15)
+MODELS = (
+    ("claude-sonnet-4-5-20250929", 80),
+    ("claude-haiku-4-5-20251001", 15),
+    ("claude-opus-4-1-20250805", 5),
+)
+GENERATOR_VERSION = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=int, default=500, help="size of the generated logs in MB (default 500)")
+    parser.add_argument("--append-mb", type=float, default=1.0, help="MB appended before each incremental capture")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement (default 3)")
+    parser.add_argument("--commit-runs", type=int, default=15, help="timed commits per hook setting (default 15)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
+    parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / ".work")
+    args = parser.parse_args(argv)
+
+    base = args.work_dir.resolve() / "capture" / f"mb{args.mb}-seed{args.seed}-v{GENERATOR_VERSION}"
+    home, pristine = base / "home", base / "repo"
+    env = hermetic_env(home)
+    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+        env.pop(name, None)
+    marker = base / "done.json"
+    if not marker.exists():
+        shutil.rmtree(base, ignore_errors=True)
+        print(f"generating {args.mb} MB of Claude Code logs and the repository in {base} ...", flush=True)
+        make_repo(pristine, env)
+        stats = make_logs(home, base / "scratch", args.mb << 20, random.Random(args.seed))
+        marker.write_text(json.dumps(stats))
+    stats = json.loads(marker.read_text())
+    print(
+        f"logs: {stats['bytes'] / 1e6:,.0f} MB in {stats['files']:,} files, {stats['lines']:,} lines, "
+        f"{stats['calls']:,} model calls; python {sys.version.split()[0]}"
+    )
+    repo = base / "scratch"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(pristine, repo, symlinks=True)
+    os.sync()
+    gt = [str(Path(sys.executable).parent / "git-tokens")]
+    r: dict[str, Timing] = {}
+
+    header("floor and full scans")
+    r["floor"] = measure(
+        "python -c 'import gitokens.cli'",
+        [sys.executable, "-c", "import gitokens.cli"],
+        env=env,
+        cwd=repo,
+        runs=args.runs,
+    )
+    r["full"] = measure(
+        "git tokens capture --dry-run --all-history (full scan)",
+        [*gt, "capture", "--dry-run", "--all-history"],
+        env=env,
+        cwd=repo,
+        runs=args.runs,
+    )
+    ours = totals_of_capture(repo, env)
+    ccusage = find_ccusage(args.ccusage, args.work_dir.resolve())
+    theirs = None
+    if ccusage is not None:
+        r["ccusage"] = measure(
+            f"ccusage daily --json --offline ({ccusage_version(ccusage, env, repo)})",
+            [str(ccusage), "daily", "--json", "--offline"],
+            env=env,
+            cwd=repo,
+            runs=args.runs,
+        )
+        theirs = totals_of_ccusage(ccusage, env, repo)
+    else:
+        print(
+            "ccusage: not found (npm install ccusage and its @ccusage/ccusage-<platform> package of the same "
+            "version into bench/.work/ccusage, or pass --ccusage)"
+        )
+
+    header("incremental captures")
+    logs_copy = base / "home-scratch"  # appends go to a copy: the generated logs stay as they are
+    shutil.rmtree(logs_copy, ignore_errors=True)
+    shutil.copytree(home, logs_copy)
+    os.sync()  # the copy's writeback would otherwise run during the measurements
+    env = hermetic_env(logs_copy)
+    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+        env.pop(name, None)
+    r["first"] = measure(
+        "git tokens capture --all-history (first, writes records)",
+        [*gt, "capture", "--all-history"],
+        env=env,
+        cwd=repo,
+        runs=1,
+        warmup=0,
+    )
+    rng = random.Random(args.seed + 1)
+    sessions = sorted((logs_copy / ".claude" / "projects").rglob("*.jsonl"))
+    appended: list[int] = []
+
+    def append(i: int) -> None:
+        appended.append(append_turns(rng.choice(sessions), repo, int(args.append_mb * (1 << 20)), rng))
+
+    r["incremental"] = measure(
+        f"git tokens capture after appending {args.append_mb:g} MB",
+        [*gt, "capture"],
+        env=env,
+        cwd=repo,
+        runs=args.runs,
+        before=append,
+    )
+    r["nothing"] = measure("git tokens capture, nothing new", [*gt, "capture"], env=env, cwd=repo, runs=args.runs)
+
+    header("git commit --allow-empty and the post-commit hook (no log changed)")
+    commit = ["git", "commit", "-q", "--allow-empty", "-m", "bench"]
+    r["commit"] = measure("no hook", commit, env=env, cwd=repo, runs=args.commit_runs)
+    run([*gt, "install", "--no-prompt"], env=env, cwd=repo)
+    r["hook"] = measure("hook installed --no-prompt", commit, env=env, cwd=repo, runs=args.commit_runs)
+    run([*gt, "install", "--no-prompt", "--capture"], env=env, cwd=repo)
+    r["capture_hook"] = measure(
+        "hook installed --no-prompt --capture", commit, env=env, cwd=repo, runs=args.commit_runs
+    )
+
+    header("ratios", columns=False)
+    if "ccusage" in r:
+        print(ratio_line("full scan / ccusage daily (target: at most 1x)", r["full"], r["ccusage"]))
+    print(ratio_line("full scan / import floor", r["full"], r["floor"]))
+    print(ratio_line(f"incremental ({args.append_mb:g} MB) / full scan", r["incremental"], r["full"]))
+    print(f"{'bytes appended / bytes of a full scan':<58} {sum(appended) / len(appended) / stats['bytes']:>9.4f}x")
+    print(ratio_line("incremental / import floor", r["incremental"], r["floor"]))
+    print(ratio_line("nothing new / import floor", r["nothing"], r["floor"]))
+    added = (r["capture_hook"].median - r["commit"].median) * 1000
+    print(f"{'the --capture hook adds to a commit (medians)':<58} {added:>8.1f} ms  (target: under 100 ms)")
+    print(f"{'the --no-prompt hook adds (medians)':<58} {(r['hook'].median - r['commit'].median) * 1000:>8.1f} ms")
+    print(f"\ntokens, capture: {ours}")
+    if theirs is not None:
+        print(f"tokens, ccusage: {theirs}")
+        print("totals agree" if ours == theirs else "totals DIFFER")
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.rmtree(logs_copy, ignore_errors=True)
+    return 0
+
+
+# -- the repository and the logs ---------------------------------------------------------------------------------
+
+
+def make_repo(path: Path, env: dict[str, str]) -> None:
+    """main with a commit every hour from START to a day after the logs end; a feature branch beside it."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], env=env, check=True)
+    lines: list[str] = []
+    mark = 0
+
+    def commit(branch: str, when: int, parent: int | None) -> int:
+        nonlocal mark
+        mark += 1
+        body = f"change {mark}\n"
+        lines.extend(
+            [
+                f"commit refs/heads/{branch}",
+                f"mark :{mark}",
+                f"committer Bench <bench@example.com> {when} +0000",
+                f"data {len(body)}",
+                body.rstrip("\n"),
+            ]
+        )
+        if parent is not None:
+            lines.append(f"from :{parent}")
+        lines.append(f"M 100644 inline file{mark % 16}.txt\ndata {len(body)}\n{body}")
+        return mark
+
+    tip = None
+    fork = None
+    for hour in range((DAYS + 1) * 24):
+        tip = commit("main", START + hour * 3600 + 1800, tip)
+        if hour == FEATURE_DAYS[0] * 24:
+            fork = tip
+    feature = fork
+    for hour in range(FEATURE_DAYS[0] * 24 + 1, FEATURE_DAYS[1] * 24 + 24):
+        feature = commit(FEATURE, START + hour * 3600 + 1200, feature)
+    stream = ("\n".join(lines) + "\n").encode()
+    subprocess.run(["git", "-C", str(path), "fast-import", "--quiet"], input=stream, env=env, check=True)
+    subprocess.run(["git", "-C", str(path), "checkout", "-q", "-f", "main"], env=env, check=True)
+    subprocess.run(["git", "-C", str(path), "config", "user.email", "bench@example.com"], env=env, check=True)
+    subprocess.run(["git", "-C", str(path), "config", "user.name", "Bench"], env=env, check=True)
+    subprocess.run(["git", "-C", str(path), "config", "gc.auto", "0"], env=env, check=True)
+
+
+class Writer:
+    """Lines of one Claude Code session, as Claude Code writes them."""
+
+    def __init__(self, rng: random.Random, cwd: Path, session: str, branch: str, at: float) -> None:
+        self.rng, self.cwd, self.session, self.branch, self.at = rng, cwd, session, branch, at
+        self.calls = 0
+        self.parent: str | None = None
+
+    def base(self, kind: str, sidechain: bool = False) -> dict[str, object]:
+        self.at += self.rng.uniform(2, 40)
+        uuid = f"{self.rng.getrandbits(128):032x}"
+        entry = {
+            "parentUuid": self.parent,
+            "isSidechain": sidechain,
+            "userType": "external",
+            "cwd": str(self.cwd / ("src" if self.rng.random() < 0.2 else "")).rstrip("/"),
+            "sessionId": self.session,
+            "version": "2.0.14",
+            "gitBranch": self.branch,
+            "type": kind,
+            "uuid": uuid,
+            "timestamp": _iso(self.at),
+        }
+        self.parent = uuid
+        return entry
+
+    def turn(self, sidechain: bool = False) -> list[str]:
+        rng = self.rng
+        out = []
+        user = self.base("user", sidechain)
+        user["message"] = {"role": "user", "content": _text(rng, rng.randint(40, 400))}
+        out.append(_dumps(user))
+        for _ in range(rng.randint(1, 4)):  # model calls in this turn, each with its tool result
+            self.calls += 1
+            mid, rid = f"msg_{rng.getrandbits(96):024x}", f"req_{rng.getrandbits(96):024x}"
+            model = rng.choices([m for m, _ in MODELS], [w for _, w in MODELS])[0]
+            usage = {
+                "input_tokens": rng.randint(1, 60),
+                "cache_creation_input_tokens": rng.choice([0, 0, rng.randint(100, 9000)]),
+                "cache_read_input_tokens": rng.randint(8_000, 160_000),
+                "output_tokens": rng.randint(20, 2500),
+            }
+            usage["cache_creation"] = {
+                "ephemeral_5m_input_tokens": usage["cache_creation_input_tokens"],
+                "ephemeral_1h_input_tokens": 0,
+            }
+            blocks = rng.choice([["text"], ["thinking", "text"], ["text", "tool_use"], ["thinking", "tool_use"]])
+            for block in blocks:  # one line per content block, each with the call's id and usage
+                entry = self.base("assistant", sidechain)
+                content: dict[str, object] = {"type": block}
+                if block == "tool_use":
+                    content.update(
+                        id=f"toolu_{rng.getrandbits(64):016x}",
+                        name="Bash",
+                        input={"command": _text(rng, rng.randint(5, 30))},
+                    )
+                else:
+                    content[block] = _text(rng, rng.randint(20, 300))
+                entry["message"] = {
+                    "id": mid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [content],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": usage,
+                }
+                entry["requestId"] = rid
+                out.append(_dumps(entry))
+            result = self.base("user", sidechain)
+            result["message"] = {
+                "role": "user",
+                "content": [
+                    {
+                        "tool_use_id": f"toolu_{rng.getrandbits(64):016x}",
+                        "type": "tool_result",
+                        "content": _text(rng, rng.randint(50, 1500)),
+                    }
+                ],
+            }
+            result["toolUseResult"] = {"stdout": _text(rng, rng.randint(10, 300)), "stderr": "", "interrupted": False}
+            out.append(_dumps(result))
+        if rng.random() < 0.05:
+            snap = {"type": "file-history-snapshot", "messageId": self.parent, "snapshot": {"trackedFileBackups": {}}}
+            out.append(_dumps(snap))
+        return out
+
+
+_WORDS: list[str] = []
+
+
+def _text(rng: random.Random, words: int) -> str:
+    if not _WORDS:
+        word_rng = random.Random(1)
+        letters = "etaoinshrdlucmfwypvbgkqjxz"
+        _WORDS.extend("".join(word_rng.choices(letters, k=word_rng.randint(2, 10))) for _ in range(3000))
+        _WORDS.extend(['"quoted"', "path/to/file.py", "\\n", "usage", "{json: 1}", "naïve", "✓"])
+    start = rng.randrange(len(_WORDS) - words) if words < len(_WORDS) else 0
+    return " ".join(_WORDS[start : start + words])
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as JSON.stringify writes it
+
+
+def _iso(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_logs(home: Path, repo: Path, size: int, rng: random.Random) -> dict[str, int]:
+    """Sessions of ~2.5 MB, some with a sub-agent side-chain file, some resumed from an earlier one."""
+    projects = home / ".claude" / "projects"
+    stats = {"bytes": 0, "files": 0, "lines": 0, "calls": 0}
+    written: list[Path] = []
+    number = 0
+    while stats["bytes"] < size:
+        number += 1
+        day = rng.uniform(0, DAYS - 1)
+        branch = FEATURE if FEATURE_DAYS[0] + 0.1 < day < FEATURE_DAYS[1] - 0.5 and rng.random() < 0.5 else "main"
+        session = f"{rng.getrandbits(128):032x}"
+        writer = Writer(rng, repo, session, branch, START + day * 86400)
+        lines: list[str] = []
+        if written and rng.random() < 0.05:  # a resumed session starts with a copy of an earlier one
+            lines += written[-1].read_text(encoding="utf-8").splitlines()[: rng.randint(10, 200)]
+        target = rng.randint(1 << 20, 4 << 20)
+        while sum(len(line) + 1 for line in lines) < target:
+            lines += writer.turn()
+        path = _write(projects / "-bench-repo" / f"{session}.jsonl", lines)
+        written.append(path)
+        calls = writer.calls
+        if rng.random() < 0.1:  # a sub-agent: its own calls, side-chain entries in their own file
+            side = Writer(rng, repo, session, branch, writer.at)
+            side_lines = [line for _ in range(rng.randint(3, 30)) for line in side.turn(sidechain=True)]
+            _write(
+                projects / "-bench-repo" / session / "subagents" / f"agent-{rng.getrandbits(32):08x}.jsonl", side_lines
+            )
+            lines += side_lines
+            calls += side.calls
+            stats["files"] += 1
+        stats["bytes"] += sum(len(line.encode()) + 1 for line in lines)
+        stats["lines"] += len(lines)
+        stats["files"] += 1
+        stats["calls"] += calls
+    return stats
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def append_turns(path: Path, repo: Path, size: int, rng: random.Random) -> int:
+    """Append about ``size`` bytes of new turns to a session (times inside the history, so nothing waits)."""
+    last = json.loads(path.read_text(encoding="utf-8").splitlines()[-1])
+    at = START + (DAYS - 1) * 86400 - rng.uniform(3600, 7200)
+    writer = Writer(rng, repo, last.get("sessionId", "appended"), last.get("gitBranch") or "main", at)
+    lines: list[str] = []
+    while sum(len(line) + 1 for line in lines) < size:
+        lines += writer.turn()
+    data = "".join(line + "\n" for line in lines).encode()
+    with open(path, "ab") as handle:
+        handle.write(data)
+    return len(data)
+
+
+# -- totals --------------------------------------------------------------------------------------------------------
+
+
+def totals_of_capture(repo: Path, env: dict[str, str]) -> dict[str, int]:
+    code = (
+        "import json\nfrom gitokens import capture\nfrom gitokens.git import open_repo\n"
+        "r = capture.run(open_repo('.'), dry_run=True, all_history=True)\n"
+        "t = {'input': 0, 'output': 0, 'cache_write': 0, 'cache_read': 0}\n"
+        "for rec in r.records:\n"
+        "    t['input'] += rec.input_tokens; t['output'] += rec.output_tokens\n"
+        "    t['cache_write'] += rec.cache_write_tokens; t['cache_read'] += rec.cache_read_tokens\n"
+        "s = r.agents['claude']\n"
+        "assert s.waiting == 0 and s.older == 0 and s.no_branch == 0, s\n"
+        "print(json.dumps(t))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout))
+
+
+def find_ccusage(given: Path | None, work_dir: Path) -> Path | None:
+    if given is not None:
+        return given
+    local = work_dir / "ccusage" / "node_modules" / ".bin" / "ccusage"
+    if local.exists():
+        return local
+    found = shutil.which("ccusage")
+    return Path(found) if found else None
+
+
+def ccusage_version(path: Path, env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run([str(path), "--version"], env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    return (done.stdout.strip().splitlines() or ["?"])[-1]
+
+
+def totals_of_ccusage(path: Path, env: dict[str, str], cwd: Path) -> dict[str, int]:
+    done = subprocess.run(
+        [str(path), "daily", "--json", "--offline"], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    t = json.loads(done.stdout)["totals"]
+    return {
+        "input": t["inputTokens"],
+        "output": t["outputTokens"],
+        "cache_write": t["cacheCreationTokens"],
+        "cache_read": t["cacheReadTokens"],
+    }
+
+
+if __name__ == "__main__":
+    os.environ.pop("CLAUDE_CONFIG_DIR", None)
+    raise SystemExit(main())

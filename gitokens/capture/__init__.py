@@ -1,0 +1,195 @@
+"""``git tokens capture``: token usage read from Claude Code and Codex logs, attached to the commits it
+went into.
+
+One capture: read what the logs gained since the last one (``files``), parse it (``claude``, ``codex``),
+keep the messages made in this repository's work trees that were not taken before (``state``), attribute
+them to commits or queue them for the next one (``attribute``), write one record per (commit, session,
+model) that the ledger does not hold yet, and save the state. A dry run does all but the writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gitokens import ledger, totals
+from gitokens.capture import attribute, claude, codex, scan, state
+from gitokens.capture.model import Message
+from gitokens.git import Repo
+from gitokens.records import Record
+
+AGENTS = ("claude", "codex")
+SOURCES = {"claude": claude.SOURCE, "codex": codex.SOURCE}
+
+
+@dataclass
+class Result:
+    agents: dict[str, scan.AgentSummary]
+    records: list[Record] = field(default_factory=list)
+    already: int = 0
+    dry_run: bool = False
+
+
+def run(
+    repo: Repo,
+    *,
+    agents: tuple[str, ...] = AGENTS,
+    since: float | None = None,
+    dry_run: bool = False,
+    all_history: bool = False,
+    progress: scan.Progress | None = None,
+) -> Result:
+    """Capture the usage the selected agents logged since the last capture (``all_history``: ever)."""
+    started = time.time()
+    with contextlib.nullcontext() if dry_run else state.locked(state.folder(repo)), _without_cyclic_gc():
+        current = state.load(repo)
+        result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
+        new = scan.read(repo, current, result.agents, all_history=all_history, progress=progress)
+        if current.horizon is None:
+            current.horizon = attribute.horizon(repo)
+        floor = since if since is not None else -math.inf if all_history else current.horizon
+        selected = {SOURCES[a] for a in agents}
+        waiting = [m for msgs in current.pending.values() for m in msgs]
+        plan = attribute.plan(repo, [m for m, _ in new], [m for m in waiting if m.source in selected], floor)
+        for m in waiting:
+            if m.source not in selected:
+                plan.pending.setdefault(m.branch or "", []).append(m)
+        _summarize(result, plan, new)
+        records = _records(repo, plan)
+        result.records = _new_records(repo, records)
+        result.already = len(records) - len(result.records)
+        if dry_run:
+            return result
+        if result.records:
+            by_commit: dict[str, list[Record]] = {}
+            for rec in result.records:
+                by_commit.setdefault(rec.commit or "", []).append(rec)
+            written = ledger.append(repo, by_commit, "Notes added by 'git tokens capture'", timeout=5.0)
+            totals.advance(repo, written, result.records)
+        taken = {m.key for msgs in plan.groups.values() for m in msgs}
+        taken.update(m.key for msgs in plan.pending.values() for m in msgs)
+        for message, marks in new:
+            if message.key in taken:
+                for mark in marks:
+                    current.mark_seen(mark)
+        current.pending = plan.pending
+        state.save(current, started)
+    return result
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Tens of thousands of parsed objects and no cycles: the cyclic collector would only rescan them."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _summarize(result: Result, plan: attribute.Plan, new: list[tuple[Message, list[int]]]) -> None:
+    by_source = {SOURCES[a]: s for a, s in result.agents.items()}
+    queued = {m.key for msgs in plan.pending.values() for m in msgs}
+    grouped = {m.key for msgs in plan.groups.values() for m in msgs}
+    for message, _ in new:
+        summary = by_source[message.source]
+        if message.key in queued or message.key in grouped:
+            summary.messages += 1
+            summary.tokens += message.tokens
+            if message.session:
+                summary.sessions.add(message.session)
+    for key, msgs in plan.groups.items():
+        summary = by_source[key[1]]
+        summary.commits.add(key[0])
+        summary.attached += len(msgs)
+    for msgs in plan.pending.values():
+        for m in msgs:
+            if m.source in by_source:
+                by_source[m.source].waiting += 1
+    for m in plan.older:
+        by_source[m.source].older += 1
+    for m in plan.no_branch:
+        by_source[m.source].no_branch += 1
+
+
+def _records(repo: Repo, plan: attribute.Plan) -> list[Record]:
+    author = repo.user_email()
+    return [attribute.record(key, msgs, author) for key, msgs in sorted(plan.groups.items(), key=_order)]
+
+
+def _order(item: tuple[attribute.GroupKey, list[Message]]) -> tuple[str, ...]:
+    return tuple(part or "" for part in item[0])
+
+
+def _new_records(repo: Repo, records: list[Record]) -> list[Record]:
+    """The records whose id is not on their commit's note already (a second capture, another clone)."""
+    lines = repo.note_lines({r.commit for r in records if r.commit})
+    present: set[str] = set()
+    for line in (line for note in lines.values() for line in note):
+        if line.strip():
+            with contextlib.suppress(ValueError, AttributeError):
+                present.add(json.loads(line).get("id"))
+    return [r for r in records if r.id not in present]
+
+
+def after_commit(repo: Repo) -> Iterator[str]:
+    """The post-commit hook's capture: what it attached, one line per agent. Not during a rebase,
+    cherry-pick or ``git am``: their commits replace others, and the usage waits for the next commit."""
+    action = os.environ.get("GIT_REFLOG_ACTION", "").split()
+    if repo.operation_in_progress() or action[:1] in (["rebase"], ["cherry-pick"], ["am"]):
+        return
+    result = run(repo)
+    for summary in result.agents.values():
+        if summary.attached or summary.waiting:
+            commits = ", ".join(sorted(c[:7] for c in summary.commits)) or "no commit yet"
+            yield (
+                f"gitokens: {SOURCES[summary.agent]}: {summary.attached} message(s) attached to {commits}; "
+                f"{summary.waiting} waiting for the next commit"
+            )
+
+
+def describe(result: Result) -> list[str]:
+    """The capture's report, per agent: sessions, messages, tokens, commits, what waits and what was left out."""
+    lines = []
+    for summary in result.agents.values():
+        name = SOURCES[summary.agent]
+        if summary.messages or summary.attached or summary.waiting:
+            line = (
+                f"{name}: {_n(len(summary.sessions), 'session')}, {_n(summary.messages, 'new message')}, "
+                f"{summary.tokens:,} tokens; {summary.attached} message(s) attributed to "
+                f"{_n(len(summary.commits), 'commit')}"
+            )
+            if summary.waiting:
+                line += f"; {summary.waiting} waiting for the next commit"
+        else:
+            line = f"{name}: no new usage ({_n(summary.files_read, 'log file')} read)"
+        lines.append(line)
+        left = [
+            (summary.duplicates, "duplicate copies"),
+            (summary.elsewhere, "from other directories"),
+            (summary.older, "from before the first capture here (--all-history or --since takes them)"),
+            (summary.no_branch, "without a branch"),
+        ]
+        if any(count for count, _ in left):
+            lines.append("  left out: " + ", ".join(f"{count} {what}" for count, what in left if count))
+        if summary.malformed:
+            shown = ", ".join(summary.malformed[:5]) + (", ..." if len(summary.malformed) > 5 else "")
+            lines.append(f"  skipped {_n(len(summary.malformed), 'malformed line')}: {shown}")
+    count = _n(len(result.records), "record")
+    already = f" ({result.already} already in the ledger)" if result.already else ""
+    lines.append(
+        f"dry run: would write {count}{already}; nothing written" if result.dry_run else f"wrote {count}{already}"
+    )
+    return lines
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")

@@ -1,0 +1,151 @@
+"""Claude Code's logs: one JSON object per line; assistant entries carry the API usage of one call.
+
+An assistant entry has ``timestamp``, ``sessionId``, ``cwd``, ``gitBranch``, ``requestId``,
+``isSidechain``, sometimes ``costUSD``, and ``message`` with ``id``, ``model`` and ``usage``
+(``input_tokens``, ``output_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``).
+One call is written several times (a line per content block while streaming, again in a resumed
+session, again in a side-chain that replays its parent): ``message.id`` + ``requestId`` name the call,
+and the first line of a call counts, as ccusage counts it. A side-chain copy of a parent's message (same
+``message.id``, another ``requestId``) is the same call too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+from typing import Any
+
+import orjson
+
+from gitokens.capture.model import Message, digest, parse_time, seen_int
+
+SOURCE = "claude-code"
+
+
+Buffer = bytes | mmap.mmap
+_SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
+
+
+Candidate = tuple[Message, str | None, int, int | None, list[int]]
+"""A parsed call: the message, its cwd, its key, the mark a copy of the other kind (main conversation or
+side-chain) of the same message id would have left, and the marks this copy leaves once taken."""
+
+
+_USAGE = b'"usage"'
+_MESSAGE_ID = b'"message":{"id":"'
+_REQUEST_ID = b'"requestId":"'
+
+
+def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[int], int]:
+    """The usage entries in ``data[begin:stop]`` (complete lines), the offsets of the lines that are
+    malformed, and how many lines were skipped as further copies of a call already seen there.
+
+    Lines that cannot carry usage (no ``"usage"`` in them) are not parsed at all: most of a log. The
+    further lines of one streamed call (same ``message.id`` and ``requestId``, found as the raw
+    ``"message":{"id":"`` and ``"requestId":"`` that Claude Code writes) are not parsed either.
+    """
+    entries: list[Candidate] = []
+    bad: list[int] = []
+    calls: set[bytes] = set()
+    copies = 0
+    find, rfind = data.find, data.rfind
+    at = find(_USAGE, begin, stop)
+    while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
+        start = max(rfind(b"\n", begin, at) + 1, begin)
+        end = find(b"\n", at, stop)
+        end = stop if end < 0 else end
+        at = find(_USAGE, end, stop)
+        raw = data[start:end]
+        call = _call(raw)
+        if call is not None and call in calls:
+            copies += 1
+            continue
+        try:
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                obj = json.loads(raw.decode("utf-8"))  # what orjson refuses and json reads, or the real error
+            entry = _entry(obj, raw)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            bad.append(start)
+            continue
+        if entry is not None:
+            entries.append(entry)
+            if call is not None:
+                calls.add(call)
+    return entries, bad, copies
+
+
+def _call(raw: bytes) -> bytes | None:
+    """The raw ``message.id`` and ``requestId`` of a line, when both are written the usual way."""
+    start = raw.find(_MESSAGE_ID)
+    request = raw.rfind(_REQUEST_ID)
+    if start < 0 or request < 0:
+        return None
+    start += len(_MESSAGE_ID)
+    request += len(_REQUEST_ID)
+    return raw[start : raw.find(b'"', start)] + b" " + raw[request : raw.find(b'"', request)]
+
+
+def _entry(obj: Any, raw: bytes) -> Candidate | None:
+    message = obj.get("message")
+    if type(message) is not dict:
+        return None
+    usage = message.get("usage")
+    if type(usage) is not dict or obj.get("type", "assistant") != "assistant":
+        return None
+    ts = obj["timestamp"]
+    message_id = message.get("id")
+    request_id = obj.get("requestId")
+    if type(message_id) is str and type(request_id) is str:
+        key = digest(f"claude:{message_id}:{request_id}")
+    elif type(obj.get("uuid")) is str:
+        key = digest(f"claude-entry:{obj['uuid']}")
+    else:
+        key = digest("claude-line:" + hashlib.blake2b(raw, digest_size=16).hexdigest())
+    cost, branch, model, session = obj.get("costUSD"), obj.get("gitBranch"), message.get("model"), obj.get("sessionId")
+    cwd = obj.get("cwd")
+    inp, out, read, write = _counts(usage)
+    if not (inp or out or read or write):
+        return None  # a synthetic message (an API error, an interruption): no tokens were spent
+    entry = Message(
+        key,
+        parse_time(ts).timestamp(),
+        ts,
+        SOURCE,
+        session if type(session) is str and session else None,
+        model if type(model) is str and model.strip() else None,
+        branch if type(branch) is str and branch and branch != "HEAD" else None,
+        inp,
+        out,
+        read,
+        write,
+        0,
+        float(cost) if type(cost) in (int, float) and cost >= 0 else None,
+    )
+    own = int.from_bytes(key[:8], "little")
+    if type(message_id) is not str:
+        return entry, cwd if type(cwd) is str else None, own, None, [own]
+    main = seen_int("claude-message:" + message_id)
+    side = main ^ _SIDE
+    if obj.get("isSidechain") is True:
+        return entry, cwd if type(cwd) is str else None, own, main, [own, side]
+    return entry, cwd if type(cwd) is str else None, own, side, [own, main]
+
+
+def _counts(usage: dict[str, Any]) -> tuple[int, int, int, int]:
+    write = usage.get("cache_creation_input_tokens")
+    if write is None and type(usage.get("cache_creation")) is dict:  # only the 5-minute / 1-hour split
+        split = usage["cache_creation"]
+        write = (split.get("ephemeral_5m_input_tokens") or 0) + (split.get("ephemeral_1h_input_tokens") or 0)
+    values = (
+        usage.get("input_tokens") or 0,
+        usage.get("output_tokens") or 0,
+        usage.get("cache_read_input_tokens") or 0,
+        write or 0,
+    )
+    for value in values:
+        if type(value) is not int or value < 0:
+            raise ValueError(f"not a token count: {value!r}")
+    return values

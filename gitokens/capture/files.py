@@ -1,0 +1,140 @@
+"""Finding the agents' log files and reading only what was appended since the last capture.
+
+A file is read from where the last capture stopped when it is the same file (device and inode), not
+shorter than that, and still starts with the same bytes; otherwise (rotated, truncated, rewritten) it is
+read again from the start, and the seen-message digests keep the second reading from counting anything
+twice. Only complete lines are consumed: a line still being written is left for the next capture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitokens.capture.state import HEAD_BYTES, FileState
+
+
+def claude_roots(env: dict[str, str] | None = None) -> list[Path]:
+    """Claude Code's ``projects`` folders: each of the comma-separated ``CLAUDE_CONFIG_DIR``, else both
+    ``~/.config/claude`` and ``~/.claude``."""
+    env = dict(os.environ) if env is None else env
+    configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    if configured:
+        bases = [Path(os.path.expanduser(part.strip())) for part in configured.split(",") if part.strip()]
+    else:
+        bases = [home / ".config" / "claude", home / ".claude"]
+    return [base / "projects" for base in bases]
+
+
+def codex_roots(env: dict[str, str] | None = None) -> list[Path]:
+    """Codex's ``sessions`` and ``archived_sessions`` under ``${CODEX_HOME:-~/.codex}``."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    base = Path(os.path.expanduser(env.get("CODEX_HOME", "").strip() or str(home / ".codex")))
+    return [base / "sessions", base / "archived_sessions"]
+
+
+def claude_files(roots: list[Path]) -> list[Path]:
+    """Every ``*.jsonl`` under the roots: the sessions by path, then their sub-agent files (so a main
+    conversation's copy of a message is the one counted, with its cost, rather than a side-chain's)."""
+    found = {path for root in roots for path in _walk(root, lambda name: name.endswith(".jsonl"))}
+    return sorted(found, key=lambda path: ("subagents" in path.parts, str(path)))
+
+
+def codex_files(roots: list[Path]) -> list[Path]:
+    """Every ``rollout-*.jsonl``; a session in both ``sessions`` and ``archived_sessions`` is read from the
+    active copy only. Ordered by file name (which starts with the session's start time), so a forked
+    session comes after the session it was forked from."""
+    chosen: dict[str, Path] = {}
+    for root in roots:  # the active folder first: it wins
+        for path in sorted(_walk(root, lambda name: name.startswith("rollout-") and name.endswith(".jsonl"))):
+            chosen.setdefault(path.name, path)
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def _walk(root: Path, want: Any) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        found.extend(Path(folder, name) for name in names if want(name))
+    return found
+
+
+@dataclass
+class Chunk:
+    """New complete lines of one file: ``data[start:end]``. ``data`` maps the file (or is empty bytes), so
+    a parser copies only the lines it wants; ``close()`` unmaps it."""
+
+    path: Path
+    data: mmap.mmap | bytes
+    start: int
+    end: int
+    restarted: bool
+    state: FileState
+
+    def line_of(self, offset: int) -> int:
+        """The 1-based line number of the byte at ``offset`` (for reporting a malformed line)."""
+        return bytes(self.data[:offset]).count(b"\n") + 1
+
+    def close(self) -> None:
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()
+
+
+def pending_bytes(path: Path, previous: FileState | None) -> int:
+    """About how many bytes a read of ``path`` would consume (for a progress bar)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return 0
+    if previous is not None and size >= previous.offset:
+        return size - previous.offset
+    return size
+
+
+def read_new(path: Path, previous: FileState | None, *, from_start: bool = False) -> Chunk | None:
+    """The complete lines appended to ``path`` since ``previous``; None when there is nothing new."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return None
+    with handle:
+        stat = os.fstat(handle.fileno())
+        start, context = 0, None
+        if (
+            previous is not None
+            and not from_start
+            and (previous.dev, previous.ino) == (stat.st_dev, stat.st_ino)
+            and stat.st_size >= previous.offset
+        ):
+            if stat.st_size == previous.offset and stat.st_mtime_ns == previous.mtime_ns:
+                return None
+            if _head(handle, min(previous.offset, HEAD_BYTES)) == previous.head:
+                start, context = previous.offset, previous.context
+        data: mmap.mmap | bytes = b""
+        if stat.st_size > start:
+            try:
+                data = mmap.mmap(handle.fileno(), stat.st_size, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # truncated since the stat: the next capture reads it again
+                return None
+        end = data.rfind(b"\n", start) + 1  # a last line still being written is left for the next capture
+        end = max(end, start)
+        head = previous.head if start >= HEAD_BYTES and previous is not None else _head(handle, min(end, HEAD_BYTES))
+    restarted = start == 0 and previous is not None and previous.offset > 0
+    if end == start and not restarted and previous is not None and start == previous.offset:
+        previous.mtime_ns = stat.st_mtime_ns
+        if isinstance(data, mmap.mmap):
+            data.close()
+        return None
+    new_state = FileState(stat.st_dev, stat.st_ino, end, stat.st_mtime_ns, head, context)
+    return Chunk(path, data, start, end, restarted, new_state)
+
+
+def _head(handle: Any, size: int) -> str:
+    handle.seek(0)
+    return hashlib.blake2b(handle.read(size), digest_size=16).hexdigest()

@@ -1,0 +1,77 @@
+"""One message read from an agent log: its key, when, where, and the tokens it reports."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+
+class Message(NamedTuple):
+    """One model call as an agent logged it, in Anthropic semantics (input excludes cache reads/writes).
+
+    ``key`` is the digest of the source's stable key for the call (Claude: ``message.id`` and
+    ``requestId``; Codex: the session and the cumulative counts), so copies of one call share it. ``ts``
+    is the time as the log wrote it (ISO-8601); ``epoch`` the same in seconds.
+    """
+
+    key: bytes
+    epoch: float
+    ts: str
+    source: str
+    session: str | None
+    model: str | None
+    branch: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_usd: float | None
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def seen_key(self) -> int:
+        return int.from_bytes(self.key[:8], "little")
+
+    def to_json(self) -> list[Any]:
+        return [self.key.hex(), *self[1:]]
+
+    @classmethod
+    def from_json(cls, row: Any) -> Message | None:
+        try:
+            key, *rest = row
+            message = cls(bytes.fromhex(key), *rest)
+        except (TypeError, ValueError):
+            return None
+        return message if len(message.key) == 16 else None
+
+
+def digest(text: str) -> bytes:
+    """128 bits of BLAKE2b of a message's key."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def seen_int(text: str) -> int:
+    return int.from_bytes(digest(text)[:8], "little")
+
+
+def combine(keys: Iterable[bytes]) -> str:
+    """The id part derived from a set of message keys: their XOR, so it does not depend on order, and a
+    group's id can be built from its parts."""
+    value = 0
+    for key in keys:
+        value ^= int.from_bytes(key, "big")
+    return f"{value:032x}"
+
+
+def parse_time(text: Any) -> datetime:
+    """A log's ISO-8601 timestamp as an aware datetime (naive means UTC); ValueError when it is not one."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a timestamp: {text!r}")
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

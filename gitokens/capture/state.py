@@ -1,0 +1,190 @@
+"""Capture state, in ``<git-common-dir>/gitokens/capture/``: what each log file has given, which messages
+were taken, and the usage waiting for its commit.
+
+- ``files.json``: per log file its device and inode, the bytes consumed, its mtime, a digest of
+  its first bytes (a file truncated or rewritten in place is read again from the start) and, for Codex,
+  the parse context (session, model, running totals) needed to continue reading in the middle.
+- ``seen.bin``: 8 bytes per message already taken (a digest of its key), appended; a message seen
+  again (streaming copies, resumed sessions, side-chains, a re-read file, a second capture) is skipped.
+- ``pending/<branch>.json``: messages made after the last commit of the branch they name, kept until a
+  commit on that branch exists. One file per branch, so the post-commit hook can tell cheaply whether the
+  branch it commits on has usage waiting.
+- ``stamp``: its mtime is the start of the last capture that finished; the hook compares log files
+  against it (``find -newer``) to skip starting Python when no log grew.
+- ``lock``: held for the whole of a capture that writes, so two captures never take the same messages.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import tempfile
+import time
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitokens.capture.model import Message
+from gitokens.errors import LedgerBusy
+from gitokens.git import Repo
+
+HEAD_BYTES = 4096
+
+
+@dataclass
+class FileState:
+    """How far one log file has been read."""
+
+    dev: int
+    ino: int
+    offset: int
+    mtime_ns: int
+    head: str
+    context: dict[str, Any] | None = None
+
+    def to_json(self) -> list[Any]:
+        return [self.dev, self.ino, self.offset, self.mtime_ns, self.head, self.context]
+
+    @classmethod
+    def from_json(cls, value: Any) -> FileState | None:
+        try:
+            dev, ino, offset, mtime_ns, head, context = value
+            return cls(int(dev), int(ino), int(offset), int(mtime_ns), str(head), context)
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass
+class State:
+    """The capture state of one repository, loaded whole and saved in one go."""
+
+    folder: Path
+    files: dict[str, FileState] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    new_seen: list[int] = field(default_factory=list)
+    pending: dict[str, list[Message]] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)  # Codex session -> the session it was forked from
+    last_capture: float | None = None
+    horizon: float | None = None  # usage older than this is left out unless asked for (see attribute.horizon)
+
+    def is_seen(self, digest: int) -> bool:
+        return digest in self.seen
+
+    def mark_seen(self, digest: int) -> None:
+        self.seen.add(digest)
+        self.new_seen.append(digest)
+
+
+def folder(repo: Repo) -> Path:
+    return repo.state_dir() / "capture"
+
+
+def pending_name(branch: str) -> str:
+    """A branch's pending file name; the hook shim computes the same with sed (keep the two in step)."""
+    return branch.replace("%", "%25").replace("/", "%2F") + ".json"
+
+
+def load(repo: Repo) -> State:
+    where = folder(repo)
+    state = State(where)
+    meta = _read_json(where / "files.json")
+    if isinstance(meta, dict):
+        for path, value in (meta.get("files") or {}).items():
+            loaded = FileState.from_json(value)
+            if loaded is not None:
+                state.files[path] = loaded
+        sessions = meta.get("sessions")
+        if isinstance(sessions, dict):
+            state.sessions = {str(k): str(v) for k, v in sessions.items()}
+        last, horizon = meta.get("last_capture"), meta.get("horizon")
+        state.last_capture = float(last) if isinstance(last, (int, float)) else None
+        state.horizon = float(horizon) if isinstance(horizon, (int, float)) else None
+    seen = array("Q")
+    try:
+        data = (where / "seen.bin").read_bytes()
+        seen.frombytes(data[: len(data) - len(data) % 8])
+    except OSError:
+        pass
+    state.seen = set(seen)
+    pending_dir = where / "pending"
+    if pending_dir.is_dir():
+        for path in sorted(pending_dir.glob("*.json")):
+            rows = _read_json(path)
+            if isinstance(rows, list):
+                messages = [m for m in (Message.from_json(row) for row in rows) if m is not None]
+                for message in messages:
+                    state.pending.setdefault(message.branch or "", []).append(message)
+    return state
+
+
+def save(state: State, started: float) -> None:
+    """Write everything; ``started`` (the capture's start) becomes the stamp the hook compares logs with."""
+    where = state.folder
+    (where / "pending").mkdir(parents=True, exist_ok=True)
+    if state.new_seen:
+        with open(where / "seen.bin", "ab") as handle:
+            handle.write(array("Q", state.new_seen).tobytes())
+        state.new_seen = []
+    meta = {
+        "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
+        "sessions": state.sessions,
+        "last_capture": started,
+        "horizon": state.horizon if state.horizon is None or math.isfinite(state.horizon) else -1e18,
+    }
+    _write_json(where / "files.json", meta)
+    wanted = {pending_name(branch): rows for branch, rows in state.pending.items() if rows}
+    for path in (where / "pending").glob("*.json"):
+        if path.name not in wanted:
+            path.unlink(missing_ok=True)
+    for name, rows in wanted.items():
+        _write_json(where / "pending" / name, [m.to_json() for m in sorted(rows)])
+    stamp = where / "stamp"
+    stamp.touch()
+    os.utime(stamp, (started, started))
+    state.last_capture = started
+
+
+@contextmanager
+def locked(where: Path, timeout: float = 10.0) -> Iterator[None]:
+    """Hold the capture lock (an advisory lock on ``where/lock``): one writing capture at a time."""
+    where.mkdir(parents=True, exist_ok=True)
+    with open(where / "lock", "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LedgerBusy(
+                        f"another capture held {where / 'lock'} for {timeout:g}s",
+                        hint="wait for it to finish, then run `git tokens capture` again",
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, value: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(value, handle, separators=(",", ":"), ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,163 @@
+"""Claude Code and Codex logs written in their real formats, and commits made at chosen times."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from conftest import git
+
+T0 = 1_750_000_000  # 2025-06-15T15:06:40Z
+SONNET = "claude-sonnet-4-5-20250929"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as the agents write it
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def commit_at(repo: Path, when: int, message: str) -> str:
+    """A commit whose author and committer time is ``when`` (seconds since the epoch)."""
+    (repo / f"{message}.txt").write_text(message + "\n")
+    git(repo, "add", "-A")
+    stamp = f"{when} +0000"
+    git(repo, "commit", "-q", "-m", message, env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def claude(
+    *,
+    session: str,
+    cwd: Path | str,
+    branch: str | None,
+    at: float,
+    mid: str,
+    rid: str | None,
+    inp: int = 0,
+    out: int = 0,
+    read: int = 0,
+    write: int = 0,
+    model: str = SONNET,
+    sidechain: bool = False,
+    cost: float | None = None,
+    uuid: str | None = None,
+) -> str:
+    """One assistant entry as Claude Code writes it (content and the fields we ignore included)."""
+    entry: dict[str, Any] = {
+        "parentUuid": None,
+        "isSidechain": sidechain,
+        "userType": "external",
+        "cwd": str(cwd),
+        "sessionId": session,
+        "version": "2.0.14",
+        "gitBranch": branch or "",
+        "message": {
+            "id": mid,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": f'Reply {mid}: the "usage" word in text is not a key.'}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": inp,
+                "cache_creation_input_tokens": write,
+                "cache_read_input_tokens": read,
+                "cache_creation": {"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0},
+                "output_tokens": out,
+                "service_tier": "standard",
+            },
+        },
+        "type": "assistant",
+        "uuid": uuid or f"uuid-{mid}-{rid}-{session}",
+        "timestamp": iso(at),
+    }
+    if rid is not None:
+        entry["requestId"] = rid
+    if cost is not None:
+        entry["costUSD"] = cost
+    return _dumps(entry)
+
+
+def claude_user(session: str, cwd: Path | str, at: float, text: str = "please fix it") -> str:
+    return _dumps(
+        {
+            "type": "user",
+            "sessionId": session,
+            "cwd": str(cwd),
+            "message": {"role": "user", "content": text},
+            "uuid": f"u-{at}",
+            "timestamp": iso(at),
+        }
+    )
+
+
+def codex_meta(session: str, cwd: Path | str, branch: str, at: float, parent: str | None = None) -> str:
+    payload: dict[str, Any] = {
+        "id": session,
+        "timestamp": iso(at),
+        "cwd": str(cwd),
+        "originator": "codex_cli_rs",
+        "cli_version": "0.46.0",
+        "instructions": None,
+        "git": {"commit_hash": "0" * 40, "branch": branch, "repository_url": "git@example.com:x/y.git"},
+    }
+    if parent is not None:
+        payload["forked_from_id"] = parent
+        payload["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": parent, "depth": 1}}}
+    return _dumps({"timestamp": iso(at), "type": "session_meta", "payload": payload})
+
+
+def codex_turn(model: str, at: float, cwd: Path | str | None = None) -> str:
+    payload: dict[str, Any] = {"model": model, "approval_policy": "on-request", "effort": "medium"}
+    if cwd is not None:
+        payload["cwd"] = str(cwd)
+    return _dumps({"timestamp": iso(at), "type": "turn_context", "payload": payload})
+
+
+def usage(inp: int, cached: int, out: int, reasoning: int = 0) -> dict[str, int]:
+    return {
+        "input_tokens": inp,
+        "cached_input_tokens": cached,
+        "output_tokens": out,
+        "reasoning_output_tokens": reasoning,
+        "total_tokens": inp + out,
+    }
+
+
+def codex_count(at: float, total: dict[str, int] | None, last: dict[str, int] | None) -> str:
+    info = None
+    if total is not None or last is not None:
+        info = {"total_token_usage": total, "last_token_usage": last, "model_context_window": 272000}
+        info = {k: v for k, v in info.items() if v is not None}
+    payload = {"type": "token_count", "info": info, "rate_limits": {"primary": {"used_percent": 1.0}}}
+    return _dumps({"timestamp": iso(at), "type": "event_msg", "payload": payload})
+
+
+def codex_item(at: float, text: str = "working on it") -> str:
+    item = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+    return _dumps({"timestamp": iso(at), "type": "response_item", "payload": item})
+
+
+def write(path: Path, lines: list[str], *, append: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a" if append else "w", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def claude_file(home: Path, project: str, session: str) -> Path:
+    return home / ".claude" / "projects" / project / f"{session}.jsonl"
+
+
+def codex_file(home: Path, session: str, at: float, *, archived: bool = False) -> Path:
+    stamp = datetime.fromtimestamp(at, UTC)
+    name = f"rollout-{stamp:%Y-%m-%dT%H-%M-%S}-{session}.jsonl"
+    if archived:
+        return home / ".codex" / "archived_sessions" / name
+    return home / ".codex" / "sessions" / f"{stamp:%Y}" / f"{stamp:%m}" / f"{stamp:%d}" / name

@@ -1,0 +1,414 @@
+"""`git tokens capture` on Claude Code and Codex logs written in their real formats, in a private HOME."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from agentlogs import (
+    T0,
+    claude,
+    claude_file,
+    claude_user,
+    codex_count,
+    codex_file,
+    codex_item,
+    codex_meta,
+    codex_turn,
+    commit_at,
+    usage,
+    write,
+)
+from conftest import git, run
+
+from gitokens import capture, ledger
+from gitokens.git import open_repo
+
+HAIKU = "claude-haiku-4-5-20251001"
+Totals = tuple[str, str | None, str | None, int, int, int, int, int, float | None]
+
+
+@dataclass
+class World:
+    repo: Path
+    home: Path
+    c1: str
+    c2: str
+    c3: str
+    f1: str
+    main_log: Path
+
+
+@pytest.fixture
+def world(repo: Path, hermetic: Path) -> World:
+    """main: C1 (T0), C2 (T0+1000), C3 (T0+2000); feature from C2: F1 (T0+1500); and the agents' logs."""
+    c1 = commit_at(repo, T0, "c1")
+    c2 = commit_at(repo, T0 + 1000, "c2")
+    git(repo, "checkout", "-q", "-b", "feature")
+    f1 = commit_at(repo, T0 + 1500, "f1")
+    git(repo, "checkout", "-q", "main")
+    c3 = commit_at(repo, T0 + 2000, "c3")
+    home, src = hermetic, repo / "src"
+    src.mkdir()
+    m1 = claude(
+        session="S1",
+        cwd=repo,
+        branch="main",
+        at=T0 + 100,
+        mid="msg_1",
+        rid="req_1",
+        inp=10,
+        out=100,
+        read=1000,
+        write=500,
+        cost=0.01,
+    )
+    m2 = claude(
+        session="S1",
+        cwd=src,
+        branch="main",
+        at=T0 + 900,
+        mid="msg_2",
+        rid="req_2",
+        inp=20,
+        out=200,
+        read=2000,
+        cost=0.02,
+    )
+    m2_again = claude(session="S1", cwd=src, branch="main", at=T0 + 901, mid="msg_2", rid="req_2", inp=20, out=999)
+    m3 = claude(
+        session="S1",
+        cwd=repo,
+        branch="main",
+        at=T0 + 1200,
+        mid="msg_3",
+        rid="req_3",
+        inp=30,
+        out=300,
+        read=3000,
+        write=300,
+        cost=0.03,
+    )
+    broken = m3[: m3.index('"usage"') + 30]
+    elsewhere = claude(
+        session="S9", cwd="/elsewhere/project", branch="main", at=T0 + 1250, mid="msg_x", rid="req_x", inp=5000
+    )
+    m4 = claude(session="S1", cwd=repo, branch="main", at=T0 + 2500, mid="msg_4", rid="req_4", inp=40, out=400)
+    main_log = write(
+        claude_file(home, "-repo", "S1"),
+        [claude_user("S1", repo, T0 + 50), m1, m2, m2_again, broken, m3, elsewhere, m4],
+    )
+    write(  # a side-chain: a replay of m1 under another request id, and its own call on another model
+        claude_file(home, "-repo", "S1").with_suffix("") / "subagents" / "agent-a1.jsonl",
+        [
+            claude(
+                session="S1",
+                cwd=repo,
+                branch="main",
+                at=T0 + 100,
+                mid="msg_1",
+                rid="req_side",
+                inp=10,
+                out=100,
+                read=1000,
+                write=500,
+                sidechain=True,
+            ),
+            claude(
+                session="S1",
+                cwd=repo,
+                branch="main",
+                at=T0 + 1300,
+                mid="msg_s1",
+                rid="req_s1",
+                inp=7,
+                out=70,
+                model=HAIKU,
+                sidechain=True,
+            ),
+        ],
+    )
+    write(  # a resumed session: the earlier conversation copied, then a new call
+        claude_file(home, "-repo", "S3"),
+        [
+            m1,
+            m2,
+            claude(
+                session="S3",
+                cwd=repo,
+                branch="main",
+                at=T0 + 1900,
+                mid="msg_r1",
+                rid="req_r1",
+                inp=50,
+                out=500,
+                cost=0.05,
+            ),
+        ],
+    )
+    write(
+        claude_file(home, "-repo-feature", "S2"),
+        [
+            claude(session="S2", cwd=repo, branch="feature", at=T0 + 1100, mid="msg_f1", rid="req_f1", inp=60, out=600),
+            claude(session="S2", cwd=repo, branch="feature", at=T0 + 1600, mid="msg_f2", rid="req_f2", inp=70, out=700),
+        ],
+    )
+    first, second = usage(1000, 400, 50, 10), usage(3000, 1400, 150, 30)
+    codex_x = [
+        codex_meta("X", repo, "main", T0 + 200),
+        codex_turn("gpt-5-codex", T0 + 201, repo),
+        codex_item(T0 + 250),
+        codex_count(T0 + 300, first, first),
+        codex_count(T0 + 301, first, first),  # repeated when only the rate limits changed
+        codex_count(T0 + 302, None, None),
+        codex_count(T0 + 1700, second, None),  # cumulative only: the delta is 2000/1000/100/20
+    ]
+    write(codex_file(home, "X", T0 + 200), codex_x)
+    write(codex_file(home, "X", T0 + 200, archived=True), [*codex_x, codex_count(T0 + 1800, usage(9000, 0, 900), None)])
+    write(  # a spawned sub-agent: replays its parent's usage (one event re-stamped), then its own call
+        codex_file(home, "Y", T0 + 1750),
+        [
+            codex_meta("Y", repo, "main", T0 + 1750, parent="X"),
+            codex_meta("X", repo, "main", T0 + 200),
+            codex_turn("gpt-5-codex", T0 + 1750, repo),
+            codex_count(T0 + 300, first, first),
+            codex_count(T0 + 1750, second, None),
+            codex_count(T0 + 1760, usage(3500, 1500, 180, 30), usage(500, 100, 30)),
+        ],
+    )
+    return World(repo, home, c1, c2, c3, f1, main_log)
+
+
+def captured(repo: Path) -> dict[str, list[Totals]]:
+    """Per commit: (source, session, model, input, output, cache read, cache write, reasoning, cost)."""
+    out: dict[str, list[Totals]] = {}
+    for entry in ledger.load(open_repo(repo)).entries.values():
+        r = entry.record
+        row = (
+            r.source,
+            r.session,
+            r.model,
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens,
+            r.reasoning_tokens,
+            r.cost_usd,
+        )
+        out.setdefault(entry.attached, []).append(row)
+    return {commit: sorted(rows, key=str) for commit, rows in out.items()}
+
+
+def expected(w: World) -> dict[str, list[Totals]]:
+    rows: dict[str, list[Totals]] = {
+        w.c2: [
+            ("claude-code", "S1", "claude-sonnet-4-5-20250929", 30, 300, 3000, 500, 0, 0.03),
+            ("codex", "X", "gpt-5-codex", 600, 50, 400, 0, 10, None),
+        ],
+        w.c3: [
+            ("claude-code", "S1", "claude-sonnet-4-5-20250929", 30, 300, 3000, 300, 0, 0.03),
+            ("claude-code", "S1", HAIKU, 7, 70, 0, 0, 0, None),
+            ("claude-code", "S3", "claude-sonnet-4-5-20250929", 50, 500, 0, 0, 0, 0.05),
+            ("codex", "X", "gpt-5-codex", 1000, 100, 1000, 0, 20, None),
+            ("codex", "Y", "gpt-5-codex", 400, 30, 100, 0, 0, None),
+        ],
+        w.f1: [("claude-code", "S2", "claude-sonnet-4-5-20250929", 60, 600, 0, 0, 0, None)],
+    }
+    return {commit: sorted(r, key=str) for commit, r in rows.items()}
+
+
+def waiting(repo: Path) -> dict[str, list[int]]:
+    current = capture.state.load(open_repo(repo))
+    return {branch: sorted(m.tokens for m in msgs) for branch, msgs in current.pending.items()}
+
+
+def test_all_history_attributes_every_message_once_to_its_commit(world: World) -> None:
+    out = run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+    assert waiting(world.repo) == {"main": [440], "feature": [770]}
+    assert "claude-code: 3 sessions, 8 new messages, 9,957 tokens; 6 message(s) attributed to 3 commits" in out
+    assert "2 waiting for the next commit" in out
+    assert "left out: 4 duplicate copies, 1 from other directories" in out
+    assert f"skipped 1 malformed line: {world.main_log}:5" in out
+    assert "codex: 2 sessions, 3 new messages, 3,680 tokens; 3 message(s) attributed to 2 commits" in out
+    assert "wrote 8 records" in out
+
+
+def test_default_capture_takes_the_last_commit_then_all_history_the_rest(world: World) -> None:
+    out = run("capture").output
+    assert "from before the first capture here" in out
+    first = captured(world.repo)
+    assert first == {c: rows for c, rows in expected(world).items() if c != world.c2}
+    out = run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+    assert "wrote 2 records" in out
+
+
+def test_capturing_twice_adds_nothing(world: World) -> None:
+    run("capture", "--all-history")
+    notes = git(world.repo, "rev-parse", "refs/notes/tokens")
+    assert "wrote 0 records" in run("capture").output
+    assert "wrote 0 records" in run("capture", "--all-history").output
+    assert git(world.repo, "rev-parse", "refs/notes/tokens") == notes
+
+
+def test_dry_run_writes_nothing(world: World) -> None:
+    out = run("capture", "--all-history", "--dry-run").output
+    assert "dry run: would write 8 records; nothing written" in out
+    assert git(world.repo, "for-each-ref", "refs/notes/") == ""
+    assert not (world.repo / ".git" / "gitokens" / "capture").exists()
+
+
+def test_a_second_clone_from_the_same_logs_adds_nothing(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("capture", "--all-history")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(world.repo), str(bare))
+    git(world.repo, "push", "-q", str(bare), "refs/notes/tokens")
+    shutil.move(world.repo, tmp_path / "first-clone")
+    git(tmp_path, "clone", "-q", str(bare), str(world.repo))
+    git(world.repo, "fetch", "-q", "origin", "refs/notes/tokens:refs/notes/tokens")
+    monkeypatch.chdir(world.repo)  # the process followed the first clone when it moved
+    out = run("capture", "--all-history").output
+    assert "wrote 0 records (8 already in the ledger)" in out
+    assert captured(world.repo) == expected(world)
+
+
+def test_waiting_usage_goes_to_the_next_commit_on_its_branch(world: World) -> None:
+    run("capture", "--all-history")
+    c4 = commit_at(world.repo, T0 + 3000, "c4")
+    run("capture")
+    assert captured(world.repo)[c4] == [("claude-code", "S1", "claude-sonnet-4-5-20250929", 40, 400, 0, 0, 0, None)]
+    assert waiting(world.repo) == {"feature": [770]}
+
+
+def test_only_appended_bytes_are_read(world: World) -> None:
+    run("capture", "--all-history")
+    line = claude(session="S1", cwd=world.repo, branch="main", at=T0 + 2600, mid="msg_5", rid="req_5", inp=1, out=2)
+    write(world.main_log, [line], append=True)
+    result = capture.run(open_repo(world.repo), dry_run=True)
+    assert result.agents["claude"].bytes_read == len(line) + 1
+    assert result.agents["claude"].files_read == 1
+
+
+@pytest.mark.parametrize("change", ["truncated", "replaced"])
+def test_a_rewritten_log_is_read_again_without_counting_twice(world: World, change: str) -> None:
+    run("capture", "--all-history")
+    kept = world.main_log.read_text().splitlines()[:3]
+    new = claude(session="S1", cwd=world.repo, branch="main", at=T0 + 2700, mid="msg_6", rid="req_6", inp=5, out=5)
+    if change == "replaced":
+        world.main_log.unlink()
+    write(world.main_log, [*kept, new])
+    result = capture.run(open_repo(world.repo))
+    assert result.agents["claude"].duplicates == 2
+    assert result.records == []
+    assert waiting(world.repo)["main"] == [10, 440]
+
+
+def test_agent_option_reads_one_agent(world: World) -> None:
+    out = run("capture", "--all-history", "--agent", "codex").output
+    assert "claude-code" not in out
+    assert {row[0] for rows in captured(world.repo).values() for row in rows} == {"codex"}
+    run("capture", "--all-history", "--agent", "claude")
+    assert captured(world.repo) == expected(world)
+
+
+def test_since_sets_how_far_back_usage_is_taken(world: World) -> None:
+    run("capture", "--since", "2025-06-15T15:15:00Z")  # T0 + 500: m2 and C2's second half of usage
+    rows = captured(world.repo)
+    assert rows[world.c2] == [("claude-code", "S1", "claude-sonnet-4-5-20250929", 20, 200, 2000, 0, 0, 0.02)]
+
+
+def test_usage_from_another_repository_or_nested_one_is_left_out(world: World) -> None:
+    nested = world.repo / "vendor" / "lib"
+    git(world.repo, "init", "-q", str(nested))
+    line = claude(session="S5", cwd=nested, branch="main", at=T0 + 1800, mid="msg_n", rid="req_n", inp=9, out=9)
+    write(claude_file(world.home, "-repo-vendor-lib", "S5"), [line])
+    result = capture.run(open_repo(world.repo), dry_run=True, all_history=True)
+    assert result.agents["claude"].elsewhere == 2
+
+
+def test_show_and_report_list_captured_records(world: World) -> None:
+    run("capture", "--all-history")
+    out = run("show", world.c3).output
+    assert "5 record(s)" in out and "claude-code" in out and "codex" in out
+    assert "claude-sonnet-4-5-20250929" in run("report", "--format", "csv").output
+
+
+def test_bad_since_is_a_usage_error(world: World) -> None:
+    result = run("capture", "--since", "last tuesday")
+    assert result.exit_code == 2 and "error: --since" in result.output
+
+
+def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
+    run("capture", "--all-history")
+    active = codex_file(world.home, "X", T0 + 200)
+    shutil.move(active, codex_file(world.home, "X", T0 + 200, archived=True))
+    result = capture.run(open_repo(world.repo))
+    assert result.records == [] and result.agents["codex"].duplicates == 3
+    assert str(active) not in capture.state.load(open_repo(world.repo)).files
+
+
+def test_usage_in_a_linked_worktree_goes_to_its_branch(world: World, tmp_path: Path) -> None:
+    other = tmp_path / "other-worktree"
+    git(world.repo, "worktree", "add", "-q", "-b", "topic", str(other), world.c3)
+    topic = commit_at(other, T0 + 2400, "topic")
+    line = claude(session="S7", cwd=other, branch="topic", at=T0 + 2300, mid="msg_t", rid="req_t", inp=3, out=4)
+    write(claude_file(world.home, "-other-worktree", "S7"), [line])
+    run("capture", "--all-history")
+    assert captured(world.repo)[topic] == [("claude-code", "S7", "claude-sonnet-4-5-20250929", 3, 4, 0, 0, 0, None)]
+
+
+def test_cache_writes_from_the_five_minute_and_one_hour_split(world: World) -> None:
+    line = claude(session="S8", cwd=world.repo, branch="main", at=T0 + 1500, mid="msg_c", rid="req_c", inp=1, write=5)
+    entry = json.loads(line)
+    usage = entry["message"]["usage"]
+    del usage["cache_creation_input_tokens"]
+    usage["cache_creation"] = {"ephemeral_5m_input_tokens": 5, "ephemeral_1h_input_tokens": 7}
+    write(claude_file(world.home, "-repo", "S8"), [json.dumps(entry)])
+    run("capture", "--all-history")
+    assert ("claude-code", "S8", "claude-sonnet-4-5-20250929", 1, 0, 0, 12, 0, None) in captured(world.repo)[world.c3]
+
+
+def test_parsing_in_two_processes_gives_the_same_records(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    out = run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+    assert "left out: 4 duplicate copies, 1 from other directories" in out
+
+
+def test_a_synthetic_message_without_tokens_makes_no_record(world: World) -> None:
+    line = claude(
+        session="S9", cwd=world.repo, branch="main", at=T0 + 1500, mid="msg_z", rid="req_z", model="<synthetic>"
+    )
+    write(claude_file(world.home, "-repo", "S9"), [line])
+    run("capture", "--all-history")
+    assert captured(world.repo) == expected(world)
+
+
+def test_config_dirs_from_the_environment(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second, codex_home = tmp_path / "claude-a", tmp_path / "claude-b", tmp_path / "codex-home"
+    for folder, mid, tokens in ((first, "msg_a", 11), (second, "msg_b", 22)):
+        line = claude(session="SA", cwd=world.repo, branch="main", at=T0 + 1500, mid=mid, rid="r", inp=tokens)
+        write(folder / "projects" / "-repo" / "SA.jsonl", [line])
+    rollout = codex_file(codex_home, "Z", T0 + 1400).relative_to(codex_home / ".codex")
+    write(
+        codex_home / rollout,
+        [
+            codex_meta("Z", world.repo, "main", T0 + 1400),
+            '{"type":"event_msg","payload":{"type":"token_count","info":',
+            codex_count(T0 + 1500, None, usage(9, 0, 1)),
+        ],
+    )
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{first}, {second}")
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    out = run("capture", "--all-history").output
+    assert f"skipped 1 malformed line: {codex_home / rollout}:2" in out
+    assert captured(world.repo)[world.c3] == [
+        ("claude-code", "SA", "claude-sonnet-4-5-20250929", 33, 0, 0, 0, 0, None),
+        ("codex", "Z", None, 9, 1, 0, 0, 0, None),
+    ]
