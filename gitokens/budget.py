@@ -49,7 +49,7 @@ class Spend:
 class Verdict:
     """One budget checked: where it comes from, on which spend, and by how much it is over (None: not over)."""
 
-    origin: str  # "input" or ".gitokens.yml budgets.<scope>"
+    origin: str  # "budget given" (options, the Action's inputs) or ".gitokens.yml budgets.<scope>"
     budget: Budget
     spend: Spend
 
@@ -171,11 +171,22 @@ def _between(entries: Iterable[Entry], start: datetime, end: datetime | None) ->
     return [e for e in entries if low <= e.record.ts[:19] < high]
 
 
+@dataclass
+class _Tally:
+    tokens: int = 0
+    usd: float | None = None  # None until a priced record is added
+
+    def add(self, tokens: int, cost: float | None) -> None:
+        self.tokens += tokens
+        if cost is not None:
+            self.usd = (self.usd or 0.0) + cost
+
+
 def spend(repo: Repo, label: str, entries: Iterable[Entry], pricer: Pricer, top: int = 5) -> Spend:
     """Sum tokens and cost over ``entries``; the costliest commits and models first."""
     out = Spend(label, list(entries))
-    commits: dict[str, list[float | int | None]] = {}
-    models: dict[str, list[float | int | None]] = {}
+    commits: dict[str, _Tally] = {}
+    models: dict[str, _Tally] = {}
     for entry in out.entries:
         cost = pricer.cost(entry.record).usd
         out.tokens += entry.record.tokens
@@ -183,27 +194,20 @@ def spend(repo: Repo, label: str, entries: Iterable[Entry], pricer: Pricer, top:
             out.unpriced += 1
         else:
             out.usd += cost
-        for key, table in ((entry.attached, commits), (entry.record.model or "(unknown model)", models)):
-            row = table.setdefault(key, [0, None])
-            row[0] = int(row[0] or 0) + entry.record.tokens
-            if cost is not None:
-                row[1] = float(row[1] or 0.0) + cost
-    out.by_commit = [_line(repo, key, row, with_title=True) for key, row in _costliest(commits, top)]
-    out.by_model = [_line(repo, key, row, with_title=False) for key, row in _costliest(models, top)]
+        commits.setdefault(entry.attached, _Tally()).add(entry.record.tokens, cost)
+        models.setdefault(entry.record.model or "(unknown model)", _Tally()).add(entry.record.tokens, cost)
+    out.by_commit = [Line(key, t.tokens, t.usd, _subject(repo, key)) for key, t in _costliest(commits, top)]
+    out.by_model = [Line(key, t.tokens, t.usd) for key, t in _costliest(models, top)]
     return out
 
 
-def _costliest(table: dict[str, list[float | int | None]], top: int) -> list[tuple[str, list[float | int | None]]]:
-    return sorted(table.items(), key=lambda kv: (-(kv[1][1] or 0.0), -int(kv[1][0] or 0), kv[0]))[:top]
+def _costliest(table: dict[str, _Tally], top: int) -> list[tuple[str, _Tally]]:
+    return sorted(table.items(), key=lambda kv: (-(kv[1].usd or 0.0), -kv[1].tokens, kv[0]))[:top]
 
 
-def _line(repo: Repo, key: str, row: list[float | int | None], *, with_title: bool) -> Line:
-    cost = None if row[1] is None else float(row[1])
-    title = ""
-    if with_title:
-        info = repo.commit_info(key) if repo.commit_exists(key) else None
-        title = info.summary if info is not None else "(commit not in this clone)"
-    return Line(key, int(row[0] or 0), cost, title)
+def _subject(repo: Repo, commit: str) -> str:
+    info = repo.commit_info(commit) if repo.commit_exists(commit) else None
+    return info.summary if info is not None else "(commit not in this clone)"
 
 
 Scoped = tuple[str, list[Entry]]  # a scope's label and its records
@@ -242,13 +246,13 @@ def markdown(verdicts: list[Verdict]) -> str:
         return ""
     out = ["### Budgets", "", "| | Budget | Scope | Spent | Limit | Over by |", "|---|---|---|---:|---:|---:|"]
     for v in verdicts:
-        mark = "\u274c over" if v.over else "\u2705 within"
         for kind, spent, limit, over in (
             ("USD", usd(v.spend.usd), v.budget.usd, v.over_usd),
             ("tokens", f"{v.spend.tokens:,}", v.budget.tokens, v.over_tokens),
         ):
             if limit is None:
                 continue
+            mark = "\u2705 within" if over is None else "\u274c over"
             shown = usd(limit) if kind == "USD" else f"{int(limit):,}"
             by = "-" if over is None else (usd(over) if kind == "USD" else f"{int(over):,}")
             out.append(f"| {mark} | {md(v.origin, 60)} ({kind}) | {md(v.spend.label, 80)} | {spent} | {shown} | {by} |")
