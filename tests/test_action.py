@@ -452,3 +452,16 @@ def test_this_repositorys_workflow_tests_and_uses_the_action() -> None:
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "bash .ci/run" in workflow["jobs"]["test"]["steps"][-1]["run"]
     assert "pip install -q '.[test]' && pytest" in ci_run
+
+
+def test_a_refused_push_fails_the_step_after_the_summary(project: Project) -> None:
+    hook = project.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'permission denied' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    (project.workspace / "usage.json").write_text(json.dumps({"input_tokens": 5, "output_tokens": 1}))
+    inputs = {"push": "true", "record": "usage.json"}
+    result = project.act("pull_request", pr_payload(project), inputs, **check_out_pr(project))
+    assert result.failed and result.outputs["over-budget"] == "false"
+    out = step(result, "Token report")
+    assert "::error title=gitokens::the ledger was not pushed: 'origin' rejected the ledger push 6 times" in out
+    assert "permissions: contents: write" in out and "### Overall" in result.summary
