@@ -424,14 +424,20 @@ def _write(repo: Repo, columns: Columns) -> None:
         arrays[f"{name}.codes"] = text.codes
         arrays[f"{name}.labels"] = np.frombuffer(blob, dtype=np.uint8)
         arrays[f"{name}.ends"] = ends
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
         os.replace(tmp, path)
+        for other in path.parent.glob("columns-*.npz"):  # written by other gitokens versions
+            if other.name != path.name:
+                other.unlink(missing_ok=True)
     except OSError:
-        pass  # a cache that cannot be written only makes the next report slower
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        # a cache that cannot be written only makes the next report slower
 
 
 def record(columns: Columns, row: int) -> Record:
