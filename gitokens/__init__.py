@@ -1,5 +1,27 @@
-"""gitokens: a ledger of LLM token usage kept in git notes (``refs/notes/tokens``)."""
+"""gitokens: a ledger of LLM token usage kept in git notes (``refs/notes/tokens``).
+
+The Python API (``record``, ``track``, ``tracked``, ``usage_fields``) is loaded on first use, so that
+``import gitokens`` costs nothing until then.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gitokens.api import record, track, tracked
+    from gitokens.usage import usage_fields
+
 __version__ = "0.1.0"
+__all__ = ["__version__", "record", "track", "tracked", "usage_fields"]
+_LAZY = {"record": "gitokens.api", "track": "gitokens.api", "tracked": "gitokens.api", "usage_fields": "gitokens.usage"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gitokens' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -30,6 +30,10 @@ class InvalidRecord(UsageError):
     """A record field has a value the ledger cannot hold; the message names the field."""
 
 
+class InvalidUsage(UsageError):
+    """An LLM usage payload that cannot be read: not a known response shape, or counts that are not numbers."""
+
+
 class NotARepository(GitTokensError):
     """Not inside a git repository."""
 
