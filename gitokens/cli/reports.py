@@ -65,10 +65,10 @@ def report(
         git tokens report --since 7d --format markdown -o summary.md
         git tokens report --format html -o tokens.html
     """
-    from gitokens import columns, reporting  # heavy (numpy, prices, templates): only for this command
+    from gitokens import columncache, reporting  # heavy (numpy, prices, templates): only for this command
 
     repo = current_repo()
-    loaded = columns.load(repo)
+    loaded = columncache.load(repo)
     warn_invalid(loaded.invalid)
     text = reporting.run(
         repo,
