@@ -17,7 +17,7 @@ it waited for, from ``os.wait4``: what ``/usr/bin/time -v`` reports):
   parsed-notes cache, where one subtree is parsed again);
 - the import floor of the report command (``gitokens.cli``, ``reporting``, ``render`` and genai-prices);
 - in this process, on a freshly opened repository each run: ``ledger.load``, ``columns.from_ledger``,
-  ``columns.load`` from its cache, pricing every record (``costs``), ``reporting.make`` (pricing
+  ``columncache.load`` from its cache, pricing every record (``costs``), ``reporting.make`` (pricing
   included) and ``render.render(.., "json")``;
 - in a child process, the peak memory after each of those stages.
 
@@ -71,7 +71,7 @@ print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to
 STAGES = """
 import json, re, sys
 from pathlib import Path
-from gitokens import columns, ledger, render, reporting
+from gitokens import columncache, ledger, render, reporting
 from gitokens.git import open_repo
 
 def peak():
@@ -79,8 +79,8 @@ def peak():
 
 out = {"imports": peak()}
 repo = open_repo(sys.argv[1])
-loaded = columns.load(repo)
-out["columns.load"] = peak()
+loaded = columncache.load(repo)
+out["columncache.load"] = peak()
 model = reporting.make(repo, loaded)
 out["reporting.make"] = peak()
 text = render.render(model, "json")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{measured.label + ': peak RSS / 1 GiB':<58} {rss / GIB:>9.2f}x  ({rss / 1024:,.0f} MiB)")
     total = sum(r[k].median for k in ("columns", "make", "render"))
     for key, label in (
-        ("columns", "columns.load (cached)"),
+        ("columns", "columncache.load (cached)"),
         ("pricing", "  pricing (inside make)"),
         ("make", "reporting.make"),
         ("render", "render json"),
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
     import numpy as np
 
-    from gitokens import columns, render, reporting
+    from gitokens import columncache, columns, render, reporting
     from gitokens.config import load_config
     from gitokens.costs import costs
     from gitokens.git import open_repo
@@ -238,7 +238,7 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
     names = {
         "load": "ledger.load(repo)  (parsed-notes cache)",
         "from_ledger": "columns.from_ledger(ledger)",
-        "columns": "columns.load(repo)  (columns cache)",
+        "columns": "columncache.load(repo)  (columns cache)",
         "pricing": "  pricing: costs() of every record (fresh Pricer)",
         "make": "reporting.make(repo, columns)  (pricing included)",
         "render": "render.render(model, 'json')",
@@ -255,7 +255,7 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
         del loaded
         gc.collect()
         opened_at = time.perf_counter()
-        cols = columns.load(repo)
+        cols = columncache.load(repo)
         columns_at = time.perf_counter()
         costs(Pricer(load_config(repo.workdir)), cols, np.arange(len(cols)))
         priced_at = time.perf_counter()
@@ -283,25 +283,25 @@ def _memory(repo_path: Path, env: Mapping[str, str]) -> dict[str, int]:
         [sys.executable, "-c", STAGES, str(repo_path)], env=dict(env), check=True, capture_output=True, text=True
     ).stdout
     data: dict[str, int] = json.loads(out)
-    for stage in ("imports", "columns.load", "reporting.make", "render json"):
+    for stage in ("imports", "columncache.load", "reporting.make", "render json"):
         print(f"  {stage:<56} {data[stage] / 1024:>8,.0f} MiB")
-    grown = data["columns.load"] - data["imports"]
+    grown = data["columncache.load"] - data["imports"]
     print(
-        f"  columns.load grows the process by {grown / 1024:,.0f} MiB for {data['records']:,} records in effect: "
+        f"  columncache.load grows the process by {grown / 1024:,.0f} MiB for {data['records']:,} records in effect: "
         f"{grown * 1024 / data['records']:,.0f} bytes each"
     )
     return data
 
 
 def _profile(repo_path: Path) -> None:
-    from gitokens import columns, render, reporting
+    from gitokens import columncache, render, reporting
     from gitokens.git import open_repo
 
     header("cProfile of one repeated report in process: load, make, render (top 25 by own time)", columns=False)
     repo = open_repo(repo_path)
     profiler = cProfile.Profile()
     profiler.enable()
-    render.render(reporting.make(repo, columns.load(repo)), "json")
+    render.render(reporting.make(repo, columncache.load(repo)), "json")
     profiler.disable()
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)

@@ -27,7 +27,8 @@ from typing import Any
 from gitokens import ledger as ledger_mod
 from gitokens.carry import carry
 from gitokens.errors import UsageError
-from gitokens.git import Identity, Repo, init_repo
+from gitokens.git import Repo
+from gitokens.gitbuild import Identity, checkout_branch, create_commit, exclude, init_repo, set_branch, tree_writer
 from gitokens.records import Record, format_timestamp
 
 DASHBOARD = "tokens-dashboard.html"
@@ -203,7 +204,7 @@ class _Builder:
         self.main_files = {name: text.encode() for name, text in INITIAL_FILES.items()}
         self.branches: dict[str, _Branch] = {}
         self.notes: dict[date, dict[str, list[Record]]] = {}
-        self.trees = repo.tree_writer()
+        self.trees = tree_writer(repo)
 
     def build(self) -> None:
         start = self._at("maya", 0, 9 * 60 + 30)
@@ -219,12 +220,12 @@ class _Builder:
             ledger_mod.append(self.repo, self.notes[day], f"Notes added by 'git tokens demo' ({day.isoformat()})")
         for branch in [b for b in self.branches.values() if b.pull.squash]:
             carry(self.repo, ledger_mod.load(self.repo), branch.sources, branch.squashed_as)
-        self.repo.set_branch("main", self.main)
+        set_branch(self.repo, "main", self.main)
         for branch in self.branches.values():
             if branch.pull.end is None:  # merged branches are gone, as GitHub deletes them after a merge
-                self.repo.set_branch(branch.pull.branch, branch.tip)
-        self.repo.checkout_branch("main")
-        self.repo.exclude(DASHBOARD)
+                set_branch(self.repo, branch.pull.branch, branch.tip)
+        checkout_branch(self.repo, "main")
+        exclude(self.repo, DASHBOARD)
 
     # -- planning ------------------------------------------------------------------------------------
 
@@ -267,7 +268,7 @@ class _Builder:
     def _commit(
         self, files: dict[str, bytes], parents: list[str], message: str, author: Identity, by: Identity | None = None
     ) -> str:
-        return self.repo.create_commit(self.trees.write(files), parents, message + "\n", author, by)
+        return create_commit(self.repo, self.trees.write(files), parents, message + "\n", author, by)
 
     def _main_commit(self, when: int, who: str, message: str, path: str) -> None:
         previous = max(self.repo.commit_time(self.main) or when, when - 6 * 3600)  # small fixes: a morning's work

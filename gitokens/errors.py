@@ -1,6 +1,6 @@
 """The one family of errors a user can see: a message saying what happened and a hint saying what to do.
 
-Core modules raise these; only ``cli.py`` turns them into a line on stderr and an exit code.
+Core modules raise these; only the ``cli`` package turns them into a line on stderr and an exit code.
 """
 
 from __future__ import annotations

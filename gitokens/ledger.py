@@ -131,17 +131,17 @@ def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: Not
     (after a clone or fetch): the children leave their results in the cache, this process keeps its own."""
     missing = [group for group in groups if group[0] is not None and not cache.has(group[0])]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    helpers = min(cores, 4) - 1 if len(missing) >= _PARALLEL_FROM and sys.platform == "linux" else 0
+    workers = min(cores, 4) - 1 if len(missing) >= _PARALLEL_FROM and sys.platform == "linux" else 0
     children = []
-    if helpers > 0:
+    if workers > 0:
         context = multiprocessing.get_context("fork")
-        for n in range(1, helpers + 1):
-            share = missing[n :: helpers + 1]
+        for n in range(1, workers + 1):
+            share = missing[n :: workers + 1]
             child = context.Process(target=_parse_into_cache, args=(str(repo.git_dir), share), daemon=True)
             child.start()
             children.append(child)
     parsed: dict[str, Parsed] = {}
-    for group in missing[:: helpers + 1]:
+    for group in missing[:: workers + 1]:
         oid = group[0]
         assert oid is not None
         parsed[oid] = _parse_group(repo, group)

@@ -6,6 +6,7 @@ schema ``gitokens.report/1`` (docs/report-json.md) and also what the templates r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,7 +174,9 @@ class Report:
     estimated_split: dict[str, float]
     sections: list[str]
     by: str  # the trend table's period: day, week or month
-    records: list[dict[str, Any]] | None = None  # one row per record, only when asked for (CSV); not in to_dict
+    # One row per record, oldest first, only when asked for (CSV); built as it is read (it can be read once,
+    # unless it is a list); not in to_dict.
+    records: Iterable[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -96,7 +96,7 @@ def test_a_cold_ledger_of_many_subtrees_is_parsed_by_several_processes(
 
     monkeypatch.setattr(multiprocessing, "get_context", lambda method: Counting())
     parallel = ledger.load(open_repo())
-    assert len(started) == 2 and all(started)  # two helper processes, each with a share
+    assert len(started) == 2 and all(started)  # two worker processes, each with a share
     assert len(list(cache_dir(open_repo()).iterdir())) == len(open_repo().notes_groups())
     assert snapshot(parallel) == snapshot(ledger.load(open_repo(), use_cache=False))
     assert len(parallel.entries) == 120 and len(parallel.invalid) == 1

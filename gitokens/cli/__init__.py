@@ -1,0 +1,118 @@
+"""The ``git tokens`` command line: parse, call one core function, echo. This package is the only code
+importing click: the group and what every command shares here, the commands in one module per concern."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from gitokens import __version__, install, ledger
+from gitokens.errors import GitTokensError
+from gitokens.git import Repo, open_repo
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Failure(click.ClickException):
+    """A GitTokensError on its way out: ``error:`` and ``hint:`` lines, and the error's exit code."""
+
+    def __init__(self, error: GitTokensError) -> None:
+        super().__init__(error.message)
+        self.exit_code = error.exit_code  # type: ignore[misc]  # click declares it a ClassVar; per-error here
+        self.hint = error.hint
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+        if self.hint:
+            click.echo(f"hint: {self.hint}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GitTokensError as exc:
+            raise _Failure(exc) from None
+
+
+class _Count(click.ParamType):  # type: ignore[type-arg]
+    """A token count: digits, with optional thousands separators (54,161 or 54_161)."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().replace(",", "").replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            self.fail(f"expected a whole number of tokens, got {value!r}", param, ctx)
+
+
+COUNT = _Count()
+COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="git-tokens")
+def cli() -> None:
+    """Keep a ledger of LLM token usage in git notes (refs/notes/tokens).
+
+    Each record says who spent how many tokens on which model, and is attached to the commit the
+    work went into. Share the ledger with `git tokens sync`.
+
+    \b
+    Example:
+        git tokens add 54161 "OAuth2 integration"
+        git tokens show
+    """
+
+
+def current_repo() -> Repo:
+    return open_repo()
+
+
+def load_ledger(repo: Repo) -> ledger.Ledger:
+    loaded = ledger.load(repo)
+    warn_invalid(loaded.invalid)
+    return loaded
+
+
+def warn_invalid(invalid: list[ledger.InvalidLine]) -> None:
+    if invalid:
+        click.echo(
+            f"warning: skipped {len(invalid)} ledger line(s) that are not valid records "
+            f"(first: {invalid[0].describe()}); they stay in the ledger",
+            err=True,
+        )
+
+
+def dump_json(data: Any) -> None:
+    # Indented for a person; compact for a pipe (json's indenting encoder is the slow pure-Python one).
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
+
+
+def echo_outcome(outcome: install.Outcome) -> None:
+    for line in outcome.done:
+        click.echo(line)
+    for line in outcome.warnings:
+        click.echo(f"warning: {line}", err=True)
+
+
+def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoReturn:
+    """The console script ``git-tokens`` (run by git as ``git tokens``)."""
+    if COMPLETE_VAR in os.environ:
+        prog_name = "git-tokens"  # completion registers for an executable name; "git tokens" would hijack git's
+    sys.exit(cli.main(args=argv, prog_name=prog_name, complete_var=COMPLETE_VAR))
+
+
+# The commands register themselves on ``cli`` when their modules are imported.
+from gitokens.cli import budgets, capture, data, entries, hooks, reports, sharing  # noqa: E402
+
+__all__ = ["budgets", "capture", "cli", "data", "entries", "hooks", "main", "reports", "sharing"]

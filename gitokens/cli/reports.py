@@ -1,0 +1,164 @@
+"""``report``, ``prices``, ``demo``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Any
+
+import click
+
+from gitokens import fmt, ledger
+from gitokens.cli import cli, current_repo, dump_json, load_ledger, warn_invalid
+
+# -- report --------------------------------------------------------------------------------------
+
+FORMATS = ("text", "markdown", "html", "json", "csv")
+
+
+@cli.command()
+@click.option("--since", metavar="DAY", help="From this day on: YYYY-MM-DD, YYYYMMDD, or relative (7d, 2w).")
+@click.option("--until", metavar="DAY", help="Up to this day, inclusive.")
+@click.option("--days", type=click.IntRange(min=1), help="The last N days (the same as --since Nd).")
+@click.option("--branch", help="Only records made on this branch.")
+@click.option("--author", help="Only records whose author contains this text.")
+@click.option("--model", help="Only records whose model contains this text.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows per breakdown (0: all).")
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month"]),
+    default="day",
+    show_default=True,
+    help="The trend table's period.",
+)
+@click.option("--sections", metavar="LIST", help="Comma-separated sections to show (default: all).")
+@click.option(
+    "--timezone", "tz_name", metavar="ZONE", help="IANA time zone for days and weeks (default: config, else local)."
+)
+@click.option(
+    "--cost-mode",
+    type=click.Choice(["auto", "calculate", "reported"]),
+    default="auto",
+    show_default=True,
+    help="auto: a record's own cost if it has one; calculate: always from prices; reported: only own costs.",
+)
+@click.option("--format", "fmt_name", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+def report(
+    since: str | None,
+    until: str | None,
+    days: int | None,
+    tz_name: str | None,
+    sections: str | None,
+    fmt_name: str,
+    output: str | None,
+    **options: Any,
+) -> None:
+    """Report token usage and cost from the ledger and the commit graph.
+
+    Sections: overall, branch, time, branches, merges, models, authors, recent, costs, trends.
+
+    \b
+    Example:
+        git tokens report
+        git tokens report --since 7d --format markdown -o summary.md
+        git tokens report --format html -o tokens.html
+    """
+    from gitokens import columncache, reporting  # heavy (numpy, prices, templates): only for this command
+
+    repo = current_repo()
+    loaded = columncache.load(repo)
+    warn_invalid(loaded.invalid)
+    text = reporting.run(
+        repo,
+        loaded,
+        since=since,
+        until=until,
+        days=days,
+        tz_name=tz_name,
+        sections=sections,
+        fmt=fmt_name,
+        color=output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+        **options,
+    )
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.argument("models", nargs=-1, metavar="[MODEL...]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def prices(models: tuple[str, ...], as_json: bool) -> None:
+    """Show the per-million-token rates each model is priced at, and where the rate comes from.
+
+    Without MODEL, every model in the ledger. Rates come from genai-prices' offline data, from
+    `prices:` overrides in .gitokens.yml, or through an `aliases:` entry.
+
+    \b
+    Example:
+        git tokens prices
+        git tokens prices claude-sonnet-4-5-20250929 gpt-4o
+    """
+    from gitokens import config, pricing
+
+    repo = current_repo()
+    if not models:
+        models = tuple(sorted({e.record.model for e in load_ledger(repo).entries.values() if e.record.model}))
+    pricer = pricing.Pricer(config.load_config(repo.workdir))
+    table = pricing.rates_table(pricer, models)
+    if as_json:
+        dump_json([{"model": m, **(dataclasses.asdict(r) if r else {"unpriced": True})} for m, r in table])
+        return
+    if not table:
+        click.echo("no models in the ledger yet")
+        return
+    rows = []
+    for model, rates in table:
+        if rates is None:
+            rows.append([model, "-", "-", "-", "-", "no price: costs shown as unknown"])
+            continue
+        source = rates.source + ("" if rates.priced_as == model else f" as {rates.priced_as}")
+        if rates.tiers:
+            source += f"; higher above {rates.tiers[0].above:,} input tokens"
+        rows.append(
+            [model, *(fmt.rate(v) for v in (rates.input, rates.output, rates.cache_read, rates.cache_write)), source]
+        )
+    click.echo("USD per million tokens\n")
+    click.echo(fmt.table(["model", "input", "output", "cache read", "cache write", "source"], rows, right=[1, 2, 3, 4]))
+
+
+# -- demo ------------------------------------------------------------------------------------------
+
+
+@cli.command(name="demo")
+@click.argument("path", required=False, type=click.Path())
+def demo_cmd(path: str | None) -> None:
+    """Create a throwaway repository with two months of token history, and report on it.
+
+    Five people, feature branches merged as pull requests (one squash-merged, its records carried),
+    two still open; Claude Code, Codex, hook, CI and hand-typed records on five models. Prints the
+    path and the full report, and writes the HTML dashboard into the repository (git ignores it).
+    PATH must be new or empty; without it, a new temporary directory is used.
+
+    \b
+    Example:
+        git tokens demo
+        git tokens demo /tmp/tokens-demo
+    """
+    from gitokens import demo, reporting  # heavy (prices, templates): only for this command
+
+    made = demo.create(path)
+    click.echo(f"demo repository: {made.path}\n")
+    loaded = ledger.load(made.repo)
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    text = reporting.run(made.repo, loaded, fmt="text", color=color, now=made.now)
+    click.echo(text, nl=not text.endswith("\n"))
+    dashboard = made.path / demo.DASHBOARD
+    dashboard.write_text(reporting.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")
+    click.echo(f"\nwrote the HTML dashboard: {dashboard}")
+    click.echo(f"next: cd {made.path} && git log --graph --oneline --all && git tokens report --since 7d")
