@@ -103,7 +103,7 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
             loaded = ledger.load(repo)
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
         loaded = ledger.load(repo)
-    model, report_md, dashboard = _report(repo, loaded, settings, env, now)
+    model, report_md, dashboard = _report(repo, loaded, settings, env, now, _event_branch(event))
     tz = reporting.resolve_timezone(None, config)
     scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
     pricer = Pricer(config)
@@ -128,14 +128,34 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
     return out
 
 
+def _event_branch(event: Event) -> str | None:
+    """The branch a run is about: a pull request's head branch, or the pushed branch (checkout leaves HEAD
+    detached in both)."""
+    head_ref = event.pr_head[1]
+    if head_ref:
+        return head_ref
+    return event.ref.removeprefix("refs/heads/") if event.ref.startswith("refs/heads/") else None
+
+
 def _report(
-    repo: Repo, loaded: ledger.Ledger, settings: Settings, env: Mapping[str, str], now: datetime
+    repo: Repo,
+    loaded: ledger.Ledger,
+    settings: Settings,
+    env: Mapping[str, str],
+    now: datetime,
+    current: str | None = None,
 ) -> tuple[Report, Path, Path]:
     """The report model, and the Markdown report and HTML dashboard written under ``$RUNNER_TEMP/gitokens``."""
     from gitokens import render, reporting
 
     model = reporting.make(
-        repo, loaded, since=settings.since, branch=settings.branch, sections=settings.sections, now=now
+        repo,
+        loaded,
+        since=settings.since,
+        branch=settings.branch,
+        sections=settings.sections,
+        now=now,
+        current_branch=current,
     )
     temp = env.get("RUNNER_TEMP")
     folder = settings.out_dir or (Path(temp) / "gitokens" if temp else repo.state_dir() / "ci")
@@ -166,11 +186,11 @@ def _record(
             f"record: {path} is not a JSON file: {exc}", hint="one usage object or a list of them"
         ) from None
     items = data if isinstance(data, list) else [data]
-    head, head_ref = event.pr_head
+    head = event.pr_head[0]
     target = head if head is not None and repo.commit_exists(head) else repo.head_commit()
     if target is None:
         raise UsageError("record: there is no commit to attach the usage to", hint="check out a commit first")
-    branch = head_ref or (event.ref.removeprefix("refs/heads/") if event.ref.startswith("refs/heads/") else None)
+    branch = _event_branch(event)
     run = [env.get(k, "") for k in ("GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB")]
     new: list[Record] = []
     for number, item in enumerate(items, 1):

@@ -82,6 +82,7 @@ class Options:
     sections: tuple[str, ...] = SECTIONS
     by: str = "day"
     with_records: bool = False
+    current: str | None = None  # the branch the report is about (default: HEAD's)
     now: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
 
@@ -93,7 +94,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
     tip = repo.branch_tip(default) if default and "merges" in options.sections else None
     history = repo.first_parents(tip) if tip else None  # git walks it while the report is built
     records = _collect(repo, columns, config, pricer, tz, options)
-    current = repo.head_branch()
+    current = options.current or repo.head_branch()
     overall = records.sums()
     days = records.group(DAY)
     daily = records.table("date", {d.isoformat(): rows for d, rows in days.items()}, by_key=True)

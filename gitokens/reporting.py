@@ -48,6 +48,7 @@ def make(
     by: str = "day",
     cost_mode: CostMode = "auto",
     with_records: bool = False,
+    current_branch: str | None = None,
     now: datetime | None = None,
 ) -> Report:
     """The report model for these command-line choices, from a loaded ledger or its columns."""
@@ -66,6 +67,7 @@ def make(
         by=by,
         sections=parse_sections(sections),
         with_records=with_records,
+        current=current_branch,
         now=now,
         filters={
             k: v

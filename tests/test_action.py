@@ -165,6 +165,7 @@ def test_pull_request_report_and_outputs(project: Project) -> None:
     assert Path(result.outputs["dashboard-path"]).read_text().startswith("<!doctype html>")
     assert "| ✅ within | budget given (USD) | pull request #\u200d17 \\(feature/search\\) |" in result.summary
     assert "### Overall" in result.summary
+    assert "on feature/search" in result.summary  # the pull request's branch, not checkout's detached HEAD
     assert project.remote_notes() == before  # push defaults to false
 
 

@@ -174,3 +174,12 @@ def test_timezone_moves_days(repo: Path) -> None:
     repo_ = open_repo()
     paris = reporting.make(repo_, ledger.load(repo_), now=NOW, tz_name="Europe/Paris").to_dict()["daily"][0]["date"]
     assert (utc, paris) == ("2025-10-14", "2025-10-15")
+
+
+def test_the_current_branch_can_be_named(history: dict[str, str]) -> None:
+    git(Path.cwd(), "checkout", "-q", "--detach", history["a2"])  # as a CI checkout leaves it
+    detached = make()
+    named = make(current_branch="feature/a")
+    assert detached["current_branch"] is None and detached["branch"]["sessions"] == 0
+    assert named["current_branch"] == "feature/a"
+    assert named["branch"]["name"] == "feature/a" and named["branch"]["sessions"] == 2
