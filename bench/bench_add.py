@@ -27,7 +27,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from make_ledger import add_spec_arguments, ensure_ledger, hermetic_env, scratch_copy, spec_from_args
+from make_ledger import add_spec_arguments, prepare, scratch_copy
 from timing import Timing, header, measure, ratio_line, run
 
 from gitokens.records import Record, format_timestamp, new_id
@@ -44,13 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results (medians, mins, samples) here")
     args = parser.parse_args(argv)
 
-    spec = spec_from_args(args)
-    work_dir: Path = args.work_dir.resolve()
-    pristine, meta = ensure_ledger(spec, work_dir, rebuild=args.rebuild)
-    env = hermetic_env(work_dir / "home")
+    work_dir, pristine, meta, env = prepare(args)
     python = sys.executable
-    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records", end="")
-    print(" (cached)" if meta["reused"] else f" (built in {meta['seconds']['total']:.1f}s)")
     print(f"python: {python} ({sys.version.split()[0]}); git: {_out(['git', '--version'], env, work_dir).strip()}")
     repo = scratch_copy(pristine, work_dir / "scratch" / "bench-add")
     results: dict[str, Timing] = {}

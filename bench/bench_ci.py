@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from make_ledger import add_spec_arguments, ensure_ledger, git, hermetic_env, scratch_copy, spec_from_args
+from make_ledger import add_spec_arguments, git, prepare, scratch_copy
 from timing import header, measure, ratio_line
 
 
@@ -28,11 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     add_spec_arguments(parser, commits=100_000)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement (default 3)")
     args = parser.parse_args(argv)
-    work_dir: Path = args.work_dir.resolve()
-    pristine, meta = ensure_ledger(spec_from_args(args), work_dir, rebuild=args.rebuild)
-    env = hermetic_env(work_dir / "home")
+    work_dir, pristine, _, env = prepare(args)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records")
     repo = scratch_copy(pristine, work_dir / "scratch" / "bench-ci")
     (repo / ".gitokens.yml").write_text("budgets:\n  month: {usd: 1000000000}\n")
     temp = work_dir / "scratch" / "bench-ci-runner"

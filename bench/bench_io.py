@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from make_ledger import add_spec_arguments, ensure_ledger, hermetic_env, scratch_copy, spec_from_args
+from make_ledger import add_spec_arguments, prepare, scratch_copy
 from timing import Timing, header, measure, measure_call, ratio_line, run
 
 
@@ -35,12 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (default: delete them)")
     args = parser.parse_args(argv)
 
-    work_dir: Path = args.work_dir.resolve()
-    pristine, meta = ensure_ledger(spec_from_args(args), work_dir, rebuild=args.rebuild)
-    env = hermetic_env(work_dir / "home")
+    work_dir, pristine, _, env = prepare(args)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records", end="")
-    print(" (cached)" if meta["reused"] else f" (built in {meta['seconds']['total']:.1f}s)")
     source = scratch_copy(pristine, work_dir / "scratch" / "bench-io-source")
     target = scratch_copy(pristine, work_dir / "scratch" / "bench-io-target")
     out = work_dir / "scratch" / "bench-io-out"

@@ -23,7 +23,6 @@ import cProfile
 import gc
 import io
 import json
-import os
 import pstats
 import shutil
 import subprocess
@@ -33,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from make_ledger import add_spec_arguments, ensure_ledger, hermetic_env, scratch_copy, spec_from_args
+from make_ledger import add_spec_arguments, prepare, scratch_copy
 from timing import Timing, header, measure, measure_call, ms, ratio_line
 
 if TYPE_CHECKING:
@@ -49,19 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results (medians, mins, samples) here")
     args = parser.parse_args(argv)
 
-    spec = spec_from_args(args)
-    work_dir: Path = args.work_dir.resolve()
-    pristine, meta = ensure_ledger(spec, work_dir, rebuild=args.rebuild)
-    env = hermetic_env(work_dir / "home")
-    os.environ.clear()
-    os.environ.update(env)  # before pygit2 is imported: libgit2 reads HOME for its config search path
+    work_dir, pristine, meta, env = prepare(args, adopt_env=True)
 
     from gitokens.git import open_repo
     from gitokens.ledger import load
     from gitokens.records import Record
 
-    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records", end="")
-    print(" (cached)" if meta["reused"] else f" (built in {meta['seconds']['total']:.1f}s)")
     repo_path = scratch_copy(pristine, work_dir / "scratch" / "bench-read")
     results: dict[str, Timing] = {}
     runs = args.runs

@@ -36,7 +36,6 @@ import gc
 import io
 import json
 import marshal
-import os
 import pickle
 import pstats
 import shutil
@@ -50,7 +49,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from make_ledger import add_spec_arguments, ensure_ledger, hermetic_env, scratch_copy, spec_from_args
+from make_ledger import add_spec_arguments, prepare, scratch_copy
 from timing import Timing, header, measure_call, ms, ratio_line
 
 GIB = 1024 * 1024  # ru_maxrss is in KiB on Linux
@@ -138,14 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results (medians, mins, samples) here")
     args = parser.parse_args(argv)
 
-    work_dir: Path = args.work_dir.resolve()
-    pristine, meta = ensure_ledger(spec_from_args(args), work_dir, rebuild=args.rebuild)
-    env = hermetic_env(work_dir / "home")
-    os.environ.clear()
-    os.environ.update(env)  # before pygit2 is imported: libgit2 reads HOME for its config search path
-
-    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records", end="")
-    print(" (cached)" if meta["reused"] else f" (built in {meta['seconds']['total']:.1f}s)")
+    work_dir, pristine, meta, env = prepare(args, adopt_env=True)
     repo_path = scratch_copy(pristine, work_dir / "scratch" / "bench-report")
     runs = args.runs
     r: dict[str, Timing] = {}

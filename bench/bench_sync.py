@@ -22,7 +22,6 @@ Both merges are checked to give the same note for every commit before anything i
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from make_ledger import add_spec_arguments, ensure_ledger, git, hermetic_env, scratch_copy, spec_from_args
+from make_ledger import add_spec_arguments, git, prepare, scratch_copy
 from timing import Timing, header, measure, ratio_line
 
 THEIRS = "refs/notes/theirs"
@@ -46,18 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (default: delete them)")
     args = parser.parse_args(argv)
 
-    spec = spec_from_args(args)
-    work_dir: Path = args.work_dir.resolve()
-    pristine, meta = ensure_ledger(spec, work_dir, rebuild=args.rebuild)
-    env = hermetic_env(work_dir / "home")
-    os.environ.clear()
-    os.environ.update(env)  # before pygit2 is imported: libgit2 reads HOME for its config search path
+    work_dir, pristine, _, env = prepare(args, adopt_env=True)
 
     from gitokens import sync
     from gitokens.git import open_repo
 
-    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records", end="")
-    print(" (cached)" if meta["reused"] else f" (built in {meta['seconds']['total']:.1f}s)")
     scratch = work_dir / "scratch"
     local = scratch_copy(pristine, scratch / "bench-sync-local")
     remote = scratch_copy(pristine, scratch / "bench-sync-remote")

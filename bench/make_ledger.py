@@ -555,6 +555,22 @@ def ensure_ledger(
     return root / "repo", json.loads(meta.read_text()) | {"reused": True}
 
 
+def prepare(args: argparse.Namespace, *, adopt_env: bool = False) -> tuple[Path, Path, dict[str, Any], dict[str, str]]:
+    """A benchmark's start: the work dir, the cached repository for its options (built if missing), its
+    build facts and the hermetic environment, with the repository's line printed. ``adopt_env``: this
+    process takes that environment too, before pygit2 is imported (libgit2 reads HOME for its config
+    search path)."""
+    work_dir: Path = args.work_dir.resolve()
+    pristine, meta = ensure_ledger(spec_from_args(args), work_dir, rebuild=args.rebuild)
+    env = hermetic_env(work_dir / "home")
+    if adopt_env:
+        os.environ.clear()
+        os.environ.update(env)
+    print(f"repository: {meta['commits']:,} commits, {meta['notes']:,} notes, {meta['records']:,} records", end="")
+    print(" (cached)" if meta["reused"] else f" (built in {meta['seconds']['total']:.1f}s)")
+    return work_dir, pristine, meta, env
+
+
 def scratch_copy(source: Path, target: Path) -> Path:
     """A fresh copy of ``source`` at ``target`` (replacing what is there) for a benchmark to modify."""
     shutil.rmtree(target, ignore_errors=True)
