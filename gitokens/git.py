@@ -10,6 +10,7 @@ at whatever fanout it has, and write under a locked ref transaction with git's 2
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -156,6 +157,18 @@ class Repo:
             if reference is not None:
                 return str(reference.resolve().target)
         return None
+
+    def branch_tips(self) -> dict[str, str]:
+        """Every name ``branch_tip`` knows, with the commit it gives: local branches, and origin's where
+        there is no local one of that name."""
+        tips: dict[str, str] = {}
+        names = list(self.pg.references)
+        for prefix in ("refs/remotes/origin/", "refs/heads/"):  # local last: it wins
+            for name in names:
+                if name.startswith(prefix) and name != "refs/remotes/origin/HEAD":
+                    with contextlib.suppress(pygit2.GitError, KeyError):
+                        tips[name[len(prefix) :]] = str(self.pg.references[name].resolve().target)
+        return tips
 
     def default_branch(self, configured: str | None = None) -> str | None:
         """The branch merges land on: as configured, else origin's HEAD, else main or master, else HEAD's."""

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from gitokens import ledger, totals
 from gitokens.capture import attribute, claude, codex, scan, state
-from gitokens.capture.model import Message
 from gitokens.git import Repo
 from gitokens.records import Record
 
@@ -50,18 +49,22 @@ def run(
     with contextlib.nullcontext() if dry_run else state.locked(state.folder(repo)), _without_cyclic_gc():
         current = state.load(repo)
         result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
-        new = scan.read(repo, current, result.agents, all_history=all_history, progress=progress)
         if current.horizon is None:
             current.horizon = attribute.horizon(repo)
         floor = since if since is not None else -math.inf if all_history else current.horizon
+        chains = attribute.Chains(repo.branch_tips(), repo.first_parent_times, floor)
+        context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor)
+        found = scan.read(repo, current, result.agents, context, all_history=all_history, progress=progress)
         selected = {SOURCES[a] for a in agents}
-        waiting = [m for msgs in current.pending.values() for m in msgs]
-        plan = attribute.plan(repo, [m for m, _ in new], [m for m in waiting if m.source in selected], floor)
-        for m in waiting:
-            if m.source not in selected:
-                plan.pending.setdefault(m.branch or "", []).append(m)
-        _summarize(result, plan, new)
-        records = _records(repo, plan)
+        for message in (m for msgs in current.pending.values() for m in msgs):
+            commit = chains.commit_at(message.branch, message.epoch) if message.branch else None
+            if message.source not in selected or commit is None:
+                found.pending.setdefault(message.branch or "", []).append(message)
+            else:
+                key = (commit, message.source, message.session, message.model, message.branch)
+                attribute.add(found.groups, key, message)
+        _summarize(result, found)
+        records = _records(repo, found)
         result.records = _new_records(repo, records)
         result.already = len(records) - len(result.records)
         if dry_run:
@@ -72,13 +75,10 @@ def run(
                 by_commit.setdefault(rec.commit or "", []).append(rec)
             written = ledger.append(repo, by_commit, "Notes added by 'git tokens capture'", timeout=5.0)
             totals.advance(repo, written, result.records)
-        taken = {m.key for msgs in plan.groups.values() for m in msgs}
-        taken.update(m.key for msgs in plan.pending.values() for m in msgs)
-        for message, marks in new:
-            if message.key in taken:
-                for mark in marks:
-                    current.mark_seen(mark)
-        current.pending = plan.pending
+        for marks in found.taken:
+            for mark in marks:
+                current.mark_seen(mark)
+        current.pending = found.pending
         state.save(current, started)
     return result
 
@@ -95,37 +95,25 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _summarize(result: Result, plan: attribute.Plan, new: list[tuple[Message, list[int]]]) -> None:
+def _summarize(result: Result, found: scan.Found) -> None:
+    """The commits and waiting calls of each agent (the scan counted the rest)."""
     by_source = {SOURCES[a]: s for a, s in result.agents.items()}
-    queued = {m.key for msgs in plan.pending.values() for m in msgs}
-    grouped = {m.key for msgs in plan.groups.values() for m in msgs}
-    for message, _ in new:
-        summary = by_source[message.source]
-        if message.key in queued or message.key in grouped:
-            summary.messages += 1
-            summary.tokens += message.tokens
-            if message.session:
-                summary.sessions.add(message.session)
-    for key, msgs in plan.groups.items():
+    for key, group in found.groups.items():
         summary = by_source[key[1]]
         summary.commits.add(key[0])
-        summary.attached += len(msgs)
-    for msgs in plan.pending.values():
+        summary.attached += group[0]
+    for msgs in found.pending.values():
         for m in msgs:
             if m.source in by_source:
                 by_source[m.source].waiting += 1
-    for m in plan.older:
-        by_source[m.source].older += 1
-    for m in plan.no_branch:
-        by_source[m.source].no_branch += 1
 
 
-def _records(repo: Repo, plan: attribute.Plan) -> list[Record]:
+def _records(repo: Repo, found: scan.Found) -> list[Record]:
     author = repo.user_email()
-    return [attribute.record(key, msgs, author) for key, msgs in sorted(plan.groups.items(), key=_order)]
+    return [attribute.record(key, group, author) for key, group in sorted(found.groups.items(), key=_order)]
 
 
-def _order(item: tuple[attribute.GroupKey, list[Message]]) -> tuple[str, ...]:
+def _order(item: tuple[attribute.GroupKey, attribute.Group]) -> tuple[str, ...]:
     return tuple(part or "" for part in item[0])
 
 

@@ -5,17 +5,19 @@ agent named, i.e. to commit C when C's parent was committed before the usage and
 branch's first-parent chain that is the oldest commit whose committer time is not earlier than the
 message. Usage after the branch's last commit waits for the next one.
 
-One record per (commit, agent session, model): the sum of its messages. Its id is the source and the
-XOR of the messages' key digests, so the same messages always make the same id, whoever captures them.
+One record per (commit, agent session, model): the sum of its messages, added up in a ``Group`` as they
+are read. Its id is the source and the XOR of the messages' key digests, so the same messages always make
+the same id, whoever captures them and in whatever order.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any
 
-from gitokens.capture.model import Message, combine, parse_time
+from gitokens.capture.model import Message, parse_time
 from gitokens.git import Repo
 from gitokens.records import Record, format_timestamp
 
@@ -23,71 +25,102 @@ _PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
 GroupKey = tuple[str, str, str | None, str | None, str | None]  # commit, source, session, model, branch
 
 
-@dataclass
-class Plan:
-    """Where every message goes: a commit's group, the branch's queue, or nowhere (older than the floor)."""
-
-    groups: dict[GroupKey, list[Message]] = field(default_factory=dict)
-    pending: dict[str, list[Message]] = field(default_factory=dict)
-    older: list[Message] = field(default_factory=list)
-    no_branch: list[Message] = field(default_factory=list)
+Group = list[Any]
+"""The running sums of one record: [messages, XOR of the keys, input, output, cache read, cache write,
+reasoning, the logged costs (None once a message has none), (epoch, key, ts) of the latest message]. A
+list, not a class: tens of thousands of updates, and ``marshal`` carries it between processes."""
 
 
 class Chains:
-    """Each branch's first-parent chain (oldest first) with the running maximum of committer times."""
+    """Each branch's first-parent chain (oldest first) with the running maximum of committer times, loaded
+    when a branch is first asked for from a month before the message (not before ``floor``), and again from
+    further back when an older message comes."""
 
-    def __init__(self, repo: Repo) -> None:
-        self.repo = repo
-        self._cache: dict[tuple[str, int | None], tuple[list[str], list[int]]] = {}
-        self._tips: dict[str, str | None] = {}
+    def __init__(self, tips: dict[str, str], walk: Callable[[str, int | None], list[tuple[str, int]]], floor: float):
+        self.tips = tips
+        self.walk = walk
+        self.floor = floor
+        self._chains: dict[str, tuple[int, list[str], list[int]]] = {}
+        self._margin = 30 * 86400
 
-    def tip(self, branch: str) -> str | None:
-        if branch not in self._tips:
-            self._tips[branch] = self.repo.branch_tip(branch)
-        return self._tips[branch]
+    def commit_at(self, branch: str, epoch: float) -> str | None:
+        """The first commit on ``branch`` made at or after ``epoch``; None when there is none yet."""
+        found = self.find(branch, epoch)
+        return None if found is None else found[0]
 
-    def commit_at(self, branch: str, epoch: float, since: int | None) -> str | None:
-        tip = self.tip(branch)
-        if tip is None:
+    def find(self, branch: str, epoch: float) -> tuple[str, float, float] | None:
+        """``commit_at``, with the times [low, high) of all the usage that goes to that commit too."""
+        second = math.floor(epoch)  # committer times are whole seconds
+        chain = self._chains.get(branch)
+        if chain is None or second <= chain[0]:
+            if branch not in self.tips:
+                return None
+            chain = self._chains[branch] = self._load(self.tips[branch], second)
+        since, commits, highest = chain
+        index = bisect.bisect_left(highest, second)
+        if index == len(commits):
             return None
-        key = (tip, since)
-        if key not in self._cache:
-            chain = list(reversed(self.repo.first_parent_times(tip, since)))
-            highest, running = [], -1
-            for _, when in chain:
-                running = max(running, when)
-                highest.append(running)
-            self._cache[key] = ([c for c, _ in chain], highest)
-        commits, highest = self._cache[key]
-        index = bisect.bisect_left(highest, math.floor(epoch))  # committer times are whole seconds
-        return commits[index] if index < len(commits) else None
+        return commits[index], (highest[index - 1] if index else since) + 1, highest[index] + 1
+
+    def _load(self, tip: str, second: int) -> tuple[int, list[str], list[int]]:
+        since = second - 1 - self._margin
+        if 0 < self.floor <= second:  # nothing older than the floor is attributed: no need to go further back
+            since = max(since, math.floor(self.floor) - 1)
+        self._margin *= 2  # when an older message makes it load again, from further back each time
+        chain = list(reversed(self.walk(tip, since)))
+        highest, running = [], -1
+        for _, when in chain:
+            running = max(running, when)
+            highest.append(running)
+        return since, [c for c, _ in chain], highest
 
 
-def plan(repo: Repo, new: list[Message], waiting: list[Message], floor: float) -> Plan:
-    """Attribute new messages (those older than ``floor`` are left out) and waiting ones."""
-    chains = Chains(repo)
-    out = Plan()
-    by_branch: dict[str, list[tuple[Message, bool]]] = {}
-    for message in new:
-        if message.branch is None:
-            out.no_branch.append(message)
-        elif message.epoch < floor:
-            out.older.append(message)
+def add(groups: dict[GroupKey, Group], key: GroupKey, message: Message) -> None:
+    """Count one message into its record's group."""
+    group = groups.get(key)
+    cost = message.cost_usd
+    latest = (message.epoch, message.key, message.ts)
+    if group is None:
+        groups[key] = [
+            1,
+            int.from_bytes(message.key, "big"),
+            message.input_tokens,
+            message.output_tokens,
+            message.cache_read_tokens,
+            message.cache_write_tokens,
+            message.reasoning_tokens,
+            None if cost is None else [cost],
+            latest,
+        ]
+        return
+    group[0] += 1
+    group[1] ^= int.from_bytes(message.key, "big")
+    group[2] += message.input_tokens
+    group[3] += message.output_tokens
+    group[4] += message.cache_read_tokens
+    group[5] += message.cache_write_tokens
+    group[6] += message.reasoning_tokens
+    if group[7] is not None:
+        if cost is None:
+            group[7] = None
         else:
-            by_branch.setdefault(message.branch, []).append((message, False))
-    for message in waiting:
-        by_branch.setdefault(message.branch or "", []).append((message, True))
-    for branch, items in by_branch.items():
-        lowest = min(m.epoch for m, _ in items)
-        since = int(lowest) - 1 if math.isfinite(lowest) else None
-        for message, _ in items:
-            commit = chains.commit_at(branch, message.epoch, since) if branch else None
-            if commit is None:
-                out.pending.setdefault(branch, []).append(message)
-            else:
-                key = (commit, message.source, message.session, message.model, message.branch)
-                out.groups.setdefault(key, []).append(message)
-    return out
+            group[7].append(cost)
+    if latest > group[8]:
+        group[8] = latest
+
+
+def merge(groups: dict[GroupKey, Group], key: GroupKey, other: Group) -> None:
+    """Add the group ``other`` (of other messages) into ``groups[key]``."""
+    group = groups.get(key)
+    if group is None:
+        groups[key] = other
+        return
+    group[0] += other[0]
+    group[1] ^= other[1]
+    for at in range(2, 7):
+        group[at] += other[at]
+    group[7] = None if group[7] is None or other[7] is None else group[7] + other[7]
+    group[8] = max(group[8], other[8])
 
 
 def horizon(repo: Repo) -> float:
@@ -100,17 +133,14 @@ def horizon(repo: Repo) -> float:
     return float(repo.commit_time(info.parents[0]) or 0)
 
 
-def record(key: GroupKey, messages: list[Message], author: str | None) -> Record:
+def record(key: GroupKey, group: Group, author: str | None) -> Record:
     """The one record of a group: sums, the latest time, the log's own costs when every message had one
     (``math.fsum``: the same total in any order)."""
     commit, source, session, model, branch = key
-    columns = list(zip(*messages, strict=True))
-    costs = columns[12]
-    cost = round(math.fsum(costs), 10) if None not in costs else None
-    latest = max(messages, key=lambda m: (m.epoch, m.key))
+    _, xor, inp, out, read, write, reasoning, costs, (_, _, ts) = group
     data = {
-        "id": f"{source}:{combine(columns[0])}",
-        "ts": format_timestamp(parse_time(latest.ts)),
+        "id": f"{source}:{xor:032x}",
+        "ts": format_timestamp(parse_time(ts)),
         "source": source,
         "commit": commit,
         "branch": branch,
@@ -118,11 +148,11 @@ def record(key: GroupKey, messages: list[Message], author: str | None) -> Record
         "model": model,
         "provider": _PROVIDERS.get(source),
         "session": session,
-        "cost_usd": cost,
-        "input_tokens": sum(columns[7]),
-        "output_tokens": sum(columns[8]),
-        "cache_read_tokens": sum(columns[9]),
-        "cache_write_tokens": sum(columns[10]),
-        "reasoning_tokens": sum(columns[11]),
+        "cost_usd": None if costs is None else round(math.fsum(costs), 10),
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_read_tokens": read,
+        "cache_write_tokens": write,
+        "reasoning_tokens": reasoning,
     }
     return Record.from_dict({k: v for k, v in data.items() if v is not None or k == "branch"})

@@ -11,23 +11,24 @@ and the first line of a call counts, as ccusage counts it. A side-chain copy of 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
+from hashlib import blake2b
 from typing import Any
 
 import orjson
 
-from gitokens.capture.model import Message, digest, parse_time, seen_int
+from gitokens.capture.model import Message, digest, parse_time
 
 SOURCE = "claude-code"
 
 
 Buffer = bytes | mmap.mmap
 _SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
+_MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
 
 
-Candidate = tuple[Message, str | None, int, int | None, list[int]]
+Candidate = tuple[Message, str | None, int, int | None, tuple[int, ...]]
 """A parsed call: the message, its cwd, its key, the mark a copy of the other kind (main conversation or
 side-chain) of the same message id would have left, and the marks this copy leaves once taken."""
 
@@ -45,7 +46,7 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
 
     Lines that cannot carry usage (no ``"usage":`` in them) are not parsed at all: most of a log. The
     further lines of one streamed call (same ``message.id`` and ``requestId``, found as the raw
-    ``"message":{"id":"`` and ``"requestId":"`` that Claude Code writes) are not parsed either.
+    ``"message":{"id":"`` and ``"requestId":"`` that Claude Code writes) are not even copied out.
     """
     entries: list[Candidate] = []
     bad: list[int] = []
@@ -54,15 +55,16 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     find, rfind = data.find, data.rfind
     at = find(_USAGE, begin, stop)
     while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
-        start = max(rfind(b"\n", begin, at) + 1, begin)
+        start = rfind(b"\n", begin, at) + 1 or begin
         end = find(b"\n", at, stop)
-        end = stop if end < 0 else end
+        if end < 0:
+            end = stop
         at = find(_USAGE, end, stop)
-        raw = data[start:end]
-        call = _call(raw)
+        call = _call(data, start, end)
         if call is not None and call in calls:
             copies += 1
             continue
+        raw = data[start:end]
         try:
             try:
                 obj = orjson.loads(raw)
@@ -79,15 +81,22 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     return entries, bad, copies
 
 
-def _call(raw: bytes) -> bytes | None:
-    """The raw ``message.id`` and ``requestId`` of a line, when both are written the usual way."""
-    start = raw.find(_MESSAGE_ID)
-    request = raw.rfind(_REQUEST_ID)
-    if start < 0 or request < 0:
+def _call(data: Buffer, start: int, end: int) -> bytes | None:
+    """The raw ``message.id`` and ``requestId`` of the line ``data[start:end]``, when both are written the
+    usual way."""
+    message = data.find(_MESSAGE_ID, start, end)
+    if message < 0:
         return None
-    start += len(_MESSAGE_ID)
+    request = data.rfind(_REQUEST_ID, start, end)
+    if request < 0:
+        return None
+    message += len(_MESSAGE_ID)
     request += len(_REQUEST_ID)
-    return raw[start : raw.find(b'"', start)] + b" " + raw[request : raw.find(b'"', request)]
+    message_end = data.find(b'"', message, end)
+    request_end = data.find(b'"', request, end)
+    if message_end < 0 or request_end < 0:
+        return None
+    return data[message:message_end] + data[request - 1 : request_end]  # the request's quote separates them
 
 
 def _entry(obj: Any, raw: bytes) -> Candidate | None:
@@ -98,42 +107,48 @@ def _entry(obj: Any, raw: bytes) -> Candidate | None:
     if type(usage) is not dict or obj.get("type", "assistant") != "assistant":
         return None
     ts = obj["timestamp"]
-    message_id = message.get("id")
-    request_id = obj.get("requestId")
-    if type(message_id) is str and type(request_id) is str:
-        key = digest(f"claude:{message_id}:{request_id}")
-    elif type(obj.get("uuid")) is str:
-        key = digest(f"claude-entry:{obj['uuid']}")
-    else:
-        key = digest("claude-line:" + hashlib.blake2b(raw, digest_size=16).hexdigest())
-    cost, branch, model, session = obj.get("costUSD"), obj.get("gitBranch"), message.get("model"), obj.get("sessionId")
-    cwd = obj.get("cwd")
+    epoch = parse_time(ts).timestamp()
     inp, out, read, write = _counts(usage)
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
-    entry = Message(
-        key,
-        parse_time(ts).timestamp(),
-        ts,
-        SOURCE,
-        session if type(session) is str and session else None,
-        model if type(model) is str and model.strip() else None,
-        branch if type(branch) is str and branch and branch != "HEAD" else None,
-        inp,
-        out,
-        read,
-        write,
-        0,
-        float(cost) if type(cost) in (int, float) and cost >= 0 else None,
+    message_id = message.get("id")
+    request_id = obj.get("requestId")
+    if type(message_id) is str and type(request_id) is str:
+        key = digest("claude:" + message_id + ":" + request_id)
+    elif type(obj.get("uuid")) is str:
+        key = digest("claude-entry:" + obj["uuid"])
+    else:
+        key = digest("claude-line:" + blake2b(raw, digest_size=16).hexdigest())
+    cost, branch, model, session = obj.get("costUSD"), obj.get("gitBranch"), message.get("model"), obj.get("sessionId")
+    cwd = obj.get("cwd")
+    entry: Message = _MAKE(
+        Message,
+        (
+            key,
+            epoch,
+            ts,
+            SOURCE,
+            session if type(session) is str and session else None,
+            model if type(model) is str and model.strip() else None,
+            branch if type(branch) is str and branch and branch != "HEAD" else None,
+            inp,
+            out,
+            read,
+            write,
+            0,
+            float(cost) if type(cost) in (int, float) and cost >= 0 else None,
+        ),
     )
     own = int.from_bytes(key[:8], "little")
+    if type(cwd) is not str:
+        cwd = None
     if type(message_id) is not str:
-        return entry, cwd if type(cwd) is str else None, own, None, [own]
-    main = seen_int("claude-message:" + message_id)
+        return entry, cwd, own, None, (own,)
+    main = int.from_bytes(digest("claude-message:" + message_id)[:8], "little")
     side = main ^ _SIDE
     if obj.get("isSidechain") is True:
-        return entry, cwd if type(cwd) is str else None, own, main, [own, side]
-    return entry, cwd if type(cwd) is str else None, own, side, [own, main]
+        return entry, cwd, own, main, (own, side)
+    return entry, cwd, own, side, (own, main)
 
 
 def _counts(usage: dict[str, Any]) -> tuple[int, int, int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -58,15 +57,6 @@ def digest(text: str) -> bytes:
 
 def seen_int(text: str) -> int:
     return int.from_bytes(digest(text)[:8], "little")
-
-
-def combine(keys: Iterable[bytes]) -> str:
-    """The id part derived from a set of message keys: their XOR, so it does not depend on order, and a
-    group's id can be built from its parts."""
-    value = 0
-    for key in keys:
-        value ^= int.from_bytes(key, "big")
-    return f"{value:032x}"
 
 
 def parse_time(text: Any) -> datetime:

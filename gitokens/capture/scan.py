@@ -1,6 +1,14 @@
-"""Reading the logs: new lines of every file, parsed, kept when made in this repository and not taken
-before. Claude Code's files are parsed in a second process as well when there is a lot to read; the
-results are taken in file order either way, so which copy of a message counts does not change."""
+"""Reading the logs: the new lines of every file, parsed, and each call in them placed where it goes.
+
+A call is placed copy by copy, in whichever process parsed its file: made elsewhere (not in this
+repository's work trees), older than the floor, without a branch, waiting for its branch's next commit,
+or added into the group of the record it belongs to (see ``attribute``). Then this process goes through
+the files in order and keeps the first copy of each call not taken before: a file's groups are taken
+whole, unless one of their copies was a duplicate after all, and then added up again without it.
+
+Claude Code's files are parsed by this process and a forked worker when there is a lot to read; which
+copy of a call counts does not depend on that.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitokens.capture import claude, codex, files, state
+from gitokens.capture import attribute, claude, codex, files, state
+from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
 from gitokens.git import Repo
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
 Candidate = claude.Candidate
+ELSEWHERE, OLDER, NO_BRANCH, WAITING = -1, -2, -3, -4  # where a copy went when it is in no group
+_MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
 
 
 @dataclass
@@ -53,16 +64,58 @@ class Parsed:
     copies: int
 
 
+@dataclass
+class Found:
+    """What the new lines hold: the groups of the calls attributed to commits, the calls waiting for their
+    branch's next commit, and the seen-marks of the calls taken (either way)."""
+
+    groups: dict[GroupKey, Group] = field(default_factory=dict)
+    pending: dict[str, list[Message]] = field(default_factory=dict)
+    taken: list[tuple[int, ...]] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """What placing a call needs: which directories are this repository's, the branches' chains, and the
+    time before which usage is left out."""
+
+    inside: Inside
+    chains: attribute.Chains
+    floor: float
+
+
+@dataclass
+class Placed:
+    """One file's new calls, placed: per copy its key, the mark another kind of copy would have left, the
+    marks it leaves and its slot (a group's index, or where it went); the groups; and the copies' messages
+    (a ``marshal`` blob when they come from the worker: read only when needed)."""
+
+    path: Path
+    state: state.FileState
+    size: int
+    bad: list[int]
+    copies: int
+    index: list[tuple[int, int | None, tuple[int, ...], int]]
+    keys: list[GroupKey]
+    groups: list[Group]
+    rows: list[Message] | bytes
+
+    def messages(self) -> list[Message]:
+        if isinstance(self.rows, bytes):
+            self.rows = [_MAKE(Message, row) for row in marshal.loads(self.rows)]
+        return self.rows
+
+
 def read(
     repo: Repo,
     current: state.State,
     agents: dict[str, AgentSummary],
+    context: Context,
     *,
     all_history: bool,
     progress: Progress | None,
-) -> list[tuple[Message, list[int]]]:
-    """New, deduplicated messages made in this repository's work trees, with the seen-marks each takes."""
-    inside = _Inside(repo.worktree_roots())
+) -> Found:
+    """The new calls made in this repository's work trees and not taken before, placed."""
     claude_paths = files.claude_files(files.claude_roots()) if "claude" in agents else []
     codex_paths = files.codex_files(files.codex_roots()) if "codex" in agents else []
     present = {str(p) for p in claude_paths + codex_paths}
@@ -73,13 +126,18 @@ def read(
     total = sum(files.pending_bytes(p, previous[str(p)]) for p in claude_paths + codex_paths)
     done = 0
     run_seen: set[int] = set()
-    out: list[tuple[Message, list[int]]] = []
+    found = Found()
     jobs = [(p, current.files.get(str(p)), all_history) for p in claude_paths]
-    parsed: list[tuple[str, Iterator[Parsed | None]]] = [
-        ("claude", _parse_claude_files(jobs, parallel=total >= PARALLEL_BYTES)),
-        ("codex", (_parse_codex(p, current.files.get(str(p)), all_history, current.sessions) for p in codex_paths)),
+    codex_results = (
+        _place(parsed, context)
+        for parsed in (_parse_codex(p, current.files.get(str(p)), all_history, current.sessions) for p in codex_paths)
+        if parsed is not None
+    )
+    placed: list[tuple[str, Iterator[Placed | None]]] = [
+        ("claude", _place_claude_files(jobs, context, parallel=total >= PARALLEL_BYTES)),
+        ("codex", codex_results),
     ]
-    for agent, results in parsed:
+    for agent, results in placed:
         for result in results:
             if result is None:
                 continue
@@ -88,36 +146,177 @@ def read(
             summary.bytes_read += result.size
             summary.duplicates += result.copies
             summary.malformed.extend(f"{result.path}:{n}" for n in result.bad)
-            seen = current.seen
-            for message, cwd, own, other, marks in result.candidates:
-                if not inside(cwd):
-                    summary.elsewhere += 1
-                elif own in run_seen or own in seen or (other is not None and (other in run_seen or other in seen)):
-                    summary.duplicates += 1
-                else:
-                    run_seen.update(marks)
-                    out.append((message, marks))
+            _take(result, summary, current.seen, run_seen, found)
             current.files[str(result.path)] = result.state
             done += result.size
             if progress is not None:
                 progress(done, total)
-    return out
+    return found
 
 
-def _parse_claude_files(
-    jobs: list[tuple[Path, state.FileState | None, bool]], *, parallel: bool
-) -> Iterator[Parsed | None]:
+def _take(result: Placed, summary: AgentSummary, seen: set[int], run_seen: set[int], found: Found) -> None:
+    """Keep the copies of ``result`` that are the first of their call, and their groups."""
+    losers: set[int] = set()
+    waiting: list[int] = []
+    for at, (own, other, marks, slot) in enumerate(result.index):
+        if slot == ELSEWHERE:
+            summary.elsewhere += 1
+        elif own in run_seen or own in seen or (other is not None and (other in run_seen or other in seen)):
+            summary.duplicates += 1
+            if slot >= 0:
+                losers.add(at)
+        else:
+            run_seen.update(marks)
+            if slot >= 0:
+                found.taken.append(marks)
+            elif slot == WAITING:
+                found.taken.append(marks)
+                waiting.append(at)
+            elif slot == OLDER:
+                summary.older += 1
+            else:
+                summary.no_branch += 1
+    groups: Any = zip(result.keys, result.groups, strict=True)
+    if losers:  # added up again from the copies that count
+        regrouped: dict[GroupKey, Group] = {}
+        messages = result.messages()
+        for at, (_, _, _, slot) in enumerate(result.index):
+            if slot >= 0 and at not in losers:
+                attribute.add(regrouped, result.keys[slot], messages[at])
+        groups = regrouped.items()
+    for key, group in groups:
+        attribute.merge(found.groups, key, group)
+        summary.messages += group[0]
+        summary.tokens += group[2] + group[3] + group[4] + group[5]
+        if key[2]:
+            summary.sessions.add(key[2])
+    if waiting:
+        messages = result.messages()
+        for at in waiting:
+            message = messages[at]
+            found.pending.setdefault(message.branch or "", []).append(message)
+            summary.messages += 1
+            summary.tokens += message.tokens
+            if message.session:
+                summary.sessions.add(message.session)
+
+
+def _place(parsed: Parsed, context: Context) -> Placed:
+    """Where each call of one file goes, and the groups of those that go to a commit."""
+    inside, find, floor = context.inside, context.chains.find, context.floor
+    index: list[tuple[int, int | None, tuple[int, ...], int]] = []
+    slots: dict[GroupKey, int] = {}
+    groups: dict[GroupKey, Group] = {}
+    messages: list[Message] = []
+    last: tuple[Any, ...] = ()  # the branch, times, session and model of the last group: a turn's calls go together
+    for message, cwd, own, other, marks in parsed.candidates:
+        messages.append(message)
+        branch, epoch = message.branch, message.epoch
+        if not inside(cwd):
+            slot = ELSEWHERE
+        elif branch is None:
+            slot = NO_BRANCH
+        elif epoch < floor:
+            slot = OLDER
+        elif last and branch == last[0] and last[1] <= epoch < last[2] and message[4:6] == last[3]:
+            slot = last[5]
+            attribute.add(groups, last[4], message)
+        elif (found := find(branch, epoch)) is None:
+            slot = WAITING
+            last = ()
+        else:
+            commit, low, high = found
+            key = (commit, message.source, message.session, message.model, branch)
+            slot = slots.setdefault(key, len(slots))
+            attribute.add(groups, key, message)
+            last = (branch, low, high, message[4:6], key, slot)
+        index.append((own, other, marks, slot))
+    keys = list(slots)
+    return Placed(
+        parsed.path,
+        parsed.state,
+        parsed.size,
+        parsed.bad,
+        parsed.copies,
+        index,
+        keys,
+        [groups[key] for key in keys],
+        messages,
+    )
+
+
+def _place_claude_files(
+    jobs: list[tuple[Path, state.FileState | None, bool]], context: Context, *, parallel: bool
+) -> Iterator[Placed | None]:
     if parallel and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # One worker takes every other file while this process parses the rest: two cores, two processes.
-        with multiprocessing.get_context("fork").Pool(1) as pool:
-            theirs = pool.imap(_parse_claude_packed, jobs[1::2], chunksize=4)
-            for index, job in enumerate(jobs):
-                yield _unpack(next(theirs)) if index % 2 else _parse_claude_job(job)
+        yield from _shared(jobs, context)
     else:
-        yield from map(_parse_claude_job, jobs)
+        yield from (_place_claude_job(job, context) for job in jobs)
 
 
-def _parse_claude_job(job: tuple[Path, state.FileState | None, bool]) -> Parsed | None:
+def _shared(jobs: list[tuple[Path, state.FileState | None, bool]], context: Context) -> Iterator[Placed | None]:
+    """The files parsed by this process and one forked worker, each taking the next file when it is done
+    with one (the largest first), so both finish together whatever the sizes and however long this
+    process spends on the results in between. Results come back in file order.
+
+    Should the worker die, this process parses whatever it did not send."""
+    forking = multiprocessing.get_context("fork")
+    order = sorted(range(len(jobs)), key=lambda i: -files.pending_bytes(jobs[i][0], None))
+    claimed = forking.Value("q", 0)
+    receiver, sender = forking.Pipe(duplex=False)
+    worker = forking.Process(target=_work, args=(jobs, context, order, claimed, sender), daemon=True)
+    worker.start()
+    sender.close()
+    ready: dict[int, Any] = {}
+    alive = True
+    try:
+        for index in range(len(jobs)):
+            while index not in ready:
+                if alive and receiver.poll():
+                    alive = _receive(receiver, ready)
+                elif not alive:
+                    ready[index] = _place_claude_job(jobs[index], context)  # the worker died: this one is ours now
+                elif (mine := _claim(claimed, order)) is not None:
+                    ready[mine] = _place_claude_job(jobs[mine], context)
+                else:
+                    alive = _receive(receiver, ready)  # everything is claimed: wait for the worker's files
+            result = ready.pop(index)
+            yield _unpack(result) if type(result) is tuple else result
+    finally:
+        receiver.close()
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+
+
+def _receive(receiver: Any, ready: dict[int, Any]) -> bool:
+    """One result from the worker into ``ready``; False when the worker is gone."""
+    try:
+        index, packed = receiver.recv()
+    except (EOFError, OSError):
+        return False
+    ready[index] = packed
+    return True
+
+
+def _work(
+    jobs: list[tuple[Path, state.FileState | None, bool]], context: Context, order: list[int], claimed: Any, sender: Any
+) -> None:
+    """The worker: claims files in turn until none is left, and sends each one's parse."""
+    while (index := _claim(claimed, order)) is not None:
+        sender.send((index, _pack(_place_claude_job(jobs[index], context))))
+    sender.close()
+
+
+def _claim(claimed: Any, order: list[int]) -> int | None:
+    """The next file nobody has taken (shared between the two processes), or None when all are taken."""
+    with claimed.get_lock():
+        at = claimed.value
+        claimed.value = at + 1
+    return order[at] if at < len(order) else None
+
+
+def _place_claude_job(job: tuple[Path, state.FileState | None, bool], context: Context) -> Placed | None:
     path, previous, from_start = job
     chunk = files.read_new(path, previous, from_start=from_start)
     if chunk is None:
@@ -127,29 +326,23 @@ def _parse_claude_job(job: tuple[Path, state.FileState | None, bool]) -> Parsed 
         lines = [chunk.line_of(offset) for offset in bad]
     finally:
         chunk.close()
-    return Parsed(path, chunk.state, chunk.end - chunk.start, entries, lines, copies)
+    return _place(Parsed(path, chunk.state, chunk.end - chunk.start, entries, lines, copies), context)
 
 
-def _parse_claude_packed(job: tuple[Path, state.FileState | None, bool]) -> tuple[Any, ...] | None:
-    """In a worker: the parse with its calls as plain tuples in one ``marshal`` blob (pickling tens of
-    thousands of named tuples back to the parent costs more than parsing them)."""
-    parsed = _parse_claude_job(job)
-    if parsed is None:
+def _pack(placed: Placed | None) -> tuple[Any, ...] | None:
+    """In the worker: a file's placed calls with the bulk in ``marshal`` blobs (pickling tens of thousands
+    of small tuples back costs more than parsing them)."""
+    if placed is None:
         return None
-    rows = [(tuple(message), cwd, own, other, tuple(marks)) for message, cwd, own, other, marks in parsed.candidates]
-    return parsed.path, parsed.state, parsed.size, marshal.dumps(rows), parsed.bad, parsed.copies
+    rows = [tuple(message) for message in placed.messages()]
+    table = marshal.dumps((placed.index, placed.keys, placed.groups))
+    return placed.path, placed.state, placed.size, placed.bad, placed.copies, table, marshal.dumps(rows)
 
 
-def _unpack(packed: tuple[Any, ...] | None) -> Parsed | None:
-    if packed is None:
-        return None
-    path, file_state, size, blob, bad, copies = packed
-    make = tuple.__new__  # a named tuple from a plain one without the keyword-argument constructor
-    candidates: list[Candidate] = [
-        (make(Message, message), cwd, own, other, list(marks))
-        for message, cwd, own, other, marks in marshal.loads(blob)
-    ]
-    return Parsed(path, file_state, size, candidates, bad, copies)
+def _unpack(packed: tuple[Any, ...]) -> Placed:
+    path, file_state, size, bad, copies, table, rows = packed
+    index, keys, groups = marshal.loads(table)
+    return Placed(path, file_state, size, bad, copies, index, keys, groups, rows)
 
 
 def _parse_codex(
@@ -164,11 +357,11 @@ def _parse_codex(
         lines = [chunk.line_of(offset) for offset in bad]
     finally:
         chunk.close()
-    candidates: list[Candidate] = [(m, cwd, m.seen_key, None, [m.seen_key]) for m, cwd in pairs]
+    candidates: list[Candidate] = [(m, cwd, m.seen_key, None, (m.seen_key,)) for m, cwd in pairs]
     return Parsed(path, chunk.state, chunk.end - chunk.start, candidates, lines, 0)
 
 
-class _Inside:
+class Inside:
     """Whether a directory is in one of the work trees (symlinks resolved), and not in a repository
     nested inside one."""
 
