@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import commit, git, run
 
+import gitokens.cli as package
 from gitokens import ledger, pending
 from gitokens.cli import cli
 from gitokens.git import open_repo
@@ -193,3 +196,12 @@ def test_prices_with_a_typo_in_the_config(repo: Path) -> None:
     commit(repo)
     code, output = fail("prices", "m")
     assert code == 2 and ".gitokens.yml:2" in output and "outptu" in output and "hint:" in output
+
+
+def test_every_command_module_is_mapped_and_loads_only_when_asked_for() -> None:
+    for module in set(package._MODULES.values()):
+        __import__(f"gitokens.cli.{module}")
+    assert set(cli.commands) == set(package._MODULES)  # a new command must be added to the map
+    probe = "import sys, gitokens.cli; print(sorted(m for m in sys.modules if m.startswith('gitokens.')))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "gitokens.cli.entries" not in loaded and "gitokens.ledger" not in loaded

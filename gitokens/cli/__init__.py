@@ -3,16 +3,20 @@ importing click: the group and what every command shares here, the commands in o
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from gitokens import __version__, install, ledger
+from gitokens import __version__
 from gitokens.errors import GitTokensError
 from gitokens.git import Repo, open_repo
+
+if TYPE_CHECKING:
+    from gitokens import install, ledger
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -31,7 +35,40 @@ class _Failure(click.ClickException):
             click.echo(f"hint: {self.hint}", err=True)
 
 
+# Which module defines each command: a command's module (and what it imports) loads only when the command
+# runs or help lists it, so `git tokens capture` in a post-commit hook does not import the reporting.
+_MODULES = {
+    "add": "entries",
+    "show": "entries",
+    "log": "entries",
+    "rm": "entries",
+    "report": "reports",
+    "prices": "reports",
+    "demo": "reports",
+    "capture": "capture",
+    "install": "hooks",
+    "uninstall": "hooks",
+    "hook-run": "hooks",
+    "sync": "sharing",
+    "carry": "sharing",
+    "doctor": "sharing",
+    "hook-pre-push": "sharing",
+    "import": "data",
+    "export": "data",
+    "ci": "budgets",
+    "check": "budgets",
+}
+
+
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _MODULES:
+            importlib.import_module(f"gitokens.cli.{_MODULES[cmd_name]}")  # its commands register themselves
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -78,6 +115,8 @@ def current_repo() -> Repo:
 
 
 def load_ledger(repo: Repo) -> ledger.Ledger:
+    from gitokens import ledger
+
     loaded = ledger.load(repo)
     warn_invalid(loaded.invalid)
     return loaded
@@ -110,9 +149,3 @@ def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoRetu
     if COMPLETE_VAR in os.environ:
         prog_name = "git-tokens"  # completion registers for an executable name; "git tokens" would hijack git's
     sys.exit(cli.main(args=argv, prog_name=prog_name, complete_var=COMPLETE_VAR))
-
-
-# The commands register themselves on ``cli`` when their modules are imported.
-from gitokens.cli import budgets, capture, data, entries, hooks, reports, sharing  # noqa: E402
-
-__all__ = ["budgets", "capture", "cli", "data", "entries", "hooks", "main", "reports", "sharing"]
