@@ -17,9 +17,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from gitokens.capture.model import Message, parse_time
+from gitokens.capture.model import Message
 from gitokens.git import Repo
-from gitokens.records import Record, format_timestamp
+from gitokens.records import Record
 
 _PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
 GroupKey = tuple[str, str, str | None, str | None, str | None]  # commit, source, session, model, branch
@@ -77,36 +77,26 @@ class Chains:
 
 def add(groups: dict[GroupKey, Group], key: GroupKey, message: Message) -> None:
     """Count one message into its record's group."""
+    digest, epoch, ts, _, _, _, _, inp, out, read, write, reasoning, cost = message
     group = groups.get(key)
-    cost = message.cost_usd
-    latest = (message.epoch, message.key, message.ts)
     if group is None:
-        groups[key] = [
-            1,
-            int.from_bytes(message.key, "big"),
-            message.input_tokens,
-            message.output_tokens,
-            message.cache_read_tokens,
-            message.cache_write_tokens,
-            message.reasoning_tokens,
-            None if cost is None else [cost],
-            latest,
-        ]
+        costs = None if cost is None else [cost]
+        groups[key] = [1, int.from_bytes(digest, "big"), inp, out, read, write, reasoning, costs, (epoch, digest, ts)]
         return
     group[0] += 1
-    group[1] ^= int.from_bytes(message.key, "big")
-    group[2] += message.input_tokens
-    group[3] += message.output_tokens
-    group[4] += message.cache_read_tokens
-    group[5] += message.cache_write_tokens
-    group[6] += message.reasoning_tokens
+    group[1] ^= int.from_bytes(digest, "big")
+    group[2] += inp
+    group[3] += out
+    group[4] += read
+    group[5] += write
+    group[6] += reasoning
     if group[7] is not None:
         if cost is None:
             group[7] = None
         else:
             group[7].append(cost)
-    if latest > group[8]:
-        group[8] = latest
+    if epoch >= group[8][0] and (epoch, digest, ts) > group[8]:
+        group[8] = (epoch, digest, ts)
 
 
 def merge(groups: dict[GroupKey, Group], key: GroupKey, other: Group) -> None:
@@ -140,7 +130,7 @@ def record(key: GroupKey, group: Group, author: str | None) -> Record:
     _, xor, inp, out, read, write, reasoning, costs, (_, _, ts) = group
     data = {
         "id": f"{source}:{xor:032x}",
-        "ts": format_timestamp(parse_time(ts)),
+        "ts": ts,  # made canonical by the record's own check
         "source": source,
         "commit": commit,
         "branch": branch,
@@ -155,4 +145,4 @@ def record(key: GroupKey, group: Group, author: str | None) -> Record:
         "cache_write_tokens": write,
         "reasoning_tokens": reasoning,
     }
-    return Record.from_dict({k: v for k, v in data.items() if v is not None or k == "branch"})
+    return Record.from_dict(data)

@@ -12,6 +12,8 @@ copy of a call counts does not depend on that.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import marshal
 import multiprocessing
 import os
@@ -255,16 +257,17 @@ def _place_claude_files(
 
 
 def _shared(jobs: list[tuple[Path, state.FileState | None, bool]], context: Context) -> Iterator[Placed | None]:
-    """The files parsed by this process and one forked worker, each taking the next file when it is done
-    with one (the largest first), so both finish together whatever the sizes and however long this
-    process spends on the results in between. Results come back in file order.
+    """The files parsed by this process and one forked worker, each taking the next file in order when it
+    is done with one, so both finish together whatever the sizes and however long this process spends on
+    the results in between, and the results come back about when they are taken (in file order): none
+    waits to the end.
 
     Should the worker die, this process parses whatever it did not send."""
     forking = multiprocessing.get_context("fork")
-    order = sorted(range(len(jobs)), key=lambda i: -files.pending_bytes(jobs[i][0], None))
     claimed = forking.Value("q", 0)
     receiver, sender = forking.Pipe(duplex=False)
-    worker = forking.Process(target=_work, args=(jobs, context, order, claimed, sender), daemon=True)
+    _widen(sender.fileno())
+    worker = forking.Process(target=_work, args=(jobs, context, claimed, sender), daemon=True)
     worker.start()
     sender.close()
     ready: dict[int, Any] = {}
@@ -276,7 +279,7 @@ def _shared(jobs: list[tuple[Path, state.FileState | None, bool]], context: Cont
                     alive = _receive(receiver, ready)
                 elif not alive:
                     ready[index] = _place_claude_job(jobs[index], context)  # the worker died: this one is ours now
-                elif (mine := _claim(claimed, order)) is not None:
+                elif (mine := _claim(claimed, len(jobs))) is not None:
                     ready[mine] = _place_claude_job(jobs[mine], context)
                 else:
                     alive = _receive(receiver, ready)  # everything is claimed: wait for the worker's files
@@ -299,21 +302,26 @@ def _receive(receiver: Any, ready: dict[int, Any]) -> bool:
     return True
 
 
-def _work(
-    jobs: list[tuple[Path, state.FileState | None, bool]], context: Context, order: list[int], claimed: Any, sender: Any
-) -> None:
+def _work(jobs: list[tuple[Path, state.FileState | None, bool]], context: Context, claimed: Any, sender: Any) -> None:
     """The worker: claims files in turn until none is left, and sends each one's parse."""
-    while (index := _claim(claimed, order)) is not None:
+    while (index := _claim(claimed, len(jobs))) is not None:
         sender.send((index, _pack(_place_claude_job(jobs[index], context))))
     sender.close()
 
 
-def _claim(claimed: Any, order: list[int]) -> int | None:
+def _claim(claimed: Any, count: int) -> int | None:
     """The next file nobody has taken (shared between the two processes), or None when all are taken."""
     with claimed.get_lock():
         at = claimed.value
         claimed.value = at + 1
-    return order[at] if at < len(order) else None
+    return at if at < count else None
+
+
+def _widen(pipe: int) -> None:
+    """Room in the pipe for several files' results (Linux: 1 MiB instead of 64 KiB), so the worker goes on
+    parsing while this process is busy rather than waiting for it to read."""
+    with contextlib.suppress(AttributeError, OSError):  # no F_SETPIPE_SZ here, or over the user's limit
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 def _place_claude_job(job: tuple[Path, state.FileState | None, bool], context: Context) -> Placed | None:
