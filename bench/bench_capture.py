@@ -7,9 +7,9 @@ the work dir, for a repository whose main and feature branches have a commit eve
 - the floor: ``python -c "import gitokens.cli"``;
 - a full scan: ``git tokens capture --dry-run --all-history`` (reads and attributes everything, writes
   nothing, so every run is a full scan), on the generated logs themselves;
-- ``ccusage daily --json --offline`` on the same HOME when ccusage is found (``--ccusage PATH``, else
-  ``bench/.work/ccusage/node_modules/.bin/ccusage``, else on PATH), and whether its token totals agree
-  with the capture's;
+- ``ccusage daily --json --offline`` on the same HOME, in alternation with the full scan run by run, when
+  ccusage is found (``--ccusage PATH``, else ``bench/.work/ccusage/node_modules/.bin/ccusage``, else on
+  PATH), and whether its token totals agree with the capture's;
 - the first real capture (``--all-history``: writes the records and the capture state), then
   incremental captures each after appending ~1 MB (``--append-mb``) of new turns, and one with nothing
   new;
@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 from make_ledger import hermetic_env
-from timing import Timing, header, measure, ratio_line, run
+from timing import Timing, header, measure, measure_pair, pair_ratio_line, ratio_line, run
 
 START = 1_760_000_000  # 2025-10-09T08:53:20Z
 DAYS = 30
@@ -88,30 +88,27 @@ def main(argv: list[str] | None = None) -> int:
         cwd=repo,
         runs=args.runs,
     )
-    r["full"] = measure(
-        "git tokens capture --dry-run --all-history (full scan)",
-        [*gt, "capture", "--dry-run", "--all-history"],
-        env=env,
-        cwd=repo,
-        runs=args.runs,
-    )
-    ours = totals_of_capture(repo, env)
+    ours_argv = [*gt, "capture", "--dry-run", "--all-history"]
+    full_label = "git tokens capture --dry-run --all-history (full scan)"
     ccusage = find_ccusage(args.ccusage, args.work_dir.resolve())
     theirs = None
     if ccusage is not None:
-        r["ccusage"] = measure(
-            f"ccusage daily --json --offline ({ccusage_version(ccusage, env, repo)})",
-            [str(ccusage), "daily", "--json", "--offline"],
+        ccusage_label = f"ccusage daily --json --offline ({ccusage_version(ccusage, env, repo)})"
+        r["full"], r["ccusage"] = measure_pair(
+            (full_label, ours_argv),
+            (ccusage_label, [str(ccusage), "daily", "--json", "--offline"]),
             env=env,
             cwd=repo,
             runs=args.runs,
         )
         theirs = totals_of_ccusage(ccusage, env, repo)
     else:
+        r["full"] = measure(full_label, ours_argv, env=env, cwd=repo, runs=args.runs)
         print(
             "ccusage: not found (npm install ccusage and its @ccusage/ccusage-<platform> package of the same "
             "version into bench/.work/ccusage, or pass --ccusage)"
         )
+    ours = totals_of_capture(repo, env)
 
     header("incremental captures")
     logs_copy = base / "home-scratch"  # appends go to a copy: the generated logs stay as they are
@@ -159,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     header("ratios", columns=False)
     if "ccusage" in r:
         print(ratio_line("full scan / ccusage daily (target: at most 1x)", r["full"], r["ccusage"]))
+        print(pair_ratio_line("full scan / ccusage daily, run by run", r["full"], r["ccusage"]))
     print(ratio_line("full scan / import floor", r["full"], r["floor"]))
     print(ratio_line(f"incremental ({args.append_mb:g} MB) / full scan", r["incremental"], r["full"]))
     print(f"{'bytes appended / bytes of a full scan':<58} {sum(appended) / len(appended) / stats['bytes']:>9.4f}x")

@@ -95,6 +95,35 @@ def measure(
     return timing
 
 
+def measure_pair(
+    first: tuple[str, Argv],
+    second: tuple[str, Argv],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    runs: int,
+    warmup: int = 1,
+) -> tuple[Timing, Timing]:
+    """Time two commands in alternation, run by run, so that both see the machine in the same state: on a
+    machine whose speed drifts from minute to minute, two blocks of runs one after the other do not."""
+    timings = (Timing(first[0]), Timing(second[0]))
+    for i in range(-warmup, runs):
+        for timing, (_, argv) in zip(timings, (first, second), strict=True):
+            elapsed = run(argv, env=env, cwd=cwd)
+            if i >= 0:
+                timing.samples.append(elapsed)
+    for timing in timings:
+        print(timing.row(), flush=True)
+    return timings
+
+
+def pair_ratio_line(label: str, numerator: Timing, denominator: Timing) -> str:
+    """The median of the run-by-run ratios of two timings measured by ``measure_pair``."""
+    ratios = [a / b for a, b in zip(numerator.samples, denominator.samples, strict=True)]
+    value = statistics.median(ratios)
+    return f"{label:<58} {value:>9.2f}x  (median of {len(ratios)} paired runs, {min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def measure_call(label: str, fn: Callable[[], object], *, runs: int, warmup: int = 1, quiet: bool = False) -> Timing:
     """Time an in-process callable."""
     timing = Timing(label)

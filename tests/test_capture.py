@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentlogs import (
@@ -25,6 +27,7 @@ from agentlogs import (
 from conftest import git, run
 
 from gitokens import capture, ledger
+from gitokens.capture.model import digest
 from gitokens.git import open_repo
 
 HAIKU = "claude-haiku-4-5-20251001"
@@ -412,3 +415,58 @@ def test_config_dirs_from_the_environment(world: World, tmp_path: Path, monkeypa
         ("claude-code", "SA", "claude-sonnet-4-5-20250929", 33, 0, 0, 0, 0, None),
         ("codex", "Z", None, 9, 1, 0, 0, 0, None),
     ]
+
+
+def _variant(change: Callable[[dict[str, Any]], object]) -> str:
+    entry = json.loads(claude(session="SV", cwd="/w", branch="main", at=T0, mid="msg_v", rid="req_v", inp=5, out=2))
+    change(entry)
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param(_variant(lambda e: None), ("claude:msg_v:req_v", 5, None), id="usual"),
+        pytest.param(_variant(lambda e: e.update(costUSD=0.25)), ("claude:msg_v:req_v", 5, 0.25), id="cost"),
+        pytest.param(_variant(lambda e: e.update(costUSD="0.25")), ("claude:msg_v:req_v", 5, None), id="cost-text"),
+        pytest.param(
+            _variant(lambda e: e["message"].update(id=7)), ("claude-entry:uuid-msg_v-req_v-SV", 5, None), id="id-number"
+        ),
+        pytest.param(  # orjson refuses a lone surrogate; the standard library reads it
+            _variant(lambda e: e["message"]["content"][0].update(text="\\ud800")).replace("\\\\ud800", "\\ud800"),
+            ("claude:msg_v:req_v", 5, None),
+            id="lone-surrogate",
+        ),
+        pytest.param(_variant(lambda e: e.update(type="user")), None, id="not-assistant"),
+        pytest.param(_variant(lambda e: e.update(message="x", usage={"input_tokens": 5})), None, id="message-text"),
+        pytest.param(_variant(lambda e: e["message"].update(usage=[5])), None, id="usage-list"),
+        pytest.param(_variant(lambda e: e["message"].update(usage=None)), None, id="usage-null"),
+        pytest.param('[{"message":{"usage":{"input_tokens":5}}}]', "bad", id="array"),
+        pytest.param(_variant(lambda e: None)[:-40], "bad", id="cut-short"),
+        pytest.param(_variant(lambda e: e["message"]["usage"].update(input_tokens=-1)), "bad", id="negative"),
+        pytest.param(_variant(lambda e: e["message"]["usage"].update(input_tokens="5")), "bad", id="count-text"),
+        pytest.param(_variant(lambda e: e.update(timestamp=None)), "bad", id="no-time"),
+    ],
+)
+def test_each_shape_of_line_reads_as_the_standard_library_reads_it(
+    line: str, expected: tuple[str, int, float | None] | str | None
+) -> None:
+    """A line is decoded field by field when it has the usual shape, else read whole; both agree."""
+    data = b'{"type":"user"}\n' + line.encode("utf-8", "surrogatepass") + b"\n"
+    entries, bad, copies = capture.claude.parse(data, 0, len(data))
+    assert copies == 0
+    if expected == "bad":
+        assert (entries, bad) == ([], [16])
+    elif expected is None:
+        assert (entries, bad) == ([], [])
+    else:
+        key, inp, cost = expected
+        assert bad == []
+        [(message, cwd, _, _, _)] = entries
+        assert (message.key, message.input_tokens, message.output_tokens, message.cost_usd, cwd) == (
+            digest(key),
+            inp,
+            2,
+            cost,
+            "/w",
+        )

@@ -16,6 +16,7 @@ import mmap
 from hashlib import blake2b
 from typing import Any
 
+import msgspec
 import orjson
 
 from gitokens.capture.model import Message, digest, parse_time
@@ -26,6 +27,39 @@ SOURCE = "claude-code"
 Buffer = bytes | mmap.mmap
 _SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: Any = None
+    output_tokens: Any = None
+    cache_creation_input_tokens: Any = None
+    cache_read_input_tokens: Any = None
+    cache_creation: Any = None
+
+
+class _Message(msgspec.Struct):
+    id: Any = None
+    model: Any = None
+    usage: _Usage | None = None
+
+
+class _Line(msgspec.Struct):
+    """The fields of a log line that a call's usage needs; the rest (a line's content: most of its bytes)
+    is skipped over, not decoded. The fields keep the log's own names."""
+
+    type: Any = "assistant"
+    timestamp: Any = None
+    sessionId: Any = None
+    cwd: Any = None
+    gitBranch: Any = None
+    requestId: Any = None
+    isSidechain: Any = None
+    costUSD: Any = None
+    uuid: Any = None
+    message: _Message | None = None
+
+
+_DECODE = msgspec.json.Decoder(_Line).decode
 
 
 Candidate = tuple[Message, str | None, int, int | None, tuple[int, ...]]
@@ -66,11 +100,8 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
             continue
         raw = data[start:end]
         try:
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                obj = json.loads(raw.decode("utf-8"))  # what orjson refuses and json reads, or the real error
-            entry = _entry(obj, raw)
+            line = _decode(raw)
+            entry = None if line is None else _entry(line, raw)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
             continue
@@ -99,28 +130,47 @@ def _call(data: Buffer, start: int, end: int) -> bytes | None:
     return data[message:message_end] + data[request - 1 : request_end]  # the request's quote separates them
 
 
-def _entry(obj: Any, raw: bytes) -> Candidate | None:
+def _decode(raw: bytes) -> _Line | None:
+    """The fields of one line, or None when it has no ``message.usage`` object; ValueError when the line is
+    not a JSON object.
+
+    Decoded straight into ``_Line`` when the line has the usual shape; otherwise read whole (the standard
+    library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is not an object has
+    no usage. Either way every field has the same value."""
+    try:
+        return _DECODE(raw)
+    except msgspec.MsgspecError:
+        pass
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        obj = json.loads(raw.decode("utf-8"))  # what orjson refuses and json reads, or the real error
+    if type(obj) is not dict:
+        raise ValueError("not a JSON object")
     message = obj.get("message")
-    if type(message) is not dict:
+    if type(message) is not dict or type(message.get("usage")) is not dict:
         return None
-    usage = message.get("usage")
-    if type(usage) is not dict or obj.get("type", "assistant") != "assistant":
+    return msgspec.convert(obj, _Line)
+
+
+def _entry(line: _Line, raw: bytes) -> Candidate | None:
+    message = line.message
+    if message is None or message.usage is None or line.type != "assistant":
         return None
-    ts = obj["timestamp"]
+    ts = line.timestamp
     epoch = parse_time(ts).timestamp()
-    inp, out, read, write = _counts(usage)
+    inp, out, read, write = _counts(message.usage)
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
-    message_id = message.get("id")
-    request_id = obj.get("requestId")
+    message_id = message.id
+    request_id = line.requestId
     if type(message_id) is str and type(request_id) is str:
         key = digest("claude:" + message_id + ":" + request_id)
-    elif type(obj.get("uuid")) is str:
-        key = digest("claude-entry:" + obj["uuid"])
+    elif type(line.uuid) is str:
+        key = digest("claude-entry:" + line.uuid)
     else:
         key = digest("claude-line:" + blake2b(raw, digest_size=16).hexdigest())
-    cost, branch, model, session = obj.get("costUSD"), obj.get("gitBranch"), message.get("model"), obj.get("sessionId")
-    cwd = obj.get("cwd")
+    cost, branch, model, session, cwd = line.costUSD, line.gitBranch, message.model, line.sessionId, line.cwd
     entry: Message = _MAKE(
         Message,
         (
@@ -146,20 +196,20 @@ def _entry(obj: Any, raw: bytes) -> Candidate | None:
         return entry, cwd, own, None, (own,)
     main = int.from_bytes(digest("claude-message:" + message_id)[:8], "little")
     side = main ^ _SIDE
-    if obj.get("isSidechain") is True:
+    if line.isSidechain is True:
         return entry, cwd, own, main, (own, side)
     return entry, cwd, own, side, (own, main)
 
 
-def _counts(usage: dict[str, Any]) -> tuple[int, int, int, int]:
-    write = usage.get("cache_creation_input_tokens")
-    if write is None and type(usage.get("cache_creation")) is dict:  # only the 5-minute / 1-hour split
-        split = usage["cache_creation"]
+def _counts(usage: _Usage) -> tuple[int, int, int, int]:
+    write = usage.cache_creation_input_tokens
+    split = usage.cache_creation
+    if write is None and type(split) is dict:  # only the 5-minute / 1-hour split
         write = (split.get("ephemeral_5m_input_tokens") or 0) + (split.get("ephemeral_1h_input_tokens") or 0)
     values = (
-        usage.get("input_tokens") or 0,
-        usage.get("output_tokens") or 0,
-        usage.get("cache_read_input_tokens") or 0,
+        usage.input_tokens or 0,
+        usage.output_tokens or 0,
+        usage.cache_read_input_tokens or 0,
         write or 0,
     )
     for value in values:
