@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import mmap
+import struct
+from datetime import UTC, datetime
 from hashlib import blake2b
 from typing import Any
 
 import msgspec
 import orjson
 
-from gitokens.capture.model import Message, digest, parse_time
+from gitokens.capture.model import Message, digest, digester
 
 SOURCE = "claude-code"
 
@@ -27,6 +29,10 @@ SOURCE = "claude-code"
 Buffer = bytes | mmap.mmap
 _SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
+_CALL_KEY = digester("claude:")  # of "<message.id>:<requestId>"
+_MESSAGE_KEY = digester("claude-message:")  # of the message id: the mark a call's other copies share
+_LOW = struct.Struct("<Q").unpack_from  # a digest's first 8 bytes as an int (little-endian): a seen-mark
+_ISO = datetime.fromisoformat
 
 
 class _Usage(msgspec.Struct):
@@ -158,14 +164,17 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
     if message is None or message.usage is None or line.type != "assistant":
         return None
     ts = line.timestamp
-    epoch = parse_time(ts).timestamp()
+    if type(ts) is not str:
+        raise ValueError(f"not a timestamp: {ts!r}")
+    moment = _ISO(ts)
+    epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
     inp, out, read, write = _counts(message.usage)
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
     message_id = message.id
     request_id = line.requestId
     if type(message_id) is str and type(request_id) is str:
-        key = digest("claude:" + message_id + ":" + request_id)
+        key = _CALL_KEY(message_id + ":" + request_id)
     elif type(line.uuid) is str:
         key = digest("claude-entry:" + line.uuid)
     else:
@@ -189,12 +198,12 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
             float(cost) if type(cost) in (int, float) and cost >= 0 else None,
         ),
     )
-    own = int.from_bytes(key[:8], "little")
+    own: int = _LOW(key)[0]
     if type(cwd) is not str:
         cwd = None
     if type(message_id) is not str:
         return entry, cwd, own, None, (own,)
-    main = int.from_bytes(digest("claude-message:" + message_id)[:8], "little")
+    main: int = _LOW(_MESSAGE_KEY(message_id))[0]
     side = main ^ _SIDE
     if line.isSidechain is True:
         return entry, cwd, own, main, (own, side)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -50,9 +51,21 @@ class Message(NamedTuple):
         return message if len(message.key) == 16 else None
 
 
-def digest(text: str) -> bytes:
-    """128 bits of BLAKE2b of a message's key."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def digester(prefix: str) -> Callable[[str], bytes]:
+    """``digest(prefix + text)`` as a function of ``text``, with the prefix hashed once (and a hash's
+    parameters parsed once: a third of the cost of a short key)."""
+    start = hashlib.blake2b(prefix.encode("utf-8", "surrogatepass"), digest_size=16)
+
+    def digest_of(text: str) -> bytes:
+        state = start.copy()
+        state.update(text.encode("utf-8", "surrogatepass"))
+        return state.digest()
+
+    return digest_of
+
+
+digest = digester("")
+digest.__doc__ = "128 bits of BLAKE2b of a message's key."
 
 
 def seen_int(text: str) -> int:
