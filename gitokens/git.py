@@ -24,6 +24,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import ObjectType, RepositoryState
 
+from gitokens import gitbin
 from gitokens.errors import LedgerBusy, NotARepository, UnknownRevision
 
 NOTES_REF = "refs/notes/tokens"
@@ -213,14 +214,7 @@ class Repo:
     def first_parent_times(self, tip: str, since: int | None = None) -> list[tuple[str, int]]:
         """(commit, committer time) along the first-parent chain from ``tip``, newest first; with ``since``
         (seconds since the epoch) only the commits git's ``--since`` keeps."""
-        args = ["git", "--git-dir", str(self.git_dir), "log", "--first-parent", "--format=%H %ct", tip]
-        if since is not None:
-            args.insert(-1, f"--since=@{since}")
-        done = subprocess.run(args, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {done.stderr.strip()}")
-        pairs = (line.split() for line in done.stdout.splitlines())
-        return [(commit, int(when)) for commit, when in pairs]
+        return gitbin.first_parent_times(str(self.git_dir), tip, since)
 
     def worktree_roots(self) -> list[Path]:
         """The work trees of this repository (the main one and every linked one), symlinks resolved."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,6 +384,51 @@ def test_parsing_in_two_processes_gives_the_same_records(world: World, monkeypat
     out = run("capture", "--all-history").output
     assert captured(world.repo) == expected(world)
     assert "left out: 4 duplicate copies, 1 from other directories" in out
+
+
+def test_a_worker_started_before_the_repository_is_opened_gives_the_same_records(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command starts the capture (and its worker) from the git dir alone; the API call gets the same."""
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    repo = open_repo(world.repo)
+    with capture.start(repo.common_dir, dry_run=True, all_history=True) as started:
+        assert started.reading.worker is not None
+        result = capture.run(repo, dry_run=True, all_history=True, started=started)
+    assert not started.reading.worker.process.is_alive()
+    direct = capture.run(repo, dry_run=True, all_history=True)
+    assert [r.to_dict() for r in result.records] == [r.to_dict() for r in direct.records]
+    assert {r.commit for r in result.records} == set(expected(world))
+
+
+def test_a_start_for_other_options_is_closed_and_made_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    repo = open_repo(world.repo)
+    started = capture.start(repo.common_dir, dry_run=True, all_history=False)
+    result = capture.run(repo, all_history=True, started=started)  # writes: not what was started
+    assert started.reading.worker is not None and not started.reading.worker.process.is_alive()
+    assert not result.dry_run and result.records
+    assert captured(world.repo) == expected(world)
+
+
+def test_a_start_closed_unused_ends_its_worker(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository could not be opened after all: the worker, waiting to place what it parsed, ends."""
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    started = capture.start(open_repo(world.repo).common_dir, all_history=True)
+    worker = started.reading.worker
+    assert worker is not None
+    started.close()
+    assert not worker.process.is_alive()
+    assert capture.state.load(open_repo(world.repo)).files == {}  # nothing saved
+    run("capture", "--all-history")  # and the lock was released
+    assert captured(world.repo) == expected(world)
+
+
+def test_the_capture_command_starts_before_pygit2_is_loaded() -> None:
+    """What the command needs before its worker forks must not load pygit2 (it would fork later)."""
+    code = "import sys, gitokens.cli, gitokens.cli.capture, gitokens.capture; print('pygit2' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_a_synthetic_message_without_tokens_makes_no_record(world: World) -> None:

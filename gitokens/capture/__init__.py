@@ -10,6 +10,7 @@ model) that the ledger does not hold yet, and save the state. A dry run does all
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import math
@@ -17,11 +18,16 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
-from gitokens import ledger, totals
+from gitokens import gitbin
 from gitokens.capture import attribute, claude, codex, scan, state
-from gitokens.git import Repo
 from gitokens.records import Record
+
+if TYPE_CHECKING:
+    from gitokens.git import Repo
 
 AGENTS = ("claude", "codex")
 SOURCES = {"claude": claude.SOURCE, "codex": codex.SOURCE}
@@ -35,6 +41,50 @@ class Result:
     dry_run: bool = False
 
 
+@dataclass
+class Start:
+    """A capture's first steps, which need neither the repository object nor pygit2: the state locked (unless
+    a dry run) and loaded, the log files listed, and a large scan's worker parsing already. Closing it ends
+    the worker and releases the lock."""
+
+    folder: Path
+    options: tuple[tuple[str, ...], bool, bool]  # agents, dry run, all history
+    began: float  # before any log was looked at: the stamp the next capture's hook compares logs against
+    current: state.State
+    reading: scan.Reading
+    stack: contextlib.ExitStack
+
+    def close(self) -> None:
+        try:
+            self.reading.close()
+        finally:
+            self.stack.close()
+
+    def __enter__(self) -> Start:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def start(
+    common_dir: Path, *, agents: tuple[str, ...] = AGENTS, dry_run: bool = False, all_history: bool = False
+) -> Start:
+    """Begin a capture in the repository whose common git dir is ``common_dir`` (see ``run``'s ``started``)."""
+    began = time.time()
+    where = state.folder_in(common_dir)
+    stack = contextlib.ExitStack()
+    try:
+        if not dry_run:
+            stack.enter_context(state.locked(where))
+        current = state.load_from(where)
+        reading = scan.start(current, agents, all_history=all_history)
+    except BaseException:
+        stack.close()
+        raise
+    return Start(where, (tuple(agents), dry_run, all_history), began, current, reading, stack)
+
+
 def run(
     repo: Repo,
     *,
@@ -43,18 +93,35 @@ def run(
     dry_run: bool = False,
     all_history: bool = False,
     progress: scan.Progress | None = None,
+    started: Start | None = None,
 ) -> Result:
-    """Capture the usage the selected agents logged since the last capture (``all_history``: ever)."""
-    started = time.time()
-    with contextlib.nullcontext() if dry_run else state.locked(state.folder(repo)), _without_cyclic_gc():
-        current = state.load(repo)
+    """Capture the usage the selected agents logged since the last capture (``all_history``: ever).
+
+    ``started``: this capture's ``start``, made before the repository was opened (the caller closes it);
+    used when it is for this repository and these options, else closed and started again."""
+    options = (tuple(agents), dry_run, all_history)
+    if started is not None and (started.folder, started.options) == (state.folder(repo), options):
+        return _run(repo, started, since, progress)
+    if started is not None:
+        started.close()
+    with start(repo.common_dir, agents=agents, dry_run=dry_run, all_history=all_history) as own:
+        return _run(repo, own, since, progress)
+
+
+def _run(repo: Repo, started: Start, since: float | None, progress: scan.Progress | None) -> Result:
+    from gitokens import ledger, totals  # not before the worker is forked: it loads pygit2
+
+    agents, dry_run, all_history = started.options
+    current = started.current
+    with _without_cyclic_gc():
         result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
         if current.horizon is None:
             current.horizon = attribute.horizon(repo)
         floor = since if since is not None else -math.inf if all_history else current.horizon
-        chains = attribute.Chains(repo.branch_tips(), repo.first_parent_times, floor)
+        walk = functools.partial(gitbin.first_parent_times, str(repo.git_dir))  # the worker gets it too
+        chains = attribute.Chains(repo.branch_tips(), walk, floor)
         context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor)
-        found = scan.read(repo, current, result.agents, context, all_history=all_history, progress=progress)
+        found = scan.read(started.reading, current, result.agents, context, all_history=all_history, progress=progress)
         selected = {SOURCES[a] for a in agents}
         for message in (m for msgs in current.pending.values() for m in msgs):
             commit = chains.commit_at(message.branch, message.epoch) if message.branch else None
@@ -79,7 +146,7 @@ def run(
             for mark in marks:
                 current.mark_seen(mark)
         current.pending = found.pending
-        state.save(current, started)
+        state.save(current, started.began)
     return result
 
 

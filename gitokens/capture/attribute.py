@@ -15,11 +15,13 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitokens.capture.model import Message
-from gitokens.git import Repo
 from gitokens.records import Record
+
+if TYPE_CHECKING:
+    from gitokens.git import Repo
 
 _PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
 GroupKey = tuple[str, str, str | None, str | None, str | None]  # commit, source, session, model, branch

@@ -6,18 +6,20 @@ or added into the group of the record it belongs to (see ``attribute``). Then th
 the files in order and keeps the first copy of each call not taken before: a file's groups are taken
 whole, unless one of their copies was a duplicate after all, and then added up again without it.
 
-Claude Code's files are parsed by this process and a forked worker when there is a lot to read; which
-copy of a call counts does not depend on that.
+Claude Code's files are parsed by this process and a forked worker when there is a lot to read; the worker
+starts as soon as the files are listed, before the repository is opened. Which copy of a call counts does
+not depend on that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import marshal
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,6 @@ from typing import Any
 from gitokens.capture import attribute, claude, codex, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
-from gitokens.git import Repo
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
@@ -108,8 +109,50 @@ class Placed:
         return self.rows
 
 
+Job = tuple[Path, state.FileState | None, bool]  # a Claude Code file, its state, and whether to read it all
+
+
+@dataclass
+class Reading:
+    """A scan's files, listed before the repository is opened; when there is a lot to read, the worker
+    that parses Claude Code's files has started on them already."""
+
+    claude: list[Job]
+    codex: list[Path]
+    total: int
+    worker: _Worker | None = None
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+
+def start(current: state.State, agents: Iterable[str], *, all_history: bool) -> Reading:
+    """The new parts of the selected agents' log files to read (forgetting files deleted or archived away:
+    their messages stay seen), and a forked worker parsing Claude Code's when they are large."""
+    agents = set(agents)
+    claude_paths = files.claude_files(files.claude_roots()) if "claude" in agents else []
+    codex_paths = files.codex_files(files.codex_roots()) if "codex" in agents else []
+    present = {str(p) for p in claude_paths + codex_paths}
+    roots = [str(r) for a in agents for r in (files.claude_roots() if a == "claude" else files.codex_roots())]
+    for gone in [p for p in current.files if p not in present and any(p.startswith(r + os.sep) for r in roots)]:
+        del current.files[gone]
+    previous = {str(p): None if all_history else current.files.get(str(p)) for p in claude_paths + codex_paths}
+    total = sum(files.pending_bytes(p, previous[str(p)]) for p in claude_paths + codex_paths)
+    jobs = [(p, current.files.get(str(p)), all_history) for p in claude_paths]
+    reading = Reading(jobs, codex_paths, total)
+    if (
+        total >= PARALLEL_BYTES
+        and len(jobs) > 1
+        and (os.cpu_count() or 1) > 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        reading.worker = _Worker(jobs)
+    return reading
+
+
 def read(
-    repo: Repo,
+    reading: Reading,
     current: state.State,
     agents: dict[str, AgentSummary],
     context: Context,
@@ -118,27 +161,20 @@ def read(
     progress: Progress | None,
 ) -> Found:
     """The new calls made in this repository's work trees and not taken before, placed."""
-    claude_paths = files.claude_files(files.claude_roots()) if "claude" in agents else []
-    codex_paths = files.codex_files(files.codex_roots()) if "codex" in agents else []
-    present = {str(p) for p in claude_paths + codex_paths}
-    roots = [str(r) for a in agents for r in (files.claude_roots() if a == "claude" else files.codex_roots())]
-    for gone in [p for p in current.files if p not in present and any(p.startswith(r + os.sep) for r in roots)]:
-        del current.files[gone]  # deleted or archived away: its messages stay seen
-    previous = {str(p): None if all_history else current.files.get(str(p)) for p in claude_paths + codex_paths}
-    total = sum(files.pending_bytes(p, previous[str(p)]) for p in claude_paths + codex_paths)
     done = 0
     run_seen: set[int] = set()
     found = Found()
-    jobs = [(p, current.files.get(str(p)), all_history) for p in claude_paths]
     codex_results = (
         _place(parsed, context)
-        for parsed in (_parse_codex(p, current.files.get(str(p)), all_history, current.sessions) for p in codex_paths)
+        for parsed in (_parse_codex(p, current.files.get(str(p)), all_history, current.sessions) for p in reading.codex)
         if parsed is not None
     )
-    placed: list[tuple[str, Iterator[Placed | None]]] = [
-        ("claude", _place_claude_files(jobs, context, parallel=total >= PARALLEL_BYTES)),
-        ("codex", codex_results),
-    ]
+    claude_results = (
+        reading.worker.results(context)
+        if reading.worker is not None
+        else (_placed(job, context) for job in reading.claude)
+    )
+    placed: list[tuple[str, Iterator[Placed | None]]] = [("claude", claude_results), ("codex", codex_results)]
     for agent, results in placed:
         for result in results:
             if result is None:
@@ -152,7 +188,7 @@ def read(
             current.files[str(result.path)] = result.state
             done += result.size
             if progress is not None:
-                progress(done, total)
+                progress(done, reading.total)
     return found
 
 
@@ -247,49 +283,54 @@ def _place(parsed: Parsed, context: Context) -> Placed:
     )
 
 
-def _place_claude_files(
-    jobs: list[tuple[Path, state.FileState | None, bool]], context: Context, *, parallel: bool
-) -> Iterator[Placed | None]:
-    if parallel and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        yield from _shared(jobs, context)
-    else:
-        yield from (_place_claude_job(job, context) for job in jobs)
-
-
-def _shared(jobs: list[tuple[Path, state.FileState | None, bool]], context: Context) -> Iterator[Placed | None]:
-    """The files parsed by this process and one forked worker, each taking the next file in order when it
-    is done with one, so both finish together whatever the sizes and however long this process spends on
-    the results in between, and the results come back about when they are taken (in file order): none
+class _Worker:
+    """A forked process sharing Claude Code's files with this one: each takes the next file in order when
+    it is done with one, so both finish together whatever the sizes and however long this process spends
+    on the results in between, and the results come back about when they are taken (in file order): none
     waits to the end.
 
-    Should the worker die, this process parses whatever it did not send."""
-    forking = multiprocessing.get_context("fork")
-    claimed = forking.Value("q", 0)
-    receiver, sender = forking.Pipe(duplex=False)
-    _widen(sender.fileno())
-    worker = forking.Process(target=_work, args=(jobs, context, claimed, sender), daemon=True)
-    worker.start()
-    sender.close()
-    ready: dict[int, Any] = {}
-    alive = True
-    try:
+    The worker starts before the repository is opened (and pygit2 loaded, which it never needs): it
+    parses what it takes and holds on to it until ``results`` sends what placing calls needs. Should the
+    worker die, this process parses whatever it did not send."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        forking = multiprocessing.get_context("fork")
+        self.jobs = jobs
+        self.claimed = forking.Value("q", 0)
+        self.receiver, sender = forking.Pipe(duplex=False)
+        _widen(sender.fileno())
+        contexts, self.context = forking.Pipe(duplex=False)
+        self.process = forking.Process(target=_work, args=(jobs, self.claimed, sender, contexts), daemon=True)
+        self.process.start()
+        sender.close()
+        contexts.close()
+
+    def results(self, context: Context) -> Iterator[Placed | None]:
+        jobs, ready = self.jobs, dict[int, Any]()
+        try:
+            self.context.send(context)
+            alive = True
+        except OSError:  # the worker is gone already
+            alive = False
         for index in range(len(jobs)):
             while index not in ready:
-                if alive and receiver.poll():
-                    alive = _receive(receiver, ready)
+                if alive and self.receiver.poll():
+                    alive = _receive(self.receiver, ready)
                 elif not alive:
-                    ready[index] = _place_claude_job(jobs[index], context)  # the worker died: this one is ours now
-                elif (mine := _claim(claimed, len(jobs))) is not None:
-                    ready[mine] = _place_claude_job(jobs[mine], context)
+                    ready[index] = _placed(jobs[index], context)  # the worker died: this one is ours now
+                elif (mine := _claim(self.claimed, len(jobs))) is not None:
+                    ready[mine] = _placed(jobs[mine], context)
                 else:
-                    alive = _receive(receiver, ready)  # everything is claimed: wait for the worker's files
+                    alive = _receive(self.receiver, ready)  # everything is claimed: wait for the worker's files
             result = ready.pop(index)
             yield _unpack(result) if type(result) is tuple else result
-    finally:
-        receiver.close()
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
+
+    def close(self) -> None:
+        self.receiver.close()
+        self.context.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
 
 
 def _receive(receiver: Any, ready: dict[int, Any]) -> bool:
@@ -302,10 +343,27 @@ def _receive(receiver: Any, ready: dict[int, Any]) -> bool:
     return True
 
 
-def _work(jobs: list[tuple[Path, state.FileState | None, bool]], context: Context, claimed: Any, sender: Any) -> None:
-    """The worker: claims files in turn until none is left, and sends each one's parse."""
+def _work(jobs: list[Job], claimed: Any, sender: Any, contexts: Any) -> None:
+    """The worker: claims files in turn until none is left, and sends each one placed; the files parsed
+    before the context came are placed and sent once it has."""
+    gc.disable()  # tens of thousands of parsed objects and no cycles (as in the capture process)
+    context: Context | None = None
+    waiting: list[tuple[int, Parsed | None]] = []
     while (index := _claim(claimed, len(jobs))) is not None:
-        sender.send((index, _pack(_place_claude_job(jobs[index], context))))
+        waiting.append((index, _parse_claude_job(jobs[index])))
+        if context is None and contexts.poll():
+            context = contexts.recv()
+        if context is not None:
+            for at, parsed in waiting:
+                sender.send((at, _pack(None if parsed is None else _place(parsed, context))))
+            waiting.clear()
+    if waiting:
+        try:
+            context = contexts.recv()
+        except (EOFError, OSError):  # the capture ended without reading the results
+            return
+        for at, parsed in waiting:
+            sender.send((at, _pack(None if parsed is None else _place(parsed, context))))
     sender.close()
 
 
@@ -324,7 +382,12 @@ def _widen(pipe: int) -> None:
         fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
-def _place_claude_job(job: tuple[Path, state.FileState | None, bool], context: Context) -> Placed | None:
+def _placed(job: Job, context: Context) -> Placed | None:
+    parsed = _parse_claude_job(job)
+    return None if parsed is None else _place(parsed, context)
+
+
+def _parse_claude_job(job: Job) -> Parsed | None:
     path, previous, from_start = job
     chunk = files.read_new(path, previous, from_start=from_start)
     if chunk is None:
@@ -334,7 +397,7 @@ def _place_claude_job(job: tuple[Path, state.FileState | None, bool], context: C
         lines = [chunk.line_of(offset) for offset in bad]
     finally:
         chunk.close()
-    return _place(Parsed(path, chunk.state, chunk.end - chunk.start, entries, lines, copies), context)
+    return Parsed(path, chunk.state, chunk.end - chunk.start, entries, lines, copies)
 
 
 def _pack(placed: Placed | None) -> tuple[Any, ...] | None:

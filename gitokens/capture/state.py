@@ -27,11 +27,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitokens.capture.model import Message
 from gitokens.errors import LedgerBusy
-from gitokens.git import Repo
+
+if TYPE_CHECKING:
+    from gitokens.git import Repo
 
 HEAD_BYTES = 4096
 
@@ -81,7 +83,12 @@ class State:
 
 
 def folder(repo: Repo) -> Path:
-    return repo.state_dir() / "capture"
+    return folder_in(repo.common_dir)
+
+
+def folder_in(common_dir: Path) -> Path:
+    """The state folder of the repository whose common git dir is ``common_dir``."""
+    return common_dir / "gitokens" / "capture"
 
 
 def pending_name(branch: str) -> str:
@@ -90,7 +97,11 @@ def pending_name(branch: str) -> str:
 
 
 def load(repo: Repo) -> State:
-    where = folder(repo)
+    return load_from(folder(repo))
+
+
+def load_from(where: Path) -> State:
+    """The state kept in ``where`` (a ``folder``); empty where there is none."""
     state = State(where)
     meta = _read_json(where / "files.json")
     if isinstance(meta, dict):

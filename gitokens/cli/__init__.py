@@ -14,10 +14,10 @@ import click
 
 from gitokens import __version__
 from gitokens.errors import GitTokensError
-from gitokens.git import Repo, open_repo
 
 if TYPE_CHECKING:
     from gitokens import install, ledger
+    from gitokens.git import Repo
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -112,6 +112,8 @@ def cli() -> None:
 
 
 def current_repo() -> Repo:
+    from gitokens.git import open_repo  # loads pygit2: not before a command needs it
+
     return open_repo()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -39,15 +41,22 @@ def capture(agent: str, since: str | None, dry_run: bool, all_history: bool) -> 
         git tokens capture --all-history
     """
     from gitokens import capture as agent_logs
+    from gitokens import gitbin
 
-    repo = current_repo()
     moment = dates.parse_moment(since, "--since").timestamp() if since else None
     agents = agent_logs.AGENTS if agent == "all" else (agent,)
+    common_dir = gitbin.common_dir(Path.cwd())
+    # Started before the repository is opened: a large scan's worker parses while pygit2 loads.
+    early = (
+        agent_logs.start(common_dir, agents=agents, dry_run=dry_run, all_history=all_history) if common_dir else None
+    )
     bar = _ProgressBar("reading agent logs")
     try:
-        result = agent_logs.run(
-            repo, agents=agents, since=moment, dry_run=dry_run, all_history=all_history, progress=bar
-        )
+        with early or contextlib.nullcontext():
+            repo = current_repo()
+            result = agent_logs.run(
+                repo, agents=agents, since=moment, dry_run=dry_run, all_history=all_history, progress=bar, started=early
+            )
     finally:
         bar.close()
     for line in agent_logs.describe(result):

@@ -1,0 +1,37 @@
+"""What gitokens asks the git binary itself, for code that must run before pygit2 is loaded: a large
+capture forks its worker first, and the worker never loads it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from gitokens.errors import UnknownRevision
+
+
+def common_dir(cwd: Path) -> Path | None:
+    """The git dir shared by the worktrees of the repository at ``cwd`` (honouring ``$GIT_DIR``), or None
+    when there is none."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--git-common-dir"], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except OSError:  # no git to run: opening the repository will say what is wrong
+        return None
+    found = done.stdout.strip()
+    if done.returncode != 0 or not found:
+        return None
+    return (cwd / found).resolve()
+
+
+def first_parent_times(git_dir: str, tip: str, since: int | None = None) -> list[tuple[str, int]]:
+    """(commit, committer time) along the first-parent chain from ``tip``, newest first; with ``since``
+    (seconds since the epoch) only the commits git's ``--since`` keeps."""
+    args = ["git", "--git-dir", git_dir, "log", "--first-parent", "--format=%H %ct", tip]
+    if since is not None:
+        args.insert(-1, f"--since=@{since}")
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {done.stderr.strip()}")
+    pairs = (line.split() for line in done.stdout.splitlines())
+    return [(commit, int(when)) for commit, when in pairs]
