@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from gitokens.api import record, track, tracked
     from gitokens.usage import usage_fields
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["__version__", "record", "track", "tracked", "usage_fields"]
 _LAZY = {"record": "gitokens.api", "track": "gitokens.api", "tracked": "gitokens.api", "usage_fields": "gitokens.usage"}
 

@@ -24,9 +24,10 @@ from gitokens.records import SPLIT_FIELDS, Record, format_timestamp
 
 # Text fields, in the order they are stored; "attached" is the commit whose note holds the record now.
 TEXTS = ("id", "branch", "author", "model", "provider", "endpoint", "source", "session", "note", "commit", "attached")
-# Count columns; TOTAL_ONLY is the total of a record whose split is unknown, -1 for the others.
-COUNTS = (*SPLIT_FIELDS, "total_tokens")
-INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL_ONLY = range(len(COUNTS))
+# Count columns; TOTAL_ONLY is the total of a record whose split is unknown, -1 for the others; REQUESTS is
+# 0 where a record does not say how many API calls it covers.
+COUNTS = (*SPLIT_FIELDS, "total_tokens", "cache_write_1h_tokens", "requests")
+INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL_ONLY, CACHE_WRITE_1H, REQUESTS = range(len(COUNTS))
 UNIQUE = ("id", "session", "note")  # fields not worth deduplicating: a label per record
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -146,9 +147,13 @@ def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[Invali
     by_field = dict(zip(fields, zip(*rows, strict=True), strict=True)) if n else {name: () for name in fields}
     stamps = np.array([ts[:-1] for ts in by_field["ts"]], dtype="datetime64[ms]").astype(np.int64)
     counts = np.empty((n, len(COUNTS)), dtype=np.int64)
-    for c, name in enumerate(COUNTS[:-1]):
-        counts[:, c] = by_field[name]
-    counts[:, TOTAL_ONLY] = np.fromiter((-1 if t is None else t for t in by_field["total_tokens"]), np.int64, n)
+    for c, name in enumerate(COUNTS):
+        if c == TOTAL_ONLY:
+            counts[:, c] = np.fromiter((-1 if t is None else t for t in by_field[name]), np.int64, n)
+        elif c == REQUESTS:
+            counts[:, c] = np.fromiter((t or 0 for t in by_field[name]), np.int64, n)
+        else:
+            counts[:, c] = by_field[name]
     texts = {name: (_each if name in UNIQUE else _encode)(by_field[name]) for name in TEXTS[:-1]}
     attached = _encode([e.attached for e in entries])
     index = {label: code for code, label in enumerate(attached.labels)}
@@ -203,6 +208,8 @@ def record(columns: Columns, row: int) -> Record:
         cache_read_tokens=counts[CACHE_READ],
         cache_write_tokens=counts[CACHE_WRITE],
         reasoning_tokens=counts[REASONING],
+        cache_write_1h_tokens=counts[CACHE_WRITE_1H],
+        requests=counts[REQUESTS] or None,
         total_tokens=None if counts[TOTAL_ONLY] < 0 else counts[TOTAL_ONLY],
         cost_usd=None if np.isnan(cost) else cost,
         **text,  # type: ignore[arg-type]

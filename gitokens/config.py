@@ -41,6 +41,7 @@ class ModelPrices:
     output: float
     cache_read: float | None = None
     cache_write: float | None = None
+    cache_write_1h: float | None = None  # left out: 1-hour cache writes cost the cache write rate
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ class _Reader:
                 )
             lowered[model.lower()] = model
             where = f"prices.{model}"
-            fields = self.fixed(value_node, where, ("input", "output", "cache_read", "cache_write"))
+            fields = self.fixed(value_node, where, ("input", "output", "cache_read", "cache_write", "cache_write_1h"))
             for required in ("input", "output"):
                 if required not in fields:
                     raise self.error(

@@ -14,7 +14,17 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from gitokens import columns as cols
-from gitokens.columns import CACHE_READ, CACHE_WRITE, INPUT, OUTPUT, TOTAL_ONLY, Columns, factorize
+from gitokens.columns import (
+    CACHE_READ,
+    CACHE_WRITE,
+    CACHE_WRITE_1H,
+    INPUT,
+    OUTPUT,
+    REQUESTS,
+    TOTAL_ONLY,
+    Columns,
+    factorize,
+)
 from gitokens.pricing import UNKNOWN_MODEL, Pricer, PriceTable
 
 _DAY = 86_400_000
@@ -95,13 +105,16 @@ def _priced(table: PriceTable, counts: np.ndarray, split_input: float) -> np.nda
     out = np.where(estimated, total - split_in, counts[:, OUTPUT])
     read = np.where(estimated, 0, counts[:, CACHE_READ])
     write = np.where(estimated, 0, counts[:, CACHE_WRITE])
+    write_1h = np.where(estimated, 0, counts[:, CACHE_WRITE_1H])
     rates = np.tile(np.array(table.base, dtype=np.int64), (len(counts), 1))
     if table.tiers:
-        # Tiers price one request; a total-only record stands for a whole session, so it gets the base rates.
-        request = np.where(estimated, -1, inp + read + write)
+        # Tiers price one request (a record of several, their average: see PriceTable.at); a total-only record
+        # stands for a whole session, so it gets the base rates.
+        prompt = np.where(estimated, -1, inp + read + write)
+        requests = np.maximum(counts[:, REQUESTS], 1)
         for start, level in table.tiers:  # lowest threshold first: a higher tier overrides a lower one
-            rates[request > start] = level
-    parts = np.stack([inp, out, read, write], axis=1)
+            rates[prompt > start * requests] = level
+    parts = np.stack([inp, out, read, write - write_1h, write_1h], axis=1)
     approx = (rates.astype(np.float64) * parts).sum(axis=1)
     exact = (rates * parts).sum(axis=1)
     usd: np.ndarray = exact / table.scale

@@ -10,7 +10,8 @@ find a model, then keep each model's rates per UTC day (genai-prices dates its p
 off-peak prices that change within a day are looked up per record) and do the arithmetic ourselves, exactly
 (integers, one correctly rounded division: the same float as genai-prices' ``Decimal`` total), tiers
 included: its long-context tiers apply a higher rate to every token of a request whose total input is
-above a threshold. Models priced by units our records do not carry (per-request fees, separately priced
+above a threshold, decided per request (a record that sums several requests sums only requests of one
+tier, and is priced at the tier of its average request), and 1-hour cache writes at their own rate. Models priced by units our records do not carry (per-request fees, separately priced
 reasoning, characters) go through ``calc_price`` itself.
 
 genai-prices is imported on first use: ``git tokens add`` never pays its import.
@@ -38,14 +39,13 @@ UNKNOWN_MODEL = "(unknown model)"
 GENAI = "genai-prices"
 OVERRIDE = "override"
 
-_TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+_TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
 # Priced units whose counts are always 0 for our records (we never report them), so they add nothing and
 # the arithmetic below stays exact. Any other unit (per-request fees, reasoning, characters, ...) sends
 # the model through calc_price. tests/test_pricing.py checks the arithmetic against calc_price.
 _ABSENT_KEYS = frozenset(
     {
         "cache_write_5m_mtok",
-        "cache_write_1h_mtok",
         "web_searches_kcount",
         "storage_searches_kcount",
         "input_audio_mtok",
@@ -59,8 +59,8 @@ _ABSENT_KEYS = frozenset(
     }
 )
 
-_Dec4 = tuple[Decimal, Decimal, Decimal, Decimal]  # input, output, cache read, cache write: USD per million
-_Int4 = tuple[int, int, int, int]  # the same four, in 1/PriceTable.scale USD per token
+_Dec5 = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # input, output, cache read, cache write, 1h cache write
+_Int5 = tuple[int, int, int, int, int]  # the same five, in 1/PriceTable.scale USD per token
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Tier:
     output: float
     cache_read: float | None
     cache_write: float | None
+    cache_write_1h: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Rates:
     output: float
     cache_read: float | None
     cache_write: float | None
+    cache_write_1h: float | None  # None: 1-hour cache writes cost the cache write rate
     source: str  # "genai-prices", "override", or "alias -> <model> (<source>)"
     priced_as: str  # the model id actually priced
     provider: str | None = None  # the genai-prices provider whose price list was used
@@ -103,21 +105,24 @@ class PriceTable:
     which Python rounds correctly, so it is the same float as genai-prices' exact ``Decimal`` total, ~4x faster.
     """
 
-    base: _Int4
-    tiers: tuple[tuple[int, _Int4], ...]
+    base: _Int5
+    tiers: tuple[tuple[int, _Int5], ...]
     scale: int
     own_cache_read: bool
     own_cache_write: bool
     exotic: bool  # priced by units we do not replicate: use calc_price
+    own_cache_write_1h: bool = False
 
     @classmethod
-    def build(cls, base: _Dec4, tiers: list[tuple[int, _Dec4]], own: tuple[bool, bool], exotic: bool) -> PriceTable:
+    def build(
+        cls, base: _Dec5, tiers: list[tuple[int, _Dec5]], own: tuple[bool, bool, bool], exotic: bool
+    ) -> PriceTable:
         rates = [*base, *(rate for _, level in tiers for rate in level)]
         places = max(max(0, -int(rate.as_tuple().exponent)) for rate in rates)
 
-        def whole(level: _Dec4) -> _Int4:
-            a, b, c, d = (int(rate.scaleb(places)) for rate in level)
-            return a, b, c, d
+        def whole(level: _Dec5) -> _Int5:
+            a, b, c, d, e = (int(rate.scaleb(places)) for rate in level)
+            return a, b, c, d, e
 
         return cls(
             base=whole(base),
@@ -126,21 +131,31 @@ class PriceTable:
             own_cache_read=own[0],
             own_cache_write=own[1],
             exotic=exotic,
+            own_cache_write_1h=own[2],
         )
 
-    def at(self, total_input: int) -> _Int4:
+    def at(self, total_input: int, requests: int = 1) -> _Int5:
+        """The rates of ``requests`` requests of ``total_input`` tokens of input (cache included) in all: the
+        tier of the average request. A record sums only requests of one tier (see ``records``), and the
+        average of numbers in one tier's range is in that range, so this is each request's own tier."""
         for start, rates in reversed(self.tiers):
-            if total_input > start:  # genai-prices: strictly above the threshold
+            if total_input > start * requests:  # genai-prices: strictly above the threshold
                 return rates
         return self.base
+
+    def usd(self, rates: _Int5, inp: int, out: int, read: int, write: int, write_1h: int) -> float:
+        """The exact cost of these counts at ``rates`` (``write_1h`` is a part of ``write``)."""
+        r_in, r_out, r_read, r_write, r_1h = rates
+        return (r_in * inp + r_out * out + r_read * read + r_write * (write - write_1h) + r_1h * write_1h) / self.scale
 
     def rates(self, source: str, priced_as: str, provider: str | None) -> Rates:
         per_million = self.scale // 1_000_000
 
-        def read(rates: _Int4) -> tuple[float, float, float | None, float | None]:
+        def read(rates: _Int5) -> tuple[float, float, float | None, float | None, float | None]:
             cache_read = rates[2] / per_million if self.own_cache_read else None
             cache_write = rates[3] / per_million if self.own_cache_write else None
-            return rates[0] / per_million, rates[1] / per_million, cache_read, cache_write
+            cache_write_1h = rates[4] / per_million if self.own_cache_write_1h else None
+            return rates[0] / per_million, rates[1] / per_million, cache_read, cache_write, cache_write_1h
 
         tiers = tuple(Tier(start, *read(rates)) for start, rates in self.tiers)
         return Rates(*read(self.base), source=source, priced_as=priced_as, provider=provider, tiers=tiers)
@@ -172,8 +187,10 @@ def _override_table(prices: ModelPrices) -> PriceTable:
     inp = dec(prices.input)
     cache_read = dec(prices.cache_read) if prices.cache_read is not None else inp
     cache_write = dec(prices.cache_write) if prices.cache_write is not None else inp
-    own = (prices.cache_read is not None, prices.cache_write is not None)
-    return PriceTable.build((inp, dec(prices.output), cache_read, cache_write), [], own, exotic=False)
+    cache_write_1h = dec(prices.cache_write_1h) if prices.cache_write_1h is not None else cache_write
+    own = (prices.cache_read is not None, prices.cache_write is not None, prices.cache_write_1h is not None)
+    rates = (inp, dec(prices.output), cache_read, cache_write, cache_write_1h)
+    return PriceTable.build(rates, [], own, exotic=False)
 
 
 def _genai_table(model_price: gp.ModelPrice) -> PriceTable:
@@ -184,7 +201,7 @@ def _genai_table(model_price: gp.ModelPrice) -> PriceTable:
     prices = [getattr(model_price, key) for key in _TOKEN_KEYS]
     starts = sorted({tier.start for price in prices if isinstance(price, TieredPrices) for tier in price.tiers})
 
-    def at(threshold: int | None) -> _Dec4:
+    def at(threshold: int | None) -> _Dec5:
         chosen: list[Decimal] = []
         for price in prices:
             if isinstance(price, TieredPrices):
@@ -196,15 +213,17 @@ def _genai_table(model_price: gp.ModelPrice) -> PriceTable:
             else:
                 chosen.append(price if price is not None else Decimal(0))
         # A cache count without its own price stays inside genai-prices' input count: it costs the input rate.
-        inp, out, cache_read, cache_write = chosen
+        inp, out, cache_read, cache_write, cache_write_1h = chosen
+        cache_write = cache_write if prices[3] is not None else inp
         return (
             inp,
             out,
             cache_read if prices[2] is not None else inp,
-            cache_write if prices[3] is not None else inp,
+            cache_write,
+            cache_write_1h if prices[4] is not None else cache_write,  # genai-prices: the parent unit's rate
         )
 
-    own = (prices[2] is not None, prices[3] is not None)
+    own = (prices[2] is not None, prices[3] is not None, prices[4] is not None)
     return PriceTable.build(at(None), [(start, at(start)) for start in starts], own, exotic)
 
 
@@ -253,17 +272,21 @@ class Pricer:
             table = self._table(priced.info.get_prices(record.when))
         if record.total_tokens is not None:
             inp, out = split_total(record.total_tokens, self.config.split)
-            cache_read = cache_write = 0
+            cache_read = cache_write = write_1h = 0
         else:
             inp, out = record.input_tokens, record.output_tokens
             cache_read, cache_write = record.cache_read_tokens, record.cache_write_tokens
+            write_1h = record.cache_write_1h_tokens
         if table.exotic:
             usd = self._calc_price(priced, record, (inp, out, cache_read, cache_write))
             return Cost(usd=usd, estimated=estimated, reported=False)
-        # Tiers price one request; a total-only record stands for a whole session, so it gets the base rates.
-        rates = table.base if estimated or not table.tiers else table.at(inp + cache_read + cache_write)
-        r_in, r_out, r_read, r_write = rates
-        usd = (r_in * inp + r_out * out + r_read * cache_read + r_write * cache_write) / table.scale
+        # Tiers price one request (a record of several, their average); a total-only record stands for a whole
+        # session, so it gets the base rates.
+        if estimated or not table.tiers:
+            rates = table.base
+        else:
+            rates = table.at(inp + cache_read + cache_write, record.requests or 1)
+        usd = table.usd(rates, inp, out, cache_read, cache_write, write_1h)
         return Cost(usd=usd, estimated=estimated, reported=False)
 
     def dated(self, model: str, provider: str | None) -> bool:
@@ -301,21 +324,32 @@ class Pricer:
         return found
 
     def _calc_price(self, priced: _Priced, record: Record, counts: tuple[int, int, int, int]) -> float:
-        """Price through genai-prices itself, for models priced by units our arithmetic does not cover."""
+        """Price through genai-prices itself, for models priced by units our arithmetic does not cover. A
+        record of several requests is priced as that many of its average request, so that a long-context
+        tier applies as it did to each of them (``PriceTable.at``)."""
         from genai_prices import Usage
 
         assert priced.info is not None and priced.genai_provider is not None
         inp, out, cache_read, cache_write = counts
+        requests = record.requests or 1
+        reasoning = min(record.reasoning_tokens, out) if record.total_tokens is None else 0
+        write_1h = record.cache_write_1h_tokens if record.total_tokens is None else 0
+
+        def each(count: int) -> Decimal | int:
+            return count if requests == 1 else Decimal(count) / requests
+
         usage = Usage(
-            input_tokens=inp + cache_read + cache_write,
-            output_tokens=out,
-            cache_read_tokens=cache_read,
-            cache_write_tokens=cache_write,
+            input_tokens=each(inp + cache_read + cache_write),
+            output_tokens=each(out),
+            cache_read_tokens=each(cache_read),
+            cache_write_tokens=each(cache_write),
         )
-        if record.reasoning_tokens:  # a part of the output, priced apart only by models that price it apart
-            usage.output_reasoning_tokens = min(record.reasoning_tokens, out)
+        if write_1h:
+            usage.cache_write_1h_tokens = each(write_1h)
+        if reasoning:  # a part of the output, priced apart only by models that price it apart
+            usage.output_reasoning_tokens = each(reasoning)
         calculation = priced.info.calc_price(usage, priced.genai_provider, genai_request_timestamp=record.when)
-        return float(calculation.total_price)
+        return float(calculation.total_price * requests)
 
     # -- rates ---------------------------------------------------------------------------------------
 

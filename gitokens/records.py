@@ -131,6 +131,8 @@ class Record:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    requests: int | None = None
     total_tokens: int | None = None
     endpoint: str | None = None
     session: str | None = None
@@ -197,6 +199,10 @@ class Record:
             else:
                 for field in SPLIT_FIELDS:
                     out[field] = getattr(self, field)
+                if self.cache_write_1h_tokens:
+                    out["cache_write_1h_tokens"] = self.cache_write_1h_tokens
+            if self.requests is not None:
+                out["requests"] = self.requests
         return out
 
     def to_line(self) -> str:
@@ -275,6 +281,19 @@ def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
         raise InvalidRecord(
             f"reasoning_tokens: {reasoning} is more than output_tokens ({out}); reasoning is a part of the output"
         )
+    write_1h = get("cache_write_1h_tokens", 0)
+    if write_1h:
+        write_1h = _count(data, "cache_write_1h_tokens")
+        if write_1h > cache_write:
+            raise InvalidRecord(
+                f"cache_write_1h_tokens: {write_1h} is more than cache_write_tokens ({cache_write}); "
+                "1-hour cache writes are a part of the cache writes"
+            )
+    else:
+        write_1h = 0
+    requests = get("requests")
+    if requests is not None and (type(requests) is not int or not 1 <= requests <= MAX_TOKENS):
+        raise InvalidRecord(f"requests: expected a whole number of API calls, at least 1, got {requests!r}")
     cost = get("cost_usd")
     if cost is not None:
         if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0:
@@ -289,7 +308,8 @@ def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
     # The order of _FIELD_NAMES.
     return (
         record_id, ts, source, kind, record_commit, branch, author, model, provider,
-        inp, out, cache_read, cache_write, reasoning, total, endpoint, session, note, cost, target, SCHEMA_VERSION,
+        inp, out, cache_read, cache_write, reasoning, write_1h, requests, total, endpoint, session, note, cost, target,
+        SCHEMA_VERSION,
     )  # fmt: skip
 
 

@@ -63,6 +63,9 @@ def random_records(count: int, seed: int) -> list[Record]:
                 cache_write_tokens=rng.choice([0, rng.randrange(0, 50_000)]),
                 reasoning_tokens=rng.randrange(0, output + 1),
             )
+            data["cache_write_1h_tokens"] = rng.choice([0, data["cache_write_tokens"] // 3])
+            if rng.random() < 0.5:
+                data["requests"] = rng.choice([1, 2, 7])
         if rng.random() < 0.2:
             data["cost_usd"] = round(rng.random() * 3, 6)
         out.append(Record.from_dict(data))

@@ -109,7 +109,7 @@ def test_override_wins_and_aliases_price_as_their_target(tmp_path: Path) -> None
     pricer = Pricer(config(tmp_path, settings))
     assert pricer.cost(record(input_tokens=1_000_000)).usd == 3.0  # no tiers in an override
     assert pricer.cost(record(cache_read_tokens=1_000_000)).usd == 3.0  # no cache rate: the input rate
-    assert pricer.rates(SONNET) == Rates(3.0, 15.0, None, None, source="override", priced_as=SONNET)
+    assert pricer.rates(SONNET) == Rates(3.0, 15.0, None, None, None, source="override", priced_as=SONNET)
     alias, target = pricer.rates("house-model", WHEN), pricer.rates("gpt-4o", WHEN)
     assert alias is not None and target is not None
     assert (alias.source, alias.priced_as, alias.input) == ("alias -> gpt-4o (genai-prices)", "gpt-4o", target.input)
@@ -165,3 +165,71 @@ def test_importing_pricing_and_config_stays_cheap() -> None:
     code = "import sys, gitokens.pricing; print(sorted({'genai_prices', 'yaml'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+CALLS = [  # (input, output, cache read, cache write, of which 1h): short and long-context requests of one session
+    (3, 120, 40_000, 2_000, 0),
+    (5, 800, 60_000, 1_500, 1_500),
+    (2, 300, 120_000, 60_000, 20_000),
+    (4, 2_000, 210_000, 5_000, 0),
+    (1, 50, 230_000, 9_000, 9_000),
+]
+
+
+def genai_call(call: tuple[int, int, int, int, int], model: str = SONNET) -> float:
+    inp, out, read, write, write_1h = call
+    usage = Usage(
+        input_tokens=inp + read + write,
+        output_tokens=out,
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        cache_write_1h_tokens=write_1h,
+    )
+    return float(calc_price(usage, model_ref=model, genai_request_timestamp=WHEN).total_price)
+
+
+def summed(calls: list[tuple[int, int, int, int, int]], model: str = SONNET) -> Record:
+    names = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")
+    sums = {name: sum(call[i] for call in calls) for i, name in enumerate(names)}
+    return record(model=model, requests=len(calls), **sums)
+
+
+@pytest.mark.parametrize("model", [SONNET, "claude-opus-4-1", "claude-haiku-4-5"])
+def test_a_record_of_requests_of_one_tier_costs_what_its_requests_cost(model: str) -> None:
+    short, long = CALLS[:3], CALLS[3:]
+    pricer = Pricer(Config(), "calculate")
+    for group in (short, long, CALLS[:1]):
+        expected = sum(genai_call(call, model) for call in group)
+        assert pricer.cost(summed(group, model)).usd == pytest.approx(expected, rel=1e-12)
+    # The three short requests add up to more than 200,000 tokens of input, yet none was a long-context one.
+    assert sum(c[0] + c[2] + c[3] for c in short) > 200_000
+
+
+def test_one_hour_cache_writes_cost_their_own_rate() -> None:
+    pricer = Pricer(Config(), "calculate")
+    five_minutes = pricer.cost(record(model="claude-opus-4-1", cache_write_tokens=1_000_000)).usd
+    one_hour = pricer.cost(record(model="claude-opus-4-1", cache_write_tokens=1_000_000, cache_write_1h_tokens=1_000_000))
+    assert (five_minutes, one_hour.usd) == (18.75, 30.0)
+    rates = pricer.rates("claude-opus-4-1", WHEN)
+    assert rates is not None and rates.cache_write_1h == 30.0
+
+
+def test_an_override_prices_one_hour_writes_at_its_cache_write_rate_unless_told(tmp_path: Path) -> None:
+    plain = Pricer(config(tmp_path, "prices:\n  m: {input: 1, output: 2, cache_write: 4}\n"))
+    told = Pricer(config(tmp_path, "prices:\n  m: {input: 1, output: 2, cache_write: 4, cache_write_1h: 8}\n"))
+    rec = record(model="m", cache_write_tokens=1_000_000, cache_write_1h_tokens=250_000)
+    assert (plain.cost(rec).usd, told.cost(rec).usd) == (4.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"cache_write_tokens": 5, "cache_write_1h_tokens": 6}, "a part of the cache writes"),
+        ({"requests": 0}, "requests"),
+        ({"requests": "3"}, "requests"),
+    ],
+    ids=["1h-above-writes", "no-requests", "requests-text"],
+)
+def test_the_new_fields_are_checked(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        record(**fields)
