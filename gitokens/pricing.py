@@ -11,8 +11,9 @@ off-peak prices that change within a day are looked up per record) and do the ar
 (integers, one correctly rounded division: the same float as genai-prices' ``Decimal`` total), tiers
 included: its long-context tiers apply a higher rate to every token of a request whose total input is
 above a threshold, decided per request (a record that sums several requests sums only requests of one
-tier, and is priced at the tier of its average request), and 1-hour cache writes at their own rate. Models priced by units our records do not carry (per-request fees, separately priced
-reasoning, characters) go through ``calc_price`` itself.
+tier, and is priced at the tier of its average request), and 1-hour cache writes at their own rate.
+Models priced by units our records do not carry (per-request fees, separately priced reasoning,
+characters) go through ``calc_price`` itself.
 
 genai-prices is imported on first use: ``git tokens add`` never pays its import.
 """

@@ -208,7 +208,8 @@ def test_a_record_of_requests_of_one_tier_costs_what_its_requests_cost(model: st
 def test_one_hour_cache_writes_cost_their_own_rate() -> None:
     pricer = Pricer(Config(), "calculate")
     five_minutes = pricer.cost(record(model="claude-opus-4-1", cache_write_tokens=1_000_000)).usd
-    one_hour = pricer.cost(record(model="claude-opus-4-1", cache_write_tokens=1_000_000, cache_write_1h_tokens=1_000_000))
+    written = {"cache_write_tokens": 1_000_000, "cache_write_1h_tokens": 1_000_000}
+    one_hour = pricer.cost(record(model="claude-opus-4-1", **written))
     assert (five_minutes, one_hour.usd) == (18.75, 30.0)
     rates = pricer.rates("claude-opus-4-1", WHEN)
     assert rates is not None and rates.cache_write_1h == 30.0
