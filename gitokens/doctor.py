@@ -7,6 +7,7 @@ lost or miscounted until it is fixed) with a hint, and, where the fix cannot los
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from gitokens import gitnotes, install
 from gitokens.errors import LedgerBusy
 from gitokens.git import NOTES_REF, Repo, join_note_lines
 from gitokens.ledger import Ledger
+from gitokens.records import Record
 
 Level = Literal["ok", "info", "warn", "fixed"]
 STALE_LOCK_SECONDS = 600.0
@@ -247,6 +249,17 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
                 "git tokens carry --squash-merged BRANCH",
             )
         )
+    old_rules = [e for e in ledger.entries.values() if _captured_by_old_rules(e.record)]
+    if old_rules:
+        found.append(
+            Finding(
+                "warn",
+                f"{len(old_rules)} captured record(s) were written by an older gitokens, whose rules undercounted "
+                "streamed calls and priced sums of short calls at long-context rates",
+                "git tokens capture --recapture replaces those whose logs are still here (add --all-history or "
+                "--since if the first captures used them); the others stay as they are",
+            )
+        )
     doubled = sorted(c for c, n in Counter(c for c, _ in gitnotes.note_placements(repo, ledger.tip)).items() if n > 1)
     if doubled:
         found.append(
@@ -259,6 +272,16 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
             )
         )
     return found
+
+
+_OLD_CAPTURE_ID = re.compile(r"^(claude-code|codex):[0-9a-f]{32}$")
+
+
+def _captured_by_old_rules(record: Record) -> bool:
+    """A record of the first capture rules: an id of theirs, and no ``requests`` (every capture writes it now)."""
+    return (
+        record.requests is None and record.source in ("claude-code", "codex") and bool(_OLD_CAPTURE_ID.match(record.id))
+    )
 
 
 def _join_copies(repo: Repo, tip: str | None, commits: list[str]) -> str:

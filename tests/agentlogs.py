@@ -46,6 +46,8 @@ def claude(
     sidechain: bool = False,
     cost: float | None = None,
     uuid: str | None = None,
+    write_1h: int = 0,
+    stop: str | None = "end_turn",
 ) -> str:
     """One assistant entry as Claude Code writes it (content and the fields we ignore included)."""
     entry: dict[str, Any] = {
@@ -62,13 +64,16 @@ def claude(
             "role": "assistant",
             "model": model,
             "content": [{"type": "text", "text": f'Reply {mid}: the "usage" word in text is not a key.'}],
-            "stop_reason": "end_turn",
+            "stop_reason": stop,
             "stop_sequence": None,
             "usage": {
                 "input_tokens": inp,
                 "cache_creation_input_tokens": write,
                 "cache_read_input_tokens": read,
-                "cache_creation": {"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0},
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": write - write_1h,
+                    "ephemeral_1h_input_tokens": write_1h,
+                },
                 "output_tokens": out,
                 "service_tier": "standard",
             },

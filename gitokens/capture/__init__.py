@@ -15,15 +15,17 @@ import gc
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitokens import gitbin
 from gitokens.capture import attribute, claude, codex, scan, state
+from gitokens.capture.tiers import Tiers
 from gitokens.records import Record
 
 if TYPE_CHECKING:
@@ -39,6 +41,25 @@ class Result:
     records: list[Record] = field(default_factory=list)
     already: int = 0
     dry_run: bool = False
+    replaced: list[Record] = field(default_factory=list)  # records of older rules a recapture replaces
+    outdated: bool = False  # the state's messages went into records of older rules: a recapture corrects them
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a capture reads: the agents, since when (``since``, a moment; ``all_history``: ever), whether it
+    writes, and whether it starts again from nothing (``recapture``)."""
+
+    agents: tuple[str, ...] = AGENTS
+    dry_run: bool = False
+    all_history: bool = False
+    since: float | None = None
+    recapture: bool = False
+
+    @property
+    def rescan(self) -> bool:
+        """Every file is read from its start: the user's own floor, or a recapture."""
+        return self.all_history or self.since is not None or self.recapture
 
 
 @dataclass
@@ -48,7 +69,7 @@ class Start:
     the worker and releases the lock."""
 
     folder: Path
-    options: tuple[tuple[str, ...], bool, bool]  # agents, dry run, all history
+    options: Options
     began: float  # before any log was looked at: the stamp the next capture's hook compares logs against
     current: state.State
     reading: scan.Reading
@@ -67,86 +88,112 @@ class Start:
         self.close()
 
 
-def start(
-    common_dir: Path, *, agents: tuple[str, ...] = AGENTS, dry_run: bool = False, all_history: bool = False
-) -> Start:
-    """Begin a capture in the repository whose common git dir is ``common_dir`` (see ``run``'s ``started``)."""
+def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> Start:
+    """Begin a capture in the repository whose common git dir is ``common_dir`` (see ``run``'s ``started``);
+    the options as ``Options`` or as its fields."""
+    options = options or Options(**chosen)
     began = time.time()
     where = state.folder_in(common_dir)
     stack = contextlib.ExitStack()
     try:
-        if not dry_run:
+        if not options.dry_run:
             stack.enter_context(state.locked(where))
         current = state.load_from(where)
-        reading = scan.start(current, agents, all_history=all_history)
+        if options.recapture:
+            current.forget()
+        reading = scan.start(current, options.agents, rescan=options.rescan)
     except BaseException:
         stack.close()
         raise
-    return Start(where, (tuple(agents), dry_run, all_history), began, current, reading, stack)
+    return Start(where, options, began, current, reading, stack)
 
 
 def run(
     repo: Repo,
+    options: Options | None = None,
     *,
-    agents: tuple[str, ...] = AGENTS,
-    since: float | None = None,
-    dry_run: bool = False,
-    all_history: bool = False,
     progress: scan.Progress | None = None,
     started: Start | None = None,
+    **chosen: Any,
 ) -> Result:
-    """Capture the usage the selected agents logged since the last capture (``all_history``: ever).
+    """Capture the usage the selected agents logged since the last capture; the options as ``Options`` or as
+    its fields (``run(repo, dry_run=True)``).
 
     ``started``: this capture's ``start``, made before the repository was opened (the caller closes it);
     used when it is for this repository and these options, else closed and started again."""
-    options = (tuple(agents), dry_run, all_history)
+    options = options or Options(**chosen)
     if started is not None and (started.folder, started.options) == (state.folder(repo), options):
-        return _run(repo, started, since, progress)
+        return _run(repo, started, progress)
     if started is not None:
         started.close()
-    with start(repo.common_dir, agents=agents, dry_run=dry_run, all_history=all_history) as own:
-        return _run(repo, own, since, progress)
+    with start(repo.common_dir, options) as own:
+        return _run(repo, own, progress)
 
 
-def _run(repo: Repo, started: Start, since: float | None, progress: scan.Progress | None) -> Result:
+def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
     from gitokens import ledger, totals  # not before the worker is forked: it loads pygit2
 
-    agents, dry_run, all_history = started.options
-    current = started.current
+    options, current = started.options, started.current
     with _without_cyclic_gc():
-        result = Result({agent: scan.AgentSummary(agent) for agent in agents}, dry_run=dry_run)
+        result = Result({agent: scan.AgentSummary(agent) for agent in options.agents}, dry_run=options.dry_run)
+        first = current.last_capture is None
         if current.horizon is None:
             current.horizon = attribute.horizon(repo)
-        floor = since if since is not None else -math.inf if all_history else current.horizon
+        # The horizon keeps the first capture (and a recapture) to the usage since the commit before HEAD;
+        # after it, a call dated earlier arriving late (a log synced from elsewhere) is taken all the same.
+        if options.since is not None:
+            floor = options.since
+        elif options.all_history or not first:
+            floor = -math.inf
+        else:
+            floor = current.horizon
         walk = functools.partial(gitbin.first_parent_times, str(repo.git_dir))  # the worker gets it too
         chains = attribute.Chains(repo.branch_tips(), walk, floor)
-        context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor)
-        found = scan.read(started.reading, current, result.agents, context, all_history=all_history, progress=progress)
-        selected = {SOURCES[a] for a in agents}
+        heads = attribute.HeadLogs()
+        price_tiers = Tiers(started.folder / "tiers.json")
+        context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor, heads, price_tiers)
+        found = scan.read(started.reading, current, result.agents, context, rescan=options.rescan, progress=progress)
+        selected = {SOURCES[a] for a in options.agents}
         for message in (m for msgs in current.pending.values() for m in msgs):
-            commit = chains.commit_at(message.branch, message.epoch) if message.branch else None
-            if message.source not in selected or commit is None:
-                found.pending.setdefault(message.branch or "", []).append(message)
+            if message.branch:
+                place = chains.find(message.branch, message.epoch)
             else:
-                key = (commit, message.source, message.session, message.model, message.branch)
+                place = heads.find(message.worktree, message.epoch) if message.worktree else None
+            if message.source not in selected or place is None:
+                found.pending.setdefault(state.pending_key(message), []).append(message)
+            else:
+                hour = int(message.epoch // 3600)
+                tier = price_tiers.tier(message.model, attribute.PROVIDERS.get(message.source), message.prompt)
+                key = (place[0], message.source, message.session, message.model, message.branch, hour, tier)
                 attribute.add(found.groups, key, message)
         _summarize(result, found)
         records = _records(repo, found)
         result.records = _new_records(repo, records)
         result.already = len(records) - len(result.records)
-        if dry_run:
+        if options.recapture:
+            result.replaced = _replaced(repo, found, selected)
+        result.outdated = current.rules is not None and current.rules < attribute.RULES
+        if options.dry_run:
             return result
-        if result.records:
+        tombstones = [_tombstone(rec, repo) for rec in result.replaced]
+        if result.records or tombstones:
             by_commit: dict[str, list[Record]] = {}
-            for rec in result.records:
+            for rec in [*result.records, *tombstones]:
                 by_commit.setdefault(rec.commit or "", []).append(rec)
             written = ledger.append(repo, by_commit, "Notes added by 'git tokens capture'", timeout=5.0)
-            totals.advance(repo, written, result.records)
+            totals.advance(repo, written, result.records, removed=result.replaced)
         for marks in found.taken:
             for mark in marks:
                 current.mark_seen(mark)
+        for marks in found.left:
+            for mark in marks:
+                current.mark_left(mark)
         current.pending = found.pending
-        state.save(current, started.began)
+        if current.rules is None or options.recapture:
+            current.rules = attribute.RULES
+            result.outdated = False
+        price_tiers.save()
+        state.save(current, started.began, rewrite=options.recapture)
     return result
 
 
@@ -180,8 +227,9 @@ def _records(repo: Repo, found: scan.Found) -> list[Record]:
     return [attribute.record(key, group, author) for key, group in sorted(found.groups.items(), key=_order)]
 
 
-def _order(item: tuple[attribute.GroupKey, attribute.Group]) -> tuple[str, ...]:
-    return tuple(part or "" for part in item[0])
+def _order(item: tuple[attribute.GroupKey, attribute.Group]) -> tuple[str | int, ...]:
+    commit, source, session, model, branch, hour, tier = item[0]
+    return commit, source, session or "", model or "", branch or "", hour, tier
 
 
 def _new_records(repo: Repo, records: list[Record]) -> list[Record]:
@@ -193,6 +241,43 @@ def _new_records(repo: Repo, records: list[Record]) -> list[Record]:
             with contextlib.suppress(ValueError, AttributeError):
                 present.add(json.loads(line).get("id"))
     return [r for r in records if r.id not in present]
+
+
+_OLD_ID = re.compile(r"^(claude-code|codex):[0-9a-f]{32}$")
+
+
+def _replaced(repo: Repo, found: scan.Found, sources: set[str]) -> list[Record]:
+    """The records in effect that a recapture replaces: captured under older rules (no ``requests``), from
+    the selected agents, of a session whose calls this recapture read. A session whose logs are gone keeps
+    its records: nothing would replace them."""
+    from gitokens import ledger
+
+    sessions = {key[2] for key in found.groups} | {m.session for msgs in found.pending.values() for m in msgs}
+    sessions.discard(None)
+    loaded = ledger.load(repo)
+    out = []
+    for entry in loaded.entries.values():
+        rec = entry.record
+        if rec.source in sources and rec.requests is None and rec.session in sessions and _OLD_ID.match(rec.id):
+            out.append(rec.replace(commit=entry.attached) if rec.commit != entry.attached else rec)
+    return sorted(out, key=lambda r: r.id)
+
+
+def _tombstone(target: Record, repo: Repo) -> Record:
+    """The removal of a record a recapture replaces: its id and time derive from the target, so a recapture
+    run again (after being killed, say) writes the same line, not a second one."""
+    return Record.from_dict(
+        {
+            "id": f"replaced:{target.id}",
+            "ts": target.ts,
+            "kind": "tombstone",
+            "target": target.id,
+            "commit": target.commit,
+            "branch": target.branch,
+            "author": repo.user_email(),
+            "source": target.source,
+        }
+    )
 
 
 def after_commit(repo: Repo) -> Iterator[str]:
@@ -231,7 +316,6 @@ def describe(result: Result) -> list[str]:
             (summary.duplicates, "duplicate copies"),
             (summary.elsewhere, "from other directories"),
             (summary.older, "from before the first capture here (--all-history or --since takes them)"),
-            (summary.no_branch, "without a branch"),
         ]
         if any(count for count, _ in left):
             lines.append("  left out: " + ", ".join(f"{count} {what}" for count, what in left if count))
@@ -240,6 +324,14 @@ def describe(result: Result) -> list[str]:
             lines.append(f"  skipped {_n(len(summary.malformed), 'malformed line')}: {shown}")
     count = _n(len(result.records), "record")
     already = f" ({result.already} already in the ledger)" if result.already else ""
+    if result.replaced:
+        verb = "would replace" if result.dry_run else "replaced"
+        lines.append(f"{verb} {_n(len(result.replaced), 'record')} captured by the older rules (tombstones)")
+    if result.outdated:
+        lines.append(
+            "note: this repository's earlier captures used older rules (streamed calls undercounted, long-context "
+            "rates on sums); `git tokens capture --recapture` replaces those records"
+        )
     lines.append(
         f"dry run: would write {count}{already}; nothing written" if result.dry_run else f"wrote {count}{already}"
     )

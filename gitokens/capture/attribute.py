@@ -5,9 +5,15 @@ agent named, i.e. to commit C when C's parent was committed before the usage and
 branch's first-parent chain that is the oldest commit whose committer time is not earlier than the
 message. Usage after the branch's last commit waits for the next one.
 
-One record per (commit, agent session, model): the sum of its messages, added up in a ``Group`` as they
-are read. Its id is the source and the XOR of the messages' key digests, so the same messages always make
-the same id, whoever captures them and in whatever order.
+A message on no branch (a detached HEAD, or an agent that does not say) belongs to the first commit made
+after it in the work tree it ran in, read from that work tree's HEAD reflog (``HeadLogs``).
+
+One record per (commit, agent session, model, branch, UTC hour, price tier): the sum of its messages,
+added up in a ``Group`` as they are read. So a record never spans an hour (daily tables are exact in any
+whole-hour time zone) and sums only requests that one price tier prices (``tiers``), which keeps it
+priceable exactly from its counts and ``requests``. Its id is the source and the XOR of the messages' key
+digests (and of ``RULES``), so the same messages always make the same id, whoever captures them and in
+whatever order.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitokens.capture.model import Message
@@ -23,14 +30,20 @@ from gitokens.records import Record
 if TYPE_CHECKING:
     from gitokens.git import Repo
 
-_PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
-GroupKey = tuple[str, str, str | None, str | None, str | None]  # commit, source, session, model, branch
+PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
+GroupKey = tuple[str, str, str | None, str | None, str | None, int, int]
+"""commit, source, session, model, branch, UTC hour (epoch // 3600), price tier (see ``tiers``)."""
+RULES = 2
+"""The grouping rules records are captured with. Records of the first rules (one per commit, session and
+model; a streamed call's first line; ...) have no ``requests``; their ids lack this salt."""
+_SALT = int.from_bytes(b"gitokens-rules-2", "big")
 
 
 Group = list[Any]
 """The running sums of one record: [messages, XOR of the keys, input, output, cache read, cache write,
-reasoning, the logged costs (None once a message has none), (epoch, key, ts) of the latest message]. A
-list, not a class: tens of thousands of updates, and ``marshal`` carries it between processes."""
+reasoning, the logged costs (None once a message has none), (epoch, key, ts) of the latest message,
+1-hour cache writes]. A list, not a class: tens of thousands of updates, and ``marshal`` carries it
+between processes."""
 
 
 class Chains:
@@ -77,13 +90,70 @@ class Chains:
         return since, [c for c, _ in chain], highest
 
 
+class HeadLogs:
+    """Each work tree's commits, from its HEAD reflog: the commits made there, detached or not, with their
+    times, for the usage of an agent that ran on no branch. Read when a work tree is first asked for."""
+
+    def __init__(self) -> None:
+        self._logs: dict[str, tuple[list[str], list[int]]] = {}
+
+    def find(self, root: str, epoch: float) -> tuple[str, float, float] | None:
+        """The first commit made in the work tree ``root`` at or after ``epoch``, with the times [low, high)
+        of all the usage that goes to it; None when there is none yet."""
+        logs = self._logs.get(root)
+        if logs is None:
+            logs = self._logs[root] = _head_log(root)
+        commits, highest = logs
+        index = bisect.bisect_left(highest, math.floor(epoch))
+        if index == len(commits):
+            return None
+        return commits[index], (highest[index - 1] + 1 if index else -math.inf), highest[index] + 1
+
+
+def _head_log(root: str) -> tuple[list[str], list[int]]:
+    """The commits in ``root``'s HEAD reflog (``commit``, ``commit (amend)``, ``commit (merge)``, ...), oldest
+    first, with the running maximum of their times."""
+    commits: list[str] = []
+    highest: list[int] = []
+    try:
+        text = (_git_dir(Path(root)) / "logs" / "HEAD").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return commits, highest
+    running = -1
+    for line in text.splitlines():
+        head, _, message = line.partition("\t")
+        parts = head.split(" ")
+        if not message.startswith("commit") or len(parts) < 4:
+            continue
+        try:
+            when = int(parts[-2])
+        except ValueError:
+            continue
+        running = max(running, when)
+        commits.append(parts[1])
+        highest.append(running)
+    return commits, highest
+
+
+def _git_dir(root: Path) -> Path:
+    """A work tree's own git dir: ``.git``, or where a linked work tree's ``.git`` file points."""
+    dot = root / ".git"
+    if dot.is_file():
+        text = dot.read_text(encoding="utf-8", errors="replace").strip()
+        if text.startswith("gitdir:"):
+            target = Path(text[7:].strip())
+            return target if target.is_absolute() else (root / target).resolve()
+    return dot
+
+
 def add(groups: dict[GroupKey, Group], key: GroupKey, message: Message) -> None:
     """Count one message into its record's group."""
-    digest, epoch, ts, _, _, _, _, inp, out, read, write, reasoning, cost = message
+    digest, epoch, ts, _, _, _, _, inp, out, read, write, reasoning, cost, write_1h, _ = message
     group = groups.get(key)
     if group is None:
         costs = None if cost is None else [cost]
-        groups[key] = [1, int.from_bytes(digest, "big"), inp, out, read, write, reasoning, costs, (epoch, digest, ts)]
+        latest = (epoch, digest, ts)
+        groups[key] = [1, int.from_bytes(digest, "big"), inp, out, read, write, reasoning, costs, latest, write_1h]
         return
     group[0] += 1
     group[1] ^= int.from_bytes(digest, "big")
@@ -92,6 +162,7 @@ def add(groups: dict[GroupKey, Group], key: GroupKey, message: Message) -> None:
     group[4] += read
     group[5] += write
     group[6] += reasoning
+    group[9] += write_1h
     if group[7] is not None:
         if cost is None:
             group[7] = None
@@ -113,6 +184,7 @@ def merge(groups: dict[GroupKey, Group], key: GroupKey, other: Group) -> None:
         group[at] += other[at]
     group[7] = None if group[7] is None or other[7] is None else group[7] + other[7]
     group[8] = max(group[8], other[8])
+    group[9] += other[9]
 
 
 def horizon(repo: Repo) -> float:
@@ -128,17 +200,17 @@ def horizon(repo: Repo) -> float:
 def record(key: GroupKey, group: Group, author: str | None) -> Record:
     """The one record of a group: sums, the latest time, the log's own costs when every message had one
     (``math.fsum``: the same total in any order)."""
-    commit, source, session, model, branch = key
-    _, xor, inp, out, read, write, reasoning, costs, (_, _, ts) = group
+    commit, source, session, model, branch, _, _ = key
+    requests, xor, inp, out, read, write, reasoning, costs, (_, _, ts), write_1h = group
     data = {
-        "id": f"{source}:{xor:032x}",
+        "id": f"{source}:{xor ^ _SALT:032x}",
         "ts": ts,  # made canonical by the record's own check
         "source": source,
         "commit": commit,
         "branch": branch,
         "author": author,
         "model": model,
-        "provider": _PROVIDERS.get(source),
+        "provider": PROVIDERS.get(source),
         "session": session,
         "cost_usd": None if costs is None else round(math.fsum(costs), 10),
         "input_tokens": inp,
@@ -146,5 +218,7 @@ def record(key: GroupKey, group: Group, author: str | None) -> Record:
         "cache_read_tokens": read,
         "cache_write_tokens": write,
         "reasoning_tokens": reasoning,
+        "cache_write_1h_tokens": write_1h,
+        "requests": requests,
     }
     return Record.from_dict(data)

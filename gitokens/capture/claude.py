@@ -4,9 +4,12 @@ An assistant entry has ``timestamp``, ``sessionId``, ``cwd``, ``gitBranch``, ``r
 ``isSidechain``, sometimes ``costUSD``, and ``message`` with ``id``, ``model`` and ``usage``
 (``input_tokens``, ``output_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``).
 One call is written several times (a line per content block while streaming, again in a resumed
-session, again in a side-chain that replays its parent): ``message.id`` + ``requestId`` name the call,
-and the first line of a call counts, as ccusage counts it. A side-chain copy of a parent's message (same
-``message.id``, another ``requestId``) is the same call too.
+session, again in a side-chain that replays its parent): ``message.id`` + ``requestId`` name the call
+(``message.id`` alone in newer versions, which write no ``requestId``). While streaming, the usage on a
+call's lines grows (output 1, 1, 260): in one file the copy with the most tokens counts, as ccusage counts
+it; across files and captures the first copy taken does. A side-chain copy of a parent's message (same
+``message.id``, another ``requestId``) is the same call too. ``usage.cache_creation`` splits the cache
+writes into 5-minute and 1-hour ones, priced apart.
 """
 
 from __future__ import annotations
@@ -76,21 +79,19 @@ side-chain) of the same message id would have left, and the marks this copy leav
 # Ends in ':', rarer in JSON text than '"': the search skips ahead on its last byte (~12% faster over
 # 500 MB of logs). Claude Code writes compact JSON: a usage key is always followed by its colon.
 _USAGE = b'"usage":'
-_MESSAGE_ID = b'"message":{"id":"'
-_REQUEST_ID = b'"requestId":"'
 
 
 def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[int], int]:
     """The usage entries in ``data[begin:stop]`` (complete lines), the offsets of the lines that are
-    malformed, and how many lines were skipped as further copies of a call already seen there.
+    malformed, and how many lines were further copies of a call found there.
 
-    Lines that cannot carry usage (no ``"usage":`` in them) are not parsed at all: most of a log. The
-    further lines of one streamed call (same ``message.id`` and ``requestId``, found as the raw
-    ``"message":{"id":"`` and ``"requestId":"`` that Claude Code writes) are not even copied out.
+    Lines that cannot carry usage (no ``"usage":`` in them) are not parsed at all: most of a log. A call
+    streamed on several lines (one per content block, the usage growing as it streams: output 1, 1, 260)
+    is the copy with the most tokens, as the last line written holds the call's final usage.
     """
     entries: list[Candidate] = []
     bad: list[int] = []
-    calls: set[bytes] = set()
+    calls: dict[int, int] = {}  # a call's key -> its entry
     copies = 0
     find, rfind = data.find, data.rfind
     at = find(_USAGE, begin, stop)
@@ -100,10 +101,6 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         if end < 0:
             end = stop
         at = find(_USAGE, end, stop)
-        call = _call(data, start, end)
-        if call is not None and call in calls:
-            copies += 1
-            continue
         raw = data[start:end]
         try:
             line = _decode(raw)
@@ -111,29 +108,17 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
             continue
-        if entry is not None:
+        if entry is None:
+            continue
+        index = calls.get(entry[2])
+        if index is None:
+            calls[entry[2]] = len(entries)
             entries.append(entry)
-            if call is not None:
-                calls.add(call)
+            continue
+        copies += 1
+        if entry[0].tokens > entries[index][0].tokens:
+            entries[index] = entry
     return entries, bad, copies
-
-
-def _call(data: Buffer, start: int, end: int) -> bytes | None:
-    """The raw ``message.id`` and ``requestId`` of the line ``data[start:end]``, when both are written the
-    usual way."""
-    message = data.find(_MESSAGE_ID, start, end)
-    if message < 0:
-        return None
-    request = data.rfind(_REQUEST_ID, start, end)
-    if request < 0:
-        return None
-    message += len(_MESSAGE_ID)
-    request += len(_REQUEST_ID)
-    message_end = data.find(b'"', message, end)
-    request_end = data.find(b'"', request, end)
-    if message_end < 0 or request_end < 0:
-        return None
-    return data[message:message_end] + data[request - 1 : request_end]  # the request's quote separates them
 
 
 def _decode(raw: bytes) -> _Line | None:
@@ -168,13 +153,15 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
         raise ValueError(f"not a timestamp: {ts!r}")
     moment = _ISO(ts)
     epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
-    inp, out, read, write = _counts(message.usage)
+    inp, out, read, write, write_1h = _counts(message.usage)
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
     message_id = message.id
     request_id = line.requestId
     if type(message_id) is str and type(request_id) is str:
         key = _CALL_KEY(message_id + ":" + request_id)
+    elif type(message_id) is str:  # newer versions write no requestId: the message id alone names the call
+        key = _CALL_KEY(message_id + ":")
     elif type(line.uuid) is str:
         key = digest("claude-entry:" + line.uuid)
     else:
@@ -196,6 +183,8 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
             write,
             0,
             float(cost) if type(cost) in (int, float) and cost >= 0 else None,
+            write_1h,
+            None,
         ),
     )
     own: int = _LOW(key)[0]
@@ -210,18 +199,28 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
     return entry, cwd, own, side, (own, main)
 
 
-def _counts(usage: _Usage) -> tuple[int, int, int, int]:
+def _counts(usage: _Usage) -> tuple[int, int, int, int, int]:
+    """Input, output, cache read, cache write and its 1-hour part: ``cache_creation_input_tokens`` is all
+    the writes, ``cache_creation`` splits them into 5-minute and 1-hour ones (older logs lack one or the
+    other)."""
     write = usage.cache_creation_input_tokens
     split = usage.cache_creation
-    if write is None and type(split) is dict:  # only the 5-minute / 1-hour split
-        write = (split.get("ephemeral_5m_input_tokens") or 0) + (split.get("ephemeral_1h_input_tokens") or 0)
+    five = one_hour = 0
+    if type(split) is dict:
+        five = split.get("ephemeral_5m_input_tokens") or 0
+        one_hour = split.get("ephemeral_1h_input_tokens") or 0
     values = (
         usage.input_tokens or 0,
         usage.output_tokens or 0,
         usage.cache_read_input_tokens or 0,
         write or 0,
+        five,
+        one_hour,
     )
     for value in values:
         if type(value) is not int or value < 0:
             raise ValueError(f"not a token count: {value!r}")
-    return values
+    inp, out, read, write, five, one_hour = values
+    if usage.cache_creation_input_tokens is None:
+        write = five + one_hour
+    return inp, out, read, write, min(one_hour, write)

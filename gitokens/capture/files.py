@@ -3,17 +3,21 @@
 A file is read from where the last capture stopped when it is the same file (device and inode), not
 shorter than that, and still starts with the same bytes; otherwise (rotated, truncated, rewritten) it is
 read again from the start, and the seen-message digests keep the second reading from counting anything
-twice. Only complete lines are consumed: a line still being written is left for the next capture.
+twice. Only complete lines are consumed: a line still being written is left for the next capture (a last line
+without a newline counts when it is a whole JSON object already).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from gitokens.capture.state import HEAD_BYTES, FileState
 
@@ -122,8 +126,9 @@ def read_new(path: Path, previous: FileState | None, *, from_start: bool = False
                 data = mmap.mmap(handle.fileno(), stat.st_size, access=mmap.ACCESS_READ)
             except (OSError, ValueError):  # truncated since the stat: the next capture reads it again
                 return None
-        end = data.rfind(b"\n", start) + 1  # a last line still being written is left for the next capture
-        end = max(end, start)
+        end = max(data.rfind(b"\n", start) + 1, start)
+        if end < stat.st_size and _complete(data[end : stat.st_size]):
+            end = stat.st_size  # a last line without its newline that is whole all the same
         head = previous.head if start >= HEAD_BYTES and previous is not None else _head(handle, min(end, HEAD_BYTES))
     restarted = start == 0 and previous is not None and previous.offset > 0
     if end == start and not restarted and previous is not None and start == previous.offset:
@@ -133,6 +138,22 @@ def read_new(path: Path, previous: FileState | None, *, from_start: bool = False
         return None
     new_state = FileState(stat.st_dev, stat.st_ino, end, stat.st_mtime_ns, head, context)
     return Chunk(path, data, start, end, restarted, new_state)
+
+
+def _complete(tail: bytes) -> bool:
+    """Whether a last line with no newline after it is a whole JSON object (a line still being written is
+    left for the next capture: no prefix of an object is itself an object)."""
+    tail = tail.strip()
+    if not tail.startswith(b"{") or not tail.endswith(b"}"):
+        return False
+    try:
+        return isinstance(orjson.loads(tail), dict)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return isinstance(json.loads(tail), dict)  # what orjson refuses and the standard library reads
+    except ValueError:
+        return False
 
 
 def _head(handle: Any, size: int) -> str:

@@ -12,8 +12,9 @@ class Message(NamedTuple):
     """One model call as an agent logged it, in Anthropic semantics (input excludes cache reads/writes).
 
     ``key`` is the digest of the source's stable key for the call (Claude: ``message.id`` and
-    ``requestId``; Codex: the session and the cumulative counts), so copies of one call share it. ``ts``
-    is the time as the log wrote it (ISO-8601); ``epoch`` the same in seconds.
+    ``requestId``, or ``message.id`` alone where the log has no ``requestId``; Codex: the session and the
+    cumulative counts), so copies of one call share it. ``ts`` is the time as the log wrote it (ISO-8601);
+    ``epoch`` the same in seconds.
     """
 
     key: bytes
@@ -29,6 +30,13 @@ class Message(NamedTuple):
     cache_write_tokens: int
     reasoning_tokens: int
     cost_usd: float | None
+    cache_write_1h_tokens: int = 0  # the part of cache_write_tokens written to the 1-hour cache
+    worktree: str | None = None  # a call without a branch, waiting: the work tree whose next commit takes it
+
+    @property
+    def prompt(self) -> int:
+        """The request's whole input, cache included: what decides its long-context price tier."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
     @property
     def tokens(self) -> int:

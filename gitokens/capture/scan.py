@@ -27,11 +27,12 @@ from typing import Any
 from gitokens.capture import attribute, claude, codex, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
+from gitokens.capture.tiers import Tiers
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
 Candidate = claude.Candidate
-ELSEWHERE, OLDER, NO_BRANCH, WAITING = -1, -2, -3, -4  # where a copy went when it is in no group
+ELSEWHERE, OLDER, WAITING = -1, -2, -4  # where a copy went when it is in no group
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
 
 
@@ -51,7 +52,6 @@ class AgentSummary:
     duplicates: int = 0
     elsewhere: int = 0
     older: int = 0
-    no_branch: int = 0
     malformed: list[str] = field(default_factory=list)
 
 
@@ -70,21 +70,26 @@ class Parsed:
 @dataclass
 class Found:
     """What the new lines hold: the groups of the calls attributed to commits, the calls waiting for their
-    branch's next commit, and the seen-marks of the calls taken (either way)."""
+    branch's (or work tree's) next commit, the seen-marks of the calls taken (either way), and the marks of
+    those left out as older."""
 
     groups: dict[GroupKey, Group] = field(default_factory=dict)
     pending: dict[str, list[Message]] = field(default_factory=dict)
     taken: list[tuple[int, ...]] = field(default_factory=list)
+    left: list[tuple[int, ...]] = field(default_factory=list)  # marks of calls left out as older than the floor
 
 
 @dataclass
 class Context:
-    """What placing a call needs: which directories are this repository's, the branches' chains, and the
-    time before which usage is left out."""
+    """What placing a call needs: which directories are this repository's, the branches' chains, the time
+    before which usage is left out, the work trees' HEAD reflogs (for calls on no branch) and the models'
+    price tiers."""
 
     inside: Inside
     chains: attribute.Chains
     floor: float
+    heads: attribute.HeadLogs
+    tiers: Tiers
 
 
 @dataclass
@@ -127,7 +132,7 @@ class Reading:
             self.worker.close()
 
 
-def start(current: state.State, agents: Iterable[str], *, all_history: bool) -> Reading:
+def start(current: state.State, agents: Iterable[str], *, rescan: bool) -> Reading:
     """The new parts of the selected agents' log files to read (forgetting files deleted or archived away:
     their messages stay seen), and a forked worker parsing Claude Code's when they are large."""
     agents = set(agents)
@@ -137,9 +142,9 @@ def start(current: state.State, agents: Iterable[str], *, all_history: bool) -> 
     roots = [str(r) for a in agents for r in (files.claude_roots() if a == "claude" else files.codex_roots())]
     for gone in [p for p in current.files if p not in present and any(p.startswith(r + os.sep) for r in roots)]:
         del current.files[gone]
-    previous = {str(p): None if all_history else current.files.get(str(p)) for p in claude_paths + codex_paths}
+    previous = {str(p): None if rescan else current.files.get(str(p)) for p in claude_paths + codex_paths}
     total = sum(files.pending_bytes(p, previous[str(p)]) for p in claude_paths + codex_paths)
-    jobs = [(p, current.files.get(str(p)), all_history) for p in claude_paths]
+    jobs = [(p, current.files.get(str(p)), rescan) for p in claude_paths]
     reading = Reading(jobs, codex_paths, total)
     if (
         total >= PARALLEL_BYTES
@@ -157,16 +162,18 @@ def read(
     agents: dict[str, AgentSummary],
     context: Context,
     *,
-    all_history: bool,
+    rescan: bool,
     progress: Progress | None,
 ) -> Found:
-    """The new calls made in this repository's work trees and not taken before, placed."""
+    """The new calls made in this repository's work trees and not taken before, placed. Unless ``rescan``
+    (a floor of the user's own), a copy of a call left out before as older than the first capture stays
+    left out."""
     done = 0
     run_seen: set[int] = set()
     found = Found()
     codex_results = (
         _place(parsed, context)
-        for parsed in (_parse_codex(p, current.files.get(str(p)), all_history, current.sessions) for p in reading.codex)
+        for parsed in (_parse_codex(p, current.files.get(str(p)), rescan, current.sessions) for p in reading.codex)
         if parsed is not None
     )
     claude_results = (
@@ -184,7 +191,7 @@ def read(
             summary.bytes_read += result.size
             summary.duplicates += result.copies
             summary.malformed.extend(f"{result.path}:{n}" for n in result.bad)
-            _take(result, summary, current.seen, run_seen, found)
+            _take(result, summary, current.seen, None if rescan else current.left, run_seen, found)
             current.files[str(result.path)] = result.state
             done += result.size
             if progress is not None:
@@ -192,7 +199,9 @@ def read(
     return found
 
 
-def _take(result: Placed, summary: AgentSummary, seen: set[int], run_seen: set[int], found: Found) -> None:
+def _take(
+    result: Placed, summary: AgentSummary, seen: set[int], left: set[int] | None, run_seen: set[int], found: Found
+) -> None:
     """Keep the copies of ``result`` that are the first of their call, and their groups."""
     losers: set[int] = set()
     waiting: list[int] = []
@@ -203,6 +212,10 @@ def _take(result: Placed, summary: AgentSummary, seen: set[int], run_seen: set[i
             summary.duplicates += 1
             if slot >= 0:
                 losers.add(at)
+        elif left is not None and (own in left or (other is not None and other in left)):
+            summary.older += 1  # a late copy of a call from before the first capture (a resumed session)
+            if slot >= 0:
+                losers.add(at)
         else:
             run_seen.update(marks)
             if slot >= 0:
@@ -210,10 +223,9 @@ def _take(result: Placed, summary: AgentSummary, seen: set[int], run_seen: set[i
             elif slot == WAITING:
                 found.taken.append(marks)
                 waiting.append(at)
-            elif slot == OLDER:
-                summary.older += 1
             else:
-                summary.no_branch += 1
+                found.left.append(marks)
+                summary.older += 1
     groups: Any = zip(result.keys, result.groups, strict=True)
     if losers:  # added up again from the copies that count
         regrouped: dict[GroupKey, Group] = {}
@@ -232,7 +244,7 @@ def _take(result: Placed, summary: AgentSummary, seen: set[int], run_seen: set[i
         messages = result.messages()
         for at in waiting:
             message = messages[at]
-            found.pending.setdefault(message.branch or "", []).append(message)
+            found.pending.setdefault(state.pending_key(message), []).append(message)
             summary.messages += 1
             summary.tokens += message.tokens
             if message.session:
@@ -241,33 +253,40 @@ def _take(result: Placed, summary: AgentSummary, seen: set[int], run_seen: set[i
 
 def _place(parsed: Parsed, context: Context) -> Placed:
     """Where each call of one file goes, and the groups of those that go to a commit."""
-    inside, find, floor = context.inside, context.chains.find, context.floor
+    root_of, find, heads, floor = context.inside.root, context.chains.find, context.heads.find, context.floor
+    tier_of = context.tiers.tier
     index: list[tuple[int, int | None, tuple[int, ...], int]] = []
     slots: dict[GroupKey, int] = {}
     groups: dict[GroupKey, Group] = {}
     messages: list[Message] = []
-    last: tuple[Any, ...] = ()  # the branch, times, session and model of the last group: a turn's calls go together
+    last: tuple[Any, ...] = ()  # where the last group's calls went: a turn's calls mostly go together
     for message, cwd, own, other, marks in parsed.candidates:
         messages.append(message)
         branch, epoch = message.branch, message.epoch
-        if not inside(cwd):
-            slot = ELSEWHERE
-        elif branch is None:
-            slot = NO_BRANCH
-        elif epoch < floor:
-            slot = OLDER
-        elif last and branch == last[0] and last[1] <= epoch < last[2] and message[4:6] == last[3]:
-            slot = last[5]
-            attribute.add(groups, last[4], message)
-        elif (found := find(branch, epoch)) is None:
+        root = root_of(cwd)
+        if root is None:
+            index.append((own, other, marks, ELSEWHERE))
+            continue
+        if epoch < floor:
+            index.append((own, other, marks, OLDER))
+            continue
+        hour = int(epoch // 3600)
+        tier = tier_of(message.model, attribute.PROVIDERS.get(message.source), message.prompt)
+        place = (branch, root if branch is None else None, message[4:6], hour, tier)
+        if last and place == last[0] and last[1] <= epoch < last[2]:
+            slot = last[4]
+            attribute.add(groups, last[3], message)
+        elif (found := find(branch, epoch) if branch is not None else heads(root, epoch)) is None:
             slot = WAITING
             last = ()
+            if branch is None:
+                messages[-1] = message._replace(worktree=root)
         else:
             commit, low, high = found
-            key = (commit, message.source, message.session, message.model, branch)
+            key = (commit, message.source, message.session, message.model, branch, hour, tier)
             slot = slots.setdefault(key, len(slots))
             attribute.add(groups, key, message)
-            last = (branch, low, high, message[4:6], key, slot)
+            last = (place, low, high, key, slot)
         index.append((own, other, marks, slot))
     keys = list(slots)
     return Placed(
@@ -433,26 +452,30 @@ def _parse_codex(
 
 
 class Inside:
-    """Whether a directory is in one of the work trees (symlinks resolved), and not in a repository
-    nested inside one."""
+    """Which of the work trees a directory is in (symlinks resolved), if any, and not in a repository nested
+    inside one."""
 
     def __init__(self, roots: list[Path]) -> None:
         self.roots = {str(r) for r in roots}
-        self.cache: dict[str | None, bool] = {None: False}
+        self.cache: dict[str | None, str | None] = {None: None}
 
     def __call__(self, cwd: str | None) -> bool:
+        return self.root(cwd) is not None
+
+    def root(self, cwd: str | None) -> str | None:
+        """The work tree ``cwd`` is in; None when it is in none of them."""
         if cwd not in self.cache:
             self.cache[cwd] = self._check(os.path.realpath(cwd or ""))
         return self.cache[cwd]
 
-    def _check(self, path: str) -> bool:
+    def _check(self, path: str) -> str | None:
         probe = path
         while True:
             if probe in self.roots:
-                return True
+                return probe
             if os.path.exists(os.path.join(probe, ".git")):
-                return False  # the top of another repository (or of a nested one)
+                return None  # the top of another repository (or of a nested one)
             parent = os.path.dirname(probe)
             if parent == probe:
-                return False
+                return None
             probe = parent

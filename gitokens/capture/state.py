@@ -6,9 +6,12 @@ were taken, and the usage waiting for its commit.
   the parse context (session, model, running totals) needed to continue reading in the middle.
 - ``seen.bin``: 8 bytes per message already taken (a digest of its key), appended; a message seen
   again (streaming copies, resumed sessions, side-chains, a re-read file, a second capture) is skipped.
+- ``older.bin``: the same for the messages the first capture left out as older than its start, so that
+  a copy of one written later (a resumed session replaying its history) is left out too.
 - ``pending/<branch>.json``: messages made after the last commit of the branch they name, kept until a
   commit on that branch exists. One file per branch, so the post-commit hook can tell cheaply whether the
-  branch it commits on has usage waiting.
+  branch it commits on has usage waiting; messages on no branch wait in ``@HEAD <work tree>.json`` for the
+  next commit in their work tree.
 - ``stamp``: its mtime is the start of the last capture that finished; the hook compares log files
   against it (``find -newer``) to skip starting Python when no log grew.
 - ``lock``: held for the whole of a capture that writes, so two captures never take the same messages.
@@ -69,6 +72,9 @@ class State:
     files: dict[str, FileState] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)
     new_seen: list[int] = field(default_factory=list)
+    left: set[int] = field(default_factory=set)
+    new_left: list[int] = field(default_factory=list)
+    rules: int | None = None  # the grouping rules (attribute.RULES) of the records this state's messages went into
     pending: dict[str, list[Message]] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # Codex session -> the session it was forked from
     last_capture: float | None = None
@@ -80,6 +86,28 @@ class State:
     def mark_seen(self, digest: int) -> None:
         self.seen.add(digest)
         self.new_seen.append(digest)
+
+    def mark_left(self, digest: int) -> None:
+        self.left.add(digest)
+        self.new_left.append(digest)
+
+    def forget(self) -> None:
+        """Start again from nothing (a recapture): every file from its start, no message taken before. The
+        horizon stays: a recapture leaves out what the first capture left out."""
+        self.files.clear()
+        self.seen.clear()
+        self.left.clear()
+        self.pending.clear()
+        self.sessions.clear()
+        self.new_seen, self.new_left = [], []
+        self.last_capture = None
+
+
+def pending_key(message: Message) -> str:
+    """Where a waiting message waits: its branch, or ``@HEAD <work tree>`` for one on no branch."""
+    if message.branch:
+        return message.branch
+    return f"@HEAD {message.worktree}" if message.worktree else ""
 
 
 def folder(repo: Repo) -> Path:
@@ -112,16 +140,12 @@ def load_from(where: Path) -> State:
         sessions = meta.get("sessions")
         if isinstance(sessions, dict):
             state.sessions = {str(k): str(v) for k, v in sessions.items()}
-        last, horizon = meta.get("last_capture"), meta.get("horizon")
+        last, horizon, rules = meta.get("last_capture"), meta.get("horizon"), meta.get("rules")
+        state.rules = rules if type(rules) is int else 1
         state.last_capture = float(last) if isinstance(last, (int, float)) else None
         state.horizon = float(horizon) if isinstance(horizon, (int, float)) else None
-    seen = array("Q")
-    try:
-        data = (where / "seen.bin").read_bytes()
-        seen.frombytes(data[: len(data) - len(data) % 8])
-    except OSError:
-        pass
-    state.seen = set(seen)
+    state.seen = _marks(where / "seen.bin")
+    state.left = _marks(where / "older.bin")
     pending_dir = where / "pending"
     if pending_dir.is_dir():
         for path in sorted(pending_dir.glob("*.json")):
@@ -129,23 +153,38 @@ def load_from(where: Path) -> State:
             if isinstance(rows, list):
                 messages = [m for m in (Message.from_json(row) for row in rows) if m is not None]
                 for message in messages:
-                    state.pending.setdefault(message.branch or "", []).append(message)
+                    state.pending.setdefault(pending_key(message), []).append(message)
     return state
 
 
-def save(state: State, started: float) -> None:
-    """Write everything; ``started`` (the capture's start) becomes the stamp the hook compares logs with."""
+def _marks(path: Path) -> set[int]:
+    marks = array("Q")
+    try:
+        data = path.read_bytes()
+        marks.frombytes(data[: len(data) - len(data) % 8])
+    except OSError:
+        pass
+    return set(marks)
+
+
+def save(state: State, started: float, *, rewrite: bool = False) -> None:
+    """Write everything; ``started`` (the capture's start) becomes the stamp the hook compares logs with.
+    ``rewrite``: the marks files are written anew rather than appended to (after ``forget``)."""
     where = state.folder
     (where / "pending").mkdir(parents=True, exist_ok=True)
-    if state.new_seen:
-        with open(where / "seen.bin", "ab") as handle:
-            handle.write(array("Q", state.new_seen).tobytes())
-        state.new_seen = []
+    for name, new in (("seen.bin", state.new_seen), ("older.bin", state.new_left)):
+        if rewrite:
+            _write_bytes(where / name, array("Q", new).tobytes())
+        elif new:
+            with open(where / name, "ab") as handle:
+                handle.write(array("Q", new).tobytes())
+    state.new_seen, state.new_left = [], []
     meta = {
         "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
         "sessions": state.sessions,
         "last_capture": started,
         "horizon": state.horizon if state.horizon is None or math.isfinite(state.horizon) else -1e18,
+        "rules": state.rules,
     }
     _write_json(where / "files.json", meta)
     wanted = {pending_name(branch): rows for branch, rows in state.pending.items() if rows}
@@ -191,10 +230,15 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json(path: Path, value: Any) -> None:
+    _write_bytes(path, json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, separators=(",", ":"), ensure_ascii=False)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

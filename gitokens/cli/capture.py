@@ -26,37 +26,41 @@ from gitokens.cli import cli, current_repo
 @click.option("--since", metavar="WHEN", help="Attribute usage from this day or moment on (YYYY-MM-DD or ISO time).")
 @click.option("--dry-run", is_flag=True, help="Show what would be captured; write nothing.")
 @click.option("--all-history", is_flag=True, help="Read every log from the start; attribute old usage to old commits.")
-def capture(agent: str, since: str | None, dry_run: bool, all_history: bool) -> None:
+@click.option(
+    "--recapture",
+    is_flag=True,
+    help="Read every log again and replace the records earlier versions captured under older rules.",
+)
+def capture(agent: str, since: str | None, dry_run: bool, all_history: bool, recapture: bool) -> None:
     """Record the tokens Claude Code and Codex logged for work in this repository.
 
     Reads what the agents' logs gained since the last capture, keeps the usage made in this
     repository's work trees, and records it on the first commit made after it on the branch the agent
-    named (one record per commit, session and model); usage after a branch's last commit waits for the
-    next commit. Without --since or --all-history, older usage is left out.
+    named (or, on no branch, in its work tree), one record per commit, session, model, hour and price
+    tier; usage after the last commit waits for the next one. The first capture leaves out usage from
+    before the commit under HEAD, unless --since or --all-history says otherwise.
 
     \b
     Example:
         git tokens capture
         git tokens capture --dry-run --agent claude
         git tokens capture --all-history
+        git tokens capture --recapture
     """
     from gitokens import capture as agent_logs
     from gitokens import gitbin
 
     moment = dates.parse_moment(since, "--since").timestamp() if since else None
     agents = agent_logs.AGENTS if agent == "all" else (agent,)
+    options = agent_logs.Options(agents, dry_run, all_history, moment, recapture)
     common_dir = gitbin.common_dir(Path.cwd())
     # Started before the repository is opened: a large scan's worker parses while pygit2 loads.
-    early = (
-        agent_logs.start(common_dir, agents=agents, dry_run=dry_run, all_history=all_history) if common_dir else None
-    )
+    early = agent_logs.start(common_dir, options) if common_dir else None
     bar = _ProgressBar("reading agent logs")
     try:
         with early or contextlib.nullcontext():
             repo = current_repo()
-            result = agent_logs.run(
-                repo, agents=agents, since=moment, dry_run=dry_run, all_history=all_history, progress=bar, started=early
-            )
+            result = agent_logs.run(repo, options, progress=bar, started=early)
     finally:
         bar.close()
     for line in agent_logs.describe(result):

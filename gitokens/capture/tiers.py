@@ -1,0 +1,97 @@
+"""The long-context thresholds of each model's price, which the calls of one captured record never straddle.
+
+genai-prices charges a higher rate for every token of a request whose whole input (cache included) is
+above a threshold (200,000 tokens for Claude Sonnet 4.5). A captured record sums calls, so it groups only
+calls on one side of every threshold of their model: its price is then exact from its counts and its
+number of requests (``pricing.PriceTable.at``). The thresholds of each model seen are kept in
+``<git-common-dir>/gitokens/capture/tiers.json`` for the installed genai-prices version, so a capture
+imports genai-prices (a quarter of a second) only when a model appears for the first time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+
+class Tiers:
+    """Each (model, provider)'s thresholds, from the cache file or genai-prices."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.version = _version()
+        self.known: dict[str, list[int]] = {}
+        self.added = False
+        stored = _read(path) if path is not None else None
+        if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
+            models = stored.get("models")
+            if isinstance(models, dict):
+                self.known = {k: v for k, v in models.items() if isinstance(v, list) and all(type(n) is int for n in v)}
+
+    def tier(self, model: str | None, provider: str | None, prompt: int) -> int:
+        """How many of the model's thresholds a request of ``prompt`` input tokens is above."""
+        if model is None:
+            return 0
+        key = f"{provider or ''}|{model}"
+        starts = self.known.get(key)
+        if starts is None:
+            starts = self.known[key] = thresholds(model, provider)
+            self.added = True
+        return bisect.bisect_left(starts, prompt) if starts else 0
+
+    def save(self) -> None:
+        """Keep what was looked up for the next capture (nothing to do when nothing was)."""
+        if self.path is None or not self.added:
+            return
+        body = json.dumps({"genai-prices": self.version, "models": self.known}, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(body)
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)  # a cache: the next capture looks the models up again
+        self.added = False
+
+
+def thresholds(model: str, provider: str | None) -> list[int]:
+    """Every threshold of the model's prices, at any date (ascending); none for a model genai-prices lacks."""
+    from genai_prices import Usage, calc_price
+    from genai_prices.types import TieredPrices
+
+    for provider_id in dict.fromkeys((provider, None)):
+        try:
+            found = calc_price(Usage(), model, provider_id=provider_id)
+        except LookupError:
+            continue
+        prices = found.model.prices
+        tables = [c.prices for c in prices] if isinstance(prices, list) else [prices]
+        return sorted(
+            {
+                tier.start
+                for table in tables
+                for value in vars(table).values()
+                if isinstance(value, TieredPrices)
+                for tier in value.tiers
+            }
+        )
+    return []
+
+
+def _version() -> str:
+    try:
+        return metadata.version("genai-prices")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
