@@ -274,3 +274,15 @@ def test_a_recapture_replaces_records_of_the_old_rules_without_counting_twice(
     assert by_hour([r for r in recs if r.session != "S-gone"]) == expected_by_hour(calls)
     again = run("capture", "--recapture")
     assert "wrote 0 records" in again.output and records(repo) == recs
+
+
+def test_a_call_naming_no_model_is_recorded_unpriced_and_said(repo: Path, hermetic: Path) -> None:
+    commit_at(repo, NIGHT - 7200, "before")
+    write(claude_file(hermetic, "-repo", "S1"), streamed(Call(NIGHT + 60, "m1", 3, 100, model=""), repo))
+    commit_at(repo, NIGHT + 600, "after")
+    result = run("capture", "--all-history")
+    assert "1 call without a model" in result.output
+    (only,) = records(repo)
+    assert only.model is None and Pricer(Config(), "calculate").cost(only).usd is None
+    report = run("report", "--format", "json").output
+    assert "(unknown model)" in report

@@ -319,6 +319,10 @@ def describe(result: Result) -> list[str]:
         ]
         if any(count for count, _ in left):
             lines.append("  left out: " + ", ".join(f"{count} {what}" for count, what in left if count))
+        if summary.no_model:
+            lines.append(
+                f"  {_n(summary.no_model, 'call')} without a model: recorded so, and listed as unpriced in reports"
+            )
         if summary.malformed:
             shown = ", ".join(summary.malformed[:5]) + (", ..." if len(summary.malformed) > 5 else "")
             lines.append(f"  skipped {_n(len(summary.malformed), 'malformed line')}: {shown}")

@@ -52,6 +52,7 @@ class AgentSummary:
     duplicates: int = 0
     elsewhere: int = 0
     older: int = 0
+    no_model: int = 0  # calls taken that name no model: their records are unpriced
     malformed: list[str] = field(default_factory=list)
 
 
@@ -238,6 +239,8 @@ def _take(
         attribute.merge(found.groups, key, group)
         summary.messages += group[0]
         summary.tokens += group[2] + group[3] + group[4] + group[5]
+        if key[3] is None:
+            summary.no_model += group[0]
         if key[2]:
             summary.sessions.add(key[2])
     if waiting:
@@ -247,6 +250,8 @@ def _take(
             found.pending.setdefault(state.pending_key(message), []).append(message)
             summary.messages += 1
             summary.tokens += message.tokens
+            if message.model is None:
+                summary.no_model += 1
             if message.session:
                 summary.sessions.add(message.session)
 
