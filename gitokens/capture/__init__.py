@@ -150,7 +150,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         walk = functools.partial(gitbin.first_parent_times, str(repo.git_dir))  # the worker gets it too
         chains = attribute.Chains(repo.branch_tips(), walk, floor)
         heads = attribute.HeadLogs()
-        price_tiers = Tiers(started.folder / "tiers.json")
+        price_tiers = Tiers(started.folder.parent / "cache" / "tiers.json")
         context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor, heads, price_tiers)
         found = scan.read(started.reading, current, result.agents, context, rescan=options.rescan, progress=progress)
         selected = {SOURCES[a] for a in options.agents}
@@ -173,6 +173,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         if options.recapture:
             result.replaced = _replaced(repo, found, selected)
         result.outdated = current.rules is not None and current.rules < attribute.RULES
+        price_tiers.save()  # a cache, not capture state: kept by a dry run too
         if options.dry_run:
             return result
         tombstones = [_tombstone(rec, repo) for rec in result.replaced]
@@ -192,7 +193,6 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         if current.rules is None or options.recapture:
             current.rules = attribute.RULES
             result.outdated = False
-        price_tiers.save()
         state.save(current, started.began, rewrite=options.recapture)
     return result
 

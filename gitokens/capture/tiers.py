@@ -4,58 +4,69 @@ genai-prices charges a higher rate for every token of a request whose whole inpu
 above a threshold (200,000 tokens for Claude Sonnet 4.5). A captured record sums calls, so it groups only
 calls on one side of every threshold of their model: its price is then exact from its counts and its
 number of requests (``pricing.PriceTable.at``). The thresholds of each model seen are kept in
-``<git-common-dir>/gitokens/capture/tiers.json`` for the installed genai-prices version, so a capture
+``<git-common-dir>/gitokens/cache/tiers.json`` for the installed genai-prices data, so a capture
 imports genai-prices (a quarter of a second) only when a model appears for the first time.
 """
 
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import json
 import os
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 
 class Tiers:
-    """Each (model, provider)'s thresholds, from the cache file or genai-prices."""
+    """Each (model, provider)'s thresholds, from the cache file or genai-prices; the file is read when a
+    call is first placed (a capture with nothing new never reads it)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.version = _version()
-        self.known: dict[str, list[int]] = {}
+        self.version = ""
+        self.known: dict[str, list[int]] | None = None
         self.added = False
-        stored = _read(path) if path is not None else None
-        if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
-            models = stored.get("models")
-            if isinstance(models, dict):
-                self.known = {k: v for k, v in models.items() if isinstance(v, list) and all(type(n) is int for n in v)}
 
     def tier(self, model: str | None, provider: str | None, prompt: int) -> int:
         """How many of the model's thresholds a request of ``prompt`` input tokens is above."""
         if model is None:
             return 0
+        known = self.known if self.known is not None else self._load()
         key = f"{provider or ''}|{model}"
-        starts = self.known.get(key)
+        starts = known.get(key)
         if starts is None:
-            starts = self.known[key] = thresholds(model, provider)
+            starts = known[key] = thresholds(model, provider)
             self.added = True
         return bisect.bisect_left(starts, prompt) if starts else 0
+
+    def _load(self) -> dict[str, list[int]]:
+        self.version = _version()
+        self.known = {}
+        stored = _read(self.path) if self.path is not None else None
+        if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
+            models = stored.get("models")
+            if isinstance(models, dict):
+                self.known = {k: v for k, v in models.items() if isinstance(v, list) and all(type(n) is int for n in v)}
+        return self.known
 
     def save(self) -> None:
         """Keep what was looked up for the next capture (nothing to do when nothing was)."""
         if self.path is None or not self.added:
             return
         body = json.dumps({"genai-prices": self.version, "models": self.known}, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
+        except OSError:
+            return  # a cache: the next capture looks the models up again
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(body)
             os.replace(tmp, self.path)
         except OSError:
-            Path(tmp).unlink(missing_ok=True)  # a cache: the next capture looks the models up again
+            Path(tmp).unlink(missing_ok=True)
         self.added = False
 
 
@@ -84,10 +95,17 @@ def thresholds(model: str, provider: str | None) -> list[int]:
 
 
 def _version() -> str:
+    """Which genai-prices data is installed, cheaply (its metadata takes 30 ms to find): where its data
+    module is, its size and time."""
+    spec = importlib.util.find_spec("genai_prices")
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return "none"
     try:
-        return metadata.version("genai-prices")
-    except metadata.PackageNotFoundError:
+        stat = os.stat(Path(next(iter(folders))) / "data.py")
+    except OSError:
         return "unknown"
+    return f"{next(iter(folders))}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _read(path: Path) -> Any:
