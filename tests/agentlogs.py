@@ -166,3 +166,87 @@ def codex_file(home: Path, session: str, at: float, *, archived: bool = False) -
     if archived:
         return home / ".codex" / "archived_sessions" / name
     return home / ".codex" / "sessions" / f"{stamp:%Y}" / f"{stamp:%m}" / f"{stamp:%d}" / name
+
+
+# Codex lines with the fields and nesting of codex-rs's own types (SessionMetaLine, TurnContextItem,
+# TokenCountEvent), compact as its writer leaves them.
+
+
+def codex_session(
+    session: str,
+    cwd: Path | str,
+    at: float,
+    *,
+    branch: str | None = "main",
+    git: bool = True,
+    forked_from: str | None = None,
+    spawned_by: str | None = None,
+    started: float | None = None,
+) -> str:
+    """A ``session_meta`` line: written at ``at`` (a copy in a fork is re-stamped), started at ``started``.
+    ``git`` is left out outside a repository and ``branch`` on a detached HEAD, as Codex leaves them out."""
+    payload: dict[str, Any] = {"id": session}
+    if forked_from is not None:
+        payload["forked_from_id"] = forked_from
+    payload.update(
+        timestamp=iso(at if started is None else started),
+        cwd=str(cwd),
+        originator="codex_cli_rs",
+        cli_version="0.63.0",
+        source="cli",
+        model_provider="openai",
+        base_instructions={"text": "You are Codex, based on GPT-5. You are running as a coding agent."},
+    )
+    if spawned_by is not None:
+        spawn = {"parent_thread_id": spawned_by, "depth": 1, "agent_nickname": "Ada", "agent_role": "worker"}
+        payload["source"] = {"subagent": {"thread_spawn": spawn}}
+    if git:
+        payload["git"] = {"commit_hash": "1" * 40, "repository_url": "git@example.com:team/app.git"}
+        if branch is not None:
+            payload["git"]["branch"] = branch
+    return _dumps({"timestamp": iso(at), "type": "session_meta", "payload": payload})
+
+
+def codex_context(model: str, at: float, cwd: Path | str) -> str:
+    """A ``turn_context`` line, written when a turn starts."""
+    payload = {
+        "cwd": str(cwd),
+        "approval_policy": "on-request",
+        "sandbox_policy": {"type": "workspace-write", "network_access": False},
+        "model": model,
+        "effort": "medium",
+        "summary": "auto",
+    }
+    return _dumps({"timestamp": iso(at), "type": "turn_context", "payload": payload})
+
+
+def codex_tokens(
+    at: float,
+    total: dict[str, int] | None,
+    last: dict[str, int] | None,
+    *,
+    used: float = 5.0,
+    info_extra: dict[str, Any] | None = None,
+    payload_extra: dict[str, Any] | None = None,
+) -> str:
+    """A ``token_count`` event: ``info`` null when both usages are None; ``used`` the rate limit's percent
+    (Codex writes the same ``info`` again when only that changed)."""
+    info: dict[str, Any] | None = None
+    if total is not None or last is not None:
+        info = {"total_token_usage": total, "last_token_usage": last, "model_context_window": 258400}
+        info = {k: v for k, v in info.items() if v is not None} | (info_extra or {})
+    limits = {
+        "primary": {"used_percent": used, "window_minutes": 300, "resets_at": 1_750_010_000},
+        "secondary": {"used_percent": used / 10, "window_minutes": 10080, "resets_at": 1_750_500_000},
+        "credits": None,
+        "plan_type": None,
+    }
+    payload = {"type": "token_count", "info": info, "rate_limits": limits} | (payload_extra or {})
+    return _dumps({"timestamp": iso(at), "type": "event_msg", "payload": payload})
+
+
+def restamped(line: str, at: float) -> str:
+    """``line`` as a fork copies it into its own file: unchanged but for the time it was written."""
+    entry = json.loads(line)
+    entry["timestamp"] = iso(at)
+    return _dumps(entry)

@@ -173,13 +173,13 @@ def world(repo: Path, hermetic: Path) -> World:
     ]
     write(codex_file(home, "X", T0 + 200), codex_x)
     write(codex_file(home, "X", T0 + 200, archived=True), [*codex_x, codex_count(T0 + 1800, usage(9000, 0, 900), None)])
-    write(  # a spawned sub-agent: replays its parent's usage (one event re-stamped), then its own call
+    write(  # a spawned sub-agent: replays its parent's items (re-stamped when copied), then its own call
         codex_file(home, "Y", T0 + 1750),
         [
             codex_meta("Y", repo, "main", T0 + 1750, parent="X"),
-            codex_meta("X", repo, "main", T0 + 200),
+            codex_meta("X", repo, "main", T0 + 1750),
             codex_turn("gpt-5-codex", T0 + 1750, repo),
-            codex_count(T0 + 300, first, first),
+            codex_count(T0 + 1750, first, first),
             codex_count(T0 + 1750, second, None),
             codex_count(T0 + 1760, usage(3500, 1500, 180, 30), usage(500, 100, 30)),
         ],
@@ -354,7 +354,7 @@ def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
     active = codex_file(world.home, "X", T0 + 200)
     shutil.move(active, codex_file(world.home, "X", T0 + 200, archived=True))
     result = capture.run(open_repo(world.repo))
-    assert result.records == [] and result.agents["codex"].duplicates == 3
+    assert result.records == [] and result.agents["codex"].duplicates == 2  # the rate-limit repeat is no call
     assert str(active) not in capture.state.load(open_repo(world.repo)).files
 
 
