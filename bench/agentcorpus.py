@@ -268,7 +268,7 @@ class _Transcript:
         lines: list[str] = []
         for n, block in enumerate(blocks, 1):
             final = n == steps
-            partial = output if final else rng.choice((1, 1, 1, rng.randint(2, 12)))
+            partial = output if final else min(output, rng.choice((1, 1, 1, rng.randint(2, 12))))  # usage only grows
             content: dict[str, Any] = {"type": block}
             if block == "tool_use":
                 content.update(id=f"toolu_{rng.getrandbits(96):024x}", name="Bash", input={"command": "ls"})

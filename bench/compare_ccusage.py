@@ -340,7 +340,9 @@ def compare_agent(
         verdicts.append(verdict)
 
     by_model = _sum(calls, lambda c: c.model, lambda c: price(c, provider))
-    by_day = _sum(calls, lambda c: c.day, lambda c: price(c, provider))
+    # A day's cost is that of its priced calls, as the report's daily table sums them (unpriced models are
+    # listed apart, and the per-model table shows them).
+    by_day = _sum([c for c in calls if price(c, provider) is not None], lambda c: c.day, lambda c: price(c, provider))
     our_model = {row["model"]: row["cost_usd"] for row in report["by_model"]}
     our_day = {row["date"]: row["cost_usd"] for row in report["daily"]}
     cc_model, cc_day = ccusage_costs(theirs, agent) if theirs else (None, {})
