@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from gitokens import gitnotes, install
+from gitokens import gitnotes, install, ledger
 from gitokens.errors import LedgerBusy
 from gitokens.git import NOTES_REF, Repo, join_note_lines
 from gitokens.ledger import Ledger
@@ -39,15 +39,13 @@ class Finding:
         return lines
 
 
-def examine(repo: Repo, ledger: Ledger) -> list[Finding]:
-    """Every check, in the order they are shown."""
-    return [
-        *_hooks(repo),
-        *_config(repo),
-        *_refspecs(repo),
-        *_leftovers(repo),
-        *_ledger(repo, ledger),
-    ]
+def examine(repo: Repo) -> list[Finding]:
+    """Every check, in the order they are shown; the ledger's own checks only when its ref is readable."""
+    found = [*_hooks(repo), *_config(repo), *_refspecs(repo), *_leftovers(repo)]
+    broken = _ledger_ref(repo)
+    if broken is not None:
+        return [*found, broken]
+    return [*found, *_ledger(repo, ledger.load(repo))]
 
 
 def apply_fixes(findings: list[Finding]) -> list[Finding]:
@@ -211,6 +209,47 @@ def _leftovers(repo: Repo) -> list[Finding]:
 def _remove_lock(path: Path) -> str:
     path.unlink(missing_ok=True)
     return f"removed the stale lock {path}"
+
+
+def _ledger_ref(repo: Repo) -> Finding | None:
+    """A finding when ``refs/notes/tokens`` names no readable notes commit, with the fix when there is one."""
+    target = repo.ref_target(NOTES_REF)
+    problem = repo.notes_commit_problem(target) if target is not None else None
+    if target is None or problem is None:
+        return None
+    message = f"{NOTES_REF} points at {target[:12]}, which {problem}: every command refuses to read the ledger"
+    good = _last_good(repo, target)
+    if good is None:
+        return Finding(
+            "warn",
+            message,
+            f"no earlier notes commit is known here: fetch the team's with `git tokens sync`, after "
+            f"`git update-ref -d {NOTES_REF}` (the ledger then starts from the remote's)",
+        )
+    oid, where = good
+    return Finding(
+        "warn",
+        message,
+        f"git tokens doctor --fix points it back at {oid[:12]} ({where}), then run `git tokens sync`",
+        fix=partial(_reset_ref, repo, target, oid, where),
+    )
+
+
+def _last_good(repo: Repo, broken: str) -> tuple[str, str] | None:
+    """The newest notes commit the ledger ref held (its reflog), else a remote's ledger as last fetched."""
+    for oid in repo.reflog(NOTES_REF):
+        if oid != broken and repo.notes_commit_problem(oid) is None:
+            return oid, "the last notes commit in its reflog"
+    for ref in gitnotes.tracking_refs(repo):
+        fetched = repo.ref_target(ref)
+        if fetched is not None and repo.notes_commit_problem(fetched) is None:
+            return fetched, ref
+    return None
+
+
+def _reset_ref(repo: Repo, broken: str, good: str, where: str) -> str:
+    gitnotes.reset_ref(repo, NOTES_REF, broken, good, f"gitokens doctor --fix: back to {where}")
+    return f"pointed {NOTES_REF} back at {good[:12]} ({where}); run `git tokens sync` to merge the team's ledger"
 
 
 def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:

@@ -44,6 +44,10 @@ class UnknownRevision(UsageError):
     """A revision, commit or record id that does not resolve."""
 
 
+class LedgerRefBroken(GitTokensError):
+    """A notes ref that does not name a readable notes commit (a missing object, a blob, a tree)."""
+
+
 class LedgerBusy(GitTokensError):
     """The ledger ref stayed locked or kept moving through every retry."""
 

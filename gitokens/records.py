@@ -324,7 +324,7 @@ def line_values(line: str | bytes, commit: str | None = None) -> tuple[Any, ...]
         raise InvalidRecord("not UTF-8 text") from None
     except OverflowError as exc:
         raise InvalidRecord(f"a value is out of range: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - hostile bytes: whatever the parser trips on, the line is invalid
+    except Exception as exc:  # hostile bytes: whatever the parser trips on, the line is invalid
         raise InvalidRecord(f"not a record: {type(exc).__name__}: {str(exc)[:200]}") from None
     year = int(values[_TS_AT][:4]) if values[_TS_AT][:4].isdigit() else 0
     if not TS_WINDOW[0] <= year <= TS_WINDOW[1]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import commit, git, run
 
 from gitokens import ledger, recording
+from gitokens.cli import cli
 from gitokens.git import NOTES_REF, open_repo
 
 
@@ -145,3 +148,35 @@ def test_hook_pointing_at_a_missing_python_is_repointed(
     assert "the post-commit hook cannot find gitokens" in doctor()[1]
     assert "fixed pointed the post-commit hook at this gitokens" in doctor("--fix")[1]
     assert python in hook.read_text()
+
+
+def break_ledger_ref(repo: Path, how: str) -> None:
+    if how == "blob":
+        blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], input=b"x\n", capture_output=True, cwd=repo)
+        git(repo, "update-ref", NOTES_REF, blob.stdout.decode().strip())
+    elif how == "tree":
+        git(repo, "update-ref", NOTES_REF, git(repo, "rev-parse", "HEAD^{tree}").strip())
+    else:  # what `git prune --expire=now` racing a write leaves: a ref to an object that is gone
+        (repo / ".git" / NOTES_REF).write_text("dead" * 10 + "\n")
+
+
+@pytest.mark.parametrize("how", ["blob", "tree", "missing"])
+@pytest.mark.parametrize("history", ["reflog", "remote"])
+def test_a_ledger_ref_that_is_no_notes_commit_is_diagnosed_and_reset(repo: Path, how: str, history: str) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    kept = add(5)
+    good = git(repo, "rev-parse", NOTES_REF).strip()
+    if history == "remote":
+        git(repo, "update-ref", "refs/notes/remotes/origin/tokens", good)
+        git(repo, "reflog", "expire", "--expire=now", "--all")
+    break_ledger_ref(repo, how)
+    for args in (["log"], ["report"], ["add", "3"], ["sync"], ["carry", "HEAD", "--onto", "HEAD"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code != 0 and isinstance(result.exception, (SystemExit, type(None)))
+        assert f"error: {NOTES_REF} points at " in result.output or args == ["sync"]
+    code, out = doctor()
+    assert code == 1 and f"hint: git tokens doctor --fix points it back at {good[:12]}" in out
+    code, out = doctor("--fix")
+    assert f"fixed pointed {NOTES_REF} back at {good[:12]}" in out and code == 0, out
+    assert list(ledger.load(open_repo()).entries) == [kept] and doctor()[0] == 0

@@ -95,8 +95,18 @@ def test_not_json_is_an_invalid_record() -> None:
         ('{"ts":"2025-01-01T00:00:00Z","note":"' + "x" * 70_000 + '"}', "more than the 65,536"),
         (b"\xff\xfe{}", "not JSON"),
     ],
-    ids=["overflowing-ts", "after-window", "before-window", "deep-array", "deep-field", "huge-int", "huge-cost",
-         "unhashable", "too-long", "not-utf8"],  # fmt: skip
+    ids=[
+        "overflowing-ts",
+        "after-window",
+        "before-window",
+        "deep-array",
+        "deep-field",
+        "huge-int",
+        "huge-cost",
+        "unhashable",
+        "too-long",
+        "not-utf8",
+    ],
 )
 def test_hostile_lines_are_invalid_records_and_nothing_else(line: str | bytes, message: str) -> None:
     with pytest.raises(InvalidRecord, match=message) as caught:
