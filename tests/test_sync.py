@@ -462,3 +462,18 @@ def test_a_remote_ledger_that_is_no_notes_commit_is_refused_and_ours_kept(
     )
     assert "hint: someone with a good ledger can repair the remote" in result.stderr
     assert git(b, "rev-parse", NOTES_REF) == before and ids(b) == [mine]
+
+
+def test_concurrent_syncs_in_one_clone_all_succeed(team: tuple[Path, Path, Path, str]) -> None:
+    remote, a, b, shared = team
+    written = [add(b, n, rev=shared) for n in range(1, 4)]
+    sync.sync(open_repo(b))
+    written += [add(a, n, rev=shared) for n in range(1, 4)]
+    exe = str(Path(sys.executable).parent / "git-tokens")
+    for _ in range(3):
+        written.append(add(a, 7, rev=shared))
+        syncs = [subprocess.Popen([exe, "sync"], cwd=a, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for process in syncs:
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+    assert ids(remote) == ids(a) == sorted(written)
