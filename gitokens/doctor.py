@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from gitokens import gitnotes, install, ledger
+from gitokens import gitnotes, install, ledger, pending, quarantine
 from gitokens.errors import LedgerBusy
 from gitokens.git import NOTES_REF, Repo, join_note_lines
 from gitokens.ledger import Ledger
@@ -41,7 +41,7 @@ class Finding:
 
 def examine(repo: Repo) -> list[Finding]:
     """Every check, in the order they are shown; the ledger's own checks only when its ref is readable."""
-    found = [*_hooks(repo), *_config(repo), *_refspecs(repo), *_leftovers(repo)]
+    found = [*_hooks(repo), *_queue(repo), *_config(repo), *_refspecs(repo), *_leftovers(repo)]
     broken = _ledger_ref(repo)
     if broken is not None:
         return [*found, broken]
@@ -69,8 +69,9 @@ def _hooks(repo: Repo) -> list[Finding]:
                 found.append(
                     Finding(
                         "warn",
-                        f"the {name} hook is not installed: queued records wait until you run `git tokens add`",
-                        "git tokens install",
+                        f"the {name} hook is not installed: records queued for the next commit (`add --pending`, "
+                        "the Python API, captured usage) are never attached",
+                        "git tokens install; the hook attaches the queue at your next commit",
                     )
                 )
             else:
@@ -104,6 +105,32 @@ def _hooks(repo: Repo) -> list[Finding]:
 def _rewrite_shim(hook: Path, name: str, prompt: bool) -> str:
     install._write_executable(hook, install.shim_text(prompt, hook=name))
     return f"pointed the {name} hook at this gitokens"
+
+
+def _queue(repo: Repo) -> list[Finding]:
+    records, problems = pending.list_pending(repo)
+    folder = pending.queue_dir(repo)
+    found = []
+    if records:
+        hooked = install.is_ours(install.hooks_dir(repo) / install.HOOK)
+        found.append(
+            Finding(
+                "info" if hooked else "warn",
+                f"{len(records)} record(s) wait in {folder} for the next commit",
+                "the post-commit hook attaches them when you commit"
+                if hooked
+                else "git tokens install, then commit: only the post-commit hook attaches them",
+            )
+        )
+    if problems:
+        found.append(
+            Finding(
+                "warn",
+                f"{len(problems)} queued file(s) cannot be read and are never attached: {'; '.join(problems[:_SHOWN])}",
+                f"they stay in {folder}: repair or delete them by hand",
+            )
+        )
+    return found
 
 
 def _config(repo: Repo) -> list[Finding]:
@@ -262,7 +289,18 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
             Finding(
                 "warn",
                 f"{len(ledger.invalid)} ledger line(s) are not valid records: {shown}",
-                "they are kept and skipped by reports; see one with git notes --ref tokens show COMMIT",
+                "every command skips them and warns; git tokens doctor --fix moves them, kept byte for byte, "
+                f"to {quarantine.QUARANTINE_REF}",
+                fix=partial(_quarantine, repo, {bad.commit for bad in ledger.invalid}),
+            )
+        )
+    held = quarantine.count(repo)
+    if held:
+        found.append(
+            Finding(
+                "info",
+                f"{held} line(s) that are not records are kept in {quarantine.QUARANTINE_REF}, outside the ledger",
+                f"see them with git log -p {quarantine.QUARANTINE_REF}",
             )
         )
     if ledger.conflicting_ids:
@@ -275,7 +313,24 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
             )
         )
     pools = (*ledger.entries.values(), *ledger.removed.values(), *ledger.tombstones)
-    gone = [e for e in pools if not any(repo.commit_exists(c) for c in e.placements)]
+    present = [any(repo.commit_exists(c) for c in e.placements) for e in pools]
+    gone = [e for e, here in zip(pools, present, strict=True) if not here]
+    reachable = gitnotes.reachable_commits(repo) if len(gone) < len(pools) else None
+    stranded = [
+        e
+        for e, here in zip(pools, present, strict=True)
+        if here and reachable is not None and not reachable.intersection(e.placements)
+    ]
+    if stranded:
+        found.append(
+            Finding(
+                "info",
+                f"{len(stranded)} record(s) sit only on commits no branch or tag reaches (history rewritten, "
+                "a branch deleted?): they still count, and `git gc` will collect those commits",
+                "if a rewrite replaced them (filter-branch, a rebase without notes.rewriteRef), carry the records "
+                "to the new commits: git tokens carry OLD_COMMIT --onto NEW_COMMIT",
+            )
+        )
     if gone:
         found.append(
             Finding(
@@ -298,6 +353,14 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
             )
         )
     return found
+
+
+def _quarantine(repo: Repo, commits: set[str]) -> str:
+    moved = quarantine.move(repo, commits)
+    return (
+        f"moved {moved.lines} line(s) that are not records from {moved.commits} note(s) to "
+        f"{quarantine.QUARANTINE_REF} (see them with git log -p {quarantine.QUARANTINE_REF})"
+    )
 
 
 def _join_copies(repo: Repo, tip: str | None, commits: list[str]) -> str:

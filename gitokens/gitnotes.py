@@ -345,6 +345,14 @@ def _last_line(text: str) -> str:
 # -- what landed where: patch ids and tree changes, for carry ---------------------------------------
 
 
+def reachable_commits(repo: Repo) -> set[str] | None:
+    """Every commit a branch, tag, remote-tracking branch or HEAD reaches (not refs/original/, not notes);
+    None when git cannot say."""
+    heads = ["HEAD"] if repo.head_commit() is not None else []
+    listed = _git(repo, "rev-list", "--branches", "--tags", "--remotes", *heads)
+    return set(listed.stdout.split()) if listed.returncode == 0 else None
+
+
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     return ancestor == descendant or bool(repo.pg.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
 
