@@ -40,6 +40,10 @@ class NotARepository(GitTokensError):
     exit_code = 128
 
 
+class UnsupportedRepository(GitTokensError):
+    """A repository gitokens cannot work in (SHA-256 object ids)."""
+
+
 class UnknownRevision(UsageError):
     """A revision, commit or record id that does not resolve."""
 

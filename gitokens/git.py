@@ -25,7 +25,7 @@ import pygit2
 from pygit2.enums import ObjectType, RepositoryState
 
 from gitokens import gitbin
-from gitokens.errors import LedgerBusy, LedgerRefBroken, NotARepository, UnknownRevision
+from gitokens.errors import LedgerBusy, LedgerRefBroken, NotARepository, UnknownRevision, UnsupportedRepository
 
 NOTES_REF = "refs/notes/tokens"
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
@@ -72,9 +72,17 @@ def open_repo(path: str | os.PathLike[str] | None = None) -> Repo:
             hint="run this inside a git work tree, or `git init` one first",
         )
     try:
-        return Repo(pygit2.Repository(found))
+        repo = Repo(pygit2.Repository(found))
     except pygit2.GitError as exc:
-        raise NotARepository(f"cannot open the repository at {found}: {exc}") from None
+        if "object format" not in str(exc):
+            raise NotARepository(f"cannot open the repository at {found}: {exc}") from None
+        repo = None
+    if repo is None or (repo.config_get("extensions.objectformat") or "sha1").lower() != "sha1":
+        raise UnsupportedRepository(
+            f"{found} uses SHA-256 object ids, which gitokens does not support",
+            hint="gitokens works in SHA-1 repositories (git's default); nothing was read or written",
+        )
+    return repo
 
 
 class Repo:
