@@ -229,7 +229,13 @@ def _leftovers(repo: Repo) -> list[Finding]:
                 )
             )
         else:
-            found.append(Finding("info", f"{path} exists: a ledger write is under way"))
+            found.append(
+                Finding(
+                    "info",
+                    f"{path} exists: a ledger write is under way, or a killed one left it",
+                    f"if no git or gitokens process is running: rm {path}",
+                )
+            )
     return found
 
 
