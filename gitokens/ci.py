@@ -94,7 +94,10 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
     else:
         fetched = sync.sync(repo, remote, push=False)
         out.log.append(f"ledger fetched from {remote}: {fetched.received} record(s) received")
+        out.log += [f"received a line that is not a record, kept and skipped: {bad}" for bad in fetched.invalid]
     loaded = ledger.load(repo)
+    if loaded.invalid:
+        out.log.append(f"ledger: {len(loaded.invalid)} line(s) are not valid records, kept and skipped")
     if settings.carry:
         wrote, log, notes = landing.carry_landed(repo, loaded, event, default, remote)
         out.log += log

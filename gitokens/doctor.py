@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from gitokens import gitnotes, install
+from gitokens import gitnotes, install, ledger, pending, quarantine
 from gitokens.errors import LedgerBusy
 from gitokens.git import NOTES_REF, Repo, join_note_lines
 from gitokens.ledger import Ledger
@@ -41,15 +41,13 @@ class Finding:
         return lines
 
 
-def examine(repo: Repo, ledger: Ledger) -> list[Finding]:
-    """Every check, in the order they are shown."""
-    return [
-        *_hooks(repo),
-        *_config(repo),
-        *_refspecs(repo),
-        *_leftovers(repo),
-        *_ledger(repo, ledger),
-    ]
+def examine(repo: Repo) -> list[Finding]:
+    """Every check, in the order they are shown; the ledger's own checks only when its ref is readable."""
+    found = [*_hooks(repo), *_queue(repo), *_config(repo), *_refspecs(repo), *_leftovers(repo)]
+    broken = _ledger_ref(repo)
+    if broken is not None:
+        return [*found, broken]
+    return [*found, *_ledger(repo, ledger.load(repo))]
 
 
 def apply_fixes(findings: list[Finding]) -> list[Finding]:
@@ -73,8 +71,9 @@ def _hooks(repo: Repo) -> list[Finding]:
                 found.append(
                     Finding(
                         "warn",
-                        f"the {name} hook is not installed: queued records wait until you run `git tokens add`",
-                        "git tokens install",
+                        f"the {name} hook is not installed: records queued for the next commit (`add --pending`, "
+                        "the Python API, captured usage) are never attached",
+                        "git tokens install; the hook attaches the queue at your next commit",
                     )
                 )
             else:
@@ -108,6 +107,32 @@ def _hooks(repo: Repo) -> list[Finding]:
 def _rewrite_shim(hook: Path, name: str, prompt: bool) -> str:
     install._write_executable(hook, install.shim_text(prompt, hook=name))
     return f"pointed the {name} hook at this gitokens"
+
+
+def _queue(repo: Repo) -> list[Finding]:
+    records, problems = pending.list_pending(repo)
+    folder = pending.queue_dir(repo)
+    found = []
+    if records:
+        hooked = install.is_ours(install.hooks_dir(repo) / install.HOOK)
+        found.append(
+            Finding(
+                "info" if hooked else "warn",
+                f"{len(records)} record(s) wait in {folder} for the next commit",
+                "the post-commit hook attaches them when you commit"
+                if hooked
+                else "git tokens install, then commit: only the post-commit hook attaches them",
+            )
+        )
+    if problems:
+        found.append(
+            Finding(
+                "warn",
+                f"{len(problems)} queued file(s) cannot be read and are never attached: {'; '.join(problems[:_SHOWN])}",
+                f"they stay in {folder}: repair or delete them by hand",
+            )
+        )
+    return found
 
 
 def _config(repo: Repo) -> list[Finding]:
@@ -206,13 +231,60 @@ def _leftovers(repo: Repo) -> list[Finding]:
                 )
             )
         else:
-            found.append(Finding("info", f"{path} exists: a ledger write is under way"))
+            found.append(
+                Finding(
+                    "info",
+                    f"{path} exists: a ledger write is under way, or a killed one left it",
+                    f"if no git or gitokens process is running: rm {path}",
+                )
+            )
     return found
 
 
 def _remove_lock(path: Path) -> str:
     path.unlink(missing_ok=True)
     return f"removed the stale lock {path}"
+
+
+def _ledger_ref(repo: Repo) -> Finding | None:
+    """A finding when ``refs/notes/tokens`` names no readable notes commit, with the fix when there is one."""
+    target = repo.ref_target(NOTES_REF)
+    problem = repo.notes_commit_problem(target) if target is not None else None
+    if target is None or problem is None:
+        return None
+    message = f"{NOTES_REF} points at {target[:12]}, which {problem}: every command refuses to read the ledger"
+    good = _last_good(repo, target)
+    if good is None:
+        return Finding(
+            "warn",
+            message,
+            f"no earlier notes commit is known here: fetch the team's with `git tokens sync`, after "
+            f"`git update-ref -d {NOTES_REF}` (the ledger then starts from the remote's)",
+        )
+    oid, where = good
+    return Finding(
+        "warn",
+        message,
+        f"git tokens doctor --fix points it back at {oid[:12]} ({where}), then run `git tokens sync`",
+        fix=partial(_reset_ref, repo, target, oid, where),
+    )
+
+
+def _last_good(repo: Repo, broken: str) -> tuple[str, str] | None:
+    """The newest notes commit the ledger ref held (its reflog), else a remote's ledger as last fetched."""
+    for oid in repo.reflog(NOTES_REF):
+        if oid != broken and repo.notes_commit_problem(oid) is None:
+            return oid, "the last notes commit in its reflog"
+    for ref in gitnotes.tracking_refs(repo):
+        fetched = repo.ref_target(ref)
+        if fetched is not None and repo.notes_commit_problem(fetched) is None:
+            return fetched, ref
+    return None
+
+
+def _reset_ref(repo: Repo, broken: str, good: str, where: str) -> str:
+    gitnotes.reset_ref(repo, NOTES_REF, broken, good, f"gitokens doctor --fix: back to {where}")
+    return f"pointed {NOTES_REF} back at {good[:12]} ({where}); run `git tokens sync` to merge the team's ledger"
 
 
 def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
@@ -225,7 +297,18 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
             Finding(
                 "warn",
                 f"{len(ledger.invalid)} ledger line(s) are not valid records: {shown}",
-                "they are kept and skipped by reports; see one with git notes --ref tokens show COMMIT",
+                "every command skips them and warns; git tokens doctor --fix moves them, kept byte for byte, "
+                f"to {quarantine.QUARANTINE_REF}",
+                fix=partial(_quarantine, repo, {bad.commit for bad in ledger.invalid}),
+            )
+        )
+    held = quarantine.count(repo)
+    if held:
+        found.append(
+            Finding(
+                "info",
+                f"{held} line(s) that are not records are kept in {quarantine.QUARANTINE_REF}, outside the ledger",
+                f"see them with git log -p {quarantine.QUARANTINE_REF}",
             )
         )
     if ledger.conflicting_ids:
@@ -238,7 +321,24 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
             )
         )
     pools = (*ledger.entries.values(), *ledger.removed.values(), *ledger.tombstones)
-    gone = [e for e in pools if not any(repo.commit_exists(c) for c in e.placements)]
+    present = [any(repo.commit_exists(c) for c in e.placements) for e in pools]
+    gone = [e for e, here in zip(pools, present, strict=True) if not here]
+    reachable = gitnotes.reachable_commits(repo) if len(gone) < len(pools) else None
+    stranded = [
+        e
+        for e, here in zip(pools, present, strict=True)
+        if here and reachable is not None and not reachable.intersection(e.placements)
+    ]
+    if stranded:
+        found.append(
+            Finding(
+                "info",
+                f"{len(stranded)} record(s) sit only on commits no branch or tag reaches (history rewritten, "
+                "a branch deleted?): they still count, and `git gc` will collect those commits",
+                "if a rewrite replaced them (filter-branch, a rebase without notes.rewriteRef), carry the records "
+                "to the new commits: git tokens carry OLD_COMMIT --onto NEW_COMMIT",
+            )
+        )
     if gone:
         found.append(
             Finding(
@@ -281,6 +381,14 @@ def _captured_by_old_rules(record: Record) -> bool:
     """A record of the first capture rules: an id of theirs, and no ``requests`` (every capture writes it now)."""
     return (
         record.requests is None and record.source in ("claude-code", "codex") and bool(_OLD_CAPTURE_ID.match(record.id))
+    )
+
+
+def _quarantine(repo: Repo, commits: set[str]) -> str:
+    moved = quarantine.move(repo, commits)
+    return (
+        f"moved {moved.lines} line(s) that are not records from {moved.commits} note(s) to "
+        f"{quarantine.QUARANTINE_REF} (see them with git log -p {quarantine.QUARANTINE_REF})"
     )
 
 

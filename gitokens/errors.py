@@ -40,8 +40,16 @@ class NotARepository(GitTokensError):
     exit_code = 128
 
 
+class UnsupportedRepository(GitTokensError):
+    """A repository gitokens cannot work in (SHA-256 object ids)."""
+
+
 class UnknownRevision(UsageError):
     """A revision, commit or record id that does not resolve."""
+
+
+class LedgerRefBroken(GitTokensError):
+    """A notes ref that does not name a readable notes commit (a missing object, a blob, a tree)."""
 
 
 class LedgerBusy(GitTokensError):

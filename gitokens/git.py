@@ -25,7 +25,7 @@ import pygit2
 from pygit2.enums import ObjectType, RepositoryState
 
 from gitokens import gitbin
-from gitokens.errors import LedgerBusy, NotARepository, UnknownRevision
+from gitokens.errors import LedgerBusy, LedgerRefBroken, NotARepository, UnknownRevision, UnsupportedRepository
 
 NOTES_REF = "refs/notes/tokens"
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
@@ -72,9 +72,17 @@ def open_repo(path: str | os.PathLike[str] | None = None) -> Repo:
             hint="run this inside a git work tree, or `git init` one first",
         )
     try:
-        return Repo(pygit2.Repository(found))
+        repo = Repo(pygit2.Repository(found))
     except pygit2.GitError as exc:
-        raise NotARepository(f"cannot open the repository at {found}: {exc}") from None
+        if "object format" not in str(exc):
+            raise NotARepository(f"cannot open the repository at {found}: {exc}") from None
+        repo = None
+    if repo is None or (repo.config_get("extensions.objectformat") or "sha1").lower() != "sha1":
+        raise UnsupportedRepository(
+            f"{found} uses SHA-256 object ids, which gitokens does not support",
+            hint="gitokens works in SHA-1 repositories (git's default); nothing was read or written",
+        )
+    return repo
 
 
 class Repo:
@@ -287,8 +295,51 @@ class Repo:
     # -- the notes ledger: reading -------------------------------------------------------------------
 
     def notes_tip(self, ref: str = NOTES_REF) -> str | None:
+        """The notes commit ``ref`` points at, None when there is no such ref; LedgerRefBroken when it
+        points at something that is not a readable notes commit."""
+        target = self.ref_target(ref)
+        if target is None:
+            return None
+        problem = self.notes_commit_problem(target)
+        if problem is not None:
+            raise LedgerRefBroken(
+                f"{ref} points at {target[:12]}, which {problem}",
+                hint="`git tokens doctor` says what happened; `git tokens doctor --fix` moves the ref back "
+                "to the last notes commit it held",
+            )
+        return target
+
+    def ref_target(self, ref: str) -> str | None:
+        """The object id a ref names, unchecked (None: no such ref, or a symbolic ref to nothing)."""
+        try:
+            reference = self.pg.references.get(ref)
+            return str(reference.resolve().target) if reference is not None else None
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+
+    def notes_commit_problem(self, oid: str) -> str | None:
+        """Why ``oid`` cannot be a notes commit ("is missing", "is a blob, not a commit", ...), or None."""
+        try:
+            obj = self.pg.get(oid)
+        except (ValueError, pygit2.GitError):
+            obj = None
+        if obj is None:
+            return "is missing from the repository (pruned or never fetched)"
+        if not isinstance(obj, pygit2.Commit):
+            return f"is a {obj.type_str}, not a notes commit"
+        if obj.tree_id not in self.pg:
+            return f"is a notes commit whose tree {str(obj.tree_id)[:12]} is missing"
+        return None
+
+    def reflog(self, ref: str) -> list[str]:
+        """The ids ``ref`` held, newest first, from its reflog (empty when it keeps none)."""
         reference = self.pg.references.get(ref)
-        return str(reference.resolve().target) if reference is not None else None
+        if reference is None:
+            return []
+        try:
+            return [str(entry.oid_new) for entry in reference.log()]
+        except (KeyError, pygit2.GitError):
+            return []
 
     def read_notes(self, ref: str = NOTES_REF, tip: str | None = None) -> Iterator[tuple[str, bytes]]:
         """Every note of ``ref`` as (annotated commit id, blob bytes), at any fanout depth, in one walk.

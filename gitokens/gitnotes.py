@@ -13,7 +13,9 @@ must not fire for the ledger's push.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import pygit2
 from pygit2.enums import ObjectType
 
-from gitokens.errors import GitTokensError
+from gitokens.errors import GitTokensError, LedgerBusy, LedgerRefBroken
 from gitokens.git import _HEX_RE, NOTES_REF, Repo
 
 # Git commands we run for the network: no hooks of ours (or anyone's), no auto-gc, messages in English.
@@ -252,28 +254,53 @@ def remote_names(repo: Repo) -> list[str]:
     return [remote.name or "" for remote in repo.pg.remotes]
 
 
-def fetch_notes(repo: Repo, remote: str) -> str | None:
-    """Fetch the remote's ledger into ``refs/notes/remotes/REMOTE/tokens``; returns its tip (None: it has none)."""
+def fetch_notes(repo: Repo, remote: str, timeout: float = 30.0) -> str | None:
+    """Fetch the remote's ledger into ``refs/notes/remotes/REMOTE/tokens``; returns its tip (None: it has none).
+
+    Another process fetching into the same ref (a second ``sync`` in this clone) holds its lock for a
+    moment: that is waited for with jittered retries, up to ``timeout`` seconds.
+    """
     into = tracking_ref(remote)
-    done = _git(
-        repo,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
-        "--no-recurse-submodules",
-        remote,
-        f"+{NOTES_REF}:{into}",
-    )
+    delay = 0.05
+    deadline = time.monotonic() + timeout
+    while True:
+        done = _git(
+            repo,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            remote,
+            f"+{NOTES_REF}:{into}",
+        )
+        if done.returncode == 0 or not _lock_held(done.stderr) or time.monotonic() > deadline:
+            break
+        time.sleep(delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 1.6, 1.0)
     if done.returncode != 0:
         if "couldn't find remote ref" in done.stderr:
-            delete_ref(repo, into)  # the remote has no ledger (any more): nothing to merge
+            with contextlib.suppress(pygit2.GitError, KeyError):
+                delete_ref(repo, into)  # the remote has no ledger (any more): nothing to merge
             return None
+        if _lock_held(done.stderr):
+            raise LedgerBusy(
+                f"{into} stayed locked by another git process for {timeout:g}s",
+                hint=f"if no git process is running, remove the stale lock: rm {repo.common_dir / (into + '.lock')}",
+            )
         raise GitTokensError(
             f"cannot fetch the ledger from {remote!r}: {_last_line(done.stderr)}",
             hint=f"check that `git fetch {remote}` works, then run `git tokens sync {remote}` again",
         )
-    return repo.notes_tip(into)
+    tip = repo.ref_target(into)
+    problem = repo.notes_commit_problem(tip) if tip is not None else None
+    if problem is not None:
+        raise LedgerRefBroken(
+            f"the ledger on {remote!r} is not usable: its {NOTES_REF} {problem}; yours is untouched",
+            hint=f"someone with a good ledger can repair the remote: git push {remote} "
+            f"--force-with-lease={NOTES_REF}:{tip} {NOTES_REF}",
+        )
+    return tip
 
 
 def push_notes(repo: Repo, remote: str, tip: str) -> PushResult:
@@ -306,12 +333,24 @@ def fetch_ref(repo: Repo, remote: str, ref: str) -> str | None:
     return commit
 
 
+def _lock_held(stderr: str) -> bool:
+    return "cannot lock ref" in stderr or ("Unable to create" in stderr and ".lock" in stderr)
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "(no message)"
 
 
 # -- what landed where: patch ids and tree changes, for carry ---------------------------------------
+
+
+def reachable_commits(repo: Repo) -> set[str] | None:
+    """Every commit a branch, tag, remote-tracking branch or HEAD reaches (not refs/original/, not notes);
+    None when git cannot say."""
+    heads = ["HEAD"] if repo.head_commit() is not None else []
+    listed = _git(repo, "rev-list", "--branches", "--tags", "--remotes", *heads)
+    return set(listed.stdout.split()) if listed.returncode == 0 else None
 
 
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
@@ -404,3 +443,19 @@ def ref_lock(repo: Repo, ref: str = NOTES_REF) -> tuple[str, float] | None:
 def push_refspecs(repo: Repo) -> list[tuple[str, str]]:
     """(remote, refspec) for every configured push refspec."""
     return [(remote.name or "", spec) for remote in repo.pg.remotes for spec in remote.push_refspecs]
+
+
+def tracking_refs(repo: Repo) -> list[str]:
+    """Every ``refs/notes/remotes/REMOTE/tokens`` this clone has."""
+    names = repo.pg.references
+    return sorted(name for name in names if name.startswith("refs/notes/remotes/") and name.endswith("/tokens"))
+
+
+def reset_ref(repo: Repo, ref: str, expected: str | None, target: str, message: str) -> None:
+    """Point ``ref`` at ``target`` under its lock, if it still names ``expected`` (checked unparsed: a
+    broken ref is exactly what this repairs); LedgerBusy if another writer moved it."""
+    with repo.pg.transaction() as txn:
+        txn.lock_ref(ref)
+        if repo.ref_target(ref) != expected:
+            raise LedgerBusy(f"{ref} moved while it was being repaired", hint="run `git tokens doctor` again")
+        txn.set_target(ref, pygit2.Oid(hex=target), message=message)

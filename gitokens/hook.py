@@ -35,8 +35,11 @@ def post_commit(repo: Repo, *, prompt: bool, terminal: Callable[[], tuple[TextIO
     branch = repo.head_branch()
     claimed = pending.claim(repo)
     result.messages.extend(f"gitokens: kept in the queue, unreadable: {s}" for s in claimed.skipped)
-    if claimed.records:
-        attached = [r.replace(commit=head, branch=branch) for r in claimed.records]
+    fresh = _not_in_ledger(repo, claimed)
+    if not fresh:
+        pending.done(claimed)
+    else:
+        attached = [r.replace(commit=head, branch=branch) for r in fresh]
         try:
             written = ledger.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook", timeout=2.0)
         except BaseException:
@@ -56,6 +59,15 @@ def post_commit(repo: Repo, *, prompt: bool, terminal: Callable[[], tuple[TextIO
                 result.attached.append(added.record)
                 result.messages.append(added.describe())
     return result
+
+
+def _not_in_ledger(repo: Repo, claimed: pending.Claimed) -> list[Record]:
+    """The claimed records to attach: a record taken back from a killed hook may be in the ledger already."""
+    if not claimed.retried:
+        return claimed.records
+    loaded = ledger.load(repo)
+    present = {*loaded.entries, *loaded.removed, *(t.record.id for t in loaded.tombstones)}
+    return [r for r in claimed.records if r.id not in claimed.retried or r.id not in present]
 
 
 def prompt_blocked(repo: Repo) -> str | None:

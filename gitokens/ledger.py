@@ -22,6 +22,7 @@ from gitokens.notecache import NoteCache, Parsed
 from gitokens.records import Record, RecordId, line_values
 
 _PARALLEL_FROM = 32  # uncached subtrees worth starting other processes for
+_SHOWN_TEXT = 1000  # characters of a bad line kept to show; the line itself stays whole in its note
 
 
 @dataclass(frozen=True)
@@ -169,12 +170,12 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                invalid.append((commit, number, raw.decode("utf-8", "replace"), "not UTF-8 text"))
+                invalid.append((commit, number, raw[:_SHOWN_TEXT].decode("utf-8", "replace"), "not UTF-8 text"))
                 continue
             try:
                 records.append((commit, line_values(text, commit)))
             except InvalidRecord as exc:
-                invalid.append((commit, number, text, str(exc)))
+                invalid.append((commit, number, text[:_SHOWN_TEXT], str(exc)))
     return records, invalid
 
 

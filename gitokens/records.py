@@ -37,6 +37,11 @@ _ID_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 _CANONICAL_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_LINE = 64 * 1024  # bytes in one ledger line
+MAX_DEPTH = 8  # a record is one flat object; room for a field holding a small structure, reported by name
+TS_WINDOW = (1970, 9000)  # UTC years a ledger record may carry
+_MAX_MESSAGE = 300
 
 
 def new_id() -> RecordId:
@@ -47,7 +52,7 @@ def new_id() -> RecordId:
 def content_id(data: dict[str, Any]) -> RecordId:
     """A deterministic id derived from a record's content (for lines written without one)."""
     body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return RecordId(hashlib.sha256(body.encode()).hexdigest()[:32])
+    return RecordId(hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32])
 
 
 def parse_timestamp(value: object, field: str = "ts") -> datetime:
@@ -219,6 +224,7 @@ class Record:
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Record))
 _NOT_EMPTY = frozenset({"model", "provider", "author"})
 _CHECKED: dict[str, set[str]] = {"source": set(), "commit": set()}  # values already found valid (bounded)
+_TS_AT = _FIELD_NAMES.index("ts")
 
 
 def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
@@ -260,6 +266,8 @@ def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
         value = get(name)
         if value is not None and (type(value) is not str or (name in _NOT_EMPTY and not value.strip())):
             value = _text(data, name)  # raises, naming the field
+        elif value is not None and not value.isascii():
+            value = _SURROGATE.sub("\ufffd", value)  # a lone surrogate cannot be printed or encoded
         texts.append(value)
     branch, author, model, provider, endpoint, session, note = texts
     counts = []
@@ -314,23 +322,70 @@ def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
 
 
 def line_values(line: str | bytes, commit: str | None = None) -> tuple[Any, ...]:
-    """``checked_values`` of one ledger line."""
+    """``checked_values`` of one ledger line; raises InvalidRecord, and nothing else, for any bytes.
+
+    A line over ``MAX_LINE`` bytes or nested deeper than ``MAX_DEPTH`` is refused before it is parsed, and
+    a record whose time lies outside ``TS_WINDOW`` (UTC years) is refused, so every later conversion to
+    local time, in any zone, stays in range.
+    """
+    size = len(line) if isinstance(line, bytes) or len(line) * 4 <= MAX_LINE else len(line.encode("utf-8", "replace"))
+    if size > MAX_LINE:
+        raise InvalidRecord(f"line: {size:,} bytes is more than the {MAX_LINE:,} a record may take")
     try:
         data = parse_json(line)
+        values = checked_values(data, commit)
+    except InvalidRecord as exc:
+        if len(exc.message) <= _MAX_MESSAGE:
+            raise
+        raise InvalidRecord(exc.message[: _MAX_MESSAGE - 1] + "…", exc.hint) from None
     except json.JSONDecodeError as exc:
         raise InvalidRecord(f"not JSON: {exc.msg} at column {exc.colno}") from None
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise InvalidRecord("not UTF-8 text") from None
-    return checked_values(data, commit)
+    except OverflowError as exc:
+        raise InvalidRecord(f"a value is out of range: {exc}") from None
+    except Exception as exc:  # hostile bytes: whatever the parser trips on, the line is invalid
+        raise InvalidRecord(f"not a record: {type(exc).__name__}: {str(exc)[:200]}") from None
+    year = int(values[_TS_AT][:4]) if values[_TS_AT][:4].isdigit() else 0
+    if not TS_WINDOW[0] <= year <= TS_WINDOW[1]:
+        raise InvalidRecord(f"ts: {values[_TS_AT]!r} is outside the years {TS_WINDOW[0]}-{TS_WINDOW[1]}")
+    return values
 
 
 def parse_json(text: str | bytes) -> Any:
     """``json.loads``, 3x faster: orjson parses, and where it refuses what the standard library reads
-    (NaN, integers beyond 64 bits, lone surrogates) or fails, ``json`` decides and words the error."""
+    (NaN, integers beyond 64 bits, lone surrogates) or fails, ``json`` decides and words the error.
+
+    Nesting deeper than ``MAX_DEPTH`` is an error before either parser sees it.
+    """
+    opening = text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
+    if opening > MAX_DEPTH and _depth(text if isinstance(text, str) else text.decode("utf-8", "replace")) > MAX_DEPTH:
+        raise InvalidRecord(f"record: nested deeper than {MAX_DEPTH} levels")
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def _depth(text: str) -> int:
+    deepest = depth = 0
+    quoted = escaped = False
+    for char in text:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _remember(kind: str, value: str) -> None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gitokens import gitnotes
-from gitokens.errors import GitTokensError, LedgerBusy, UsageError
+from gitokens.errors import GitTokensError, InvalidRecord, LedgerBusy, UsageError
 from gitokens.git import NOTES_REF, Repo, join_note_lines
+from gitokens.records import line_values
 
 ATTEMPTS = 6  # pushes tried before giving up; the pause before each retry doubles, jittered, up to ~1 s
 Change = str | bytes | None  # a note's new content: an existing blob id, new bytes, or no note
@@ -43,6 +44,7 @@ class Plan:
     received: int = 0  # record lines the merge adds to our notes
     dropped: int = 0  # record lines gone because the remote deleted or edited notes (git's merge does too)
     placed: dict[str, list[gitnotes.Placement]] = field(default_factory=dict)  # where changed notes sit now
+    invalid: list[str] = field(default_factory=list)  # received lines that are not records: "commit: why"
 
 
 @dataclass
@@ -56,6 +58,7 @@ class SyncResult:
     attempts: int = 0
     tip: str | None = None
     dry_run: bool = False
+    invalid: list[str] = field(default_factory=list)  # received lines that are not records, kept as they are
 
     def describe(self) -> list[str]:
         received = f"{self.received} record(s) received"
@@ -103,13 +106,14 @@ def sync(
         remote_tip = gitnotes.fetch_notes(repo, name)
         if dry_run:
             planned = plan(repo, repo.notes_tip(), remote_tip)
-            result.received, result.dropped = planned.received, planned.dropped
+            result.received, result.dropped, result.invalid = planned.received, planned.dropped, planned.invalid
             result.sent = count_sent(repo, remote_tip, repo.notes_tip(), planned.changes)
             result.tip = repo.notes_tip()
             return result
         done = merge(repo, remote_tip, message=f"Notes merged by 'git tokens sync' from {name}")
         result.received += done.received
         result.dropped += done.dropped
+        result.invalid += done.invalid
         result.merges.append(done.kind)
         result.tip = repo.notes_tip()
         if not push or result.tip is None or result.tip == remote_tip:
@@ -166,16 +170,19 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
         received = dropped = 0
         touched = gitnotes.changed_commits(repo, local, remote)
         at_local, at_remote = gitnotes.find_notes(repo, local, touched), gitnotes.find_notes(repo, remote, touched)
+        invalid: list[str] = []
         for commit in touched:
             before, after = _placed_lines(repo, at_local[commit]), _placed_lines(repo, at_remote[commit])
             received += len(after - before)
             dropped += len(before - after)
-        return Plan("fast-forward", local, remote, received=received, dropped=dropped)
+            invalid += _invalid(commit, after - before)
+        return Plan("fast-forward", local, remote, received=received, dropped=dropped, invalid=invalid)
     # Notes the remote changed since the base; one that only moved to another fanout depth did not change.
     moved = {c: sides for c, sides in gitnotes.note_changes(repo, base, remote).items() if sides[0] != sides[1]}
     at_local = gitnotes.find_notes(repo, local, moved)
     changes: dict[str, Change] = {}
     received = dropped = 0
+    invalid = []
     for commit, (was, theirs) in moved.items():
         mine = gitnotes.blob_ids(at_local[commit])
         if mine == theirs:
@@ -189,8 +196,20 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
             changes[commit] = join_note_lines(new_lines)
         received += len(new_lines - mine_lines)
         dropped += len(mine_lines - new_lines)
+        invalid += _invalid(commit, new_lines - mine_lines)
     placed = {commit: at_local[commit] for commit in changes}
-    return Plan("merge", local, remote, changes, received, dropped, placed)
+    return Plan("merge", local, remote, changes, received, dropped, placed, invalid)
+
+
+def _invalid(commit: str, lines: Iterable[bytes]) -> list[str]:
+    """What is wrong with each of ``lines`` that is not a record: merged and kept like any line, and said."""
+    found = []
+    for line in sorted(lines):
+        try:
+            line_values(line, commit)
+        except InvalidRecord as exc:
+            found.append(f"{commit[:12]}: {exc.message}")
+    return found
 
 
 def count_sent(repo: Repo, remote: str | None, tip: str | None, changes: dict[str, Change]) -> int:

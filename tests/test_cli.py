@@ -205,3 +205,18 @@ def test_every_command_module_is_mapped_and_loads_only_when_asked_for() -> None:
     probe = "import sys, gitokens.cli; print(sorted(m for m in sys.modules if m.startswith('gitokens.')))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "gitokens.cli.entries" not in loaded and "gitokens.ledger" not in loaded
+
+
+@pytest.mark.parametrize("args", [["add", "5"], ["log"], ["doctor"], ["install", "--no-prompt"]], ids=" ".join)
+def test_a_sha256_repository_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    git(tmp_path, "init", "-q", "--object-format=sha256", "sha")
+    git(tmp_path / "sha", "commit", "-q", "--allow-empty", "-m", "one")
+    monkeypatch.chdir(tmp_path / "sha")
+    code, output = fail(*args)
+    assert code == 1 and output.splitlines() == [
+        f"error: {tmp_path / 'sha' / '.git'}/ uses SHA-256 object ids, which gitokens does not support",
+        "hint: gitokens works in SHA-1 repositories (git's default); nothing was read or written",
+    ]
+    assert not (tmp_path / "sha" / ".git" / "hooks" / "post-commit").exists()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import commit, git, run
 
 from gitokens import ledger, recording
+from gitokens.cli import cli
 from gitokens.git import NOTES_REF, open_repo
 
 
@@ -70,7 +73,7 @@ def test_stale_notes_merge_state_is_cleaned(repo: Path) -> None:
     code, out = doctor("--fix")
     assert "fixed removed the unfinished notes merge" in out
     assert not (repo / ".git" / "NOTES_MERGE_REF").exists()
-    assert git(repo, "notes", "--ref", "tokens", "show", target).strip() == "ours"
+    assert git(repo, "notes", "--ref", "tokens-quarantine", "show", target).strip() == "ours"  # not a record
 
 
 def test_stale_lock_is_removed_a_fresh_one_left(repo: Path) -> None:
@@ -102,9 +105,13 @@ def test_ledger_health(repo: Path) -> None:
     git(repo, "branch", "-q", "-D", "gone")
     git(repo, "reflog", "expire", "--expire=now", "--all")
     git(repo, "gc", "-q", "--prune=now")
-    code, out = doctor("--fix")
-    assert code == 1  # a corrupt line is reported and kept: no fix edits record lines
+    code, out = doctor()
     assert f"1 ledger line(s) are not valid records: {first[:12]} line" in out
+    code, out = doctor("--fix")
+    assert code == 1 and "fixed moved 1 line(s) that are not records from 1 note(s)" in out
+    assert "not a record" in git(repo, "notes", "--ref", "tokens-quarantine", "show", first)
+    code, out = doctor()
+    assert "not valid records" not in out and "1 line(s) that are not records are kept in" in out
     assert "1 record(s) sit only on commits that are gone" in out
     assert f"1 record id(s) have copies with different content: {kept}" in out
     assert kept in ledger.load(open_repo()).entries
@@ -145,3 +152,84 @@ def test_hook_pointing_at_a_missing_python_is_repointed(
     assert "the post-commit hook cannot find gitokens" in doctor()[1]
     assert "fixed pointed the post-commit hook at this gitokens" in doctor("--fix")[1]
     assert python in hook.read_text()
+
+
+def break_ledger_ref(repo: Path, how: str) -> None:
+    if how == "blob":
+        blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], input=b"x\n", capture_output=True, cwd=repo)
+        git(repo, "update-ref", NOTES_REF, blob.stdout.decode().strip())
+    elif how == "tree":
+        git(repo, "update-ref", NOTES_REF, git(repo, "rev-parse", "HEAD^{tree}").strip())
+    else:  # what `git prune --expire=now` racing a write leaves: a ref to an object that is gone
+        (repo / ".git" / NOTES_REF).write_text("dead" * 10 + "\n")
+
+
+@pytest.mark.parametrize("how", ["blob", "tree", "missing"])
+@pytest.mark.parametrize("history", ["reflog", "remote"])
+def test_a_ledger_ref_that_is_no_notes_commit_is_diagnosed_and_reset(repo: Path, how: str, history: str) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    kept = add(5)
+    good = git(repo, "rev-parse", NOTES_REF).strip()
+    if history == "remote":
+        git(repo, "update-ref", "refs/notes/remotes/origin/tokens", good)
+        git(repo, "reflog", "expire", "--expire=now", "--all")
+    break_ledger_ref(repo, how)
+    for args in (["log"], ["report"], ["add", "3"], ["sync"], ["carry", "HEAD", "--onto", "HEAD"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code != 0 and isinstance(result.exception, (SystemExit, type(None)))
+        assert f"error: {NOTES_REF} points at " in result.output or args == ["sync"]
+    code, out = doctor()
+    assert code == 1 and f"hint: git tokens doctor --fix points it back at {good[:12]}" in out
+    code, out = doctor("--fix")
+    assert f"fixed pointed {NOTES_REF} back at {good[:12]}" in out and code == 0, out
+    assert list(ledger.load(open_repo()).entries) == [kept] and doctor()[0] == 0
+
+
+@pytest.mark.parametrize("hooked", [True, False], ids=["hook", "no-hook"])
+def test_queued_records_are_reported_with_what_attaches_them(repo: Path, hooked: bool) -> None:
+    commit(repo)
+    if hooked:
+        run("install", "--no-prompt")
+    run("add", "--pending", "5")
+    (repo / ".git" / "gitokens" / "pending" / "broken.json").write_text("{nope")
+    code, out = doctor()
+    assert code == 1 and "1 queued file(s) cannot be read and are never attached: broken.json" in out
+    level = "info" if hooked else "warn"
+    assert f"{level}  1 record(s) wait in " in out and "until you run `git tokens add`" not in out
+    if not hooked:
+        assert "are never attached" in out and "hint: git tokens install, then commit" in out
+
+
+def test_records_on_commits_a_rewrite_left_behind_are_flagged(repo: Path) -> None:
+    commit(repo)
+    run("install", "--no-prompt")
+    old = commit(repo, "rewritten")
+    add(5, old)
+    env = {"FILTER_BRANCH_SQUELCH_WARNING": "1"}
+    git(repo, "filter-branch", "-f", "--msg-filter", "sed s/rewritten/renamed/", "HEAD~1..HEAD", env=env)
+    git(repo, "update-ref", "-d", "refs/original/refs/heads/main")
+    code, out = doctor()
+    assert "1 record(s) sit only on commits no branch or tag reaches" in out and code == 0
+    assert "git tokens carry OLD_COMMIT --onto NEW_COMMIT" in out
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"not json", b'{"ts":"9999-12-31T23:00:00-05:00","total_tokens":5}', b"\xff\xfe", b"[" * 1100 + b"]" * 1100],
+    ids=["text", "overflowing-ts", "not-utf8", "deep"],
+)
+def test_fix_moves_bad_lines_to_the_quarantine_and_keeps_them(repo: Path, bad: bytes) -> None:
+    target = commit(repo)
+    run("install", "--no-prompt")
+    kept = add(5)
+    (repo / "bad").write_bytes(bad + b"\n")
+    git(repo, "notes", "--ref=tokens", "append", "-F", "bad", target)
+    assert "warning: skipped 1 ledger line(s)" in CliRunner().invoke(cli, ["log"]).stderr
+    code, out = doctor("--fix")
+    assert code == 0 and "fixed moved 1 line(s)" in out, out
+    held = subprocess.run(["git", "notes", "--ref=tokens-quarantine", "show", target], capture_output=True, cwd=repo)
+    assert held.stdout == bad + b"\n"
+    result = CliRunner().invoke(cli, ["log"])
+    assert "warning" not in result.stderr and kept[:10] in result.stdout
+    assert "1 line(s) that are not records are kept in refs/notes/tokens-quarantine" in doctor()[1]

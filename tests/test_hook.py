@@ -6,12 +6,14 @@ import os
 import pty
 import select
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import commit, git, run
 
+import gitokens
 from gitokens import ledger
 from gitokens.git import open_repo
 
@@ -138,3 +140,20 @@ def test_no_prompt_without_a_terminal(installed: Path) -> None:
         timeout=30,
     )
     assert done.returncode == 0 and "Tokens for this commit?" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("moment", [0.12, 0.17, 0.22, 0.3], ids=["starting", "claiming", "writing", "done"])
+def test_a_killed_hook_loses_and_doubles_nothing(repo: Path, moment: float) -> None:
+    commit(repo)
+    queued = {r.id for r in (gitokens.record(n + 1, 1, model="m") for n in range(1500)) if r is not None}
+    hook = subprocess.Popen([str(Path(sys.executable).parent / "git-tokens"), "hook-run", "post-commit", "--no-prompt"])
+    time.sleep(moment)
+    hook.kill()
+    hook.wait()
+    first = ledger.load(open_repo())
+    commit(repo, "next")
+    run("hook-run", "post-commit", "--no-prompt")
+    loaded = ledger.load(open_repo())
+    assert set(loaded.entries) == queued and not loaded.conflicting_ids
+    assert all(loaded.entries[i].record.commit == e.record.commit for i, e in first.entries.items())
+    assert not list((repo / ".git" / "gitokens" / "pending").iterdir())

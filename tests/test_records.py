@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gitokens.errors import InvalidRecord
-from gitokens.records import Record, content_id
+from gitokens.records import Record, content_id, line_values
 
 BASE = {"id": "abc123", "ts": "2025-09-29T14:03:00Z", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5}
 
@@ -79,3 +79,44 @@ def test_line_without_id_gets_a_deterministic_one() -> None:
 def test_not_json_is_an_invalid_record() -> None:
     with pytest.raises(InvalidRecord, match="not JSON"):
         Record.from_line("{oops")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"ts":"9999-12-31T23:00:00-05:00","total_tokens":5}', "out of range"),
+        ('{"ts":"9001-01-01T00:00:00Z","total_tokens":5}', "outside the years 1970-9000"),
+        ('{"ts":"1969-12-31T23:59:59Z","total_tokens":5}', "outside the years"),
+        ("[" * 1100 + "]" * 1100, "nested deeper"),
+        ('{"ts":"2025-01-01T00:00:00Z","note":' + "[" * 999 + "]" * 999 + "}", "nested deeper"),
+        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":1' + "0" * 5000 + "}", "not a record"),
+        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"cost_usd":1' + "0" * 400 + "}", "out of range"),
+        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"source":[]}', "not a record"),
+        ('{"ts":"2025-01-01T00:00:00Z","note":"' + "x" * 70_000 + '"}', "more than the 65,536"),
+        (b"\xff\xfe{}", "not JSON"),
+    ],
+    ids=[
+        "overflowing-ts",
+        "after-window",
+        "before-window",
+        "deep-array",
+        "deep-field",
+        "huge-int",
+        "huge-cost",
+        "unhashable",
+        "too-long",
+        "not-utf8",
+    ],
+)
+def test_hostile_lines_are_invalid_records_and_nothing_else(line: str | bytes, message: str) -> None:
+    with pytest.raises(InvalidRecord, match=message) as caught:
+        line_values(line)
+    assert len(str(caught.value)) <= 300 and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["note", "model", "branch", "session"])
+def test_lone_surrogates_become_replacement_characters(field: str) -> None:
+    line = '{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"%s":"a\\ud800b"}' % field  # noqa: UP031
+    record = Record.from_line(line)
+    assert getattr(record, field) == "a\ufffdb"
+    record.to_line().encode("utf-8")

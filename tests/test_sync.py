@@ -8,9 +8,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from conftest import commit, git, run
 
 from gitokens import gitnotes, ledger, recording, sync
+from gitokens.cli import cli
 from gitokens.git import NOTES_REF, open_repo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -408,3 +410,70 @@ def test_a_teammate_sharing_with_plain_git_and_one_with_sync_converge(team: tupl
     sync.sync(open_repo(b))
     assert notes(a) == notes(b) == notes(remote)
     assert ids(a) == ids(b) == sorted(added)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ['{"ts":"9999-12-31T23:00:00-05:00","total_tokens":5}', "[" * 1100 + "]" * 1100, "not json"],
+    ids=["overflowing-ts", "deep", "text"],
+)
+def test_a_received_bad_line_is_reported_kept_and_inert(
+    team: tuple[Path, Path, Path, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bad: str
+) -> None:
+    _, a, b, shared = team
+    kept = add(a, 10, rev=shared)
+    git(a, "notes", "--ref=tokens", "append", "-m", bad, shared)
+    sync.sync(open_repo(a))
+    monkeypatch.chdir(b)
+    result = run("sync")
+    assert "warning: received 1 ledger line(s) that are not valid records" in result.stderr
+    assert bad in git(b, "notes", "--ref=tokens", "show", shared).splitlines()
+    assert kept in run("log", "--json").stdout
+    env = {
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "s"),
+        "GITHUB_OUTPUT": str(tmp_path / "o"),
+    }
+    ci = run_env("ci", env=env)
+    assert ci.exit_code == 0 and "1 line(s) are not valid records, kept and skipped" in ci.output
+
+
+def run_env(*args: str, env: dict[str, str]) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("kind", ["blob", "tree"])
+def test_a_remote_ledger_that_is_no_notes_commit_is_refused_and_ours_kept(
+    team: tuple[Path, Path, Path, str], monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    _, a, b, shared = team
+    mine = add(b, 10, rev=shared)
+    bad = git(a, "rev-parse", "HEAD^{tree}").strip()
+    if kind == "blob":
+        bad = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=a, input=b"x", capture_output=True)
+        bad = bad.stdout.decode().strip()
+    git(a, "push", "-q", "origin", f"{bad}:{NOTES_REF}")
+    before = git(b, "rev-parse", NOTES_REF)
+    monkeypatch.chdir(b)
+    result = CliRunner().invoke(cli, ["sync"])
+    assert (
+        result.exit_code == 1
+        and f"error: the ledger on 'origin' is not usable: its {NOTES_REF} is a {kind}" in result.stderr
+    )
+    assert "hint: someone with a good ledger can repair the remote" in result.stderr
+    assert git(b, "rev-parse", NOTES_REF) == before and ids(b) == [mine]
+
+
+def test_concurrent_syncs_in_one_clone_all_succeed(team: tuple[Path, Path, Path, str]) -> None:
+    remote, a, b, shared = team
+    written = [add(b, n, rev=shared) for n in range(1, 4)]
+    sync.sync(open_repo(b))
+    written += [add(a, n, rev=shared) for n in range(1, 4)]
+    exe = str(Path(sys.executable).parent / "git-tokens")
+    for _ in range(3):
+        written.append(add(a, 7, rev=shared))
+        syncs = [subprocess.Popen([exe, "sync"], cwd=a, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for process in syncs:
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+    assert ids(remote) == ids(a) == sorted(written)

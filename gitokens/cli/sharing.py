@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from gitokens import ledger
 from gitokens.cli import cli, current_repo, load_ledger
 from gitokens.errors import GitTokensError
 
@@ -33,6 +32,13 @@ def sync_cmd(remote: str | None, no_push: bool, dry_run: bool) -> None:
     result = sync.sync(current_repo(), remote, push=not no_push, dry_run=dry_run)
     for line in result.describe():
         click.echo(line)
+    if result.invalid:
+        click.echo(
+            f"warning: received {len(result.invalid)} ledger line(s) that are not valid records "
+            f"(first: {result.invalid[0]}); they are kept and skipped by every command "
+            "(`git tokens doctor --fix` moves them aside)",
+            err=True,
+        )
     if result.dropped:
         click.echo(
             f"warning: {result.dropped} record line(s) left the ledger because {result.remote}'s ledger deleted "
@@ -82,7 +88,7 @@ def doctor_cmd(fix: bool) -> None:
     from gitokens import doctor
 
     repo = current_repo()
-    findings = doctor.examine(repo, ledger.load(repo))
+    findings = doctor.examine(repo)
     if fix:
         findings = doctor.apply_fixes(findings)
     for finding in findings:
