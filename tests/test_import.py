@@ -296,7 +296,8 @@ def test_1_hour_cache_writes_and_requests_are_imported(repo: Path, tmp_path: Pat
 def test_a_1_hour_part_larger_than_the_cache_writes_is_refused(repo: Path, tmp_path: Path) -> None:
     commit(repo)
     (tmp_path / "one.json").write_text(
-        '{"timestamp": "2025-01-01T10:00:00Z", "input_tokens": 5, "cache_write_tokens": 10, "cache_write_1h_tokens": 11}'
+        '{"timestamp": "2025-01-01T10:00:00Z", "input_tokens": 5, "cache_write_tokens": 10, '
+        '"cache_write_1h_tokens": 11}'
     )
     result = CliRunner().invoke(cli, ["import", "--commit", "HEAD", str(tmp_path / "one.json")])
     assert result.exit_code != 0 and "cache_write_1h_tokens: 11 is more than cache_write_tokens" in result.output
