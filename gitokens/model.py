@@ -1,7 +1,7 @@
 """The report model: plain dataclasses that every rendering (text, Markdown, HTML, JSON, CSV) is fed from.
 
 Nothing here reads git or prices; ``report.py`` fills it. ``Report.to_dict()`` is the documented JSON
-schema ``gitokens.report/1`` (docs/report-json.md) and also what the templates receive.
+schema ``gitokens.report/2`` (docs/report-json.md) and also what the templates receive.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = "gitokens.report/1"
+SCHEMA = "gitokens.report/2"
 
 
 @dataclass

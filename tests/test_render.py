@@ -191,7 +191,7 @@ def test_golden(demo: Report, fmt: str, name: str) -> None:
 def test_json_is_the_model(demo: Report) -> None:
     data = json.loads(render.render(demo, "json"))
     assert data == json.loads(json.dumps(demo.to_dict()))
-    assert data["schema"] == "gitokens.report/1"
+    assert data["schema"] == "gitokens.report/2"
     assert data["totals"]["unpriced_sessions"] == 1 and data["unpriced_models"] == ["acme-llm-9000"]
 
 
@@ -408,7 +408,7 @@ def test_cli_report_json(repo: Path) -> None:
     commit(repo)
     run("add", "54161", "OAuth2 integration")
     data = json.loads(run("report", "--format", "json").output)
-    assert data["schema"] == "gitokens.report/1"
+    assert data["schema"] == "gitokens.report/2"
     assert data["totals"]["total_tokens"] == 54161 and data["totals"]["estimated_tokens"] == 54161
 
 

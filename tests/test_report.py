@@ -56,7 +56,7 @@ def history(repo: Path) -> dict[str, str]:
 
 def test_totals_and_branches(history: dict[str, str]) -> None:
     report = make()
-    assert report["schema"] == "gitokens.report/1"
+    assert report["schema"] == "gitokens.report/2"
     assert report["totals"]["sessions"] == 4
     assert report["totals"]["total_tokens"] == 1100 + 5100 + 2100 + 10000
     assert report["totals"]["estimated_tokens"] == 10000
