@@ -3,6 +3,10 @@
 Every breakdown (by branch, model, day, ...) is one ``np.add.at`` over the rows' group codes, never a
 Python loop per record: the difference between a fraction of a second and tens of seconds on a ledger of
 300,000 records.
+
+Sessions are counted, not summed: an agent session becomes a record per commit, model and hour, so a
+group's sessions are the distinct session keys of its rows (``Records.sessions``: the session's code, or a
+key of its own for a record without a session), found by one sort of (group, session) pairs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gitokens.columns import factorize
 from gitokens.model import Row, Table, Totals
 
 UNKNOWN = "(unknown)"  # the key of records that lack the field a breakdown groups by
@@ -26,8 +31,9 @@ def share(part: int, whole: int) -> float:
 
 
 # The count columns of a record's row, in the order ``totals_of`` reads them; the cost is a column apart.
-_COLUMNS = (
-    "sessions",
+# "requests" sums the records that state how many API calls they cover; "request_tokens" is their tokens.
+COLUMNS = (
+    "records",
     "input",
     "output",
     "cache_read",
@@ -37,10 +43,14 @@ _COLUMNS = (
     "estimated",
     "unpriced",
     "priced",
+    "cache_write_1h",
+    "requests",
+    "request_tokens",
 )
-TOTAL = _COLUMNS.index("total")
+TOTAL = COLUMNS.index("total")
+UNPRICED = COLUMNS.index("unpriced")
 # The dimensions every breakdown groups by.
-BRANCH, MODEL, PROVIDER, ENDPOINT, AUTHOR, SOURCE, DAY = range(7)
+BRANCH, MODEL, PROVIDER, ENDPOINT, AUTHOR, SOURCE, DAY, WEEK, MONTH = range(9)
 
 
 @dataclass
@@ -61,13 +71,15 @@ class Dimension:
 
 @dataclass
 class Records:
-    """The selected records: ``counts`` (one row per record, ``_COLUMNS``), ``cost`` (0 when unpriced),
-    ``ts`` (milliseconds, UTC) and a ``Dimension`` per breakdown; ``rows`` are their rows in the columns."""
+    """The selected records: ``counts`` (one row per record, ``COLUMNS``), ``cost`` (0 when unpriced),
+    ``ts`` (milliseconds, UTC), ``sessions`` (a key per row: rows of one session share it, a row without a
+    session has one of its own) and a ``Dimension`` per breakdown; ``rows`` are their rows in the columns."""
 
     rows: np.ndarray
     counts: np.ndarray
     cost: np.ndarray
     ts: np.ndarray
+    sessions: np.ndarray
     dimensions: list[Dimension]
 
     def __len__(self) -> int:
@@ -79,16 +91,17 @@ class Records:
 
     def sums(self, rows: np.ndarray | None = None) -> Totals:
         if rows is None:
-            counts, cost = self.counts.sum(axis=0), float(self.cost.sum())
+            counts, cost, keys = self.counts.sum(axis=0), float(self.cost.sum()), self.sessions
         else:
-            counts, cost = self.counts[rows].sum(axis=0), float(self.cost[rows].sum())
-        return totals_of(counts.tolist(), cost)
+            counts, cost, keys = self.counts[rows].sum(axis=0), float(self.cost[rows].sum()), self.sessions[rows]
+        sessions = len(factorize(keys)[0]) if len(keys) else 0
+        return totals_of(counts.tolist(), cost, sessions)
 
     def table_of(self, key_name: str, dimension: int, top: int = 0) -> Table:
         """The breakdown of every record by one dimension."""
         d = self.dimensions[dimension]
         sums = self._sums_by_ids(d.codes, len(d.labels), slice(None))
-        rows = [Row(str(name), t) for name, t in zip(d.labels, sums, strict=True) if t.sessions]
+        rows = [Row(str(name), t) for name, t in zip(d.labels, sums, strict=True) if t.records]
         return order(Table(key_name, rows), top)
 
     def _sums_by_ids(self, ids: np.ndarray, size: int, picked: np.ndarray | slice) -> list[Totals]:
@@ -101,7 +114,20 @@ class Records:
             counts = np.zeros((size, values.shape[1]), dtype=np.int64)
             np.add.at(counts, ids, values)
         cost = np.bincount(ids, weights=self.cost[picked], minlength=size)
-        return [totals_of(row, float(usd)) for row, usd in zip(counts.tolist(), cost.tolist(), strict=True)]
+        sessions = self._distinct_sessions(ids, size, picked)
+        return [
+            totals_of(row, float(usd), n)
+            for row, usd, n in zip(counts.tolist(), cost.tolist(), sessions.tolist(), strict=True)
+        ]
+
+    def _distinct_sessions(self, ids: np.ndarray, size: int, picked: np.ndarray | slice) -> np.ndarray:
+        """The number of distinct session keys among each group's rows."""
+        keys = self.sessions[picked]
+        if not len(keys):
+            return np.zeros(size, dtype=np.int64)
+        width = int(keys.max()) + 1
+        pairs, _ = factorize(ids.astype(np.int64) * width + keys)
+        return np.bincount(pairs // width, minlength=size)
 
     @functools.cached_property
     def _exact_in_float(self) -> bool:
@@ -152,17 +178,22 @@ def order(table: Table, top: int) -> Table:
     return table
 
 
-def totals_of(counts: list[int], cost: float) -> Totals:
-    """Totals from the count columns (``_COLUMNS``) and the cost."""
-    sessions, inp, out, cache_read, cache_write, reasoning, total, estimated, unpriced, priced = counts
+def totals_of(counts: list[int], cost: float, sessions: int) -> Totals:
+    """Totals from the count columns (``COLUMNS``), the cost and the number of distinct sessions."""
+    (records, inp, out, cache_read, cache_write, reasoning, total, estimated, unpriced, priced, cache_write_1h,
+     requests, request_tokens) = counts  # fmt: skip
     return Totals(
+        records=records,
         sessions=sessions,
         input_tokens=inp,
         output_tokens=out,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
+        cache_write_1h_tokens=cache_write_1h,
         reasoning_tokens=reasoning,
         total_tokens=total,
+        requests=requests,
+        request_tokens=request_tokens,
         estimated_tokens=estimated,
         cost_usd=cost if priced else None,
         unpriced_sessions=unpriced,

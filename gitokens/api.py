@@ -37,7 +37,9 @@ def record(
     cache_read_tokens: int = 0,
     cache_write_tokens: int = 0,
     reasoning_tokens: int = 0,
+    cache_write_1h_tokens: int = 0,
     total_tokens: int | None = None,
+    requests: int | None = 1,
     model: str | None = None,
     provider: str | None = None,
     endpoint: str | None = None,
@@ -50,7 +52,10 @@ def record(
     """Record tokens for the next commit of the repository at ``repo`` (or on ``commit`` now).
 
     Token counts use Anthropic semantics: ``input_tokens`` excludes cache reads and writes, reasoning is a
-    part of the output. Returns the record, or None when it could not be recorded (logged as a warning).
+    part of the output, ``cache_write_1h_tokens`` the part of the cache writes made to the 1-hour cache.
+    ``requests`` is how many API calls the tokens were spent in: one by default (a record that sums several
+    is priced at the tier of its average call); None when unknown. Returns the record, or None when it
+    could not be recorded (logged as a warning).
     """
     counts = {
         "input_tokens": input_tokens,
@@ -58,6 +63,7 @@ def record(
         "cache_read_tokens": cache_read_tokens,
         "cache_write_tokens": cache_write_tokens,
         "reasoning_tokens": reasoning_tokens,
+        "cache_write_1h_tokens": cache_write_1h_tokens,
     }
     try:
         opened = open_repo(repo)
@@ -72,6 +78,7 @@ def record(
             note=note,
             session=session,
             cost_usd=cost_usd,
+            requests=requests,
         )
         if commit is not None:
             target = opened.resolve_commit(commit)
@@ -99,16 +106,17 @@ def track(
     commit: str | None = None,
 ) -> _R:
     """Record the usage an LLM response reports (OpenAI chat completions or Responses, Anthropic messages,
-    their dict forms or their ``usage``), and return the response unchanged."""
+    their dict forms or their ``usage``), and return the response unchanged. One response is one request."""
     try:
         fields = usage_fields(response)
     except Exception as exc:
         log.warning("gitokens: tokens not recorded: %s", exc)
         return response
-    counts = {name: fields.get(name, 0) for name in SPLIT_FIELDS}
+    counts = {name: fields.get(name, 0) for name in (*SPLIT_FIELDS, "cache_write_1h_tokens")}
     record(
         **counts,
         total_tokens=fields.get("total_tokens"),
+        requests=fields.get("requests", 1),
         model=model or fields.get("model"),
         provider=provider or fields.get("provider"),
         endpoint=endpoint,

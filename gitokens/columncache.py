@@ -31,7 +31,8 @@ from gitokens.ledger import Entry, InvalidLine
 from gitokens.ledger import load as load_ledger
 from gitokens.records import Record
 
-_FILE = f"columns-{__version__}.npz"
+_LAYOUT = 2  # 2: sessions coded by distinct value (reports count them)
+_FILE = f"columns-{__version__}-{_LAYOUT}.npz"
 _REWRITE = 500  # records carried forward since the file's notes commit before the file is written again
 
 

@@ -28,7 +28,8 @@ TEXTS = ("id", "branch", "author", "model", "provider", "endpoint", "source", "s
 # 0 where a record does not say how many API calls it covers.
 COUNTS = (*SPLIT_FIELDS, "total_tokens", "cache_write_1h_tokens", "requests")
 INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL_ONLY, CACHE_WRITE_1H, REQUESTS = range(len(COUNTS))
-UNIQUE = ("id", "session", "note")  # fields not worth deduplicating: a label per record
+# Fields not worth deduplicating: a label per record. (Sessions are deduplicated: reports count them by code.)
+UNIQUE = ("id", "note")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -10,6 +10,8 @@ Formats:
   ``total_tokens``, ``notes``;
 - their portable exports: ``export_metadata``, ``token_data`` (either of the above), ``git_context``;
 - CSV: the older ``timestamp,branch,tokens,estimated_cost,notes``, and our own export's columns;
+- in the older formats' rows too: ``cache_read_tokens``, ``cache_write_tokens``, ``reasoning_tokens``,
+  ``cache_write_1h_tokens`` (a part of the cache writes) and ``requests`` (API calls), when present;
 - our own export: JSON (``{"records": [...]}`` or a list) and JSONL, or ledger lines.
 
 Each row says where it came from (file and line), so one bad row can be named; nothing here touches
@@ -35,6 +37,7 @@ from gitokens.errors import InvalidRecord, UsageError
 from gitokens.records import SPLIT_FIELDS, format_timestamp
 from gitokens.render import _FORMULA_START
 
+_OTHER_COUNTS = ("cache_write_1h_tokens", "requests")  # counts beside the split, in our own CSV
 _BRANCH_FILE = re.compile(r"^tokens_(.+)\.json$")
 _OWN_MARKERS = ("ts", "id")
 _LEGACY_MARKERS = ("prompt_tokens", "completion_tokens", "model_name", "git_branch", "commit_sha", "timestamp")
@@ -253,8 +256,14 @@ def _legacy_fields(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
         **{f: _count(data.get(f), f) for f in SPLIT_FIELDS[2:]},
     }
     total = _count(_first(data, "total_tokens", "tokens"), "tokens")
+    requests = _first(data, "requests")
+    if requests is not None:
+        fields["requests"] = _count(requests, "requests")
     if any(counts.values()):
         fields.update(counts)
+        one_hour = _count(data.get("cache_write_1h_tokens"), "cache_write_1h_tokens")
+        if one_hour:
+            fields["cache_write_1h_tokens"] = one_hour
     elif total:
         fields["total_tokens"] = total
     else:
@@ -362,7 +371,7 @@ def _own_csv(name: str, line: int, cells: dict[str, str]) -> Row:
             value = _unquote(raw or "")
             if value == "" or key in ("estimated", "total_tokens"):
                 continue
-            if key in SPLIT_FIELDS:
+            if key in SPLIT_FIELDS or key in _OTHER_COUNTS:
                 data[key] = _count(value, key)
             elif key == "cost_usd":
                 data[key] = _money(value)
@@ -373,7 +382,7 @@ def _own_csv(name: str, line: int, cells: dict[str, str]) -> Row:
             else:
                 data[key] = value
         if (cells.get("estimated") or "").strip().lower() == "true" or not any(data.get(f) for f in SPLIT_FIELDS):
-            data = {k: v for k, v in data.items() if k not in SPLIT_FIELDS}
+            data = {k: v for k, v in data.items() if k not in SPLIT_FIELDS and k != "cache_write_1h_tokens"}
             data["total_tokens"] = _count(cells.get("total_tokens"), "total_tokens")
     except InvalidRecord as exc:
         raise RowError(f"{where}: {exc.message}", hint=exc.hint) from None

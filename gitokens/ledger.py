@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from gitokens import shortids
 from gitokens.errors import InvalidRecord
 from gitokens.git import NOTES_REF, Repo, open_repo
 from gitokens.notecache import NoteCache, Parsed
@@ -62,9 +63,14 @@ class Ledger:
         return sorted(self.entries.values(), key=lambda e: (e.record.ts, e.record.id))
 
     def find(self, prefix: str) -> list[Entry]:
-        """Records in effect or removed whose id starts with ``prefix``."""
+        """Records in effect or removed that ``prefix`` names: a prefix of the id, or of the part after a
+        captured id's ``source:`` (``shortids``)."""
         pool = list(self.entries.values()) + list(self.removed.values())
-        return [e for e in pool if e.record.id.startswith(prefix)]
+        return [e for e in pool if shortids.matches(e.record.id, prefix)]
+
+    def shortener(self) -> shortids.Shortener:
+        """The short form of any record's id, unique among the records in effect and removed."""
+        return shortids.Shortener([*self.entries, *self.removed])
 
 
 def load(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ledger:

@@ -33,10 +33,12 @@ def walk_merges(
     history: Callable[[AbstractSet[str]], list[tuple[str, list[str]]]],
     columns: Columns,
     records: Records,
-) -> list[Merge]:
-    """The merges and squash merges along the default branch's first-parent chain (``Repo.first_parents``)."""
+) -> tuple[list[Merge], np.ndarray]:
+    """The merges and squash merges along the default branch's first-parent chain (``Repo.first_parents``),
+    and the rows of every record they brought in (for their totals: sessions are counted, not summed)."""
     on_commit, squashes = _by_commit(columns, records, default)
     merges = []
+    every: list[np.ndarray] = []
     for commit, parents in history(squashes):
         if len(parents) >= 2:
             members = [commit, *repo.commits_between(parents[0], parents[1])]
@@ -49,8 +51,10 @@ def walk_merges(
         if found:
             info = repo.commit_info(commit)
             assert info is not None
-            merges.append(_merge_row(info, kind, columns, records, np.unique(np.concatenate(found))))
-    return merges
+            brought = np.unique(np.concatenate(found))
+            merges.append(_merge_row(info, kind, columns, records, brought))
+            every.append(brought)
+    return merges, np.unique(np.concatenate(every)) if every else np.zeros(0, dtype=np.intp)
 
 
 def _by_commit(columns: Columns, records: Records, default: str) -> tuple[dict[str, np.ndarray], set[str]]:
@@ -113,10 +117,8 @@ def _merge_row(info: CommitInfo, kind: str, columns: Columns, records: Records, 
     )
 
 
-def merge_totals(merges: list[Merge]) -> dict[str, Any]:
-    total = Totals()
-    for merge in merges:
-        total.add(merge.totals)
+def merge_totals(merges: list[Merge], total: Totals) -> dict[str, Any]:
+    """All merges at once: ``total`` is the totals of every record they brought in."""
     providers: dict[str, int] = {}
     for merge in merges:
         for row in merge.by_provider:

@@ -1,7 +1,7 @@
 """The report model: plain dataclasses that every rendering (text, Markdown, HTML, JSON, CSV) is fed from.
 
 Nothing here reads git or prices; ``report.py`` fills it. ``Report.to_dict()`` is the documented JSON
-schema ``gitokens.report/1`` (docs/report-json.md) and also what the templates receive.
+schema ``gitokens.report/2`` (docs/report-json.md) and also what the templates receive.
 """
 
 from __future__ import annotations
@@ -10,56 +10,57 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = "gitokens.report/1"
+SCHEMA = "gitokens.report/2"
 
 
 @dataclass
 class Totals:
-    """Sums over a set of records. ``cost_usd`` is None when none of them could be priced."""
+    """Sums over a set of records. ``cost_usd`` is None when none of them could be priced.
 
+    ``sessions`` is counted, not summed: the distinct sessions the records come from (a record without a
+    session is one of its own), so the totals of two sets do not add up to the totals of their union.
+    """
+
+    records: int = 0
     sessions: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # the part of cache_write_tokens written to the 1-hour cache
     reasoning_tokens: int = 0
     total_tokens: int = 0
     estimated_tokens: int = 0  # tokens of records whose input/output split was estimated from a total
     cost_usd: float | None = None
-    unpriced_sessions: int = 0  # records whose cost is unknown (not counted in cost_usd)
-
-    def add(self, other: Totals) -> None:
-        for name in (
-            "sessions",
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-            "total_tokens",
-            "estimated_tokens",
-            "unpriced_sessions",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        if other.cost_usd is not None:
-            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+    unpriced_sessions: int = 0  # records (not sessions) whose cost is unknown (not counted in cost_usd)
+    requests: int = 0  # API calls, summed over the records that state them
+    request_tokens: int = 0  # the tokens of the records that state their requests
 
     @property
     def cache_tokens(self) -> int:
         return self.cache_read_tokens + self.cache_write_tokens
 
+    @property
+    def tokens_per_request(self) -> int | None:
+        """Average tokens per API call, over the records that state their requests; None when none does."""
+        return self.request_tokens // self.requests if self.requests else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "records": self.records,
             "sessions": self.sessions,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_read_tokens": self.cache_read_tokens,
             "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.total_tokens,
             "estimated_tokens": self.estimated_tokens,
             "cost_usd": _money(self.cost_usd),
             "unpriced_sessions": self.unpriced_sessions,
+            "requests": self.requests,
+            "tokens_per_request": self.tokens_per_request,
         }
 
 
@@ -132,6 +133,8 @@ class CostLine:
     cache_write_rate: float | None
     cost_usd: float | None
     estimated_tokens: int
+    cache_write_1h_tokens: int = 0  # a part of cache_write_tokens, at cache_write_1h_rate
+    cache_write_1h_rate: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitokens import ledger, pending, totals
+from gitokens import ledger, pending, shortids, totals
 from gitokens.errors import UnknownRevision, UsageError
 from gitokens.git import Repo
-from gitokens.records import SPLIT_FIELDS, Record, format_timestamp, new_id
+from gitokens.records import Record, format_timestamp, new_id
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def build(
 ) -> Record:
     """A new usage record for this repository's user and current branch; raises InvalidRecord on bad values."""
     counts = {k: v for k, v in (counts or {}).items() if v is not None}
-    if total is not None and any(counts.get(f) for f in SPLIT_FIELDS):
+    if total is not None and any(counts.values()):
         raise UsageError(
             "give either TOTAL or the split (--input/--output/...), not both",
             hint="the total of a split record is derived: input + output + cache reads + cache writes",
@@ -89,23 +89,31 @@ def add(repo: Repo, record: Record, *, rev: str | None = None, queue: bool = Fal
 
 
 def resolve_id(loaded: ledger.Ledger, text: str) -> ledger.Entry:
-    """The record a full id or unique prefix names (removed ones too, so rm can say so)."""
-    if len(text) < 4:
-        raise UsageError(f"record id {text!r} is too short", hint="give at least 4 characters of the id")
+    """The record a full id or unique prefix names (removed ones too, so rm can say so): a prefix of the id,
+    or of the part after a captured id's ``source:``, as ``log`` shows it."""
+    if len(text) < shortids.MIN_TYPED:
+        raise UsageError(
+            f"record id {text!r} is too short", hint=f"give at least {shortids.MIN_TYPED} characters of the id"
+        )
     matches = loaded.find(text)
-    exact = [e for e in matches if e.record.id == text]
-    if exact:
+    exact = [e for e in matches if text in (e.record.id, shortids.distinguishing(e.record.id))]
+    if len(exact) == 1:
         return exact[0]
     if not matches:
         raise UnknownRevision(f"no record with id {text!r}", hint="`git tokens log` lists the records and their ids")
     if len(matches) > 1:
-        ids = ", ".join(sorted(e.record.id[:12] for e in matches))
-        raise UsageError(f"id {text!r} is ambiguous: {ids}", hint="give more characters of the id")
+        short = loaded.shortener()
+        shown = sorted(short(e.record.id) for e in matches)
+        ids = ", ".join(shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
+        raise UsageError(
+            f"id {text!r} is ambiguous among {len(matches)} records: {ids}", hint="give more characters of the id"
+        )
     return matches[0]
 
 
 def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> list[str]:
     """Write one tombstone per target, attached to the commit that holds it; returns what was done."""
+    short = loaded.shortener()
     lines: list[str] = []
     by_commit: dict[str, list[Record]] = {}
     gone: list[Record] = []
@@ -117,7 +125,7 @@ def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> li
             continue
         done.add(target.id)
         if target.id in loaded.removed:
-            lines.append(f"{target.id[:12]} was already removed")
+            lines.append(f"{short(target.id)} was already removed")
             continue
         tomb = Record.from_dict(
             {
@@ -133,7 +141,7 @@ def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> li
         )
         by_commit.setdefault(entry.attached, []).append(tomb)
         gone.append(target)
-        lines.append(f"removed {target.id[:12]}: {target.tokens:,} tokens on {entry.attached[:7]}")
+        lines.append(f"removed {short(target.id)}: {target.tokens:,} tokens on {entry.attached[:7]}")
     if by_commit:
         written = ledger.append(repo, by_commit, "Notes added by 'git tokens rm'")
         totals.advance(repo, written, [], removed=gone)

@@ -48,6 +48,8 @@ CSV_COLUMNS = (
     "id",
     "first_commit",
     "note",
+    "cache_write_1h_tokens",
+    "requests",
 )
 MARKDOWN_LIMIT = 1024 * 1024  # GitHub refuses a job summary or a comment above 1 MiB (comments: 65,536 chars)
 CHART_DAYS = 90
@@ -98,7 +100,8 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
 
 def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     """The template context: the report with long tables trimmed; ``more``: rows left out of each table (by
-    ``--top`` or here); ``trend``: the table ``--by`` picks; ``invalid_count``: all invalid lines."""
+    ``--top`` or here); ``trend``: the table ``--by`` picks; ``invalid_count``: all invalid lines;
+    ``requests``, ``hour_writes``: whether the optional columns are shown."""
     report, more = dict(data), {}
     for name in (*_BREAKDOWNS, "unpriced_models"):
         report[name], more[name] = _keep(data[name], limits["rows"])
@@ -113,7 +116,16 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     table, key, label = _TREND.get(data["by"], _TREND["day"])
     rows, more["trend"] = _keep(data[table], -limits["trend"])
     trend = {"rows": rows, "key": key, "label": label}
-    return {"report": report, "more": more, "trend": trend, "invalid_count": len(data["invalid_lines"])}
+    return {
+        "report": report,
+        "more": more,
+        "trend": trend,
+        "invalid_count": len(data["invalid_lines"]),
+        # Columns shown only when some record has what they show: requests in the models table, 1-hour
+        # cache writes in the cost analysis.
+        "requests": any(row["requests"] for row in data["by_model"]),
+        "hour_writes": any(line["cache_write_1h_tokens"] for line in data["cost_analysis"]),
+    }
 
 
 def _keep(rows: list[Any], limit: int) -> tuple[list[Any], int]:
@@ -275,15 +287,21 @@ def cost(row: dict[str, Any]) -> str:
 
 @_filter
 def rate_of(line: dict[str, Any], kind: str) -> str:
-    """A cost line's rate for ``kind`` tokens; a cache rate the price list does not give is the input rate."""
+    """A cost line's rate for ``kind`` tokens; a cache rate the price list does not give is the input rate
+    (the 1-hour cache write rate: the cache write rate)."""
     value = line[f"{kind}_rate"]
+    if value is None and kind == "cache_write_1h":
+        return rate_of(line, "cache_write")
     return rate(line["input_rate"] if value is None and kind.startswith("cache") else value)
 
 
 @_filter
 def priced(line: dict[str, Any], kind: str) -> str:
-    """``73,329 × $3.00``: a cost line's ``kind`` tokens at their rate (``-`` for none, no rate when unpriced)."""
+    """``73,329 × $3.00``: a cost line's ``kind`` tokens at their rate (``-`` for none, no rate when unpriced).
+    ``cache_write`` is the writes to the 5-minute cache, ``cache_write_1h`` those to the 1-hour cache."""
     count = line[f"{kind}_tokens"]
+    if kind == "cache_write":
+        count -= line["cache_write_1h_tokens"]
     if not count:
         return "-"
     return tokens(count) if line["input_rate"] is None else f"{tokens(count)} × {rate_of(line, kind)}"

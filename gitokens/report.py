@@ -9,7 +9,7 @@ or unreachable still count everywhere else, by their own fields.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -20,13 +20,17 @@ import numpy as np
 from gitokens.aggregate import (
     AUTHOR,
     BRANCH,
+    COLUMNS,
     DAY,
     ENDPOINT,
     MODEL,
+    MONTH,
     PROVIDER,
     SOURCE,
     TOTAL,
     UNKNOWN,
+    UNPRICED,
+    WEEK,
     Dimension,
     Records,
     share,
@@ -34,9 +38,11 @@ from gitokens.aggregate import (
 from gitokens.columns import (
     CACHE_READ,
     CACHE_WRITE,
+    CACHE_WRITE_1H,
     INPUT,
     OUTPUT,
     REASONING,
+    REQUESTS,
     TEXTS,
     TOTAL_ONLY,
     Columns,
@@ -49,7 +55,7 @@ from gitokens.costs import costs
 from gitokens.git import Repo
 from gitokens.localdays import day_number, from_day_number, local_days, ms
 from gitokens.merges import merge_totals, walk_merges
-from gitokens.model import CostLine, Report, Row, Table, Totals
+from gitokens.model import CostLine, Report, Table, Totals
 from gitokens.pricing import Pricer
 
 _NONE = np.zeros(0, dtype=np.intp)
@@ -98,6 +104,8 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
     overall = records.sums()
     days = records.group(DAY)
     daily = records.table("date", {d.isoformat(): rows for d, rows in days.items()}, by_key=True)
+    weekly = records.table("week", records.group(WEEK), by_key=True)
+    monthly = records.table("month", records.group(MONTH), by_key=True)
     branches, models = records.group(BRANCH), records.group(MODEL)
     by_branch = records.table("branch", branches, options.top)
     for row in by_branch.rows:
@@ -120,19 +128,19 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         windows=_windows(records, now),
         by_branch=by_branch,
         by_merge=[],
-        merge_totals=merge_totals([]),
+        merge_totals=merge_totals([], Totals()),
         by_model=records.table("model", models, options.top),
         by_provider=records.table_of("provider", PROVIDER),
         by_endpoint=by_endpoint,
         by_author=records.table_of("author", AUTHOR, options.top),
         by_source=records.table_of("source", SOURCE),
         daily=daily,
-        weekly=_rollup(daily, "week", lambda d: _week(date.fromisoformat(d))),
-        monthly=_rollup(daily, "month", lambda d: d[:7]),
+        weekly=weekly,
+        monthly=monthly,
         recent=_rows(columns, records, _recent(columns, records, options.recent), full=False),
         cost_analysis=_cost_analysis(records, models, pricer, now),
         insights=_insights(daily, by_branch, now),
-        projection=_projection(records, daily, now),
+        projection=_projection(records, days, now),
         unpriced_models=sorted(pricer.unpriced),
         invalid_lines=[
             {"commit": i.commit, "line": i.line_no, "error": i.error, "text": i.text[:200]} for i in columns.invalid
@@ -143,8 +151,8 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         records=_every_row(columns, records) if options.with_records else None,
     )
     if default and history:  # last: git has been walking the history meanwhile
-        report.by_merge = walk_merges(repo, default, history, columns, records)
-        report.merge_totals = merge_totals(report.by_merge)
+        report.by_merge, brought = walk_merges(repo, default, history, columns, records)
+        report.merge_totals = merge_totals(report.by_merge, records.sums(brought))
     return report
 
 
@@ -171,7 +179,8 @@ def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: t
     estimated = total_only >= 0
     split_in = np.rint(total_only * config.split.input).astype(np.int64)
     priced = ~np.isnan(usd)
-    matrix = np.empty((len(rows), 10), dtype=np.int64)
+    requests = counts[:, REQUESTS]
+    matrix = np.empty((len(rows), len(COLUMNS)), dtype=np.int64)
     matrix[:, 0] = 1
     matrix[:, 1] = np.where(estimated, split_in, counts[:, INPUT])
     matrix[:, 2] = np.where(estimated, total_only - split_in, counts[:, OUTPUT])
@@ -182,6 +191,10 @@ def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: t
     matrix[:, 7] = np.where(estimated, total_only, 0)
     matrix[:, 8] = ~priced
     matrix[:, 9] = priced
+    matrix[:, 10] = np.where(estimated, 0, counts[:, CACHE_WRITE_1H])
+    matrix[:, 11] = requests
+    matrix[:, 12] = np.where(requests > 0, matrix[:, 6], 0)
+    day_dimension = _days(days[rows])
     dimensions = [
         Dimension.of(texts["branch"].codes[rows], texts["branch"].labels, lambda b: b or "(detached)"),
         Dimension.of(texts["model"].codes[rows], texts["model"].labels, lambda m: m or UNKNOWN),
@@ -189,9 +202,21 @@ def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: t
         Dimension.of(texts["endpoint"].codes[rows], texts["endpoint"].labels, lambda e: e or UNKNOWN),
         _authors(repo, columns, rows),
         Dimension.of(texts["source"].codes[rows], texts["source"].labels, lambda s: s),
-        _days(days[rows]),
+        day_dimension,
+        Dimension.of(day_dimension.codes, day_dimension.labels, lambda d: _week(d) if d else UNKNOWN),
+        Dimension.of(day_dimension.codes, day_dimension.labels, lambda d: d.strftime("%Y-%m") if d else UNKNOWN),
     ]
-    return Records(rows, matrix, np.where(priced, usd, 0.0), columns.ts[rows], dimensions)
+    return Records(rows, matrix, np.where(priced, usd, 0.0), columns.ts[rows], _session_keys(columns, rows), dimensions)
+
+
+def _session_keys(columns: Columns, rows: np.ndarray) -> np.ndarray:
+    """A key per row that the records of one session share: the session's code; a record without a session
+    gets a key of its own, past the codes."""
+    keys: np.ndarray = columns.texts["session"].codes[rows].astype(np.int64)
+    unset = keys < 0
+    first_free = int(keys.max()) + 1 if len(keys) else 0
+    keys[unset] = first_free + np.arange(int(unset.sum()))
+    return keys
 
 
 def _code(labels: list[str], value: str) -> int:
@@ -233,15 +258,6 @@ def _days(days: np.ndarray) -> Dimension:
     return Dimension(inverse, [from_day_number(d) for d in distinct.tolist()])
 
 
-def _rollup(daily: Table, key_name: str, key: Callable[[str], str]) -> Table:
-    """Weeks or months from the daily rows (adding a few hundred totals, not 300,000 records again)."""
-    rows: dict[str, Row] = {}
-    for day in daily.rows:
-        name = key(day.key or "")
-        rows.setdefault(name, Row(name)).totals.add(day.totals)
-    return Table(key_name, sorted(rows.values(), key=lambda r: r.key or ""))
-
-
 def _provider(provider: str | None, model_name: str | None) -> str:
     if provider:
         return provider.lower()
@@ -266,14 +282,20 @@ def _week(day: date) -> str:
 
 
 def _session_stats(records: Records, rows: np.ndarray | None, t: Totals) -> dict[str, Any]:
+    """Sessions' sizes: the tokens of all the records of each session."""
     sizes = records.counts[:, TOTAL] if rows is None else records.counts[rows, TOTAL]
     stamps = records.ts if rows is None else records.ts[rows]
     if not len(sizes):
         return {"average_tokens": 0, "largest_tokens": 0, "smallest_tokens": 0, "first": None, "last": None}
+    _, session = factorize(records.sessions if rows is None else records.sessions[rows])
+    per_session = np.bincount(session, weights=sizes) if t.total_tokens < 2**53 else None
+    if per_session is None:  # beyond float64's exact integers: sum as integers
+        per_session = np.zeros(int(session.max()) + 1, dtype=np.int64)
+        np.add.at(per_session, session, sizes)
     return {
-        "average_tokens": t.total_tokens // len(sizes),
-        "largest_tokens": int(sizes.max()),
-        "smallest_tokens": int(sizes.min()),
+        "average_tokens": t.total_tokens // len(per_session),
+        "largest_tokens": int(per_session.max()),
+        "smallest_tokens": int(per_session.min()),
         "first": ts_text(int(stamps.min())),
         "last": ts_text(int(stamps.max())),
     }
@@ -300,13 +322,11 @@ def _windows(records: Records, now: datetime) -> dict[str, Totals]:
     return {name: records.sums(records.between(ms(now - span), end)) for name, span in spans}
 
 
-def _projection(records: Records, daily: Table, now: datetime) -> dict[str, Any]:
+def _projection(records: Records, days: dict[date, np.ndarray], now: datetime) -> dict[str, Any]:
     last_30 = records.sums(records.between(ms(now - timedelta(days=30)), ms(now)))
     month_start = now.date().replace(day=1)
-    this_month = Totals()
-    for day in daily.rows:
-        if month_start.isoformat() <= (day.key or "") <= now.date().isoformat():
-            this_month.add(day.totals)
+    in_month = [rows for day, rows in days.items() if month_start <= day <= now.date()]
+    this_month = records.sums(np.concatenate(in_month)) if in_month else Totals()
     days_in_month = calendar.monthrange(now.year, now.month)[1]
     elapsed = now.day
     return {
@@ -392,7 +412,7 @@ def _rows(columns: Columns, records: Records, picked: list[int], *, full: bool) 
             "note": text["note"][n],
             "total_tokens": c[TOTAL],
             "estimated": estimated[n],
-            "cost_usd": None if c[8] else round(costs[n], 6),
+            "cost_usd": None if c[UNPRICED] else round(costs[n], 6),
         }
         if full:
             row.update(
@@ -404,6 +424,8 @@ def _rows(columns: Columns, records: Records, picked: list[int], *, full: bool) 
                 cache_read_tokens=c[3],
                 cache_write_tokens=c[4],
                 reasoning_tokens=c[5],
+                cache_write_1h_tokens=c[10],
+                requests=c[11] or None,
             )
         out.append(row)
     return out
@@ -438,6 +460,8 @@ def _cost_analysis(records: Records, models: dict[str, np.ndarray], pricer: Pric
                 cache_write_rate=rates.cache_write if rates else None,
                 cost_usd=t.cost_usd,
                 estimated_tokens=t.estimated_tokens,
+                cache_write_1h_tokens=t.cache_write_1h_tokens,
+                cache_write_1h_rate=rates.cache_write_1h if rates else None,
             )
         )
     return sorted(lines, key=lambda c: (-(c.cost_usd or 0.0), c.model))

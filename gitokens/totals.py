@@ -1,5 +1,9 @@
 """Per-branch running totals, cached by notes commit so ``git tokens add`` stays fast on a large ledger.
 
+A branch's sessions are distinct sessions (the records' ``session``; a record without one is a session of
+its own): a captured agent session is a record per commit, model and hour. So the cache keeps, per branch,
+the records of each session, and a removal can take a session away when its last record goes.
+
 The cache (``<git-common-dir>/gitokens/cache/branch-totals.json``) is valid for exactly one notes
 commit. Our own writers move it forward by adding what they wrote; anything else that moves the
 ledger (a fetch, a merge, plain ``git notes``) leaves it stale, and the next reader rebuilds it once.
@@ -11,21 +15,39 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitokens import ledger as ledger_mod
 from gitokens.git import Repo
 from gitokens.records import Record
 
+_VERSION = 2  # of the cache file: version 1 counted records as sessions
 
-@dataclass(frozen=True)
+
+@dataclass
 class BranchTotal:
-    sessions: int = 0
     tokens: int = 0
+    records: int = 0
+    solo: int = 0  # records without a session: each one a session of its own
+    per_session: dict[str, int] = field(default_factory=dict)  # records of each session
 
-    def plus(self, record: Record) -> BranchTotal:
-        return BranchTotal(self.sessions + 1, self.tokens + record.tokens)
+    @property
+    def sessions(self) -> int:
+        return self.solo + len(self.per_session)
+
+    def count(self, record: Record, sign: int = 1) -> None:
+        """Count ``record`` in (``sign`` 1) or out (-1)."""
+        self.tokens += sign * record.tokens
+        self.records += sign
+        if record.session is None:
+            self.solo += sign
+            return
+        left = self.per_session.get(record.session, 0) + sign
+        if left > 0:
+            self.per_session[record.session] = left
+        else:
+            self.per_session.pop(record.session, None)
 
 
 Totals = dict[str | None, BranchTotal]
@@ -44,8 +66,7 @@ def branch_total(repo: Repo, branch: str | None) -> BranchTotal:
 def compute(ledger: ledger_mod.Ledger) -> Totals:
     totals: Totals = {}
     for entry in ledger.entries.values():
-        branch = entry.record.branch
-        totals[branch] = totals.get(branch, BranchTotal()).plus(entry.record)
+        totals.setdefault(entry.record.branch, BranchTotal()).count(entry.record)
     return totals
 
 
@@ -57,10 +78,9 @@ def advance(repo: Repo, written: ledger_mod.Written, added: Iterable[Record], re
         return
     for record in added:
         if record.kind == "usage":
-            totals[record.branch] = totals.get(record.branch, BranchTotal()).plus(record)
+            totals.setdefault(record.branch, BranchTotal()).count(record)
     for record in removed:
-        was = totals.get(record.branch, BranchTotal())
-        totals[record.branch] = BranchTotal(was.sessions - 1, was.tokens - record.tokens)
+        totals.setdefault(record.branch, BranchTotal()).count(record, -1)
     _write_cache(repo, written.tip, totals)
 
 
@@ -73,10 +93,13 @@ def _read_cache(repo: Repo, tip: str | None) -> Totals | None:
         return {}
     try:
         data = json.loads(_path(repo).read_text(encoding="utf-8"))
-        if data.get("tip") != tip:
+        if data.get("version") != _VERSION or data.get("tip") != tip:
             return None
-        return {row[0]: BranchTotal(int(row[1]), int(row[2])) for row in data["branches"]}
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {
+            row[0]: BranchTotal(int(row[1]), int(row[2]), int(row[3]), {str(k): int(n) for k, n in row[4].items()})
+            for row in data["branches"]
+        }
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
 
@@ -84,12 +107,12 @@ def _write_cache(repo: Repo, tip: str | None, totals: Totals) -> None:
     if tip is None:
         return
     path = _path(repo)
-    rows = [[branch, t.sessions, t.tokens] for branch, t in totals.items()]
+    rows = [[branch, t.tokens, t.records, t.solo, t.per_session] for branch, t in totals.items()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"tip": tip, "branches": rows}, handle)
+            json.dump({"version": _VERSION, "tip": tip, "branches": rows}, handle)
         os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written is only slower next time

@@ -12,9 +12,14 @@ Shapes understood:
 - OpenAI Responses: ``usage.input_tokens`` (cache reads included: subtracted here), ``output_tokens``,
   ``input_tokens_details.cached_tokens``, ``output_tokens_details.reasoning_tokens``; ``model``.
 - Anthropic Messages: ``usage.input_tokens`` (cache excluded already), ``output_tokens``,
-  ``cache_read_input_tokens``, ``cache_creation_input_tokens``; ``model``.
+  ``cache_read_input_tokens``, ``cache_creation_input_tokens`` and its split
+  ``cache_creation.ephemeral_5m_input_tokens`` / ``ephemeral_1h_input_tokens`` (the 1-hour part is
+  ``cache_write_1h_tokens``); ``model``.
 - Our records: ``input_tokens``, ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``,
-  ``reasoning_tokens``, ``total_tokens``, ``model``, ``provider``.
+  ``reasoning_tokens``, ``cache_write_1h_tokens``, ``total_tokens``, ``requests``, ``model``, ``provider``.
+
+A response is one API call: the caller (``api.track``) records ``requests: 1``; ``requests`` comes back from
+here only when our own fields state it.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ _HINT = (
 )
 _CHAT_KEYS = ("prompt_tokens", "completion_tokens")
 _RESPONSES_KEYS = ("input_tokens_details", "output_tokens_details")
-_ANTHROPIC_KEYS = ("cache_read_input_tokens", "cache_creation_input_tokens")
+_ANTHROPIC_KEYS = ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation")
 _OWN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+_OWN_PARTS = ("cache_write_1h_tokens",)
 # Providers are named only when the model says whose it is: OpenAI-compatible APIs serve other vendors' models.
 _OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o\d|codex-|computer-use-)")
 _ANTHROPIC_MODEL = re.compile(r"^claude-")
@@ -89,21 +95,42 @@ def _openai(usage: object, inp: str, out: str) -> dict[str, Any]:
 
 
 def _anthropic(usage: object) -> dict[str, Any]:
-    return _split(
+    written = _count(usage, "cache_creation_input_tokens")
+    creation = _get(usage, "cache_creation")
+    five_minutes = _count(creation, "ephemeral_5m_input_tokens", "cache_creation.")
+    one_hour = _count(creation, "ephemeral_1h_input_tokens", "cache_creation.")
+    if _get(usage, "cache_creation_input_tokens") is None:
+        written = five_minutes + one_hour
+    elif five_minutes + one_hour > written:
+        raise InvalidUsage(
+            f"usage: cache_creation's 5-minute and 1-hour writes ({five_minutes:,} + {one_hour:,}) are more than "
+            f"cache_creation_input_tokens ({written:,})",
+            hint="they are a split of cache_creation_input_tokens; check the payload",
+        )
+    fields = _split(
         _count(usage, "input_tokens"),
         _count(usage, "output_tokens"),
         _count(usage, "cache_read_input_tokens"),
-        _count(usage, "cache_creation_input_tokens"),
+        written,
         0,
     )
+    if one_hour:
+        fields["cache_write_1h_tokens"] = one_hour
+    return fields
 
 
 def _own(usage: object) -> dict[str, Any]:
     counts = [_count(usage, name) for name in _OWN_KEYS]
     total = _count(usage, "total_tokens") if _get(usage, "total_tokens") is not None else None
-    if total is not None and not any(counts):
-        return {"total_tokens": total}
-    return _split(*counts)
+    requests = _get(usage, "requests")
+    if requests is not None and (isinstance(requests, bool) or not isinstance(requests, int) or requests < 1):
+        raise InvalidUsage(f"usage: requests should be a whole number of API calls, got {requests!r}", hint=_HINT)
+    fields = {"total_tokens": total} if total is not None and not any(counts) else _split(*counts)
+    if "total_tokens" not in fields:
+        fields.update({name: value for name in _OWN_PARTS if (value := _count(usage, name))})
+    if requests is not None:
+        fields["requests"] = requests
+    return fields
 
 
 def _split(inp: int, out: int, cache_read: int, cache_write: int, reasoning: int) -> dict[str, Any]:

@@ -5,34 +5,52 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from gitokens import recording, shortids
+from gitokens.errors import UnknownRevision
+from gitokens.git import Repo
 from gitokens.ledger import Entry, Ledger
+from gitokens.records import Record
+
+
+def session_key(record: Record) -> str:
+    """What one agent session's records share: its ``session``; a record without one is a session of its own."""
+    return "s:" + record.session if record.session is not None else "r:" + record.id
 
 
 @dataclass
 class Summary:
-    """Totals over a set of records (the seed scripts' ``show``)."""
+    """Totals over a set of records (the seed scripts' ``show``): ``records``, and the distinct ``sessions``
+    they come from (a captured session spreads over a record per commit, model and hour)."""
 
-    sessions: int = 0
+    records: int = 0
     total_tokens: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
     unsplit_tokens: int = 0  # from records that only know their total
     first: str | None = None
     last: str | None = None
     recent: list[Entry] = field(default_factory=list)
+    session_keys: set[str] = field(default_factory=set)
+
+    @property
+    def sessions(self) -> int:
+        return len(self.session_keys)
 
     def add(self, entry: Entry) -> None:
         r = entry.record
-        self.sessions += 1
+        self.records += 1
+        self.session_keys.add(session_key(r))
         self.total_tokens += r.tokens
         self.input_tokens += r.input_tokens
         self.output_tokens += r.output_tokens
         self.cache_read_tokens += r.cache_read_tokens
         self.cache_write_tokens += r.cache_write_tokens
         self.reasoning_tokens += r.reasoning_tokens
+        self.cache_write_1h_tokens += r.cache_write_1h_tokens
         if not r.split_known:
             self.unsplit_tokens += r.tokens
         self.first = r.ts if self.first is None or r.ts < self.first else self.first
@@ -40,6 +58,7 @@ class Summary:
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "records": self.records,
             "sessions": self.sessions,
             "total_tokens": self.total_tokens,
             "input_tokens": self.input_tokens,
@@ -47,6 +66,7 @@ class Summary:
             "cache_read_tokens": self.cache_read_tokens,
             "cache_write_tokens": self.cache_write_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
             "unsplit_tokens": self.unsplit_tokens,
             "first": self.first,
             "last": self.last,
@@ -64,6 +84,22 @@ def summarize(entries: list[Entry], recent: int = 5) -> Summary:
 def on_branch(ledger: Ledger, branch: str | None) -> list[Entry]:
     """Records made on ``branch`` (their own branch field: it survives the branch being deleted)."""
     return [e for e in ledger.entries.values() if e.record.branch == branch]
+
+
+def resolve(repo: Repo, ledger: Ledger, rev: str) -> tuple[str | None, Entry | None]:
+    """What ``show REV`` names: a commit (``(commit, None)``), else a record by its id or a prefix of it as
+    ``log`` shows it (``(None, entry)``). A revision is tried first: ``HEAD~2`` or a commit's hex prefix
+    means the commit, as in git."""
+    if ":" not in rev:
+        try:
+            return repo.resolve_commit(rev), None
+        except UnknownRevision:
+            if len(rev) < shortids.MIN_TYPED or not ledger.find(rev):
+                raise UnknownRevision(
+                    f"{rev!r} is neither a commit nor a record id",
+                    hint="name a commit (HEAD~1, a branch, a hash) or a record id as `git tokens log` shows it",
+                ) from None
+    return None, recording.resolve_id(ledger, rev)
 
 
 def on_commit(ledger: Ledger, commit: str) -> list[Entry]:

@@ -154,3 +154,15 @@ def test_import_gitokens_stays_cheap() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     assert callable(gitokens.usage_fields) and gitokens.record.__module__ == "gitokens.api"
+
+
+def test_an_api_record_is_one_request_and_keeps_1_hour_cache_writes(repo: Path) -> None:
+    commit(repo)
+    payload = {**ANTHROPIC, "usage": {**ANTHROPIC["usage"], "cache_creation": {"ephemeral_1h_input_tokens": 2000}}}
+    gitokens.track(payload)
+    [made] = queued(repo)
+    assert (made.cache_write_tokens, made.cache_write_1h_tokens, made.requests) == (2500, 2000, 1)
+    several = gitokens.record(9000, 700, cache_write_tokens=400, cache_write_1h_tokens=100, requests=3, commit="HEAD")
+    assert several is not None and (several.cache_write_1h_tokens, several.requests) == (100, 3)
+    unknown = gitokens.record(10, 5, requests=None, commit="HEAD")
+    assert unknown is not None and unknown.requests is None

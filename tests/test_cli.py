@@ -13,6 +13,7 @@ import gitokens.cli as package
 from gitokens import ledger, pending
 from gitokens.cli import cli
 from gitokens.git import open_repo
+from gitokens.records import Record
 
 
 def fail(*args: str) -> tuple[int, str]:
@@ -98,7 +99,7 @@ def test_show_branch_summary_and_commit(repo: Path) -> None:
         run("add", str(100 + n), f"session {n}", "--at", f"2025-01-0{n + 2}T10:00:00Z")
     out = run("show").output
     assert "Branch: main" in out and "Total tokens:  1,865" in out and "Sessions:      7" in out
-    assert "cache read:  50" in out and "split unknown: 615" in out and "Last 5 session(s):" in out
+    assert "cache read:  50" in out and "split unknown: 615" in out and "Last 5 record(s):" in out
     assert "session 5" in out and "session 0" not in out  # the last five only
     assert "First use:     2025-01-01 00:00" in out
     data = json.loads(run("show", "--json").output)
@@ -137,7 +138,7 @@ def test_rm_writes_a_tombstone_and_keeps_the_line(repo: Path) -> None:
     head = commit(repo)
     record_id = json.loads(run("add", "777", "oops", "--json").output)["id"]
     run("add", "5")
-    assert f"removed {record_id[:12]}: 777 tokens on {head[:7]}" in run("rm", record_id[:8]).output
+    assert f"removed {record_id[:8]}: 777 tokens on {head[:7]}" in run("rm", record_id[:8]).output
     assert [r["tokens"] for r in json.loads(run("log", "--json").output)] == [5]
     assert "was already removed" in run("rm", record_id).output
     assert "oops" in git(repo, "notes", "--ref", "tokens", "show", head)
@@ -220,3 +221,76 @@ def test_a_sha256_repository_is_refused_in_one_line(
         "hint: gitokens works in SHA-1 repositories (git's default); nothing was read or written",
     ]
     assert not (tmp_path / "sha" / ".git" / "hooks" / "post-commit").exists()
+
+
+def test_add_1_hour_cache_writes_and_requests_shown_by_show_and_log(repo: Path) -> None:
+    commit(repo)
+    args = ["--input", "900", "--output", "100", "--cache-write", "4,000", "--cache-write-1h", "1500"]
+    data = json.loads(run("add", "--json", *args, "--requests", "3", "--model", "claude-sonnet-4-5").output)
+    assert (data["cache_write_tokens"], data["cache_write_1h_tokens"], data["requests"]) == (4000, 1500, 3)
+    assert "cache write: 4,000 (1-hour 1,500)" in run("show").output
+    assert "1h cache" in run("log").output and "1,500" in run("log").output
+    one = run("show", data["id"][:8]).output
+    assert "requests:" in one and "    1-hour:" in one and "1,500" in one
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--input", "5", "--cache-write", "10", "--cache-write-1h", "11"], "cache_write_1h_tokens: 11 is more than"),
+        (["500", "--cache-write-1h", "10"], "give either TOTAL or the split"),
+        (["--input", "5", "--requests", "0"], "requests: expected a whole number of API calls"),
+    ],
+    ids=["1h above the writes", "1h with a total", "no requests"],
+)
+def test_bad_1_hour_writes_and_requests_are_refused(repo: Path, args: list[str], message: str) -> None:
+    commit(repo)
+    code, output = fail("add", *args)
+    assert code != 0 and message in output and ledger.load(open_repo()).tip is None
+
+
+def test_interactive_add_asks_for_the_1_hour_part_of_cache_writes(repo: Path) -> None:
+    commit(repo)
+    run("add", "-i", input="3000\n400\n0\n2000\n500\nclaude-sonnet-4-5\n\n\n")
+    rec = next(iter(ledger.load(open_repo()).entries.values())).record
+    assert (rec.cache_write_tokens, rec.cache_write_1h_tokens) == (2000, 500)
+
+
+def captured(repo: Path, hexes: list[str]) -> list[str]:
+    """Records with captured ids (``claude-code:<hex>``) on HEAD; returns their ids."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    records = [
+        Record.from_dict({"id": f"claude-code:{h}", "ts": "2025-01-01T00:00:00Z", "source": "claude-code",
+                          "input_tokens": 10 + n, "session": "s-1", "commit": head, "branch": "main"})
+        for n, h in enumerate(hexes)
+    ]  # fmt: skip
+    ledger.append(open_repo(), {head: records}, "test")
+    return [r.id for r in records]
+
+
+def test_captured_ids_are_shown_by_their_distinguishing_part_and_typed_back(repo: Path) -> None:
+    commit(repo)
+    first, second, third = captured(repo, ["3fa9c1e2" + "0" * 24, "3fa9c1e2" + "1" * 24, "77aa" + "2" * 28])
+    shown = [line.split()[0] for line in run("log").output.splitlines()[1:]]
+    assert sorted(shown) == ["3fa9c1e20", "3fa9c1e21", "77aa2222"]
+    assert "removed 77aa2222: 12 tokens" in run("rm", "77aa2222").output
+    assert "removed 3fa9c1e21" in run("rm", "claude-code:3fa9c1e21").output
+    code, output = fail("rm", "3fa9c1e2")
+    assert code != 0 and "ambiguous among 2 records: 3fa9c1e20" in output
+    assert f"record {first}" in run("show", "3fa9c1e20").output
+    assert [e["id"] for e in json.loads(run("log", "--json").output)] == [first]
+    assert second not in ledger.load(open_repo()).entries and third not in ledger.load(open_repo()).entries
+
+
+def test_show_of_neither_a_commit_nor_a_record(repo: Path) -> None:
+    commit(repo)
+    code, output = fail("show", "zzzzzzzz")
+    assert code != 0 and "neither a commit nor a record id" in output
+
+
+def test_the_running_total_counts_sessions_not_records(repo: Path) -> None:
+    commit(repo)
+    captured(repo, ["a" * 32, "b" * 32, "c" * 32])  # one session (33 tokens) in three records
+    assert "main total: 35 tokens in 2 sessions" in run("add", "2").output  # and a manual record, one of its own
+    run("rm", "c" * 8)
+    assert "main total: 26 tokens in 3 sessions" in run("add", "3").output

@@ -97,7 +97,7 @@ def test_renders_with_title_and_cards(dashboard: Page) -> None:
     cards = page.locator("#cards .card")
     assert cards.count() == 4
     assert page.locator("#card-tokens .value").inner_text() == "331,861"
-    assert page.locator("#card-cost .value").inner_text() == "$1.23†+"
+    assert page.locator("#card-cost .value").inner_text() == "$1.25†+"
 
 
 def test_no_console_errors_and_no_network(dashboard: Page) -> None:

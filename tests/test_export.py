@@ -24,11 +24,14 @@ NOTES = ['=HYPERLINK("http://evil","x")', "+1+1", "-2", "@SUM(A1)", "\tTab", "pl
 @pytest.fixture
 def source(repo: Path) -> Path:
     """A repository with records of every kind: split and total-only, a reported cost, a removed record,
-    notes a spreadsheet would run, two branches, two authors, three models, several days."""
+    1-hour cache writes and a count of requests, notes a spreadsheet would run, two branches, two authors,
+    three models, several days."""
     commit(repo, "start")
     run("add", "--input", "1200", "--output", "300", "--cache-read", "9000", "--model", "claude-sonnet-4-5",
         "--at", "2025-09-01T09:00:00Z", "--note", NOTES[0])  # fmt: skip
     run("add", "54161", NOTES[1], "--model", "gpt-4o", "--at", "2025-09-02T10:00:00Z")
+    run("add", "--input", "500", "--output", "100", "--cache-write", "4000", "--cache-write-1h", "1500",
+        "--requests", "3", "--model", "claude-sonnet-4-5", "--at", "2025-09-02T10:30:00Z")  # fmt: skip
     gone = json.loads(run("add", "999", "--at", "2025-09-02T11:00:00Z", "--json").output)["id"]
     run("rm", gone)
     git(repo, "switch", "-q", "-c", "feature")
@@ -81,7 +84,7 @@ def test_export_then_import_into_a_clone_gives_the_same_report(
     git(clone, "switch", "-q", "main")
     monkeypatch.chdir(clone)
     result = run("import", str(dump))
-    assert "imported 7 records" in result.output and "7 on the commit they name" in result.output
+    assert "imported 8 records" in result.output and "8 on the commit they name" in result.output
     assert report(clone, monkeypatch) == report(source, monkeypatch)
     before = {e.record.to_line() for e in ledger.load(open_repo(source)).usage()}
     assert {e.record.to_line() for e in ledger.load(open_repo(clone)).usage()} == before
@@ -97,8 +100,8 @@ def test_import_into_an_unrelated_repository_keeps_the_totals(
     commit(other, "elsewhere")
     monkeypatch.chdir(other)
     output = run("import", str(dump), "--commit", "HEAD").output
-    assert "imported 7 records (66,676 tokens) onto 1 commit" in output
-    assert "2 on their branch's tip at their time" in output and "5 on --commit" in output  # no feature branch
+    assert "imported 8 records (71,276 tokens) onto 1 commit" in output
+    assert "3 on their branch's tip at their time" in output and "5 on --commit" in output  # no feature branch
     mine, theirs = report(other, monkeypatch), report(source, monkeypatch)
     for key in ("totals", "by_branch", "by_model", "by_provider", "by_endpoint", "by_author", "by_source", "daily"):
         assert mine[key] == theirs[key], key
@@ -113,7 +116,7 @@ def test_csv_opens_cleanly_and_quotes_formulas(source: Path, monkeypatch: pytest
     assert (total_only["estimated"], total_only["input_tokens"], total_only["cost_usd"]) == ("true", "", "")
     assert all(row["ts"].endswith("Z") and row["ts"][10] == "T" for row in rows)
     assert next(row for row in rows if row["author"] == "carol@example.com")["cost_usd"] == "0.125"
-    assert len(rows) == 7 and all(len(row["commit"]) == 40 for row in rows)
+    assert len(rows) == 8 and all(len(row["commit"]) == 40 for row in rows)
 
 
 @pytest.mark.parametrize(
@@ -148,7 +151,7 @@ def test_format_follows_the_file_name_and_json_is_one_document(
     export(source, monkeypatch, str(tmp_path / "b.json"))
     lines = (tmp_path / "a.jsonl").read_text().splitlines()
     document = json.loads((tmp_path / "b.json").read_text())
-    assert len(lines) == 7 and document["gitokens_export"] == 1
+    assert len(lines) == 8 and document["gitokens_export"] == 1
     assert [json.loads(line) for line in lines] == document["records"]
     assert all(len(r["attached_to"]) == 40 for r in document["records"])
     assert json.loads(export(source, monkeypatch, "-"))["records"] == document["records"]
@@ -158,12 +161,12 @@ def test_the_installed_command_exports_and_imports(source: Path, tmp_path: Path)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     dump = tmp_path / "tokens.csv"
     done = subprocess.run(["git", "tokens", "export", str(dump)], cwd=source, env=env, capture_output=True, text=True)
-    assert (done.returncode, done.stderr) == (0, f"wrote 7 record(s) to {dump}\n")
+    assert (done.returncode, done.stderr) == (0, f"wrote 8 record(s) to {dump}\n")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(source), str(clone))
     args = ["git", "tokens", "import", str(dump)]
     done = subprocess.run(args, cwd=clone, env=env, capture_output=True, text=True)
-    assert done.returncode == 0 and "imported 7 records" in done.stdout
+    assert done.returncode == 0 and "imported 8 records" in done.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text(dump.read_text().replace(",54161,", ",54x61,"))
     done = subprocess.run(["git", "tokens", "import", str(bad)], cwd=clone, env=env, capture_output=True, text=True)
@@ -179,7 +182,19 @@ def test_a_report_csv_imports_with_the_same_tokens(
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(source), str(clone))
     monkeypatch.chdir(clone)
-    assert "imported 7 records" in run("import", str(dump)).output
+    assert "imported 8 records" in run("import", str(dump)).output
     mine, theirs = report(clone, monkeypatch)["totals"], report(source, monkeypatch)["totals"]
     assert {k: v for k, v in mine.items() if k != "cost_usd"} == {k: v for k, v in theirs.items() if k != "cost_usd"}
     assert mine["cost_usd"] == pytest.approx(theirs["cost_usd"], abs=1e-5)  # computed costs, kept as reported
+
+
+def test_every_format_carries_the_1_hour_cache_writes_and_requests(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [json.loads(line) for line in export(source, monkeypatch, "--format", "jsonl").splitlines()]
+    [stated] = [r for r in lines if "requests" in r]
+    assert (stated["cache_write_tokens"], stated["cache_write_1h_tokens"], stated["requests"]) == (4000, 1500, 3)
+    rows = list(csv.DictReader(io.StringIO(export(source, monkeypatch, "--format", "csv"))))
+    [row] = [r for r in rows if r["requests"]]
+    assert (row["cache_write_1h_tokens"], row["requests"]) == ("1500", "3")
+    assert {r["cache_write_1h_tokens"] for r in rows if r is not row} <= {"", "0"}

@@ -263,3 +263,42 @@ def test_ledger_lines_with_a_tombstone_remove_their_target(repo: Path, history: 
     assert "3 on the commit they name" in run("import", str(tmp_path / "lines.jsonl")).output
     assert sorted(records(repo)[history["c"]]) == [(1, "manual", None), (40, "manual", None)]
     assert "main total: 46 tokens in 3 sessions" in run("add", "5").output
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (
+            "token_usage_1.json",
+            '{"timestamp": "2025-01-01T10:00:00Z", "model_name": "claude-sonnet-4-5", "prompt_tokens": 900, '
+            '"completion_tokens": 100, "cache_write_tokens": 4000, "cache_write_1h_tokens": 1500, "requests": 3}',
+        ),
+        (
+            "records.csv",
+            "ts,id,input_tokens,output_tokens,cache_write_tokens,cache_write_1h_tokens,requests,model\n"
+            "2025-01-01T10:00:00Z,0123456789abcdef0123456789abcdef,900,100,4000,1500,3,claude-sonnet-4-5\n",
+        ),
+    ],
+    ids=["older JSON", "export CSV"],
+)
+def test_1_hour_cache_writes_and_requests_are_imported(repo: Path, tmp_path: Path, name: str, content: str) -> None:
+    commit(repo)
+    (tmp_path / name).write_text(content)
+    assert "imported 1 record" in run("import", "--commit", "HEAD", str(tmp_path / name)).output
+    [entry] = ledger.load(open_repo(repo)).usage()
+    assert (entry.record.cache_write_tokens, entry.record.cache_write_1h_tokens, entry.record.requests) == (
+        4000,
+        1500,
+        3,
+    )
+
+
+def test_a_1_hour_part_larger_than_the_cache_writes_is_refused(repo: Path, tmp_path: Path) -> None:
+    commit(repo)
+    (tmp_path / "one.json").write_text(
+        '{"timestamp": "2025-01-01T10:00:00Z", "input_tokens": 5, "cache_write_tokens": 10, '
+        '"cache_write_1h_tokens": 11}'
+    )
+    result = CliRunner().invoke(cli, ["import", "--commit", "HEAD", str(tmp_path / "one.json")])
+    assert result.exit_code != 0 and "cache_write_1h_tokens: 11 is more than cache_write_tokens" in result.output
+    assert ledger.load(open_repo(repo)).tip is None

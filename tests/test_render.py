@@ -36,7 +36,7 @@ NOW = datetime(2025, 9, 30, 12, 0, tzinfo=UTC)
 CONFIG = """\
 default_branch: main
 prices:
-  claude-sonnet-4-5: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}
+  claude-sonnet-4-5: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6}
   gpt-4o: {input: 2.5, output: 10, cache_read: 1.25}
 """
 # Commit ids end up in the golden files: no host configuration, fixed identities (and dates, per commit).
@@ -75,6 +75,7 @@ RECORDS: list[tuple[str, str, str, dict[str, Any]]] = [
                                             "author": ALICE, "endpoint": "chat", "note": "Project skeleton"}),
     ("c1", "2025-09-03T10:15:00Z", "feature-x", {"model": SONNET, "input_tokens": 2000, "output_tokens": 4000,
                                                  "cache_read_tokens": 150000, "cache_write_tokens": 20000,
+                                                 "cache_write_1h_tokens": 5000, "requests": 4,
                                                  "author": BOB, "source": "claude-code", "session": "s-1",
                                                  "endpoint": "messages"}),
     ("c1", "2025-09-03T10:50:00Z", "feature-x", {"model": GPT, "input_tokens": 8000, "output_tokens": 1200,
@@ -93,9 +94,11 @@ RECORDS: list[tuple[str, str, str, dict[str, Any]]] = [
                                             "author": ALICE}),
     ("c5", "2025-09-29T16:00:00Z", "main", {"model": SONNET, "input_tokens": 9000, "output_tokens": 6000,
                                             "cache_read_tokens": 40000, "reasoning_tokens": 1000,
-                                            "author": ALICE, "source": "claude-code"}),
+                                            "author": ALICE, "source": "claude-code", "session": "s-2",
+                                            "requests": 6}),
     ("c6", "2025-09-30T10:00:00Z", "feature-y", {"model": SONNET, "input_tokens": 3000, "output_tokens": 900,
-                                                 "author": BOB, "source": "claude-code", "endpoint": "messages"}),
+                                                 "author": BOB, "source": "claude-code", "endpoint": "messages",
+                                                 "session": "s-2", "requests": 2}),
 ]  # fmt: skip
 
 
@@ -188,7 +191,7 @@ def test_golden(demo: Report, fmt: str, name: str) -> None:
 def test_json_is_the_model(demo: Report) -> None:
     data = json.loads(render.render(demo, "json"))
     assert data == json.loads(json.dumps(demo.to_dict()))
-    assert data["schema"] == "gitokens.report/1"
+    assert data["schema"] == "gitokens.report/2"
     assert data["totals"]["unpriced_sessions"] == 1 and data["unpriced_models"] == ["acme-llm-9000"]
 
 
@@ -405,7 +408,7 @@ def test_cli_report_json(repo: Path) -> None:
     commit(repo)
     run("add", "54161", "OAuth2 integration")
     data = json.loads(run("report", "--format", "json").output)
-    assert data["schema"] == "gitokens.report/1"
+    assert data["schema"] == "gitokens.report/2"
     assert data["totals"]["total_tokens"] == 54161 and data["totals"]["estimated_tokens"] == 54161
 
 

@@ -56,7 +56,7 @@ def history(repo: Path) -> dict[str, str]:
 
 def test_totals_and_branches(history: dict[str, str]) -> None:
     report = make()
-    assert report["schema"] == "gitokens.report/1"
+    assert report["schema"] == "gitokens.report/2"
     assert report["totals"]["sessions"] == 4
     assert report["totals"]["total_tokens"] == 1100 + 5100 + 2100 + 10000
     assert report["totals"]["estimated_tokens"] == 10000
@@ -183,3 +183,40 @@ def test_the_current_branch_can_be_named(history: dict[str, str]) -> None:
     assert detached["current_branch"] is None and detached["branch"]["sessions"] == 0
     assert named["current_branch"] == "feature/a"
     assert named["branch"]["name"] == "feature/a" and named["branch"]["sessions"] == 2
+
+
+@pytest.fixture
+def sessions(repo: Path) -> dict[str, str]:
+    """Three agent sessions of model m-priced, each spread over commits and hours (seven records, two on
+    another branch), and two manual records without a session: five sessions, nine records."""
+    (repo / ".gitokens.yml").write_text(PRICES)
+    first = commit(repo, "first", {".gitokens.yml": PRICES})
+    second = commit(repo, "second")
+    spread = {"s-1": ["01T09", "01T10", "02T09"], "s-2": ["03T09", "03T11"], "s-3": ["05T09", "06T09"]}
+    for session, hours in spread.items():
+        for n, hour in enumerate(hours):
+            branch = "side" if session == "s-3" else "main"
+            put((first, second)[n % 2], branch, f"2025-10-{hour}:00:00Z", session=session, requests=4)
+    put(second, "main", "2025-10-05T12:00:00Z")
+    put(second, "main", "2025-10-06T12:00:00Z", total_tokens=5000)
+    return {"first": first, "second": second}
+
+
+def test_sessions_are_counted_not_records(sessions: dict[str, str]) -> None:
+    report = make(top=0)
+    assert (report["totals"]["records"], report["totals"]["sessions"]) == (9, 5)
+    [model] = report["by_model"]
+    assert (model["records"], model["sessions"]) == (9, 5)
+    branches = {row["branch"]: (row["records"], row["sessions"]) for row in report["by_branch"]}
+    assert branches == {"main": (7, 4), "side": (2, 1)}
+    assert {row["date"]: row["sessions"] for row in report["daily"]}["2025-10-01"] == 1  # s-1, twice that day
+    # s-3 runs from Sunday into Monday: a session of each week, and once in the month.
+    assert [(row["week"], row["sessions"]) for row in report["weekly"]] == [("2025-W40", 4), ("2025-W41", 2)]
+    assert [row["sessions"] for row in report["monthly"]] == [5]
+    stats = report["session_stats"]
+    assert (stats["average_tokens"], stats["largest_tokens"], stats["smallest_tokens"]) == (13800 // 5, 5000, 1100)
+
+
+def test_requests_and_tokens_per_request_per_model(sessions: dict[str, str]) -> None:
+    [model] = make()["by_model"]
+    assert (model["requests"], model["tokens_per_request"]) == (28, 7 * 1100 // 28)

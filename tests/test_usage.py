@@ -173,3 +173,35 @@ def test_unrecognised_payloads_raise_one_line_with_a_hint(payload: object, words
     assert words in caught.value.message
     assert "\n" not in caught.value.message
     assert caught.value.hint
+
+
+@pytest.mark.parametrize("form", ["dict", "object"])
+@pytest.mark.parametrize(
+    ("creation", "written", "one_hour"),
+    [
+        ({"ephemeral_5m_input_tokens": 500, "ephemeral_1h_input_tokens": 2000}, 2500, 2000),
+        ({"ephemeral_5m_input_tokens": 2500, "ephemeral_1h_input_tokens": 0}, 2500, 0),
+        (None, 2500, 0),
+    ],
+    ids=["both", "5-minute only", "no split"],
+)
+def test_anthropic_1_hour_cache_writes(form: str, creation: Any, written: int, one_hour: int) -> None:
+    payload = json.loads(json.dumps(ANTHROPIC))
+    payload["usage"]["cache_creation"] = creation
+    fields = usage_fields(payload if form == "dict" else as_object(payload))
+    assert (fields["cache_write_tokens"], fields.get("cache_write_1h_tokens", 0)) == (written, one_hour)
+    assert Record.from_dict({"ts": "2025-09-29T14:03:00Z", **fields}).cache_write_1h_tokens == one_hour
+
+
+def test_anthropic_split_without_its_sum_and_a_split_larger_than_the_sum() -> None:
+    usage = {"input_tokens": 1, "output_tokens": 2, "cache_creation": {"ephemeral_1h_input_tokens": 300}}
+    assert (usage_fields(usage)["cache_write_tokens"], usage_fields(usage)["cache_write_1h_tokens"]) == (300, 300)
+    with pytest.raises(InvalidUsage, match="cache_creation_input_tokens"):
+        usage_fields({**usage, "cache_creation_input_tokens": 100})
+
+
+def test_our_own_shape_with_1_hour_writes_and_requests() -> None:
+    fields = usage_fields({"input_tokens": 5, "cache_write_tokens": 7, "cache_write_1h_tokens": 3, "requests": 2})
+    assert (fields["cache_write_1h_tokens"], fields["requests"]) == (3, 2)
+    with pytest.raises(InvalidUsage, match="requests"):
+        usage_fields({"input_tokens": 5, "requests": 0})

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gitokens import dates, fmt, ledger, recording, views
+from gitokens import dates, fmt, ledger, recording, shortids, views
 from gitokens.cli import COUNT, cli, current_repo, dump_json, load_ledger
 from gitokens.errors import UsageError
 from gitokens.records import SOURCES
@@ -16,18 +16,23 @@ def _entry_json(entry: ledger.Entry) -> dict[str, Any]:
     return {**entry.record.to_dict(), "attached_to": entry.attached, "tokens": entry.record.tokens}
 
 
-def _rows(entries: list[ledger.Entry], *, with_branch: bool = True) -> str:
-    headers = ["id", "when", "commit"] + (["branch"] if with_branch else []) + ["model", "tokens", "source", "note"]
+def _rows(entries: list[ledger.Entry], short: shortids.Shortener, *, with_branch: bool = True) -> str:
+    """Records as a table; a "1h cache" column when one of them wrote to the 1-hour cache."""
+    hour = any(e.record.cache_write_1h_tokens for e in entries)
+    headers = ["id", "when", "commit"] + (["branch"] if with_branch else []) + ["model", "tokens"]
+    headers += (["1h cache"] if hour else []) + ["source", "note"]
     rows = []
     for e in entries:
         r = e.record
         tokens = fmt.tokens(r.tokens) + (" " if r.split_known else "*")
-        row = [r.id[:10], fmt.local_time(r.ts), e.attached[:7]]
+        row = [short(r.id), fmt.local_time(r.ts), e.attached[:7]]
         row += [fmt.one_line(r.branch or "(detached)", 24)] if with_branch else []
-        row += [fmt.one_line(r.model or "-", 32), tokens, r.source, fmt.one_line(r.note, 40)]
+        row += [fmt.one_line(r.model or "-", 32), tokens]
+        row += [fmt.tokens(r.cache_write_1h_tokens) if r.cache_write_1h_tokens else ""] if hour else []
+        row += [r.source, fmt.one_line(r.note, 40)]
         rows.append(row)
-    right = [5 if with_branch else 4]
-    return fmt.table(headers, rows, right=right)
+    first = 5 if with_branch else 4
+    return fmt.table(headers, rows, right=[first, first + 1] if hour else [first])
 
 
 # -- add -------------------------------------------------------------------------------------------
@@ -40,7 +45,14 @@ def _rows(entries: list[ledger.Entry], *, with_branch: bool = True) -> str:
 @click.option("--output", "output_tokens", type=COUNT, help="Output tokens (including reasoning).")
 @click.option("--cache-read", "cache_read_tokens", type=COUNT, help="Tokens read from the prompt cache.")
 @click.option("--cache-write", "cache_write_tokens", type=COUNT, help="Tokens written to the prompt cache.")
+@click.option(
+    "--cache-write-1h",
+    "cache_write_1h_tokens",
+    type=COUNT,
+    help="The part of --cache-write written to the 1-hour cache.",
+)
 @click.option("--reasoning", "reasoning_tokens", type=COUNT, help="Reasoning tokens (a part of --output).")
+@click.option("--requests", type=COUNT, help="How many API calls the tokens were spent in.")
 @click.option("--model", help="Model id as reported, e.g. claude-sonnet-4-5-20250929.")
 @click.option("--provider", help="Provider, e.g. anthropic or openai.")
 @click.option("--endpoint", help="API operation or feature that spent the tokens.")
@@ -99,6 +111,10 @@ def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | Non
             ("cache_write_tokens", "Cache write tokens"),
         ):
             values[key] = click.prompt(label, default=values[key] or 0, type=COUNT)
+        if values["cache_write_tokens"]:
+            values["cache_write_1h_tokens"] = click.prompt(
+                "  of which written to the 1-hour cache", default=values["cache_write_1h_tokens"] or 0, type=COUNT
+            )
     for key, label in (("model", "Model"), ("endpoint", "Endpoint"), ("note", "Note")):
         answer = click.prompt(label, default=values[key] or "", show_default=bool(values[key]))
         values[key] = answer or None
@@ -112,17 +128,27 @@ def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | Non
 @click.argument("rev", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(rev: str | None, as_json: bool) -> None:
-    """Show the records on a commit, or (without REV) the current branch's summary.
+    """Show the records on a commit, one record (by id, as `git tokens log` shows it), or (without REV) the
+    current branch's summary.
 
     \b
     Example:
-        git tokens show            # this branch: totals, split, sessions, last 5 sessions
+        git tokens show            # this branch: totals, split, sessions, last 5 records
         git tokens show HEAD~2     # the records attached to one commit
+        git tokens show 3fa9c1e2   # one record
     """
     repo = current_repo()
     loaded = load_ledger(repo)
+    short = loaded.shortener()
     if rev is not None:
-        commit = repo.resolve_commit(rev)
+        commit, entry = views.resolve(repo, loaded, rev)
+        if entry is not None:
+            if as_json:
+                dump_json(_entry_json(entry))
+            else:
+                click.echo(_record_text(entry, short))
+            return
+        assert commit is not None
         entries = views.on_commit(loaded, commit)
         if as_json:
             dump_json([_entry_json(e) for e in entries])
@@ -131,19 +157,19 @@ def show(rev: str | None, as_json: bool) -> None:
         else:
             total = sum(e.record.tokens for e in entries)
             click.echo(f"{len(entries)} record(s) on {commit[:7]}, {fmt.tokens(total)} tokens\n")
-            click.echo(_rows(entries))
+            click.echo(_rows(entries, short))
         return
     branch = repo.head_branch()
     summary = views.summarize(views.on_branch(loaded, branch))
     if as_json:
         dump_json({"branch": branch, **summary.to_dict(), "recent": [_entry_json(e) for e in summary.recent]})
         return
-    click.echo(_summary_text(branch, summary))
+    click.echo(_summary_text(branch, summary, short))
 
 
-def _summary_text(branch: str | None, s: views.Summary) -> str:
+def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortener) -> str:
     name = branch or "(detached HEAD)"
-    if s.sessions == 0:
+    if s.records == 0:
         return f'No token records on {name} yet.\nhint: git tokens add 54161 "what you did"'
     lines = [
         f"Branch: {name}",
@@ -152,18 +178,55 @@ def _summary_text(branch: str | None, s: views.Summary) -> str:
         f"  output:      {fmt.tokens(s.output_tokens)}"
         + (f" (reasoning {fmt.tokens(s.reasoning_tokens)})" if s.reasoning_tokens else ""),
         f"  cache read:  {fmt.tokens(s.cache_read_tokens)}",
-        f"  cache write: {fmt.tokens(s.cache_write_tokens)}",
+        f"  cache write: {fmt.tokens(s.cache_write_tokens)}"
+        + (f" (1-hour {fmt.tokens(s.cache_write_1h_tokens)})" if s.cache_write_1h_tokens else ""),
     ]
     if s.unsplit_tokens:
         lines.append(f"  split unknown: {fmt.tokens(s.unsplit_tokens)}")
     lines += [
-        f"Sessions:      {s.sessions}",
+        f"Sessions:      {s.sessions}" + (f" ({s.records} records)" if s.records != s.sessions else ""),
         f"First use:     {fmt.local_time(s.first)}",
         f"Last use:      {fmt.local_time(s.last)}",
         "",
-        f"Last {len(s.recent)} session(s):",
-        _rows(s.recent, with_branch=False),
+        f"Last {len(s.recent)} record(s):",
+        _rows(s.recent, short, with_branch=False),
     ]
+    return "\n".join(lines)
+
+
+def _record_text(entry: ledger.Entry, short: shortids.Shortener) -> str:
+    """One record in full: where it is, its counts (the parts of a count indented under it) and its text."""
+    r = entry.record
+    lines = [f"record {r.id} ({short(r.id)})", f"on commit {entry.attached[:7]}"]
+    if r.commit and r.commit != entry.attached:
+        lines[-1] += f" (first recorded on {r.commit[:7]})"
+    facts = [
+        ("when", fmt.local_time(r.ts)),
+        ("branch", r.branch or "(detached)"),
+        ("author", r.author),
+        ("model", r.model),
+        ("provider", r.provider),
+        ("endpoint", r.endpoint),
+        ("source", r.source),
+        ("session", r.session),
+        ("requests", fmt.tokens(r.requests) if r.requests is not None else None),
+        ("tokens", fmt.tokens(r.tokens) + ("" if r.split_known else " (split unknown)")),
+    ]
+    if r.split_known:
+        facts += [
+            ("  input", fmt.tokens(r.input_tokens)),
+            ("  output", fmt.tokens(r.output_tokens)),
+            ("    reasoning", fmt.tokens(r.reasoning_tokens) if r.reasoning_tokens else None),
+            ("  cache read", fmt.tokens(r.cache_read_tokens)),
+            ("  cache write", fmt.tokens(r.cache_write_tokens)),
+            ("    1-hour", fmt.tokens(r.cache_write_1h_tokens) if r.cache_write_1h_tokens else None),
+        ]
+    facts += [
+        ("reported cost", f"${r.cost_usd:,.6f}" if r.cost_usd is not None else None),
+        ("note", fmt.one_line(r.note, 200) or None),
+    ]
+    width = max(len(label) for label, _ in facts) + 2
+    lines += [f"{label + ':':<{width}}{fmt.one_line(value, 200)}" for label, value in facts if value is not None]
     return "\n".join(lines)
 
 
@@ -192,8 +255,9 @@ def log_cmd(
         git tokens log --branch feature/oauth --since 2025-09-01 --json
     """
     repo = current_repo()
+    loaded = load_ledger(repo)
     entries = views.select(
-        load_ledger(repo),
+        loaded,
         branch=branch,
         author=author,
         model=model,
@@ -204,7 +268,7 @@ def log_cmd(
     if as_json:
         dump_json([_entry_json(e) for e in entries])
     elif entries:
-        click.echo(_rows(entries))
+        click.echo(_rows(entries, loaded.shortener()))
     else:
         click.echo("no token records match")
 
@@ -215,7 +279,8 @@ def rm(ids: tuple[str, ...]) -> None:
     """Remove records by id (or a unique id prefix) by writing tombstones.
 
     Nothing is deleted: the record's line stays in the ledger's history and a tombstone record
-    says it no longer counts. `git tokens log` shows the ids.
+    says it no longer counts. `git tokens log` shows the ids; a captured record's id can be given
+    with or without its source (`claude-code:3fa9c1e2` or `3fa9c1e2`).
 
     \b
     Example:
