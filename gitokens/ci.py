@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, gitnotes, landing, ledger, sync, totals, workflow
+from gitokens import budget, dates, gitnotes, landing, ledger, sync, totals, workflow
 from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
@@ -217,6 +217,7 @@ def _record(
         )
         try:
             record = Record.from_dict({k: v for k, v in values.items() if v is not None})
+            dates.check_recordable(record.when, "ts", values["ts"])
         except GitTokensError as exc:
             raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
         if record.id not in loaded.entries and record.id not in loaded.removed:
@@ -263,8 +264,6 @@ def _scopes(
         month, in_month = budget.month_scope(loaded, tz, now)
         scopes["month"] = (f"month {month}", in_month)
     if settings.branch or settings.since:
-        from gitokens import dates
-
         since = dates.parse_since(settings.since, "since", now.astimezone(tz).date()) if settings.since else None
         label = " ".join(
             part

@@ -58,7 +58,7 @@ def select(
         if author and author.lower() not in (_author(repo, entry) or "").lower():
             continue
         if first or last:
-            day = record.when.astimezone(tz).date()
+            day = dates.in_zone(record.when, tz).date()
             if (first and day < first) or (last and day > last):
                 continue
         chosen.append(entry)

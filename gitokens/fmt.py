@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from gitokens.dates import in_zone
+
 
 def tokens(n: int) -> str:
     return f"{n:,}"
@@ -18,7 +20,7 @@ def rate(value: float | None) -> str:
 def local_time(ts: str | None) -> str:
     if ts is None:
         return "-"
-    return datetime.fromisoformat(ts).astimezone().strftime("%Y-%m-%d %H:%M")
+    return in_zone(datetime.fromisoformat(ts)).strftime("%Y-%m-%d %H:%M")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:

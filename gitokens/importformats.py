@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitokens.dates import check_recordable
 from gitokens.errors import InvalidRecord, UsageError
 from gitokens.records import SPLIT_FIELDS, format_timestamp
 from gitokens.render import _FORMULA_START
@@ -285,9 +286,11 @@ def _moment(value: Any) -> str:
         raise InvalidRecord(
             f"timestamp: {value!r} is not an ISO-8601 date and time", hint="write it like 2025-09-29T14:03:00"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return format_timestamp(moment.astimezone(UTC))
+    try:
+        utc: datetime | None = (moment.astimezone() if moment.tzinfo is None else moment).astimezone(UTC)
+    except (OverflowError, ValueError, OSError):
+        utc = None
+    return format_timestamp(check_recordable(utc, "timestamp", value))
 
 
 def _count(value: Any, field: str) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitokens import importformats, ledger, totals
+from gitokens.dates import check_recordable
 from gitokens.errors import InvalidRecord, UnknownRevision, UsageError
 from gitokens.git import Repo
 from gitokens.importformats import Row, RowError
@@ -131,7 +132,9 @@ def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
         data["source"] = "import"
         if author and not data.get("author"):
             data["author"] = author  # not a part of the id: teammates importing one file get the same ids
-    return Record.from_dict(data)
+    record = Record.from_dict(data)
+    check_recordable(record.when, "ts", data.get("ts"))
+    return record
 
 
 class _Placer:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitokens import ledger, pending, totals
+from gitokens import dates, ledger, pending, totals
 from gitokens.errors import UnknownRevision, UsageError
 from gitokens.git import Repo
 from gitokens.records import SPLIT_FIELDS, Record, format_timestamp, new_id
@@ -58,6 +58,8 @@ def build(
             "no tokens given",
             hint='give a total (`git tokens add 54161 "note"`) or a split (--input 36000 --output 9230)',
         )
+    if at is not None:
+        dates.check_recordable(at, "ts", format_timestamp(at))
     data: dict[str, Any] = {
         "id": new_id(),
         "ts": format_timestamp(at or datetime.now(UTC)),

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import jinja2
 
+from gitokens.dates import in_zone
 from gitokens.model import Report
 
 FORMATS = ("text", "markdown", "html", "json", "csv")
@@ -369,7 +370,7 @@ def when(context: jinja2.runtime.Context, ts: str | None) -> str:
     """A timestamp as ``YYYY-MM-DD HH:MM`` in the report's time zone."""
     if not ts:
         return "-"
-    return _moment(ts).astimezone(_zone(context["report"])).strftime("%Y-%m-%d %H:%M")
+    return in_zone(_moment(ts), _zone(context["report"])).strftime("%Y-%m-%d %H:%M")
 
 
 @_filter
@@ -377,7 +378,7 @@ def when(context: jinja2.runtime.Context, ts: str | None) -> str:
 def day(context: jinja2.runtime.Context, ts: str | None) -> str:
     if not ts:
         return "-"
-    return _moment(ts).astimezone(_zone(context["report"])).strftime("%Y-%m-%d")
+    return in_zone(_moment(ts), _zone(context["report"])).strftime("%Y-%m-%d")
 
 
 @_filter

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from gitokens.dates import in_zone
 from gitokens.ledger import Entry, Ledger
 
 
@@ -105,4 +106,4 @@ def select(
 
 
 def local_day(ts: str) -> date:
-    return datetime.fromisoformat(ts).astimezone().date()
+    return in_zone(datetime.fromisoformat(ts)).date()

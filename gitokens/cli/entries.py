@@ -81,7 +81,7 @@ def add(
         total, values = _prompt_values(total, values)
     counts = {k: values.pop(k) for k in list(values) if k.endswith("_tokens")}
     repo = current_repo()
-    at = dates.parse_moment(at_text, "--at") if at_text else None
+    at = dates.parse_moment(at_text, "--at", recordable=True) if at_text is not None else None
     record = recording.build(repo, total=total, counts=counts, at=at, **values)
     added = recording.add(repo, record, rev=rev, queue=pending)
     if as_json:
