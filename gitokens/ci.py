@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, dates, gitnotes, landing, ledger, sync, totals, workflow
+from gitokens import budget, dates, gitnotes, landing, ledger, recording, sync, totals, workflow
 from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
@@ -216,8 +216,9 @@ def _record(
             given if isinstance(given, str) and given else content_id({"run": run, "n": number, "item": item})
         )
         try:
-            record = Record.from_dict({k: v for k, v in values.items() if v is not None})
-            dates.check_recordable(record.when, "ts", values["ts"])
+            record = recording.check_new(
+                Record.from_dict({k: v for k, v in values.items() if v is not None}), values["ts"]
+            )
         except GitTokensError as exc:
             raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
         if record.id not in loaded.entries and record.id not in loaded.removed:

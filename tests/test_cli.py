@@ -205,3 +205,27 @@ def test_every_command_module_is_mapped_and_loads_only_when_asked_for() -> None:
     probe = "import sys, gitokens.cli; print(sorted(m for m in sys.modules if m.startswith('gitokens.')))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "gitokens.cli.entries" not in loaded and "gitokens.ledger" not in loaded
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "-o", "/nonexistent/x.html"], "error: cannot write /nonexistent/x.html: No such file"),
+        (["report", "-o", "/dev/full"], "error: cannot write /dev/full: No space left on device"),
+        (["export", "somedir"], "error: cannot write somedir: Is a directory"),
+        (["export", "/nonexistent/out.csv"], "error: cannot write /nonexistent/out.csv"),
+        (["add", "5", "--note", "\udcff"], "error: note: '\\udcff' is not UTF-8 text"),
+        (["add", "5", "--model", "gpt\udcff"], "error: model: 'gpt\\udcff' is not UTF-8 text"),
+        (["add", "--pending", "5", "\udcff"], "error: note: '\\udcff' is not UTF-8 text"),
+    ],
+    ids=["report-no-folder", "report-disk-full", "export-to-a-folder", "export-no-folder", "note", "model", "pending"],
+)
+def test_unusable_options_are_one_line_errors(repo: Path, args: list[str], message: str) -> None:
+    commit(repo)
+    run("add", "5")
+    (repo / "somedir").mkdir()
+    before = git(repo, "rev-parse", "refs/notes/tokens")
+    code, output = fail(*args)
+    assert code == 2 and message in output and "hint:" in output and "Traceback" not in output
+    assert git(repo, "rev-parse", "refs/notes/tokens") == before
+    assert pending.list_pending(open_repo()) == ([], [])

@@ -194,6 +194,18 @@ def test_dry_run_writes_nothing(repo: Path, history: dict[str, str], tmp_path: P
         pytest.param(
             "s.json", '{"timestamp": "2025-01-01T00:00:00", "notes": "x"}', "s.json line 1: no token", id="none"
         ),
+        pytest.param(
+            "s.jsonl",
+            '{"id":"r1","ts":"2025-01-01T00:00:00Z","total_tokens":3,"note":"\\ud800"}\n',
+            "s.jsonl line 1: note: '\\ud800' is not UTF-8 text",
+            id="lone-surrogate-export",
+        ),
+        pytest.param(
+            "s.json",
+            '{"timestamp": "2025-01-01T00:00:00", "tokens": 3, "notes": "a\\udfffb"}',
+            "s.json line 1: note: 'a\\udfffb' is not UTF-8 text",
+            id="lone-surrogate-legacy",
+        ),
     ],
 )
 def test_one_bad_row_names_file_and_line_and_writes_nothing(

@@ -3,6 +3,7 @@ importing click: the group and what every command shares here, the commands in o
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import json
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from gitokens import __version__
-from gitokens.errors import GitTokensError
+from gitokens.errors import GitTokensError, UsageError
 
 if TYPE_CHECKING:
     from gitokens import install, ledger
@@ -132,6 +133,20 @@ def warn_invalid(invalid: list[ledger.InvalidLine]) -> None:
             f"(first: {invalid[0].describe()}); they stay in the ledger",
             err=True,
         )
+
+
+def write_file(path: str, text: str, *, newline: str | None = None) -> None:
+    """Write ``text`` (UTF-8) to the file ``path``; one that cannot be written is an error naming it."""
+    try:
+        with open(path, "w", encoding="utf-8", newline=newline) as handle:
+            handle.write(text)
+    except OSError as exc:
+        hint = "give a file in a folder that exists and that you can write to"
+        if exc.errno == errno.EISDIR:
+            hint = "give a file name, not a folder"
+        elif exc.errno == errno.ENOSPC:
+            hint = "free some space, or write elsewhere"
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint) from None
 
 
 def dump_json(data: Any) -> None:

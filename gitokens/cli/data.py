@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gitokens.cli import cli, current_repo, load_ledger
+from gitokens.cli import cli, current_repo, load_ledger, write_file
 
 # -- import and export -----------------------------------------------------------------------------
 
@@ -62,6 +62,5 @@ def export_cmd(output: str | None, fmt_name: str | None, **filters: Any) -> None
     if output is None or output == "-":
         click.echo(text, nl=False)
     else:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        write_file(output, text, newline="")
         click.echo(f"wrote {len(entries)} record(s) to {output}", err=True)

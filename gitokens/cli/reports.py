@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gitokens import fmt, ledger
-from gitokens.cli import cli, current_repo, dump_json, load_ledger, warn_invalid
+from gitokens.cli import cli, current_repo, dump_json, load_ledger, warn_invalid, write_file
 
 # -- report --------------------------------------------------------------------------------------
 
@@ -85,8 +85,7 @@ def report(
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_file(output, text)
         click.echo(f"wrote {output}", err=True)
 
 
