@@ -1,7 +1,9 @@
-"""Plain-text formatting for the terminal: numbers, times and aligned tables."""
+"""Plain-text formatting for the terminal: numbers, times, aligned tables, and the guard every text passes on
+its way to a terminal (ledger text is untrusted: an escape sequence in a model name must not reach the screen)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -38,6 +40,28 @@ def one_line(text: str | None, width: int = 40) -> str:
     """Untrusted free text squeezed onto one short line (control characters removed)."""
     if not text:
         return ""
-    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    clean = text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
     clean = " ".join(clean.split())
     return clean if len(clean) <= width else clean[: width - 1] + "…"
+
+
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")
+
+
+def terminal(text: str, *, colour: bool = False) -> str:
+    """``text`` safe to show on a terminal: every character that is not printable (escape, bell, backspace,
+    a carriage return, bidirectional overrides, surrogates...) but a newline or a tab is shown as its escape
+    (``\\u001b``), which inside JSON strings is still JSON. ``colour``: keep SGR colour sequences, for text whose
+    untrusted parts went through ``one_line`` before it was coloured."""
+    if colour:
+        parts = _SGR.split(text)
+        return "".join(part if i % 2 else terminal(part) for i, part in enumerate(parts))
+    text = text.replace("\r\n", "\n")
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

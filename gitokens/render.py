@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import jinja2
 
 from gitokens.dates import in_zone
+from gitokens.fmt import one_line
 from gitokens.model import Report
 
 FORMATS = ("text", "markdown", "html", "json", "csv")
@@ -317,10 +318,7 @@ def signed_pct(value: float | None) -> str:
 @_filter
 def squeeze(text: object, width: int = 40) -> str:
     """Untrusted text on one line of printable characters, at most ``width`` long (``-`` for None)."""
-    if text is None:
-        return "-"
-    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return clean if len(clean) <= width else clean[: width - 1] + "…"
+    return "-" if text is None else one_line(str(text), width)
 
 
 @_filter

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from gitokens import __version__
+from gitokens import __version__, fmt
 from gitokens.errors import GitTokensError, UsageError
 
 if TYPE_CHECKING:
@@ -32,9 +32,9 @@ class _Failure(click.ClickException):
         self.hint = error.hint
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        echo(f"error: {self.message}", err=True)
         if self.hint:
-            click.echo(f"hint: {self.hint}", err=True)
+            echo(f"hint: {self.hint}", err=True)
 
 
 # Which module defines each command: a command's module (and what it imports) loads only when the command
@@ -128,11 +128,19 @@ def load_ledger(repo: Repo) -> ledger.Ledger:
 
 def warn_invalid(invalid: list[ledger.InvalidLine]) -> None:
     if invalid:
-        click.echo(
+        echo(
             f"warning: skipped {len(invalid)} ledger line(s) that are not valid records "
             f"(first: {invalid[0].describe()}); they stay in the ledger",
             err=True,
         )
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True, colour: bool = False) -> None:
+    """``click.echo`` through the terminal guard: on a terminal, characters that could drive it are shown
+    escaped (``fmt.terminal``; ``colour`` keeps the report's own colours); to a file or pipe, the text as it is."""
+    if (sys.stderr if err else sys.stdout).isatty():
+        text = fmt.terminal(text, colour=colour)
+    click.echo(text, err=err, nl=nl)
 
 
 def write_file(path: str, text: str, *, newline: str | None = None) -> None:
@@ -152,14 +160,14 @@ def write_file(path: str, text: str, *, newline: str | None = None) -> None:
 def dump_json(data: Any) -> None:
     # Indented for a person; compact for a pipe (json's indenting encoder is the slow pure-Python one).
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
+    echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
 
 
 def echo_outcome(outcome: install.Outcome) -> None:
     for line in outcome.done:
-        click.echo(line)
+        echo(line)
     for line in outcome.warnings:
-        click.echo(f"warning: {line}", err=True)
+        echo(f"warning: {line}", err=True)
 
 
 def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoReturn:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from gitokens import dates, fmt, ledger, recording, views
-from gitokens.cli import COUNT, cli, current_repo, dump_json, load_ledger
+from gitokens.cli import COUNT, cli, current_repo, dump_json, echo, load_ledger
 from gitokens.errors import UsageError
 from gitokens.records import SOURCES
 
@@ -87,7 +87,7 @@ def add(
     if as_json:
         dump_json(added.record.to_dict())
     else:
-        click.echo(added.describe())
+        echo(added.describe())
 
 
 def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
@@ -127,18 +127,18 @@ def show(rev: str | None, as_json: bool) -> None:
         if as_json:
             dump_json([_entry_json(e) for e in entries])
         elif not entries:
-            click.echo(f"no token records on {commit[:7]}")
+            echo(f"no token records on {commit[:7]}")
         else:
             total = sum(e.record.tokens for e in entries)
-            click.echo(f"{len(entries)} record(s) on {commit[:7]}, {fmt.tokens(total)} tokens\n")
-            click.echo(_rows(entries))
+            echo(f"{len(entries)} record(s) on {commit[:7]}, {fmt.tokens(total)} tokens\n")
+            echo(_rows(entries))
         return
     branch = repo.head_branch()
     summary = views.summarize(views.on_branch(loaded, branch))
     if as_json:
         dump_json({"branch": branch, **summary.to_dict(), "recent": [_entry_json(e) for e in summary.recent]})
         return
-    click.echo(_summary_text(branch, summary))
+    echo(_summary_text(branch, summary))
 
 
 def _summary_text(branch: str | None, s: views.Summary) -> str:
@@ -204,9 +204,9 @@ def log_cmd(
     if as_json:
         dump_json([_entry_json(e) for e in entries])
     elif entries:
-        click.echo(_rows(entries))
+        echo(_rows(entries))
     else:
-        click.echo("no token records match")
+        echo("no token records match")
 
 
 @cli.command()
@@ -225,4 +225,4 @@ def rm(ids: tuple[str, ...]) -> None:
     loaded = load_ledger(repo)
     targets = [recording.resolve_id(loaded, text) for text in ids]
     for line in recording.remove(repo, loaded, targets):
-        click.echo(line)
+        echo(line)
