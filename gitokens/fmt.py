@@ -14,6 +14,18 @@ def tokens(n: int) -> str:
     return f"{n:,}"
 
 
+_COUNT = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+)", re.ASCII)
+
+
+def parse_tokens(text: str) -> int:
+    """A whole number as people write counts: ASCII digits, optionally in groups of three separated by commas
+    or underscores (``54161``, ``54,161``, ``54_161``; not ``1,2,3``); raises ValueError for anything else."""
+    stripped = text.strip()
+    if len(stripped) > 40 or not _COUNT.fullmatch(stripped):
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(stripped.replace(",", "").replace("_", ""))
+
+
 def rate(value: float | None) -> str:
     """A price per million tokens; None (a cache rate with no price of its own) costs the input rate."""
     return "=input" if value is None else f"${value:,.4g}"

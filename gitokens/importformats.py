@@ -33,8 +33,9 @@ from typing import Any
 
 from gitokens.dates import check_recordable
 from gitokens.errors import InvalidRecord, UsageError
+from gitokens.fmt import parse_tokens
 from gitokens.records import SPLIT_FIELDS, format_timestamp
-from gitokens.render import _FORMULA_START
+from gitokens.render import csv_unquote
 
 _BRANCH_FILE = re.compile(r"^tokens_(.+)\.json$")
 _OWN_MARKERS = ("ts", "id")
@@ -66,7 +67,8 @@ def read(path: Path, *, locate: bool = False) -> tuple[str, list[Row]]:
     parses it again with a slower one whose objects know their lines, to name the line of a bad row.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # a CR inside a CSV cell is data
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"cannot read {path}: {exc}", hint="give files written by the token scripts or by export"
@@ -181,7 +183,8 @@ def _branch_file(name: str, data: Mapping[str, Any], defaults: dict[str, Any]) -
 
 
 def _jsonl(name: str, text: str) -> Iterator[Row]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON strings may hold U+2028 and other characters splitlines() breaks at: only LF ends a line.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -247,7 +250,9 @@ def _legacy_fields(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
         if value is None:
             value = defaults.get(field)
         if value is not None and value != "":
-            fields[field] = str(value)
+            if not isinstance(value, str):
+                raise InvalidRecord(f"{keys[0]}: expected text, got {value!r:.60}", hint="give it as a JSON string")
+            fields[field] = value
     counts = {
         "input_tokens": _count(_first(data, "input_tokens", "prompt_tokens"), "input_tokens"),
         "output_tokens": _count(_first(data, "output_tokens", "completion_tokens"), "output_tokens"),
@@ -297,13 +302,13 @@ def _count(value: Any, field: str) -> int:
     if value is None:
         return 0
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
+        text = value.strip()
         if not text:
             return 0
         try:
-            value = float(text) if "." in text else int(text)
+            value = float(text) if re.fullmatch(r"\d+\.0*", text, re.ASCII) else parse_tokens(text)
         except ValueError:
-            raise InvalidRecord(f"{field}: expected a whole number of tokens, got {value!r}") from None
+            raise InvalidRecord(f"{field}: expected a whole number of tokens, got {value!r:.60}") from None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -362,7 +367,7 @@ def _own_csv(name: str, line: int, cells: dict[str, str]) -> Row:
     data: dict[str, Any] = {}
     try:
         for key, raw in cells.items():
-            value = _unquote(raw or "")
+            value = csv_unquote(raw or "")
             if value == "" or key in ("estimated", "total_tokens"):
                 continue
             if key in SPLIT_FIELDS:
@@ -383,10 +388,3 @@ def _own_csv(name: str, line: int, cells: dict[str, str]) -> Row:
     located = _Located(data)
     located.line = line
     return _own_row(name, located)
-
-
-def _unquote(cell: str) -> str:
-    """Undo export's guard against formula injection: a quote put before text a spreadsheet would run."""
-    if cell.startswith("'") and cell[1:2] and cell[1] in _FORMULA_START:
-        return cell[1:]
-    return cell

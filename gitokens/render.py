@@ -71,6 +71,7 @@ _TREND = {
     "month": ("monthly", "month", "Monthly"),
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTED = tuple("'" + start for start in (*_FORMULA_START, "'"))  # what _csv_cell quoted, or a quoted quote
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
@@ -223,14 +224,20 @@ def _csv(report: Report) -> str:
 
 def _csv_cell(value: object) -> object:
     """Numbers as they are, booleans as true/false, unknown as empty; text that a spreadsheet would take
-    for a formula gets a leading single quote."""
+    for a formula gets a leading single quote, and so does text that starts with a quote before such a
+    character or another quote, so that ``csv_unquote`` gives every text back exactly."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or value.startswith(_QUOTED)):
         return "'" + value
     return value
+
+
+def csv_unquote(cell: str) -> str:
+    """A text cell as it was before ``_csv_cell`` quoted it."""
+    return cell[1:] if cell.startswith(_QUOTED) else cell
 
 
 # -- filters -------------------------------------------------------------------------------------------

@@ -229,3 +229,36 @@ def test_unusable_options_are_one_line_errors(repo: Path, args: list[str], messa
     assert code == 2 and message in output and "hint:" in output and "Traceback" not in output
     assert git(repo, "rev-parse", "refs/notes/tokens") == before
     assert pending.list_pending(open_repo()) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("typed", "tokens"),
+    [
+        ("54161", 54161),
+        ("54,161", 54161),
+        ("54_161", 54161),
+        ("1,000,000", 1000000),
+        (" 7 ", 7),
+        ("1,2,3", None),
+        ("1,23", None),
+        ("12,3456", None),
+        ("1_000,000", None),
+        ("1__000", None),
+        ("٥", None),
+        ("１２", None),
+        ("9" * 5000, None),
+    ],
+    ids=[
+        *("plain", "comma", "underscore", "millions", "spaces", "1,2,3", "1,23", "12,3456", "mixed", "double"),
+        *("arabic", "wide", "huge"),
+    ],
+)
+def test_counts_take_thousands_separators_in_groups_of_three(repo: Path, typed: str, tokens: int | None) -> None:
+    commit(repo)
+    code, output = fail("add", "--json", typed)
+    if tokens is None:
+        assert code == 2 and "error: invalid value for '[TOTAL]': expected a whole number of tokens" in output
+        assert len(output) < 300 and "add -h`" in output.splitlines()[1]
+        assert ledger.load(open_repo()).entries == {}
+    else:
+        assert code == 0 and json.loads(output)["total_tokens"] == tokens

@@ -195,6 +195,24 @@ def test_dry_run_writes_nothing(repo: Path, history: dict[str, str], tmp_path: P
             "s.json", '{"timestamp": "2025-01-01T00:00:00", "notes": "x"}', "s.json line 1: no token", id="none"
         ),
         pytest.param(
+            "n.json",
+            '{"timestamp": "2025-01-01T00:00:00", "tokens": 3, "notes": {"a": 1}}',
+            "n.json line 1: notes: expected text, got {'a': 1}",
+            id="note-object",
+        ),
+        pytest.param(
+            "n.json",
+            '{"sessions": [{"timestamp": "2025-01-01T00:00:00", "tokens": 3, "model_name": ["m"]}]}',
+            "n.json line 1: model: expected text, got ['m']",
+            id="model-list",
+        ),
+        pytest.param(
+            "n.csv",
+            'timestamp,branch,tokens,estimated_cost,notes\n2025-01-01T00:00:00,main,"1,2,3",,x\n',
+            "n.csv line 2: tokens: expected a whole number of tokens, got '1,2,3'",
+            id="csv-count-groups",
+        ),
+        pytest.param(
             "s.jsonl",
             '{"id":"r1","ts":"2025-01-01T00:00:00Z","total_tokens":3,"note":"\\ud800"}\n',
             "s.jsonl line 1: note: '\\ud800' is not UTF-8 text",

@@ -71,26 +71,41 @@ class _Group(click.Group):
             importlib.import_module(f"gitokens.cli.{_MODULES[cmd_name]}")  # its commands register themselves
         return super().get_command(ctx, cmd_name)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _Failure(_usage_error(exc)) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GitTokensError as exc:
             raise _Failure(exc) from None
+        except click.UsageError as exc:
+            raise _Failure(_usage_error(exc)) from None
+
+
+def _usage_error(exc: click.UsageError) -> UsageError:
+    """click's complaint about the command line in our words: one ``error:`` line and a ``hint:``."""
+    message = exc.format_message().rstrip(".")
+    path = exc.ctx.command_path if exc.ctx is not None else "git tokens"
+    return UsageError(message[:1].lower() + message[1:], hint=f"see `{path} -h`")
 
 
 class _Count(click.ParamType):  # type: ignore[type-arg]
-    """A token count: digits, with optional thousands separators (54,161 or 54_161)."""
+    """A token count: ASCII digits, with optional thousands separators (54,161 or 54_161)."""
 
     name = "N"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        text = str(value).strip().replace(",", "").replace("_", "")
         try:
-            return int(text)
+            return fmt.parse_tokens(str(value))
         except ValueError:
-            self.fail(f"expected a whole number of tokens, got {value!r}", param, ctx)
+            got = f"{value!r:.60}"
+            self.fail(f"expected a whole number of tokens, got {got} (write 54161, 54,161 or 54_161)", param, ctx)
 
 
 COUNT = _Count()
