@@ -181,7 +181,7 @@ def _record(
         raise UsageError(
             f"record: {path} does not exist", hint="write the usage JSON there first, or drop `record`"
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UsageError(
             f"record: {path} is not a JSON file: {exc}", hint="one usage object or a list of them"
         ) from None

@@ -25,6 +25,7 @@ import json
 import json.decoder
 import json.scanner
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,7 +74,15 @@ def read(path: Path, *, locate: bool = False) -> tuple[str, list[Row]]:
         raise UsageError(
             f"cannot read {path}: {exc}", hint="give files written by the token scripts or by export"
         ) from None
-    name = path.name
+    try:
+        return _read(path.name, text, path, locate)
+    except RecursionError:
+        raise RowError(f"{path.name}: nested too deeply to read") from None
+    except csv.Error as exc:
+        raise RowError(f"{path.name}: not CSV import can read: {exc}") from None
+
+
+def _read(name: str, text: str, path: Path, locate: bool) -> tuple[str, list[Row]]:
     stripped = text.lstrip()
     if not stripped:
         raise UsageError(f"{name}: the file is empty", hint="give a JSON, JSONL or CSV file with token usage")
@@ -84,6 +93,8 @@ def read(path: Path, *, locate: bool = False) -> tuple[str, list[Row]]:
             if _json_object(stripped.split("\n", 1)[0]):  # one object a line
                 return "JSONL", list(_jsonl(name, text))
             raise RowError(f"{name} line {exc.lineno}: not JSON: {exc.msg}") from None
+        except ValueError:  # an integer of more digits than Python converts
+            raise RowError(f"{name}: a number in it has more than {sys.get_int_max_str_digits():,} digits") from None
         try:
             return _json(name, data)
         except RowError:
@@ -191,6 +202,9 @@ def _jsonl(name: str, text: str) -> Iterator[Row]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RowError(f"{name} line {number}: not JSON: {exc.msg}") from None
+        except ValueError:
+            digits = sys.get_int_max_str_digits()
+            raise RowError(f"{name} line {number}: a number has more than {digits:,} digits") from None
         if not isinstance(data, dict):
             raise RowError(f"{name} line {number}: expected a JSON object")
         located = _Located(data)
@@ -201,7 +215,7 @@ def _jsonl(name: str, text: str) -> Iterator[Row]:
 def _json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return False
 
 

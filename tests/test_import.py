@@ -293,3 +293,24 @@ def test_ledger_lines_with_a_tombstone_remove_their_target(repo: Path, history: 
     assert "3 on the commit they name" in run("import", str(tmp_path / "lines.jsonl")).output
     assert sorted(records(repo)[history["c"]]) == [(1, "manual", None), (40, "manual", None)]
     assert "main total: 46 tokens in 3 sessions" in run("add", "5").output
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        pytest.param(
+            "big.json", '{"timestamp": "2025-01-01T00:00:00", "tokens": ' + "9" * 5000 + "}", "more than", id="int"
+        ),
+        pytest.param("deep.json", "[" * 5000 + "]" * 5000, "deep.json: nested too deeply to read", id="deep"),
+        pytest.param("wide.csv", "timestamp,tokens,notes\n2025-01-01T00:00:00,3," + "x" * 200_000, "field", id="cell"),
+    ],
+)
+def test_files_beyond_the_parsers_limits_are_refused(
+    repo: Path, tmp_path: Path, name: str, text: str, words: str
+) -> None:
+    commit(repo)
+    (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / name), "--commit", "HEAD"])
+    assert result.exit_code == 2 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"error: {name}") and words in result.output and "hint:" in result.output
+    assert git(repo, "rev-parse", "-q", "--verify", "refs/notes/tokens", check=False) == ""
