@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, gitnotes, landing, ledger, sync, totals, workflow
+from gitokens import budget, dates, gitnotes, landing, ledger, recording, sync, totals, workflow
 from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
 from gitokens.git import Repo
@@ -184,7 +184,7 @@ def _record(
         raise UsageError(
             f"record: {path} does not exist", hint="write the usage JSON there first, or drop `record`"
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UsageError(
             f"record: {path} is not a JSON file: {exc}", hint="one usage object or a list of them"
         ) from None
@@ -219,7 +219,9 @@ def _record(
             given if isinstance(given, str) and given else content_id({"run": run, "n": number, "item": item})
         )
         try:
-            record = Record.from_dict({k: v for k, v in values.items() if v is not None})
+            record = recording.check_new(
+                Record.from_dict({k: v for k, v in values.items() if v is not None}), values["ts"]
+            )
         except GitTokensError as exc:
             raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
         if record.id not in loaded.entries and record.id not in loaded.removed:
@@ -266,8 +268,6 @@ def _scopes(
         month, in_month = budget.month_scope(loaded, tz, now)
         scopes["month"] = (f"month {month}", in_month)
     if settings.branch or settings.since:
-        from gitokens import dates
-
         since = dates.parse_since(settings.since, "since", now.astimezone(tz).date()) if settings.since else None
         label = " ".join(
             part

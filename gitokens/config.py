@@ -106,6 +106,9 @@ def load_config(root: Path | None) -> Config:
     return parse_config(text, path)
 
 
+_FLAT = "the settings are a few levels deep at most: see the README's .gitokens.yml example"
+
+
 def parse_config(text: str, path: Path) -> Config:
     """Validate the YAML ``text`` of ``path`` (named in error messages) into a Config."""
     import yaml
@@ -121,7 +124,12 @@ def parse_config(text: str, path: Path) -> Config:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}", hint="check the file's syntax") from None
-    return _Reader(path).config(root)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read", hint=_FLAT) from None
+    try:
+        return _Reader(path).config(root)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read", hint=_FLAT) from None
 
 
 class _Reader:

@@ -1,13 +1,18 @@
-"""Dates and moments typed on the command line: ``2025-09-29``, ``20250929``, ``2025-09-29T14:03``."""
+"""Dates and moments typed on the command line (``2025-09-29``, ``20250929``, ``2025-09-29T14:03``), the
+range of times a new record may carry, and moments shown in a time zone without leaving the calendar."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from gitokens.errors import UsageError
+from gitokens.errors import InvalidRecord, UsageError
 
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$", re.ASCII)
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# A moment this close to either end of the calendar can leave it when shown in a zone: it is shown in UTC.
+_EDGE = timedelta(days=2)
 
 
 def parse_date(text: str, option: str) -> date:
@@ -20,33 +25,73 @@ def parse_date(text: str, option: str) -> date:
         raise UsageError(f"{option}: {text!r} is not a date", hint="write it as YYYY-MM-DD or YYYYMMDD") from None
 
 
-def parse_moment(text: str, option: str) -> datetime:
-    """A moment: an ISO-8601 date or date-time; without an offset it is local time. Returned in UTC."""
+def parse_moment(text: str, option: str, *, recordable: bool = False) -> datetime:
+    """A moment: an ISO-8601 date or date-time; without an offset it is local time. Returned in UTC.
+
+    ``recordable``: also refuse a moment a new record may not carry (``check_recordable``).
+    """
     stripped = text.strip()
     if stripped.endswith("z"):
         stripped = stripped[:-1] + "Z"
-    if _COMPACT.match(stripped) or re.match(r"^\d{4}-\d{2}-\d{2}$", stripped):
-        day = parse_date(stripped, option)
-        return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
     try:
-        moment = datetime.fromisoformat(stripped)
+        if _COMPACT.match(stripped) or _DAY.match(stripped):
+            day = parse_date(stripped, option)
+            moment = datetime(day.year, day.month, day.day)
+        else:
+            moment = datetime.fromisoformat(stripped)
     except ValueError:
         raise UsageError(
             f"{option}: {text!r} is not a date or time",
             hint="write it as 2025-09-29, 2025-09-29T14:03 or 2025-09-29T14:03:00Z",
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return moment.astimezone(UTC)
+    try:
+        utc: datetime | None = (moment.astimezone() if moment.tzinfo is None else moment).astimezone(UTC)
+    except (OverflowError, ValueError, OSError):
+        utc = None  # beyond year 1 or 9999 once in UTC
+    if recordable or utc is None:
+        return check_recordable(utc, option, text)
+    return utc
 
 
-_RELATIVE = re.compile(r"^(\d+)\s*([dw])$")
+def check_recordable(moment: datetime | None, field: str, typed: object, *, now: datetime | None = None) -> datetime:
+    """``moment`` when a new record may carry it: from 2000-01-01 to one day ahead of now. Else an error
+    quoting ``typed``, what was given (None: a moment that could not be placed on the calendar)."""
+    latest = (now or datetime.now(UTC)) + timedelta(days=1)
+    if moment is None or not EARLIEST <= moment <= latest:
+        raise InvalidRecord(
+            f"{field}: {typed!r} is out of range: a record's time is from 2000-01-01 to {latest:%Y-%m-%d}",
+            hint="give the time the tokens were spent, e.g. 2025-09-29T14:03",
+        )
+    return moment
+
+
+def in_zone(moment: datetime, tz: tzinfo | None = None) -> datetime:
+    """``moment`` in ``tz`` (None: local time); within two days of either end of the calendar, in UTC, where
+    every zone's offset would leave years 1 to 9999."""
+    if not datetime.min.replace(tzinfo=UTC) + _EDGE < moment < datetime.max.replace(tzinfo=UTC) - _EDGE:
+        return moment.astimezone(UTC)
+    return moment.astimezone(tz)
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*([dw])$", re.ASCII)
 
 
 def parse_since(text: str, option: str, today: date) -> date:
     """A day as ``parse_date`` takes it, or relative to ``today``: ``7d`` (the last 7 days), ``2w``."""
     match = _RELATIVE.match(text.strip().lower())
-    if match:
-        days = int(match[1]) * (7 if match[2] == "w" else 1)
-        return today - timedelta(days=max(days - 1, 0))
-    return parse_date(text, option)
+    if not match:
+        return parse_date(text, option)
+    digits = match[1].lstrip("0") or "0"
+    count = int(digits) if len(digits) <= 12 else 10**12
+    return last_days(count * (7 if match[2] == "w" else 1), option, today, text)
+
+
+def last_days(count: int, option: str, today: date, typed: object = None) -> date:
+    """The first of the last ``count`` days up to ``today`` (0 or 1: today); ``typed`` is quoted in errors."""
+    most = (today - date.min).days + 1
+    if count > most:
+        raise UsageError(
+            f"{option}: {count if typed is None else typed!r} reaches back past year 1",
+            hint=f"give at most {most:,} days, or leave {option} out for every record",
+        )
+    return today - timedelta(days=max(count - 1, 0))

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any
 
 from gitokens import dates
@@ -58,7 +59,7 @@ def select(
         if author and author.lower() not in (_author(repo, entry) or "").lower():
             continue
         if first or last:
-            day = record.when.astimezone(tz).date()
+            day = dates.in_zone(record.when, tz).date()
             if (first and day < first) or (last and day > last):
                 continue
         chosen.append(entry)
@@ -80,14 +81,18 @@ def render(entries: list[Entry], fmt: str, *, now: datetime | None = None) -> st
 
 
 def format_for(path: str | None, fmt: str | None) -> str:
-    """--format, else the file's extension, else JSON."""
+    """--format, else the file's extension (one of FORMATS), else JSON for stdout or a name without one."""
     if fmt:
         return fmt
-    if path and path != "-":
-        suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-        if suffix in FORMATS:
-            return suffix
-    return "json"
+    suffix = PurePath(path).suffix if path and path != "-" else ""
+    if not suffix:
+        return "json"
+    if suffix[1:].lower() not in FORMATS:
+        raise UsageError(
+            f"export: cannot tell a format from the extension of {path!r}",
+            hint=f"name the file .{', .'.join(FORMATS)}, or give --format ({', '.join(FORMATS)})",
+        )
+    return suffix[1:].lower()
 
 
 def _full(entry: Entry) -> dict[str, Any]:

@@ -3,14 +3,17 @@
 
 The comment is found again by a marker line (an HTML comment, invisible once rendered): the first run
 posts it, later runs edit it, so a pull request carries one up-to-date token report, not one per push.
+The token goes only to the API's origin: a redirect elsewhere is followed without it.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from gitokens.errors import GitTokensError
 
@@ -41,6 +44,29 @@ def upsert_comment(api_url: str, repository: str, number: int, token: str, body:
     return "posted"
 
 
+class _KeepTokenHome(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, dropping ``Authorization`` once one leaves the first request's
+    origin (scheme, host and port), as requests and httpx do."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
 def _call(method: str, url: str, token: str, payload: dict[str, Any] | None = None) -> Any:
     data = None if payload is None else json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, method=method)
@@ -52,7 +78,7 @@ def _call(method: str, url: str, token: str, payload: dict[str, Any] | None = No
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.build_opener(_KeepTokenHome).open(request, timeout=30) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
         hint = "give the workflow `permissions: pull-requests: write` (a fork's pull request gets a read-only token)"

@@ -27,15 +27,18 @@ import json
 import json.decoder
 import json.scanner
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitokens.dates import check_recordable
 from gitokens.errors import InvalidRecord, UsageError
+from gitokens.fmt import parse_tokens
 from gitokens.records import SPLIT_FIELDS, format_timestamp
-from gitokens.render import _FORMULA_START
+from gitokens.render import csv_unquote
 
 _OTHER_COUNTS = ("cache_write_1h_tokens", "requests")  # counts beside the split, in our own CSV
 _BRANCH_FILE = re.compile(r"^tokens_(.+)\.json$")
@@ -68,12 +71,21 @@ def read(path: Path, *, locate: bool = False) -> tuple[str, list[Row]]:
     parses it again with a slower one whose objects know their lines, to name the line of a bad row.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # a CR inside a CSV cell is data
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"cannot read {path}: {exc}", hint="give files written by the token scripts or by export"
         ) from None
-    name = path.name
+    try:
+        return _read(path.name, text, path, locate)
+    except RecursionError:
+        raise RowError(f"{path.name}: nested too deeply to read") from None
+    except csv.Error as exc:
+        raise RowError(f"{path.name}: not CSV import can read: {exc}") from None
+
+
+def _read(name: str, text: str, path: Path, locate: bool) -> tuple[str, list[Row]]:
     stripped = text.lstrip()
     if not stripped:
         raise UsageError(f"{name}: the file is empty", hint="give a JSON, JSONL or CSV file with token usage")
@@ -84,6 +96,8 @@ def read(path: Path, *, locate: bool = False) -> tuple[str, list[Row]]:
             if _json_object(stripped.split("\n", 1)[0]):  # one object a line
                 return "JSONL", list(_jsonl(name, text))
             raise RowError(f"{name} line {exc.lineno}: not JSON: {exc.msg}") from None
+        except ValueError:  # an integer of more digits than Python converts
+            raise RowError(f"{name}: a number in it has more than {sys.get_int_max_str_digits():,} digits") from None
         try:
             return _json(name, data)
         except RowError:
@@ -183,13 +197,17 @@ def _branch_file(name: str, data: Mapping[str, Any], defaults: dict[str, Any]) -
 
 
 def _jsonl(name: str, text: str) -> Iterator[Row]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON strings may hold U+2028 and other characters splitlines() breaks at: only LF ends a line.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RowError(f"{name} line {number}: not JSON: {exc.msg}") from None
+        except ValueError:
+            digits = sys.get_int_max_str_digits()
+            raise RowError(f"{name} line {number}: a number has more than {digits:,} digits") from None
         if not isinstance(data, dict):
             raise RowError(f"{name} line {number}: expected a JSON object")
         located = _Located(data)
@@ -200,7 +218,7 @@ def _jsonl(name: str, text: str) -> Iterator[Row]:
 def _json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -249,7 +267,9 @@ def _legacy_fields(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
         if value is None:
             value = defaults.get(field)
         if value is not None and value != "":
-            fields[field] = str(value)
+            if not isinstance(value, str):
+                raise InvalidRecord(f"{keys[0]}: expected text, got {value!r:.60}", hint="give it as a JSON string")
+            fields[field] = value
     counts = {
         "input_tokens": _count(_first(data, "input_tokens", "prompt_tokens"), "input_tokens"),
         "output_tokens": _count(_first(data, "output_tokens", "completion_tokens"), "output_tokens"),
@@ -294,22 +314,24 @@ def _moment(value: Any) -> str:
         raise InvalidRecord(
             f"timestamp: {value!r} is not an ISO-8601 date and time", hint="write it like 2025-09-29T14:03:00"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return format_timestamp(moment.astimezone(UTC))
+    try:
+        utc: datetime | None = (moment.astimezone() if moment.tzinfo is None else moment).astimezone(UTC)
+    except (OverflowError, ValueError, OSError):
+        utc = None
+    return format_timestamp(check_recordable(utc, "timestamp", value))
 
 
 def _count(value: Any, field: str) -> int:
     if value is None:
         return 0
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
+        text = value.strip()
         if not text:
             return 0
         try:
-            value = float(text) if "." in text else int(text)
+            value = float(text) if re.fullmatch(r"\d+\.0*", text, re.ASCII) else parse_tokens(text)
         except ValueError:
-            raise InvalidRecord(f"{field}: expected a whole number of tokens, got {value!r}") from None
+            raise InvalidRecord(f"{field}: expected a whole number of tokens, got {value!r:.60}") from None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -368,7 +390,7 @@ def _own_csv(name: str, line: int, cells: dict[str, str]) -> Row:
     data: dict[str, Any] = {}
     try:
         for key, raw in cells.items():
-            value = _unquote(raw or "")
+            value = csv_unquote(raw or "")
             if value == "" or key in ("estimated", "total_tokens"):
                 continue
             if key in SPLIT_FIELDS or key in _OTHER_COUNTS:
@@ -389,10 +411,3 @@ def _own_csv(name: str, line: int, cells: dict[str, str]) -> Row:
     located = _Located(data)
     located.line = line
     return _own_row(name, located)
-
-
-def _unquote(cell: str) -> str:
-    """Undo export's guard against formula injection: a quote put before text a spreadsheet would run."""
-    if cell.startswith("'") and cell[1:2] and cell[1] in _FORMULA_START:
-        return cell[1:]
-    return cell

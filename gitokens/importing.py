@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitokens import importformats, ledger, totals
+from gitokens import importformats, ledger, recording, totals
 from gitokens.errors import InvalidRecord, UnknownRevision, UsageError
 from gitokens.git import Repo
 from gitokens.importformats import Row, RowError
@@ -123,6 +123,7 @@ def apply(repo: Repo, planned: Plan) -> None:
 def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
     """The row as a record: our own export keeps its id; older rows get one from their content."""
     data = dict(row.fields)
+    recording.check_text(data)
     if not row.own:
         basis = content_id(data)
         # The same session written twice in one file is two sessions: the repeat gets its own id.
@@ -131,7 +132,7 @@ def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
         data["source"] = "import"
         if author and not data.get("author"):
             data["author"] = author  # not a part of the id: teammates importing one file get the same ids
-    return Record.from_dict(data)
+    return recording.check_new(Record.from_dict(data), data.get("ts"))
 
 
 class _Placer:

@@ -74,8 +74,14 @@ def install(repo: Repo, *, prompt: bool = True, capture: bool = False, sync: boo
     folder = hooks_dir(repo)
     if repo.config_get("core.hooksPath"):
         outcome.warnings.append(f"core.hooksPath is set: installing into {folder}")
-    folder.mkdir(parents=True, exist_ok=True)
-    _place_hook(folder, HOOK, shim_text(prompt, capture=capture), outcome)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _place_hook(folder, HOOK, shim_text(prompt, capture=capture), outcome)
+    except OSError as exc:
+        hint = "make it a folder you can write to"
+        if repo.config_get("core.hooksPath"):
+            hint = "point core.hooksPath at a folder you can write to, or unset it: git config --unset core.hooksPath"
+        raise InstallError(f"cannot install the hook into {folder}: {exc.strerror or exc}", hint=hint) from None
     if capture:
         outcome.done.append("the hook also captures Claude Code and Codex usage after each commit")
     outcome.done.extend(ensure_config(repo))

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 import numpy as np
 
 from gitokens.columns import factorize
+from gitokens.dates import in_zone
 
 HOUR, DAY = 3_600_000, 86_400_000  # in milliseconds
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,5 +50,5 @@ def ms(moment: datetime) -> int:
 
 
 def _offset_ms(at: int, tz: tzinfo) -> int:
-    offset = (EPOCH + timedelta(milliseconds=at)).astimezone(tz).utcoffset() or timedelta(0)
+    offset = in_zone(EPOCH + timedelta(milliseconds=at), tz).utcoffset() or timedelta(0)
     return offset // timedelta(milliseconds=1)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitokens import ledger, pending, shortids, totals
-from gitokens.errors import UnknownRevision, UsageError
+from gitokens import dates, ledger, pending, shortids, totals
+from gitokens.errors import InvalidRecord, UnknownRevision, UsageError
 from gitokens.git import Repo
 from gitokens.records import Record, format_timestamp, new_id
 
@@ -70,7 +71,29 @@ def build(
         data["total_tokens"] = total
     else:
         data.update(counts)
-    return Record.from_dict(data)
+    return check_new(Record.from_dict(data), data["ts"])
+
+
+def check_new(record: Record, typed_ts: object) -> Record:
+    """``record`` when it may be written as a new one: its time in range (else an error quoting ``typed_ts``,
+    the time as given) and its text storable as UTF-8 (not so: invalid bytes on a command line, which arrive
+    as surrogates, or a lone surrogate escaped in JSON)."""
+    dates.check_recordable(record.when, "ts", typed_ts)
+    check_text(record.to_dict())
+    return record
+
+
+def check_text(fields: Mapping[str, Any]) -> None:
+    """Raise InvalidRecord naming the first text field that cannot be stored as UTF-8."""
+    for field, value in fields.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidRecord(
+                    f"{field}: {value!r:.80} is not UTF-8 text",
+                    hint="give it as UTF-8 (check the terminal's or the file's encoding)",
+                ) from None
 
 
 def add(repo: Repo, record: Record, *, rev: str | None = None, queue: bool = False) -> Added:

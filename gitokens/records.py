@@ -71,13 +71,19 @@ def parse_timestamp(value: object, field: str = "ts") -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRecord(
+            f"{field}: {value!r} is out of range: in UTC it is before year 1 or after 9999",
+            hint="write it like 2025-09-29T14:03:00Z",
+        ) from None
 
 
 def format_timestamp(moment: datetime) -> str:
-    """The canonical form: UTC, ``Z``, milliseconds only when there are any."""
+    """The canonical form: UTC, ``Z``, a four-digit year, milliseconds only when there are any."""
     moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = moment.replace(tzinfo=None, microsecond=0).isoformat()
     if moment.microsecond:
         text += f".{moment.microsecond // 1000:03d}"
     return text + "Z"

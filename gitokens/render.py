@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 import jinja2
 
+from gitokens.dates import in_zone
+from gitokens.fmt import one_line
 from gitokens.model import Report
 
 FORMATS = ("text", "markdown", "html", "json", "csv")
@@ -71,6 +73,7 @@ _TREND = {
     "month": ("monthly", "month", "Monthly"),
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTED = tuple("'" + start for start in (*_FORMULA_START, "'"))  # what _csv_cell quoted, or a quoted quote
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
@@ -233,14 +236,20 @@ def _csv(report: Report) -> str:
 
 def _csv_cell(value: object) -> object:
     """Numbers as they are, booleans as true/false, unknown as empty; text that a spreadsheet would take
-    for a formula gets a leading single quote."""
+    for a formula gets a leading single quote, and so does text that starts with a quote before such a
+    character or another quote, so that ``csv_unquote`` gives every text back exactly."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or value.startswith(_QUOTED)):
         return "'" + value
     return value
+
+
+def csv_unquote(cell: str) -> str:
+    """A text cell as it was before ``_csv_cell`` quoted it."""
+    return cell[1:] if cell.startswith(_QUOTED) else cell
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -334,10 +343,7 @@ def signed_pct(value: float | None) -> str:
 @_filter
 def squeeze(text: object, width: int = 40) -> str:
     """Untrusted text on one line of printable characters, at most ``width`` long (``-`` for None)."""
-    if text is None:
-        return "-"
-    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return clean if len(clean) <= width else clean[: width - 1] + "…"
+    return "-" if text is None else one_line(str(text), width)
 
 
 @_filter
@@ -387,7 +393,7 @@ def when(context: jinja2.runtime.Context, ts: str | None) -> str:
     """A timestamp as ``YYYY-MM-DD HH:MM`` in the report's time zone."""
     if not ts:
         return "-"
-    return _moment(ts).astimezone(_zone(context["report"])).strftime("%Y-%m-%d %H:%M")
+    return in_zone(_moment(ts), _zone(context["report"])).strftime("%Y-%m-%d %H:%M")
 
 
 @_filter
@@ -395,7 +401,7 @@ def when(context: jinja2.runtime.Context, ts: str | None) -> str:
 def day(context: jinja2.runtime.Context, ts: str | None) -> str:
     if not ts:
         return "-"
-    return _moment(ts).astimezone(_zone(context["report"])).strftime("%Y-%m-%d")
+    return in_zone(_moment(ts), _zone(context["report"])).strftime("%Y-%m-%d")
 
 
 @_filter

@@ -83,7 +83,7 @@ def make(
         },
     )
     if days is not None:
-        options.since = dates.parse_since(f"{days}d", "--days", today)
+        options.since = dates.last_days(days, "--days", today)
     columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
     return build(repo, columns, config, Pricer(config, cost_mode), tz, options)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from gitokens import recording, shortids
+from gitokens.dates import in_zone
 from gitokens.errors import UnknownRevision
 from gitokens.git import Repo
 from gitokens.ledger import Entry, Ledger
@@ -141,4 +142,4 @@ def select(
 
 
 def local_day(ts: str) -> date:
-    return datetime.fromisoformat(ts).astimezone().date()
+    return in_zone(datetime.fromisoformat(ts)).date()

@@ -294,3 +294,60 @@ def test_the_running_total_counts_sessions_not_records(repo: Path) -> None:
     assert "main total: 35 tokens in 2 sessions" in run("add", "2").output  # and a manual record, one of its own
     run("rm", "c" * 8)
     assert "main total: 26 tokens in 3 sessions" in run("add", "3").output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "-o", "/nonexistent/x.html"], "error: cannot write /nonexistent/x.html: No such file"),
+        (["report", "-o", "/dev/full"], "error: cannot write /dev/full: No space left on device"),
+        (["export", "somedir"], "error: cannot write somedir: Is a directory"),
+        (["export", "/nonexistent/out.csv"], "error: cannot write /nonexistent/out.csv"),
+        (["add", "5", "--note", "\udcff"], "error: note: '\\udcff' is not UTF-8 text"),
+        (["add", "5", "--model", "gpt\udcff"], "error: model: 'gpt\\udcff' is not UTF-8 text"),
+        (["add", "--pending", "5", "\udcff"], "error: note: '\\udcff' is not UTF-8 text"),
+    ],
+    ids=["report-no-folder", "report-disk-full", "export-to-a-folder", "export-no-folder", "note", "model", "pending"],
+)
+def test_unusable_options_are_one_line_errors(repo: Path, args: list[str], message: str) -> None:
+    commit(repo)
+    run("add", "5")
+    (repo / "somedir").mkdir()
+    before = git(repo, "rev-parse", "refs/notes/tokens")
+    code, output = fail(*args)
+    assert code == 2 and message in output and "hint:" in output and "Traceback" not in output
+    assert git(repo, "rev-parse", "refs/notes/tokens") == before
+    assert pending.list_pending(open_repo()) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("typed", "tokens"),
+    [
+        ("54161", 54161),
+        ("54,161", 54161),
+        ("54_161", 54161),
+        ("1,000,000", 1000000),
+        (" 7 ", 7),
+        ("1,2,3", None),
+        ("1,23", None),
+        ("12,3456", None),
+        ("1_000,000", None),
+        ("1__000", None),
+        ("٥", None),
+        ("１２", None),
+        ("9" * 5000, None),
+    ],
+    ids=[
+        *("plain", "comma", "underscore", "millions", "spaces", "1,2,3", "1,23", "12,3456", "mixed", "double"),
+        *("arabic", "wide", "huge"),
+    ],
+)
+def test_counts_take_thousands_separators_in_groups_of_three(repo: Path, typed: str, tokens: int | None) -> None:
+    commit(repo)
+    code, output = fail("add", "--json", typed)
+    if tokens is None:
+        assert code == 2 and "error: invalid value for '[TOTAL]': expected a whole number of tokens" in output
+        assert len(output) < 300 and "add -h`" in output.splitlines()[1]
+        assert ledger.load(open_repo()).entries == {}
+    else:
+        assert code == 0 and json.loads(output)["total_tokens"] == tokens

@@ -87,3 +87,15 @@ def test_a_yaml_extension_is_not_silently_ignored(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"reads its settings from \.gitokens\.yml") as caught:
         load_config(tmp_path)
     assert caught.value.hint == "rename it: git mv .gitokens.yaml .gitokens.yml"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["timezone: " + "[" * 600 + "]" * 600, "prices:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(600))],
+    ids=["flow", "block"],
+)
+def test_a_file_nested_too_deeply_is_an_error(tmp_path: Path, text: str) -> None:
+    write(tmp_path, text)
+    with pytest.raises(ConfigError, match="nested too deeply to read") as raised:
+        load_config(tmp_path)
+    assert raised.value.hint

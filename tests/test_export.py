@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from conftest import commit, git, run
 
 from gitokens import ledger
+from gitokens.cli import cli
 from gitokens.git import open_repo
 from gitokens.records import Record
 
@@ -198,3 +200,41 @@ def test_every_format_carries_the_1_hour_cache_writes_and_requests(
     [row] = [r for r in rows if r["requests"]]
     assert (row["cache_write_1h_tokens"], row["requests"]) == ("1500", "3")
     assert {r["cache_write_1h_tokens"] for r in rows if r is not row} <= {"", "0"}
+
+
+ROUND_TRIP = ["=x", "'=x", "''=x", "+1", "-1", "@a", "'plain", "'", "''", "plain text", "\t=x", "'\r", "a\r\nb\u2028c"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_every_note_survives_export_and_import_exactly(repo: Path, tmp_path: Path, fmt: str) -> None:
+    commit(repo)
+    for note in ROUND_TRIP:
+        run("add", "5", "--note", note, "--model", note if note.strip() else "m")
+    dump = tmp_path / f"tokens.{fmt}"
+    run("export", str(dump))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    os.chdir(clone)
+    run("import", str(dump))
+    mine = {e.record.id: e.record for e in ledger.load(open_repo(clone)).usage()}
+    theirs = {e.record.id: e.record for e in ledger.load(open_repo(repo)).usage()}
+    assert mine == theirs and sorted(r.note or "" for r in mine.values()) == sorted(ROUND_TRIP)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["out.xlsx"], "error: export: cannot tell a format from the extension of 'out.xlsx'"),
+        (["out.CSV.bak"], "error: export: cannot tell a format from the extension of 'out.CSV.bak'"),
+    ],
+    ids=["xlsx", "bak"],
+)
+def test_an_unknown_extension_needs_format(repo: Path, args: list[str], message: str) -> None:
+    commit(repo)
+    run("add", "5")
+    result = CliRunner().invoke(cli, ["export", *args])
+    assert result.exit_code == 2 and message in result.output
+    assert "hint: name the file .json, .jsonl, .csv, or give --format" in result.output
+    assert not (repo / args[0]).exists()
+    assert run("export", *args, "--format", "csv").exit_code == 0
+    assert (repo / args[0]).read_text().startswith("ts,commit,")

@@ -194,6 +194,36 @@ def test_dry_run_writes_nothing(repo: Path, history: dict[str, str], tmp_path: P
         pytest.param(
             "s.json", '{"timestamp": "2025-01-01T00:00:00", "notes": "x"}', "s.json line 1: no token", id="none"
         ),
+        pytest.param(
+            "n.json",
+            '{"timestamp": "2025-01-01T00:00:00", "tokens": 3, "notes": {"a": 1}}',
+            "n.json line 1: notes: expected text, got {'a': 1}",
+            id="note-object",
+        ),
+        pytest.param(
+            "n.json",
+            '{"sessions": [{"timestamp": "2025-01-01T00:00:00", "tokens": 3, "model_name": ["m"]}]}',
+            "n.json line 1: model: expected text, got ['m']",
+            id="model-list",
+        ),
+        pytest.param(
+            "n.csv",
+            'timestamp,branch,tokens,estimated_cost,notes\n2025-01-01T00:00:00,main,"1,2,3",,x\n',
+            "n.csv line 2: tokens: expected a whole number of tokens, got '1,2,3'",
+            id="csv-count-groups",
+        ),
+        pytest.param(
+            "s.jsonl",
+            '{"id":"r1","ts":"2025-01-01T00:00:00Z","total_tokens":3,"note":"\\ud800"}\n',
+            "s.jsonl line 1: note: '\\ud800' is not UTF-8 text",
+            id="lone-surrogate-export",
+        ),
+        pytest.param(
+            "s.json",
+            '{"timestamp": "2025-01-01T00:00:00", "tokens": 3, "notes": "a\\udfffb"}',
+            "s.json line 1: note: 'a\\udfffb' is not UTF-8 text",
+            id="lone-surrogate-legacy",
+        ),
     ],
 )
 def test_one_bad_row_names_file_and_line_and_writes_nothing(
@@ -302,3 +332,24 @@ def test_a_1_hour_part_larger_than_the_cache_writes_is_refused(repo: Path, tmp_p
     result = CliRunner().invoke(cli, ["import", "--commit", "HEAD", str(tmp_path / "one.json")])
     assert result.exit_code != 0 and "cache_write_1h_tokens: 11 is more than cache_write_tokens" in result.output
     assert ledger.load(open_repo(repo)).tip is None
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        pytest.param(
+            "big.json", '{"timestamp": "2025-01-01T00:00:00", "tokens": ' + "9" * 5000 + "}", "more than", id="int"
+        ),
+        pytest.param("deep.json", "[" * 5000 + "]" * 5000, "deep.json: nested too deeply to read", id="deep"),
+        pytest.param("wide.csv", "timestamp,tokens,notes\n2025-01-01T00:00:00,3," + "x" * 200_000, "field", id="cell"),
+    ],
+)
+def test_files_beyond_the_parsers_limits_are_refused(
+    repo: Path, tmp_path: Path, name: str, text: str, words: str
+) -> None:
+    commit(repo)
+    (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / name), "--commit", "HEAD"])
+    assert result.exit_code == 2 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"error: {name}") and words in result.output and "hint:" in result.output
+    assert git(repo, "rev-parse", "-q", "--verify", "refs/notes/tokens", check=False) == ""

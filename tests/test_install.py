@@ -7,9 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import commit, git, run
 
 from gitokens import ledger, pending
+from gitokens.cli import cli
 from gitokens.git import open_repo
 from gitokens.install import CONFIG
 
@@ -200,3 +202,17 @@ def test_hook_starts_python_only_when_there_is_work(repo: Path) -> None:
         env={**os.environ, **env},
     )
     assert busy.returncode == 0 and "the post-commit hook cannot find gitokens" in busy.stderr
+
+
+@pytest.mark.parametrize("hooks_path", ["/dev/null", "hooks-file"], ids=["dev-null", "a-file"])
+def test_a_hooks_path_that_is_not_a_folder_is_an_error(repo: Path, hooks_path: str) -> None:
+    commit(repo)
+    (repo / "hooks-file").write_text("not a folder\n")
+    git(repo, "config", "core.hooksPath", hooks_path)
+    result = CliRunner().invoke(cli, ["install"])
+    assert result.exit_code == 1 and not isinstance(result.exception, OSError)
+    assert f"error: cannot install the hook into {hooks_path if hooks_path.startswith('/') else repo / hooks_path}" in (
+        result.output
+    )
+    assert "hint: point core.hooksPath at a folder" in result.output
+    assert git(repo, "config", "--get", "notes.rewriteRef", check=False) == ""

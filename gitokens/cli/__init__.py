@@ -3,6 +3,7 @@ importing click: the group and what every command shares here, the commands in o
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import json
@@ -12,8 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from gitokens import __version__
-from gitokens.errors import GitTokensError
+from gitokens import __version__, fmt
+from gitokens.errors import GitTokensError, UsageError
 
 if TYPE_CHECKING:
     from gitokens import install, ledger
@@ -31,9 +32,9 @@ class _Failure(click.ClickException):
         self.hint = error.hint
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        echo(f"error: {self.message}", err=True)
         if self.hint:
-            click.echo(f"hint: {self.hint}", err=True)
+            echo(f"hint: {self.hint}", err=True)
 
 
 # Which module defines each command: a command's module (and what it imports) loads only when the command
@@ -70,26 +71,41 @@ class _Group(click.Group):
             importlib.import_module(f"gitokens.cli.{_MODULES[cmd_name]}")  # its commands register themselves
         return super().get_command(ctx, cmd_name)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _Failure(_usage_error(exc)) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GitTokensError as exc:
             raise _Failure(exc) from None
+        except click.UsageError as exc:
+            raise _Failure(_usage_error(exc)) from None
+
+
+def _usage_error(exc: click.UsageError) -> UsageError:
+    """click's complaint about the command line in our words: one ``error:`` line and a ``hint:``."""
+    message = exc.format_message().rstrip(".")
+    path = exc.ctx.command_path if exc.ctx is not None else "git tokens"
+    return UsageError(message[:1].lower() + message[1:], hint=f"see `{path} -h`")
 
 
 class _Count(click.ParamType):  # type: ignore[type-arg]
-    """A token count: digits, with optional thousands separators (54,161 or 54_161)."""
+    """A token count: ASCII digits, with optional thousands separators (54,161 or 54_161)."""
 
     name = "N"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        text = str(value).strip().replace(",", "").replace("_", "")
         try:
-            return int(text)
+            return fmt.parse_tokens(str(value))
         except ValueError:
-            self.fail(f"expected a whole number of tokens, got {value!r}", param, ctx)
+            got = f"{value!r:.60}"
+            self.fail(f"expected a whole number of tokens, got {got} (write 54161, 54,161 or 54_161)", param, ctx)
 
 
 COUNT = _Count()
@@ -127,24 +143,46 @@ def load_ledger(repo: Repo) -> ledger.Ledger:
 
 def warn_invalid(invalid: list[ledger.InvalidLine]) -> None:
     if invalid:
-        click.echo(
+        echo(
             f"warning: skipped {len(invalid)} ledger line(s) that are not valid records "
             f"(first: {invalid[0].describe()}); they stay in the ledger",
             err=True,
         )
 
 
+def echo(text: str = "", *, err: bool = False, nl: bool = True, colour: bool = False) -> None:
+    """``click.echo`` through the terminal guard: on a terminal, characters that could drive it are shown
+    escaped (``fmt.terminal``; ``colour`` keeps the report's own colours); to a file or pipe, the text as it is."""
+    if (sys.stderr if err else sys.stdout).isatty():
+        text = fmt.terminal(text, colour=colour)
+    click.echo(text, err=err, nl=nl)
+
+
+def write_file(path: str, text: str, *, newline: str | None = None) -> None:
+    """Write ``text`` (UTF-8) to the file ``path``; one that cannot be written is an error naming it."""
+    try:
+        with open(path, "w", encoding="utf-8", newline=newline) as handle:
+            handle.write(text)
+    except OSError as exc:
+        hint = "give a file in a folder that exists and that you can write to"
+        if exc.errno == errno.EISDIR:
+            hint = "give a file name, not a folder"
+        elif exc.errno == errno.ENOSPC:
+            hint = "free some space, or write elsewhere"
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint) from None
+
+
 def dump_json(data: Any) -> None:
     # Indented for a person; compact for a pipe (json's indenting encoder is the slow pure-Python one).
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
+    echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
 
 
 def echo_outcome(outcome: install.Outcome) -> None:
     for line in outcome.done:
-        click.echo(line)
+        echo(line)
     for line in outcome.warnings:
-        click.echo(f"warning: {line}", err=True)
+        echo(f"warning: {line}", err=True)
 
 
 def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoReturn:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gitokens.cli import cli, current_repo, load_ledger
+from gitokens.cli import cli, current_repo, echo, load_ledger
 
 _C = TypeVar("_C", bound=Callable[..., Any])
 
@@ -35,7 +35,7 @@ def check_cmd(budget_usd: str | None, budget_tokens: str | None, branch: str | N
     repo = current_repo()
     verdicts = budget.check(repo, load_ledger(repo), budget_usd, budget_tokens, branch, since)
     for verdict in verdicts:
-        click.echo(verdict.line())
+        echo(verdict.line())
     if any(verdict.over for verdict in verdicts):
         click.get_current_context().exit(1)
 
@@ -101,12 +101,12 @@ def ci_cmd(
     )
     outcome = ci.run(current_repo(), settings, os.environ)
     for line in outcome.log:
-        click.echo(line)
+        echo(line)
     for line in outcome.warnings:
-        click.echo(workflow.annotation("warning", "gitokens", line))
+        echo(workflow.annotation("warning", "gitokens", line))
     for verdict in outcome.over:
         kind = "error" if settings.fail_on_budget else "warning"
-        click.echo(workflow.annotation(kind, "Token budget exceeded", verdict.line()))
+        echo(workflow.annotation(kind, "Token budget exceeded", verdict.line()))
     for line in outcome.errors:
-        click.echo(workflow.annotation("error", "gitokens", line))
+        echo(workflow.annotation("error", "gitokens", line))
     click.get_current_context().exit(outcome.exit_code)

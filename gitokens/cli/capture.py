@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gitokens import dates
-from gitokens.cli import cli, current_repo
+from gitokens.cli import cli, current_repo, echo
 
 # -- capture ---------------------------------------------------------------------------------------
 
@@ -64,7 +64,7 @@ def capture(agent: str, since: str | None, dry_run: bool, all_history: bool, rec
     finally:
         bar.close()
     for line in agent_logs.describe(result):
-        click.echo(line)
+        echo(line)
 
 
 class _ProgressBar:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gitokens.cli import cli, current_repo, load_ledger
+from gitokens.cli import cli, current_repo, echo, load_ledger, write_file
 
 # -- import and export -----------------------------------------------------------------------------
 
@@ -35,7 +35,7 @@ def import_cmd(files: tuple[str, ...], rev: str | None, dry_run: bool) -> None:
     planned = importing.plan(repo, [Path(f) for f in files], fallback=rev)
     if not dry_run:
         importing.apply(repo, planned)
-    click.echo("\n".join(planned.describe(dry_run=dry_run)))
+    echo("\n".join(planned.describe(dry_run=dry_run)))
 
 
 @cli.command(name="export")
@@ -60,8 +60,7 @@ def export_cmd(output: str | None, fmt_name: str | None, **filters: Any) -> None
     entries = exporting.select(repo, load_ledger(repo), **filters)
     text = exporting.render(entries, exporting.format_for(output, fmt_name))
     if output is None or output == "-":
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     else:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        click.echo(f"wrote {len(entries)} record(s) to {output}", err=True)
+        write_file(output, text, newline="")
+        echo(f"wrote {len(entries)} record(s) to {output}", err=True)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from gitokens import dates, fmt, ledger, recording, shortids, views
-from gitokens.cli import COUNT, cli, current_repo, dump_json, load_ledger
+from gitokens.cli import COUNT, cli, current_repo, dump_json, echo, load_ledger
 from gitokens.errors import UsageError
 from gitokens.records import SOURCES
 
@@ -93,13 +93,13 @@ def add(
         total, values = _prompt_values(total, values)
     counts = {k: values.pop(k) for k in list(values) if k.endswith("_tokens")}
     repo = current_repo()
-    at = dates.parse_moment(at_text, "--at") if at_text else None
+    at = dates.parse_moment(at_text, "--at", recordable=True) if at_text is not None else None
     record = recording.build(repo, total=total, counts=counts, at=at, **values)
     added = recording.add(repo, record, rev=rev, queue=pending)
     if as_json:
         dump_json(added.record.to_dict())
     else:
-        click.echo(added.describe())
+        echo(added.describe())
 
 
 def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
@@ -146,25 +146,25 @@ def show(rev: str | None, as_json: bool) -> None:
             if as_json:
                 dump_json(_entry_json(entry))
             else:
-                click.echo(_record_text(entry, short))
+                echo(_record_text(entry, short))
             return
         assert commit is not None
         entries = views.on_commit(loaded, commit)
         if as_json:
             dump_json([_entry_json(e) for e in entries])
         elif not entries:
-            click.echo(f"no token records on {commit[:7]}")
+            echo(f"no token records on {commit[:7]}")
         else:
             total = sum(e.record.tokens for e in entries)
-            click.echo(f"{len(entries)} record(s) on {commit[:7]}, {fmt.tokens(total)} tokens\n")
-            click.echo(_rows(entries, short))
+            echo(f"{len(entries)} record(s) on {commit[:7]}, {fmt.tokens(total)} tokens\n")
+            echo(_rows(entries, short))
         return
     branch = repo.head_branch()
     summary = views.summarize(views.on_branch(loaded, branch))
     if as_json:
         dump_json({"branch": branch, **summary.to_dict(), "recent": [_entry_json(e) for e in summary.recent]})
         return
-    click.echo(_summary_text(branch, summary, short))
+    echo(_summary_text(branch, summary, short))
 
 
 def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortener) -> str:
@@ -268,9 +268,9 @@ def log_cmd(
     if as_json:
         dump_json([_entry_json(e) for e in entries])
     elif entries:
-        click.echo(_rows(entries, loaded.shortener()))
+        echo(_rows(entries, loaded.shortener()))
     else:
-        click.echo("no token records match")
+        echo("no token records match")
 
 
 @cli.command()
@@ -290,4 +290,4 @@ def rm(ids: tuple[str, ...]) -> None:
     loaded = load_ledger(repo)
     targets = [recording.resolve_id(loaded, text) for text in ids]
     for line in recording.remove(repo, loaded, targets):
-        click.echo(line)
+        echo(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitokens import hook, install
-from gitokens.cli import cli, current_repo, echo_outcome
+from gitokens.cli import cli, current_repo, echo, echo_outcome
 from gitokens.errors import GitTokensError
 
 # -- install ---------------------------------------------------------------------------------------
@@ -54,12 +54,12 @@ def hook_run(name: str, no_prompt: bool, with_capture: bool) -> None:
         repo = current_repo()
         result = hook.post_commit(repo, prompt=not no_prompt, terminal=hook.open_terminal)
         for line in result.messages:
-            click.echo(line, err=True)
+            echo(line, err=True)
         if with_capture:
             from gitokens import capture as agent_logs
 
             for line in agent_logs.after_commit(repo):
-                click.echo(line, err=True)
+                echo(line, err=True)
     except Exception as exc:
         message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
-        click.echo(f"gitokens: post-commit hook failed, commit and queue untouched: {message}", err=True)
+        echo(f"gitokens: post-commit hook failed, commit and queue untouched: {message}", err=True)

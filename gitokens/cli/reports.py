@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gitokens import fmt, ledger
-from gitokens.cli import cli, current_repo, dump_json, load_ledger, warn_invalid
+from gitokens.cli import cli, current_repo, dump_json, echo, load_ledger, warn_invalid, write_file
 
 # -- report --------------------------------------------------------------------------------------
 
@@ -70,6 +70,7 @@ def report(
     repo = current_repo()
     loaded = columncache.load(repo)
     warn_invalid(loaded.invalid)
+    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = reporting.run(
         repo,
         loaded,
@@ -79,15 +80,14 @@ def report(
         tz_name=tz_name,
         sections=sections,
         fmt=fmt_name,
-        color=output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+        color=color,
         **options,
     )
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        echo(text, nl=not text.endswith("\n"), colour=color and fmt_name == "text")
     else:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        click.echo(f"wrote {output}", err=True)
+        write_file(output, text)
+        echo(f"wrote {output}", err=True)
 
 
 @cli.command()
@@ -115,21 +115,22 @@ def prices(models: tuple[str, ...], as_json: bool) -> None:
         dump_json([{"model": m, **(dataclasses.asdict(r) if r else {"unpriced": True})} for m, r in table])
         return
     if not table:
-        click.echo("no models in the ledger yet")
+        echo("no models in the ledger yet")
         return
     rows = []
     for model, rates in table:
+        name = fmt.one_line(model, 60)
         if rates is None:
-            rows.append([model, "-", "-", "-", "-", "no price: costs shown as unknown"])
+            rows.append([name, "-", "-", "-", "-", "no price: costs shown as unknown"])
             continue
-        source = rates.source + ("" if rates.priced_as == model else f" as {rates.priced_as}")
+        source = rates.source + ("" if rates.priced_as == model else f" as {fmt.one_line(rates.priced_as, 60)}")
         if rates.tiers:
             source += f"; higher above {rates.tiers[0].above:,} input tokens"
         rows.append(
-            [model, *(fmt.rate(v) for v in (rates.input, rates.output, rates.cache_read, rates.cache_write)), source]
+            [name, *(fmt.rate(v) for v in (rates.input, rates.output, rates.cache_read, rates.cache_write)), source]
         )
-    click.echo("USD per million tokens\n")
-    click.echo(fmt.table(["model", "input", "output", "cache read", "cache write", "source"], rows, right=[1, 2, 3, 4]))
+    echo("USD per million tokens\n")
+    echo(fmt.table(["model", "input", "output", "cache read", "cache write", "source"], rows, right=[1, 2, 3, 4]))
 
 
 # -- demo ------------------------------------------------------------------------------------------
@@ -153,12 +154,12 @@ def demo_cmd(path: str | None) -> None:
     from gitokens import demo, reporting  # heavy (prices, templates): only for this command
 
     made = demo.create(path)
-    click.echo(f"demo repository: {made.path}\n")
+    echo(f"demo repository: {made.path}\n")
     loaded = ledger.load(made.repo)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = reporting.run(made.repo, loaded, fmt="text", color=color, now=made.now)
-    click.echo(text, nl=not text.endswith("\n"))
+    echo(text, nl=not text.endswith("\n"), colour=bool(color))
     dashboard = made.path / demo.DASHBOARD
     dashboard.write_text(reporting.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")
-    click.echo(f"\nwrote the HTML dashboard: {dashboard}")
-    click.echo(f"next: cd {made.path} && git log --graph --oneline --all && git tokens report --since 7d")
+    echo(f"\nwrote the HTML dashboard: {dashboard}")
+    echo(f"next: cd {made.path} && git log --graph --oneline --all && git tokens report --since 7d")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gitokens.cli import cli, current_repo, load_ledger
+from gitokens.cli import cli, current_repo, echo, load_ledger
 from gitokens.errors import GitTokensError
 
 # -- sync, carry, doctor ---------------------------------------------------------------------------
@@ -31,16 +31,16 @@ def sync_cmd(remote: str | None, no_push: bool, dry_run: bool) -> None:
 
     result = sync.sync(current_repo(), remote, push=not no_push, dry_run=dry_run)
     for line in result.describe():
-        click.echo(line)
+        echo(line)
     if result.invalid:
-        click.echo(
+        echo(
             f"warning: received {len(result.invalid)} ledger line(s) that are not valid records "
             f"(first: {result.invalid[0]}); they are kept and skipped by every command "
             "(`git tokens doctor --fix` moves them aside)",
             err=True,
         )
     if result.dropped:
-        click.echo(
+        echo(
             f"warning: {result.dropped} record line(s) left the ledger because {result.remote}'s ledger deleted "
             "or edited notes (they stay in the ledger's history: git log -p refs/notes/tokens)",
             err=True,
@@ -70,7 +70,7 @@ def carry_cmd(sources: tuple[str, ...], onto: str | None, squash_merged: str | N
     default = repo.default_branch(config.load_config(repo.workdir).default_branch)
     outcome = carry.command(repo, load_ledger(repo), list(sources), onto, squash_merged, default)
     for line in outcome.messages:
-        click.echo(line)
+        echo(line)
 
 
 @cli.command(name="doctor")
@@ -93,7 +93,7 @@ def doctor_cmd(fix: bool) -> None:
         findings = doctor.apply_fixes(findings)
     for finding in findings:
         for line in finding.lines():
-            click.echo(line)
+            echo(line)
     if any(finding.level == "warn" for finding in findings):
         click.get_current_context().exit(1)
 
@@ -111,7 +111,7 @@ def hook_pre_push(remote: str, url: str | None) -> None:
         message = exc.message if isinstance(exc, GitTokensError) else f"{type(exc).__name__}: {exc}"
         line = f"gitokens: the ledger was not synced with {remote} ({message}); your push goes on"
     if line:
-        click.echo(line, err=True)
+        echo(line, err=True)
 
 
 COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"

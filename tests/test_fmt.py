@@ -1,0 +1,96 @@
+"""The terminal guard: ledger text reaches a terminal escaped, a file or a pipe exactly."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import commit, git, run
+
+from gitokens import fmt
+
+HOSTILE = "gpt\x1b]0;PWNED\x07\u202e"
+
+
+@pytest.mark.parametrize(
+    ("text", "colour", "shown"),
+    [
+        ("a\x1b]0;PWNED\x07b", False, "a\\u001b]0;PWNED\\u0007b"),
+        ("line\r\nnext\ttab\n", False, "line\nnext\ttab\n"),
+        ("over\rwrite\b", False, "over\\u000dwrite\\u0008"),
+        ("\u202eevil \udcff \U000e0001", False, "\\u202eevil \\udcff \\U000e0001"),
+        ("\x1b[1mbold\x1b[0m \x1b]0;t\x07", True, "\x1b[1mbold\x1b[0m \\u001b]0;t\\u0007"),
+        ("\x1b[1mbold\x1b[0m", False, "\\u001b[1mbold\\u001b[0m"),
+        ("plain ünïcode ✓", False, "plain ünïcode ✓"),
+    ],
+    ids=["osc-title", "crlf-and-tab", "carriage-return", "invisible", "colour-kept", "colour-refused", "plain"],
+)
+def test_terminal_escapes_what_could_drive_a_terminal(text: str, colour: bool, shown: str) -> None:
+    assert fmt.terminal(text, colour=colour) == shown
+
+
+def on_a_terminal(repo: Path, *args: str) -> tuple[int, bytes]:
+    """Run ``git-tokens ARGS`` with its stdout and stderr on a pseudo-terminal; its exit code and output."""
+    main, child = pty.openpty()
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.Popen([sys.executable, "-m", "gitokens", *args], cwd=repo, stdout=child, stderr=child, env=env)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError as exc:  # EIO: the terminal's other end is closed
+            assert exc.errno == errno.EIO
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    return done.wait(), b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["prices"],
+        ["log"],
+        ["show"],
+        ["show", "HEAD"],
+        ["report"],
+        ["report", "--format", "csv"],
+        ["report", "--format", "markdown"],
+        ["export", "--format", "csv"],
+        ["doctor"],
+        ["check", "--budget-tokens", "1"],
+        ["rm", "\x1b]0;PWNED\x07"],
+    ],
+    ids=lambda args: "-".join(a for a in args if a.isprintable()),
+)
+def test_ledger_text_reaches_a_terminal_escaped(repo: Path, args: list[str]) -> None:
+    head = commit(repo)
+    run("add", "5", "--model", HOSTILE, "--note", "note\x1b[2J\x07")
+    run("add", "5", "--model", "m" * 5000)
+    git(repo, "notes", "--ref", "tokens", "append", "-m", '{"id":"\x1b]0;x\x07"}', head)
+    _, output = on_a_terminal(repo, *args)
+    assert b"\x07" not in output and b"\x1b]" not in output and b"\x1b[2J" not in output, output
+    assert b"Traceback" not in output
+    assert all(len(line) < 400 for line in output.splitlines()) or args[0] in ("export", "report"), output
+
+
+@pytest.mark.parametrize(
+    ("piped", "to_file"),
+    [(["report", "--format", "csv"], ["-o", "OUT"]), (["export", "--format", "csv"], ["OUT"])],
+    ids=["report", "export"],
+)
+def test_csv_to_a_file_or_pipe_is_exact(repo: Path, tmp_path: Path, piped: list[str], to_file: list[str]) -> None:
+    commit(repo)
+    run("add", "5", "--model", HOSTILE)
+    data = run(*piped).stdout_bytes
+    run(*piped, *(str(tmp_path / "out.csv") if a == "OUT" else a for a in to_file))
+    assert HOSTILE.encode() in data
+    assert (tmp_path / "out.csv").read_bytes() == data
