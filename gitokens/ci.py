@@ -219,6 +219,7 @@ def _record(
             given if isinstance(given, str) and given else content_id({"run": run, "n": number, "item": item})
         )
         try:
+            recording.check_text(values)
             record = recording.check_new(
                 Record.from_dict({k: v for k, v in values.items() if v is not None}), values["ts"]
             )

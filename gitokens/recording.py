@@ -71,20 +71,21 @@ def build(
         data["total_tokens"] = total
     else:
         data.update(counts)
+    check_text(data)  # before the record is built: building it replaces what is not text
     return check_new(Record.from_dict(data), data["ts"])
 
 
 def check_new(record: Record, typed_ts: object) -> Record:
     """``record`` when it may be written as a new one: its time in range (else an error quoting ``typed_ts``,
-    the time as given) and its text storable as UTF-8 (not so: invalid bytes on a command line, which arrive
-    as surrogates, or a lone surrogate escaped in JSON)."""
+    the time as given). Its text was checked with ``check_text`` before it was built (a record replaces a
+    lone surrogate with U+FFFD, as the ledger's reader does)."""
     dates.check_recordable(record.when, "ts", typed_ts)
-    check_text(record.to_dict())
     return record
 
 
 def check_text(fields: Mapping[str, Any]) -> None:
-    """Raise InvalidRecord naming the first text field that cannot be stored as UTF-8."""
+    """Raise InvalidRecord naming the first text field that cannot be stored as UTF-8 (invalid bytes on a
+    command line, which arrive as surrogates, or a lone surrogate escaped in JSON)."""
     for field, value in fields.items():
         if isinstance(value, str):
             try:

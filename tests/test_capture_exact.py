@@ -286,3 +286,15 @@ def test_a_call_naming_no_model_is_recorded_unpriced_and_said(repo: Path, hermet
     assert only.model is None and Pricer(Config(), "calculate").cost(only).usd is None
     report = run("report", "--format", "json").output
     assert "(unknown model)" in report
+
+
+@pytest.mark.parametrize("when", ["1999-12-31T23:59:59.000Z", "9999-12-31T23:59:59.000Z"], ids=["1999", "9999"])
+def test_a_call_dated_outside_the_ledgers_range_is_a_malformed_line(repo: Path, hermetic: Path, when: str) -> None:
+    commit_at(repo, NIGHT - 7200, "before")
+    good = streamed(Call(NIGHT + 60, "m1", 3, 100), repo)[-1]
+    bad = good.replace('"msg_', '"bad_').replace(json.loads(good)["timestamp"], when)
+    log = write(claude_file(hermetic, "-repo", "S1"), [good, bad])
+    commit_at(repo, NIGHT + 600, "after")
+    result = run("capture", "--all-history")
+    assert f"skipped 1 malformed line: {log}:2" in result.output
+    assert [r.output_tokens for r in records(repo)] == [100]

@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from gitokens.capture.model import Message, digest, digester
+from gitokens.capture.model import Message, checked_epoch, digest, digester
 
 SOURCE = "claude-code"
 
@@ -152,7 +152,7 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
     if type(ts) is not str:
         raise ValueError(f"not a timestamp: {ts!r}")
     moment = _ISO(ts)
-    epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
+    epoch = checked_epoch(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))  # naive: UTC
     inp, out, read, write, write_1h = _counts(message.usage)
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent

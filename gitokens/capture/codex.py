@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitokens.capture.model import Message, digest, parse_time
+from gitokens.capture.model import Message, checked_epoch, digest, parse_time
 
 SOURCE = "codex"
 REPLAY_GAP = 1.0  # seconds between two lines of the burst in which a fork copies its parent's items
@@ -239,7 +239,7 @@ def _usage(ctx: dict[str, Any], obj: dict[str, Any], payload: dict[str, Any]) ->
     written = min(written, uncached - cached)
     return Message(
         key=digest(key),
-        epoch=moment.timestamp(),
+        epoch=checked_epoch(moment),
         ts=obj["timestamp"],
         source=SOURCE,
         session=session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -86,3 +87,16 @@ def parse_time(text: Any) -> datetime:
         raise ValueError(f"not a timestamp: {text!r}")
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z: no agent logged usage before; the ledger takes no earlier time
+
+
+def checked_epoch(moment: datetime) -> float:
+    """``moment`` in seconds since the epoch; ValueError (the line is reported as malformed) when it is before
+    2000 or more than a day ahead of now, which no ledger record may carry."""
+    epoch = moment.timestamp()
+    if not EARLIEST <= epoch <= time.time() + 86_400:
+        raise ValueError(f"time out of range: {moment.isoformat()}")
+    return epoch
+
