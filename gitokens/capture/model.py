@@ -99,4 +99,3 @@ def checked_epoch(moment: datetime) -> float:
     if not EARLIEST <= epoch <= time.time() + 86_400:
         raise ValueError(f"time out of range: {moment.isoformat()}")
     return epoch
-
