@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from agentlogs import SONNET, claude, claude_file, commit_at, write
+from agentlogs import (
+    SONNET,
+    claude,
+    claude_file,
+    codex_context,
+    codex_file,
+    codex_session,
+    codex_tokens,
+    commit_at,
+    usage,
+    write,
+)
 from conftest import git, run
 from genai_prices import Usage, calc_price
 
@@ -298,3 +309,26 @@ def test_a_call_dated_outside_the_ledgers_range_is_a_malformed_line(repo: Path, 
     result = run("capture", "--all-history")
     assert f"skipped 1 malformed line: {log}:2" in result.output
     assert [r.output_tokens for r in records(repo)] == [100]
+
+
+def test_a_codex_session_outside_any_branch_goes_to_the_commit_made_in_its_work_tree(
+    repo: Path, hermetic: Path
+) -> None:
+    commit_at(repo, NIGHT - 7200, "base")
+    git(repo, "checkout", "-q", "--detach")
+    first = usage(5000, 1000, 300, 100)
+    lines = [
+        codex_session("X", repo, NIGHT, git=False),  # Codex leaves git out when it finds no branch
+        codex_context("gpt-5-codex", NIGHT + 1, repo),
+        codex_tokens(NIGHT + 60, first, first),
+    ]
+    write(codex_file(hermetic, "X", NIGHT), lines)
+    detached = commit_at(repo, NIGHT + 600, "detached")
+    run("capture", "--all-history")
+    [entry] = ledger.load(open_repo(repo)).entries.values()
+    assert (entry.attached, entry.record.branch, entry.record.input_tokens, entry.record.output_tokens) == (
+        detached,
+        None,
+        4000,
+        300,
+    )
