@@ -55,6 +55,18 @@ def test_usage_waiting_for_this_branch_starts_the_capture(repo: Path, hermetic: 
     assert on_head(repo) == [("claude-code", "S1", 700)]
 
 
+def test_usage_waiting_on_a_detached_head_starts_the_capture(repo: Path, hermetic: Path) -> None:
+    commit(repo)
+    git(repo, "checkout", "-q", "--detach")
+    run("install", "--no-prompt", "--capture")
+    agent_says(repo, hermetic, "msg_1", 700, branch="HEAD")
+    run("capture")  # no commit in this work tree after it yet: it waits for one
+    [queue] = (repo / ".git" / "gitokens" / "capture" / "pending").glob("@HEAD *.json")
+    assert queue.stat().st_size > 0
+    git(repo, "commit", "-q", "--allow-empty", "-m", "takes the waiting usage")
+    assert on_head(repo) == [("claude-code", "S1", 700)]
+
+
 def test_the_hook_installed_without_capture_reads_no_logs(repo: Path, hermetic: Path) -> None:
     commit(repo)
     run("install", "--no-prompt")
