@@ -30,7 +30,7 @@ from pathlib import Path
 from make_ledger import add_spec_arguments, prepare, scratch_copy
 from timing import Timing, header, measure, ratio_line, run
 
-from gitokens.records import Record, format_timestamp, new_id
+from gitokens.ledger.record import Record, format_timestamp, new_id
 
 ADD_ARGS = ("add", "--input", "100", "--output", "20", "--model", "m")
 

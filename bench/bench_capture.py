@@ -392,7 +392,7 @@ def append_turns(path: Path, repo: Path, size: int, rng: random.Random) -> int:
 
 def totals_of_capture(repo: Path, env: dict[str, str]) -> dict[str, int]:
     code = (
-        "import json\nfrom gitokens import capture\nfrom gitokens.git import open_repo\n"
+        "import json\nfrom gitokens import capture\nfrom gitokens.git.repo import open_repo\n"
         "r = capture.run(open_repo('.'), dry_run=True, all_history=True)\n"
         "t = {'input': 0, 'output': 0, 'cache_write': 0, 'cache_read': 0}\n"
         "for rec in r.records:\n"

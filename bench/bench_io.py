@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _api_calls(repo: Path, calls: int) -> dict[str, Timing]:
     import gitokens
-    from gitokens import pending
-    from gitokens.git import open_repo
+    from gitokens.git.repo import open_repo
+    from gitokens.ledger import pending
 
     response = {
         "model": "gpt-4o",

@@ -7,7 +7,7 @@ Measured (median and min of ``--runs`` runs after one untimed warm-up):
 
 - the git floor: ``git log --notes=tokens --format=%N`` (HEAD, as the design's target says) and with
   ``--branches`` (every commit that has a note), output to /dev/null;
-- ``gitokens.ledger.load(open_repo(path))`` in this process, timing only the load (imports and
+- ``gitokens.ledger.store.load(open_repo(path))`` in this process, timing only the load (imports and
   ``open_repo`` done before), then split into walking the notes tree and reading the blobs
   (``repo.read_notes``), parsing the lines (``Record.from_line``; and ``json.loads`` alone, the part no
   validation can remove) and the rest of ``load`` (dedupe by id, copies, tombstones);
@@ -36,7 +36,7 @@ from make_ledger import add_spec_arguments, prepare, scratch_copy
 from timing import Timing, header, measure, measure_call, ms, ratio_line
 
 if TYPE_CHECKING:
-    from gitokens.git import Repo
+    from gitokens.git.repo import Repo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
 
     work_dir, pristine, meta, env = prepare(args, adopt_env=True)
 
-    from gitokens.git import open_repo
-    from gitokens.ledger import load
-    from gitokens.records import Record
+    from gitokens.git.repo import open_repo
+    from gitokens.ledger.record import Record
+    from gitokens.ledger.store import load
 
     repo_path = scratch_copy(pristine, work_dir / "scratch" / "bench-read")
     results: dict[str, Timing] = {}
@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         header("gitokens, in process (after import and open_repo)")
 
         results["load_cold"] = _measure_fresh(
-            "ledger.load(repo, use_cache=False): parse everything",
+            "store.load(repo, use_cache=False): parse everything",
             lambda repo: load(repo, use_cache=False),
             repo_path,
             runs,
         )
         results["load"] = _measure_fresh(
-            "ledger.load(repo): parsed notes cached", lambda repo: load(repo), repo_path, runs
+            "store.load(repo): parsed notes cached", lambda repo: load(repo), repo_path, runs
         )
         results["read"] = _measure_fresh(
             "  walk tree + read blobs: list(repo.read_notes())",
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.disable()
         try:
             results["load_nogc"] = _measure_fresh(
-                "ledger.load(repo) with the cyclic GC disabled", lambda repo: load(repo), repo_path, runs
+                "store.load(repo) with the cyclic GC disabled", lambda repo: load(repo), repo_path, runs
             )
         finally:
             gc.enable()
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         if args.profile:
-            header("cProfile of one ledger.load (top 20 by own time)", columns=False)
+            header("cProfile of one store.load (top 20 by own time)", columns=False)
             repo = open_repo(repo_path)
             profiler = cProfile.Profile()
             profiler.enable()
@@ -164,12 +164,12 @@ def main(argv: list[str] | None = None) -> int:
 
     r = results
     header("ratios (medians)", columns=False)
-    print(ratio_line("ledger.load, nothing cached / git log", r["load_cold"], r["git_log"]))
-    print(ratio_line("ledger.load, cached / git log", r["load"], r["git_log"]))
-    print(ratio_line("ledger.load, cached / git log --branches", r["load"], r["git_log_branches"]))
+    print(ratio_line("store.load, nothing cached / git log", r["load_cold"], r["git_log"]))
+    print(ratio_line("store.load, cached / git log", r["load"], r["git_log"]))
+    print(ratio_line("store.load, cached / git log --branches", r["load"], r["git_log_branches"]))
     print(ratio_line("git tokens log --json / git log", r["cli_log_json"], r["git_log"]))
     print(ratio_line("git tokens show / git log", r["cli_show"], r["git_log"]))
-    print(ratio_line("ledger.load with GC off / with GC on", r["load_nogc"], r["load"]))
+    print(ratio_line("store.load with GC off / with GC on", r["load_nogc"], r["load"]))
     total = r["load_cold"].median
     for key, label in (
         ("read", "walk + read blobs"),
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _measure_fresh(label: str, fn: Callable[[Repo], object], path: Path, runs: int) -> Timing:
     """Time ``fn(repo)`` on a freshly opened repository each run (libgit2's object cache starts empty)."""
-    from gitokens.git import open_repo
+    from gitokens.git.repo import open_repo
 
     timing = Timing(label)
     for i in range(-1, runs):

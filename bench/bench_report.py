@@ -15,9 +15,9 @@ it waited for, from ``os.wait4``: what ``/usr/bin/time -v`` reports):
   cached: every note parsed), ``--runs`` repeated runs with nothing changed (the columns cache), and
   ``--runs`` runs each right after a ``git tokens add`` (the ledger moved: columns rebuilt from the
   parsed-notes cache, where one subtree is parsed again);
-- the import floor of the report command (``gitokens.cli``, ``reporting``, ``render`` and genai-prices);
-- in this process, on a freshly opened repository each run: ``ledger.load``, ``columns.from_ledger``,
-  ``columncache.load`` from its cache, pricing every record (``costs``), ``reporting.make`` (pricing
+- the import floor of the report command (``gitokens.cli``, ``report.pipeline``, ``render`` and genai-prices);
+- in this process, on a freshly opened repository each run: ``store.load``, ``columns.from_ledger``,
+  ``cache.load`` from its cache, pricing every record (``costs``), ``pipeline.make`` (pricing
   included) and ``render.render(.., "json")``;
 - in a child process, the peak memory after each of those stages.
 
@@ -70,18 +70,21 @@ print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to
 STAGES = """
 import json, re, sys
 from pathlib import Path
-from gitokens import columncache, ledger, render, reporting
-from gitokens.git import open_repo
+from gitokens.report import cache
+from gitokens.ledger import store
+from gitokens.report import render
+from gitokens.report import pipeline
+from gitokens.git.repo import open_repo
 
 def peak():
     return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
 
 out = {"imports": peak()}
 repo = open_repo(sys.argv[1])
-loaded = columncache.load(repo)
-out["columncache.load"] = peak()
-model = reporting.make(repo, loaded)
-out["reporting.make"] = peak()
+loaded = cache.load(repo)
+out["cache.load"] = peak()
+model = pipeline.make(repo, loaded)
+out["pipeline.make"] = peak()
 text = render.render(model, "json")
 out["render json"] = peak()
 out["records"] = len(loaded)
@@ -169,9 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         r["cli_floor"] = measure_child(
             "python -c 'import gitokens.cli'", [sys.executable, "-c", "import gitokens.cli"], env, repo_path, runs
         )
-        floor = "import gitokens.cli, gitokens.reporting, gitokens.render, genai_prices.data_snapshot"
+        floor = "import gitokens.cli, gitokens.report.pipeline, gitokens.report.render, genai_prices.data_snapshot"
         r["floor"] = measure_child(
-            "python -c '... + reporting, render, genai_prices'", [sys.executable, "-c", floor], env, repo_path, runs
+            "python -c '... + report.pipeline, render, genai_prices'",
+            [sys.executable, "-c", floor],
+            env,
+            repo_path,
+            runs,
         )
 
         header("in process, fresh repository each run (after imports)")
@@ -195,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     print(ratio_line("first report / git log", r["report_first"], r["git_log"]))
     print(ratio_line("report after an add / git log", r["report_moved"], r["git_log"]))
     print(ratio_line("repeated report / first report", r["report"], r["report_first"]))
-    print(ratio_line("ledger.load alone (notes cache) / git log", r["load"], r["git_log"]))
+    print(ratio_line("store.load alone (notes cache) / git log", r["load"], r["git_log"]))
     print(ratio_line("report imports / report", r["floor"], r["report"]))
     print(ratio_line("report imports / git log", r["floor"], r["git_log"]))
     for key in ("report_first", "report_moved", "report"):
@@ -204,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{measured.label + ': peak RSS / 1 GiB':<58} {rss / GIB:>9.2f}x  ({rss / 1024:,.0f} MiB)")
     total = sum(r[k].median for k in ("columns", "make", "render"))
     for key, label in (
-        ("columns", "columncache.load (cached)"),
+        ("columns", "cache.load (cached)"),
         ("pricing", "  pricing (inside make)"),
-        ("make", "reporting.make"),
+        ("make", "pipeline.make"),
         ("render", "render json"),
     ):
         print(f"{'share of a repeated in-process report: ' + label:<58} {100 * r[key].median / total:>8.0f}%")
@@ -220,19 +227,19 @@ def main(argv: list[str] | None = None) -> int:
 def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
     import numpy as np
 
-    from gitokens import columncache, columns, render, reporting
     from gitokens.config import load_config
-    from gitokens.costs import costs
-    from gitokens.git import open_repo
-    from gitokens.ledger import load
+    from gitokens.git.repo import open_repo
+    from gitokens.ledger.store import load
     from gitokens.pricing import Pricer
+    from gitokens.report import cache, columns, pipeline, render
+    from gitokens.report.costs import costs
 
     names = {
-        "load": "ledger.load(repo)  (parsed-notes cache)",
+        "load": "store.load(repo)  (parsed-notes cache)",
         "from_ledger": "columns.from_ledger(ledger)",
-        "columns": "columncache.load(repo)  (columns cache)",
+        "columns": "cache.load(repo)  (columns cache)",
         "pricing": "  pricing: costs() of every record (fresh Pricer)",
-        "make": "reporting.make(repo, columns)  (pricing included)",
+        "make": "pipeline.make(repo, columns)  (pricing included)",
         "render": "render.render(model, 'json')",
     }
     timings = {key: Timing(label) for key, label in names.items()}
@@ -247,11 +254,11 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
         del loaded
         gc.collect()
         opened_at = time.perf_counter()
-        cols = columncache.load(repo)
+        cols = cache.load(repo)
         columns_at = time.perf_counter()
         costs(Pricer(load_config(repo.workdir)), cols, np.arange(len(cols)))
         priced_at = time.perf_counter()
-        model = reporting.make(repo, cols)
+        model = pipeline.make(repo, cols)
         made_at = time.perf_counter()
         render.render(model, "json")
         done_at = time.perf_counter()
@@ -266,7 +273,7 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
     for timing in timings.values():
         print(timing.row(), flush=True)
     rest = timings["make"].median - timings["pricing"].median
-    print(f"{'  reporting.make without pricing, by difference':<58} {ms(max(rest, 0.0)):>10}")
+    print(f"{'  pipeline.make without pricing, by difference':<58} {ms(max(rest, 0.0)):>10}")
     return timings
 
 
@@ -275,25 +282,25 @@ def _memory(repo_path: Path, env: Mapping[str, str]) -> dict[str, int]:
         [sys.executable, "-c", STAGES, str(repo_path)], env=dict(env), check=True, capture_output=True, text=True
     ).stdout
     data: dict[str, int] = json.loads(out)
-    for stage in ("imports", "columncache.load", "reporting.make", "render json"):
+    for stage in ("imports", "cache.load", "pipeline.make", "render json"):
         print(f"  {stage:<56} {data[stage] / 1024:>8,.0f} MiB")
-    grown = data["columncache.load"] - data["imports"]
+    grown = data["cache.load"] - data["imports"]
     print(
-        f"  columncache.load grows the process by {grown / 1024:,.0f} MiB for {data['records']:,} records in effect: "
+        f"  cache.load grows the process by {grown / 1024:,.0f} MiB for {data['records']:,} records in effect: "
         f"{grown * 1024 / data['records']:,.0f} bytes each"
     )
     return data
 
 
 def _profile(repo_path: Path) -> None:
-    from gitokens import columncache, render, reporting
-    from gitokens.git import open_repo
+    from gitokens.git.repo import open_repo
+    from gitokens.report import cache, pipeline, render
 
     header("cProfile of one repeated report in process: load, make, render (top 25 by own time)", columns=False)
     repo = open_repo(repo_path)
     profiler = cProfile.Profile()
     profiler.enable()
-    render.render(reporting.make(repo, columncache.load(repo)), "json")
+    render.render(pipeline.make(repo, cache.load(repo)), "json")
     profiler.disable()
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
@@ -302,8 +309,8 @@ def _profile(repo_path: Path) -> None:
 
 def _experiments(repo_path: Path, runs: int) -> dict[str, Timing]:
     """Prototypes of the proposals in bench/README.md, timed on this ledger (nothing in gitokens changes)."""
-    from gitokens.git import open_repo
-    from gitokens.records import Record
+    from gitokens.git.repo import open_repo
+    from gitokens.ledger.record import Record
 
     header("experiments: prototypes of the proposed speed-ups")
     repo = open_repo(repo_path)
@@ -398,7 +405,7 @@ def _memory_per_record(records: list[Any], slotted: type) -> None:
     both = [slotted(**share(r)) for r in records]
     print("  memory per record (deep size: the object, its __dict__ and every object it holds, shared ones once)")
     for label, pool in (
-        ("as ledger.load builds them", records),
+        ("as store.load builds them", records),
         ("repeated text fields shared (one str per model, branch...)", interned),
         ("shared text and slots=True", both),
     ):

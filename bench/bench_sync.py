@@ -10,7 +10,7 @@ on the same notes: those are real content merges). Measured, after one untimed w
 ledger reset to our side before every run:
 
 - the git baseline: ``git notes --ref tokens merge -s cat_sort_uniq refs/notes/theirs``;
-- ``gitokens.sync.merge(repo, theirs)`` in this process (imports and ``open_repo`` done before): the
+- ``gitokens.share.sync.merge(repo, theirs)`` in this process (imports and ``open_repo`` done before): the
   plan (tree diff against the merge base) and the locked write of the merge commit;
 - end to end through a remote: ``git tokens sync --no-push`` (start Python, fetch the remote's ledger
   into ``refs/notes/remotes/origin/tokens``, merge) against ``git fetch`` of the same refspec followed by
@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     work_dir, pristine, _, env = prepare(args, adopt_env=True)
 
-    from gitokens import sync
-    from gitokens.git import open_repo
+    from gitokens.git.repo import open_repo
+    from gitokens.share import sync
 
     scratch = work_dir / "scratch"
     local = scratch_copy(pristine, scratch / "bench-sync-local")
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             before=lambda _: reset(),
         )
-        ours_merge = Timing("gitokens.sync.merge, in process")
+        ours_merge = Timing("gitokens.share.sync.merge, in process")
         for i in range(-1, args.runs):
             reset()
             start = time.perf_counter()
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _diverge(path: Path, changed: int, seed: int) -> tuple[str, str, int]:
     """Two notes commits on the base ledger, each adding a line to ``changed`` random notes."""
-    from gitokens.git import open_repo
+    from gitokens.git.repo import open_repo
 
     repo = open_repo(path)
     base = repo.notes_tip()

@@ -15,7 +15,7 @@ To name the notes by commit id inside that one stream, the generator computes ev
 id itself (fast-import writes the objects byte for byte as described) and checks the branch tips against
 what git reports afterwards.
 
-Records are canonical lines from ``gitokens.records.Record(...).to_line()``: several models, providers,
+Records are canonical lines from ``gitokens.ledger.record.Record(...).to_line()``: several models, providers,
 authors, sources and branches, full token splits, some total-only records, some ``cost_usd``, a few
 tombstones and carried copies (the same line on a second commit). Within a note, lines are sorted and
 unique and each ends with a newline, as ``git notes merge -s cat_sort_uniq`` writes them.
@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from gitokens.records import MAX_TOKENS, Record, RecordId, format_timestamp
+from gitokens.ledger.record import MAX_TOKENS, Record, RecordId, format_timestamp
 
 GENERATOR_VERSION = 1
 BENCH_DIR = Path(__file__).resolve().parent

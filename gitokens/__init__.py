@@ -10,12 +10,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gitokens.api import record, track, tracked
-    from gitokens.usage import usage_fields
+    from gitokens.data.api import record, track, tracked
+    from gitokens.data.usage import usage_fields
 
 __version__ = "0.2.0"
 __all__ = ["__version__", "record", "track", "tracked", "usage_fields"]
-_LAZY = {"record": "gitokens.api", "track": "gitokens.api", "tracked": "gitokens.api", "usage_fields": "gitokens.usage"}
+_LAZY = {
+    "record": "gitokens.data.api",
+    "track": "gitokens.data.api",
+    "tracked": "gitokens.data.api",
+    "usage_fields": "gitokens.data.usage",
+}
 
 
 def __getattr__(name: str) -> Any:

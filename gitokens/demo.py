@@ -24,12 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gitokens import ledger as ledger_mod
-from gitokens.carry import carry
 from gitokens.errors import UsageError
-from gitokens.git import Repo
-from gitokens.gitbuild import Identity, checkout_branch, create_commit, exclude, init_repo, set_branch, tree_writer
-from gitokens.records import Record, format_timestamp
+from gitokens.git.build import Identity, checkout_branch, create_commit, exclude, init_repo, set_branch, tree_writer
+from gitokens.git.repo import Repo
+from gitokens.ledger import store as ledger_mod
+from gitokens.ledger.record import Record, format_timestamp
+from gitokens.share.carry import carry
 
 DASHBOARD = "tokens-dashboard.html"
 DAYS = 60

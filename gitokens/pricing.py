@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from gitokens.config import Config, ModelPrices, Split
-from gitokens.records import Record
+from gitokens.ledger.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

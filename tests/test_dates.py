@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import commit, git, run
 
-from gitokens import dates, ledger, recording
+from gitokens import dates
 from gitokens.cli import cli
 from gitokens.errors import InvalidRecord
-from gitokens.git import open_repo
-from gitokens.records import format_timestamp
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits, store
+from gitokens.ledger.record import format_timestamp
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -63,7 +64,7 @@ def test_add_accepts_a_time_inside_the_range(repo: Path, typed: str) -> None:
 def test_build_refuses_a_time_outside_the_range(repo: Path, at: datetime, field: str) -> None:
     commit(repo)
     with pytest.raises(InvalidRecord, match=f"^{field}: .* is out of range"):
-        recording.build(open_repo(), total=5, at=at)
+        edits.build(open_repo(), total=5, at=at)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def test_records_at_the_ends_of_the_calendar_are_kept_and_break_nothing(
     finally:
         monkeypatch.setenv("TZ", "UTC")
         time.tzset()
-    assert len(ledger.load(open_repo()).invalid) == 2
+    assert len(store.load(open_repo()).invalid) == 2
 
 
 @pytest.mark.parametrize(

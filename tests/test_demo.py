@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from conftest import git, run
 
-from gitokens import demo, ledger, reporting
+from gitokens import demo
 from gitokens.errors import UsageError
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.report import pipeline
 
 NOW = datetime(2025, 10, 1, 15, 30, tzinfo=UTC)
 _BUILT: dict[str, Any] = {}
@@ -35,7 +37,7 @@ def built(made: demo.Demo) -> Path:
 
 
 def report_of(path: Path) -> dict[str, Any]:
-    return reporting.make(open_repo(path), ledger.load(open_repo(path)), top=0, now=NOW).to_dict()
+    return pipeline.make(open_repo(path), store.load(open_repo(path)), top=0, now=NOW).to_dict()
 
 
 @pytest.fixture

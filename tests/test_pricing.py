@@ -12,8 +12,8 @@ import pytest
 from genai_prices import Usage, calc_price, data_snapshot
 
 from gitokens.config import Config, load_config
+from gitokens.ledger.record import Record
 from gitokens.pricing import UNKNOWN_MODEL, Cost, Pricer, Rates, rates_table
-from gitokens.records import Record
 
 TS = "2025-10-01T12:00:00Z"
 WHEN = datetime(2025, 10, 1, 12, tzinfo=UTC)

@@ -23,13 +23,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from gitokens import gitbin
 from gitokens.capture import attribute, claude, codex, scan, state
 from gitokens.capture.tiers import Tiers
-from gitokens.records import Record
+from gitokens.git import command
+from gitokens.ledger.record import Record
 
 if TYPE_CHECKING:
-    from gitokens.git import Repo
+    from gitokens.git.repo import Repo
 
 AGENTS = ("claude", "codex")
 SOURCES = {"claude": claude.SOURCE, "codex": codex.SOURCE}
@@ -131,7 +131,10 @@ def run(
 
 
 def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
-    from gitokens import ledger, totals  # not before the worker is forked: it loads pygit2
+    from gitokens.ledger import (
+        store,
+        totals,  # not before the worker is forked: it loads pygit2
+    )
 
     options, current = started.options, started.current
     with _without_cyclic_gc():
@@ -147,7 +150,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
             floor = -math.inf
         else:
             floor = current.horizon
-        walk = functools.partial(gitbin.first_parent_times, str(repo.git_dir))  # the worker gets it too
+        walk = functools.partial(command.first_parent_times, str(repo.git_dir))  # the worker gets it too
         chains = attribute.Chains(repo.branch_tips(), walk, floor)
         heads = attribute.HeadLogs()
         price_tiers = Tiers(started.folder.parent / "cache" / "tiers.json")
@@ -181,7 +184,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
             by_commit: dict[str, list[Record]] = {}
             for rec in [*result.records, *tombstones]:
                 by_commit.setdefault(rec.commit or "", []).append(rec)
-            written = ledger.append(repo, by_commit, "Notes added by 'git tokens capture'", timeout=5.0)
+            written = store.append(repo, by_commit, "Notes added by 'git tokens capture'", timeout=5.0)
             totals.advance(repo, written, result.records, removed=result.replaced)
         for marks in found.taken:
             for mark in marks:
@@ -250,11 +253,11 @@ def _replaced(repo: Repo, found: scan.Found, sources: set[str]) -> list[Record]:
     """The records in effect that a recapture replaces: captured under older rules (no ``requests``), from
     the selected agents, of a session whose calls this recapture read. A session whose logs are gone keeps
     its records: nothing would replace them."""
-    from gitokens import ledger
+    from gitokens.ledger import store
 
     sessions = {key[2] for key in found.groups} | {m.session for msgs in found.pending.values() for m in msgs}
     sessions.discard(None)
-    loaded = ledger.load(repo)
+    loaded = store.load(repo)
     out = []
     for entry in loaded.entries.values():
         rec = entry.record

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitokens.capture.model import Message
-from gitokens.records import Record
+from gitokens.ledger.record import Record
 
 if TYPE_CHECKING:
-    from gitokens.git import Repo
+    from gitokens.git.repo import Repo
 
 PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
 GroupKey = tuple[str, str, str | None, str | None, str | None, int, int]

@@ -36,7 +36,7 @@ from gitokens.capture.model import Message
 from gitokens.errors import LedgerBusy
 
 if TYPE_CHECKING:
-    from gitokens.git import Repo
+    from gitokens.git.repo import Repo
 
 HEAD_BYTES = 4096
 

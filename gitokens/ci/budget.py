@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
-from gitokens import gitnotes
 from gitokens.config import Budget, Config
 from gitokens.errors import UsageError
-from gitokens.git import Repo
-from gitokens.ledger import Entry, Ledger
+from gitokens.git import notes
+from gitokens.git.repo import Repo
+from gitokens.ledger.store import Entry, Ledger
 from gitokens.pricing import Pricer
 
 
@@ -143,7 +143,7 @@ def _in_history(repo: Repo, entry: Entry, base: str | None) -> bool:
     if base is None or not repo.commit_exists(base):
         return False
     return any(
-        repo.commit_exists(commit) and gitnotes.is_ancestor(repo, commit, base)
+        repo.commit_exists(commit) and notes.is_ancestor(repo, commit, base)
         for commit in entry.placements or (entry.attached,)
     )
 
@@ -240,7 +240,7 @@ def markdown(verdicts: list[Verdict]) -> str:
 
     Ledger text (branch names, commit subjects, models) goes through the report's ``md`` escaping.
     """
-    from gitokens.render import md
+    from gitokens.report.render import md
 
     if not verdicts:
         return ""
@@ -264,7 +264,7 @@ def markdown(verdicts: list[Verdict]) -> str:
 
 def lines_table(spent: Spend) -> str:
     """The costliest commits and models of a spend, as two Markdown tables."""
-    from gitokens.render import md
+    from gitokens.report.render import md
 
     out = ["Costliest commits:", "", "| Commit | Subject | Tokens | Cost |", "|---|---|---:|---:|"]
     for line in spent.by_commit:
@@ -285,7 +285,7 @@ def check(
     """``git tokens check``: the budget given on a branch (or since a day), and the config's budgets."""
     from gitokens import dates
     from gitokens.config import load_config
-    from gitokens.reporting import resolve_timezone
+    from gitokens.report.pipeline import resolve_timezone
 
     config = load_config(repo.workdir)
     given = Budget(parse_usd(usd_text), parse_tokens(tokens_text))

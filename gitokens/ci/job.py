@@ -17,14 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitokens import budget, dates, gitnotes, landing, ledger, recording, sync, totals, workflow
+from gitokens import dates
+from gitokens.ci import budget, landing, workflow
+from gitokens.ci.workflow import Event
 from gitokens.config import Budget, Config, load_config
 from gitokens.errors import GitTokensError, UsageError
-from gitokens.git import Repo
-from gitokens.model import Report
+from gitokens.git import notes
+from gitokens.git.repo import Repo
+from gitokens.ledger import edits, store, totals
+from gitokens.ledger.record import Record, content_id, format_timestamp
 from gitokens.pricing import Pricer
-from gitokens.records import Record, content_id, format_timestamp
-from gitokens.workflow import Event
+from gitokens.report.model import Report
+from gitokens.share import sync
 
 
 class ShallowClone(UsageError):
@@ -74,12 +78,12 @@ class Outcome:
 
 def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | None = None) -> Outcome:
     """The whole Action; writes the summary and outputs the files ``env`` names. Raises only for bad setup."""
-    from gitokens import reporting
+    from gitokens.report import pipeline
 
     now = now or datetime.now(UTC)
     event = Event.from_env(env)
     out = Outcome(fail_on_budget=settings.fail_on_budget)
-    if gitnotes.is_shallow(repo):
+    if notes.is_shallow(repo):
         raise ShallowClone(
             "this clone is shallow: the report, carry and budgets need the whole history",
             hint="check out with actions/checkout and `fetch-depth: 0`",
@@ -88,26 +92,26 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
         raise UsageError(f"format: {settings.format!r} is not markdown or none", hint="use format: markdown")
     config = load_config(repo.workdir)
     default = repo.default_branch(config.default_branch)
-    remote = settings.remote if settings.remote in gitnotes.remote_names(repo) else None
+    remote = settings.remote if settings.remote in notes.remote_names(repo) else None
     if remote is None:
         out.log.append(f"no remote named {settings.remote!r}: the local ledger only")
     else:
         fetched = sync.sync(repo, remote, push=False)
         out.log.append(f"ledger fetched from {remote}: {fetched.received} record(s) received")
         out.log += [f"received a line that is not a record, kept and skipped: {bad}" for bad in fetched.invalid]
-    loaded = ledger.load(repo)
+    loaded = store.load(repo)
     if loaded.invalid:
         out.log.append(f"ledger: {len(loaded.invalid)} line(s) are not valid records, kept and skipped")
     if settings.carry:
-        wrote, log, notes = landing.carry_landed(repo, loaded, event, default, remote)
+        wrote, log, carried = landing.carry_landed(repo, loaded, event, default, remote)
         out.log += log
-        out.notes += notes
+        out.notes += carried
         if wrote:
-            loaded = ledger.load(repo)
+            loaded = store.load(repo)
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
-        loaded = ledger.load(repo)
+        loaded = store.load(repo)
     model, report_md, dashboard = _report(repo, loaded, settings, env, now, _event_branch(event))
-    tz = reporting.resolve_timezone(None, config)
+    tz = pipeline.resolve_timezone(None, config)
     scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
     pricer = Pricer(config)
     out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
@@ -142,16 +146,16 @@ def _event_branch(event: Event) -> str | None:
 
 def _report(
     repo: Repo,
-    loaded: ledger.Ledger,
+    loaded: store.Ledger,
     settings: Settings,
     env: Mapping[str, str],
     now: datetime,
     current: str | None = None,
 ) -> tuple[Report, Path, Path]:
     """The report model, and the Markdown report and HTML dashboard written under ``$RUNNER_TEMP/gitokens``."""
-    from gitokens import render, reporting
+    from gitokens.report import pipeline, render
 
-    model = reporting.make(
+    model = pipeline.make(
         repo,
         loaded,
         since=settings.since,
@@ -173,10 +177,10 @@ def _report(
 
 
 def _record(
-    repo: Repo, loaded: ledger.Ledger, event: Event, path: Path, env: Mapping[str, str], now: datetime, out: Outcome
+    repo: Repo, loaded: store.Ledger, event: Event, path: Path, env: Mapping[str, str], now: datetime, out: Outcome
 ) -> bool:
     """Record the usage in ``path`` on the current commit (a pull request's head); whether anything was written."""
-    from gitokens.usage import usage_fields
+    from gitokens.data.usage import usage_fields
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -219,16 +223,14 @@ def _record(
             given if isinstance(given, str) and given else content_id({"run": run, "n": number, "item": item})
         )
         try:
-            recording.check_text(values)
-            record = recording.check_new(
-                Record.from_dict({k: v for k, v in values.items() if v is not None}), values["ts"]
-            )
+            edits.check_text(values)
+            record = edits.check_new(Record.from_dict({k: v for k, v in values.items() if v is not None}), values["ts"])
         except GitTokensError as exc:
             raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
         if record.id not in loaded.entries and record.id not in loaded.removed:
             new.append(record)
     if new:
-        written = ledger.append(repo, {target: new}, "Notes added by 'git tokens ci'")
+        written = store.append(repo, {target: new}, "Notes added by 'git tokens ci'")
         totals.advance(repo, written, new)
         out.notes.append(f"Recorded {len(new)} usage record(s) from the workflow on `{target[:10]}`.")
     out.log.append(f"record: {len(new)} of {len(items)} usage record(s) written on {target[:10]}")
@@ -240,7 +242,7 @@ def _record(
 
 def _scopes(
     repo: Repo,
-    loaded: ledger.Ledger,
+    loaded: store.Ledger,
     event: Event,
     settings: Settings,
     config: Config,
@@ -313,7 +315,7 @@ def _post_comment(
     repo: Repo, event: Event, out: Outcome, pricer: Pricer, scope: budget.Scoped | None, env: Mapping[str, str]
 ) -> None:
     """Post or edit the sticky comment; a refusal (a fork's read-only token) is a warning, not a failure."""
-    from gitokens import github
+    from gitokens.ci import github
 
     number = event.pr_number
     if number is None:
@@ -332,7 +334,7 @@ def _post_comment(
 
 
 def _comment(repo: Repo, out: Outcome, pricer: Pricer, scope: budget.Scoped | None, env: Mapping[str, str]) -> str:
-    from gitokens import github
+    from gitokens.ci import github
 
     lines = [github.MARKER, "## Token usage of this pull request", ""]
     if scope is not None:

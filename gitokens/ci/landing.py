@@ -11,38 +11,40 @@ from __future__ import annotations
 
 import re
 
-from gitokens import carry, gitnotes, ledger
-from gitokens.git import Repo
-from gitokens.workflow import Event
+from gitokens.ci.workflow import Event
+from gitokens.git import notes
+from gitokens.git.repo import Repo
+from gitokens.ledger import store
+from gitokens.share import carry
 
 _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
 _MAX_PUSHED = 200  # commits of one push looked at for squash merges
 
 
 def carry_landed(
-    repo: Repo, loaded: ledger.Ledger, event: Event, default: str | None, remote: str | None
+    repo: Repo, loaded: store.Ledger, event: Event, default: str | None, remote: str | None
 ) -> tuple[bool, list[str], list[str]]:
     """Carry the records of the pull request(s) that just landed: whether anything was written, log lines,
     and Markdown lines for the summary."""
     log: list[str] = []
-    notes: list[str] = []
+    summary: list[str] = []
     landings: list[tuple[int, str | None, str]] = []
     number, landed = event.pr_number, event.merge_commit
     if number is not None and landed is not None:
         head = event.pr_head[0]
         if head is not None and not repo.commit_exists(head) and remote is not None:
-            head = gitnotes.fetch_ref(repo, remote, f"refs/pull/{number}/head")
+            head = notes.fetch_ref(repo, remote, f"refs/pull/{number}/head")
         landings.append((number, head, landed))
     branch, before, after = event.pushed
     if branch is not None and branch == default and after is not None and repo.commit_exists(after):
         exclude = before if before is not None and repo.commit_exists(before) else None
-        pushed = gitnotes.single_parent_commits(repo, exclude, after) if exclude else [after]
+        pushed = notes.single_parent_commits(repo, exclude, after) if exclude else [after]
         for commit in reversed(pushed[:_MAX_PUSHED]):
             info = repo.commit_info(commit)
             match = _SQUASH_PR.search(info.summary) if info is not None else None
             if match and remote is not None:
                 pr = int(match[1])
-                landings.append((pr, gitnotes.fetch_ref(repo, remote, f"refs/pull/{pr}/head"), commit))
+                landings.append((pr, notes.fetch_ref(repo, remote, f"refs/pull/{pr}/head"), commit))
     wrote = False
     for pr, head, target in landings:
         if head is None or not repo.commit_exists(target):
@@ -55,10 +57,10 @@ def carry_landed(
         done = carry.run(repo, loaded, pairs)
         log.append(f"carry: #{pr} was {how}: {done.count} record(s) carried")
         if done.count:
-            notes.append(f"Carried {done.count} record(s) of #{pr} ({how}) onto `{target[:10]}`.")
+            summary.append(f"Carried {done.count} record(s) of #{pr} ({how}) onto `{target[:10]}`.")
             wrote = True
-            loaded = ledger.load(repo)
-    return wrote, log, notes
+            loaded = store.load(repo)
+    return wrote, log, summary
 
 
 def landing(repo: Repo, head: str, landed: str) -> tuple[dict[str, str], str]:
@@ -67,13 +69,13 @@ def landing(repo: Repo, head: str, landed: str) -> tuple[dict[str, str], str]:
     A rebase merge when each of the pull request's commits has its copy (same patch id) among the commits
     that end at ``landed``; a squash merge when ``landed`` alone holds the pull request's whole change.
     """
-    if gitnotes.is_ancestor(repo, head, landed):
+    if notes.is_ancestor(repo, head, landed):
         return {}, "merged with a merge commit or fast-forward: its records are in the history already"
-    base = gitnotes.merge_base(repo, head, landed)
+    base = notes.merge_base(repo, head, landed)
     info = repo.commit_info(landed)
     if base is None or info is None or len(info.parents) != 1:
         return {}, f"{landed[:10]} is not a squash or rebase of it; nothing carried"
-    own = gitnotes.single_parent_commits(repo, base, head)
+    own = notes.single_parent_commits(repo, base, head)
     chain = [info]  # a rebase merge lands one copy per commit: only the last len(own) commits up to ``landed``
     while len(chain) < len(own) and len(chain[-1].parents) == 1:
         parent = repo.commit_info(chain[-1].parents[0])
@@ -84,9 +86,9 @@ def landing(repo: Repo, head: str, landed: str) -> tuple[dict[str, str], str]:
         pairs, unmatched = carry.match_by_patch(repo, own, chain[-1].parents[0], landed)
         if not unmatched and len(set(pairs.values())) == len(own):
             return pairs, f"rebase-merged ({len(own)} commit(s) up to {landed[:10]})"
-    whole = gitnotes.diff_patch_id(repo, base, head)
-    if (whole is not None and whole == gitnotes.diff_patch_id(repo, info.parents[0], landed)) or (
-        gitnotes.tree_changes(repo, base, head) == gitnotes.tree_changes(repo, info.parents[0], landed)
+    whole = notes.diff_patch_id(repo, base, head)
+    if (whole is not None and whole == notes.diff_patch_id(repo, info.parents[0], landed)) or (
+        notes.tree_changes(repo, base, head) == notes.tree_changes(repo, info.parents[0], landed)
     ):
         return dict.fromkeys(repo.commits_between(base, head), landed), f"squash-merged as {landed[:10]}"
     return {}, f"{landed[:10]} does not hold its changes (edited while merging?); nothing carried"

@@ -17,8 +17,9 @@ from gitokens import __version__, fmt
 from gitokens.errors import GitTokensError, UsageError
 
 if TYPE_CHECKING:
-    from gitokens import install, ledger
-    from gitokens.git import Repo
+    from gitokens.git.repo import Repo
+    from gitokens.ledger import store
+    from gitokens.share import install
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -128,20 +129,20 @@ def cli() -> None:
 
 
 def current_repo() -> Repo:
-    from gitokens.git import open_repo  # loads pygit2: not before a command needs it
+    from gitokens.git.repo import open_repo  # loads pygit2: not before a command needs it
 
     return open_repo()
 
 
-def load_ledger(repo: Repo) -> ledger.Ledger:
-    from gitokens import ledger
+def load_ledger(repo: Repo) -> store.Ledger:
+    from gitokens.ledger import store
 
-    loaded = ledger.load(repo)
+    loaded = store.load(repo)
     warn_invalid(loaded.invalid)
     return loaded
 
 
-def warn_invalid(invalid: list[ledger.InvalidLine]) -> None:
+def warn_invalid(invalid: list[store.InvalidLine]) -> None:
     if invalid:
         echo(
             f"warning: skipped {len(invalid)} ledger line(s) that are not valid records "

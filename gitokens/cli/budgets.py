@@ -30,7 +30,7 @@ def check_cmd(budget_usd: str | None, budget_tokens: str | None, branch: str | N
         git tokens check --budget-usd 25
         git tokens check --budget-tokens 2_000_000 --since 7d
     """
-    from gitokens import budget
+    from gitokens.ci import budget
 
     repo = current_repo()
     verdicts = budget.check(repo, load_ledger(repo), budget_usd, budget_tokens, branch, since)
@@ -92,14 +92,14 @@ def ci_cmd(
     """
     from pathlib import Path
 
-    from gitokens import budget, ci, workflow
+    from gitokens.ci import budget, job, workflow
     from gitokens.config import Budget
 
     limit = Budget(budget.parse_usd(budget_usd), budget.parse_tokens(budget_tokens))
-    settings = ci.Settings(
+    settings = job.Settings(
         format=fmt_name, budget=limit, record=record_file, out_dir=Path(out_dir) if out_dir else None, **flags
     )
-    outcome = ci.run(current_repo(), settings, os.environ)
+    outcome = job.run(current_repo(), settings, os.environ)
     for line in outcome.log:
         echo(line)
     for line in outcome.warnings:

@@ -48,12 +48,12 @@ def capture(agent: str, since: str | None, dry_run: bool, all_history: bool, rec
         git tokens capture --recapture
     """
     from gitokens import capture as agent_logs
-    from gitokens import gitbin
+    from gitokens.git import command
 
     moment = dates.parse_moment(since, "--since").timestamp() if since else None
     agents = agent_logs.AGENTS if agent == "all" else (agent,)
     options = agent_logs.Options(agents, dry_run, all_history, moment, recapture)
-    common_dir = gitbin.common_dir(Path.cwd())
+    common_dir = command.common_dir(Path.cwd())
     # Started before the repository is opened: a large scan's worker parses while pygit2 loads.
     early = agent_logs.start(common_dir, options) if common_dir else None
     bar = _ProgressBar("reading agent logs")

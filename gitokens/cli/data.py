@@ -29,12 +29,12 @@ def import_cmd(files: tuple[str, ...], rev: str | None, dry_run: bool) -> None:
     """
     from pathlib import Path
 
-    from gitokens import importing
+    from gitokens.data import imports
 
     repo = current_repo()
-    planned = importing.plan(repo, [Path(f) for f in files], fallback=rev)
+    planned = imports.plan(repo, [Path(f) for f in files], fallback=rev)
     if not dry_run:
-        importing.apply(repo, planned)
+        imports.apply(repo, planned)
     echo("\n".join(planned.describe(dry_run=dry_run)))
 
 
@@ -54,11 +54,11 @@ def export_cmd(output: str | None, fmt_name: str | None, **filters: Any) -> None
         git tokens export tokens.csv --since 2025-09-01
         git tokens export --format jsonl --branch main -
     """
-    from gitokens import exporting
+    from gitokens.data import exports
 
     repo = current_repo()
-    entries = exporting.select(repo, load_ledger(repo), **filters)
-    text = exporting.render(entries, exporting.format_for(output, fmt_name))
+    entries = exports.select(repo, load_ledger(repo), **filters)
+    text = exports.render(entries, exports.format_for(output, fmt_name))
     if output is None or output == "-":
         echo(text, nl=False)
     else:

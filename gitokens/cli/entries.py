@@ -6,17 +6,18 @@ from typing import Any
 
 import click
 
-from gitokens import dates, fmt, ledger, recording, shortids, views
+from gitokens import dates, fmt
 from gitokens.cli import COUNT, cli, current_repo, dump_json, echo, load_ledger
 from gitokens.errors import UsageError
-from gitokens.records import SOURCES
+from gitokens.ledger import edits, shortids, store, views
+from gitokens.ledger.record import SOURCES
 
 
-def _entry_json(entry: ledger.Entry) -> dict[str, Any]:
+def _entry_json(entry: store.Entry) -> dict[str, Any]:
     return {**entry.record.to_dict(), "attached_to": entry.attached, "tokens": entry.record.tokens}
 
 
-def _rows(entries: list[ledger.Entry], short: shortids.Shortener, *, with_branch: bool = True) -> str:
+def _rows(entries: list[store.Entry], short: shortids.Shortener, *, with_branch: bool = True) -> str:
     """Records as a table; a "1h cache" column when one of them wrote to the 1-hour cache."""
     hour = any(e.record.cache_write_1h_tokens for e in entries)
     headers = ["id", "when", "commit"] + (["branch"] if with_branch else []) + ["model", "tokens"]
@@ -94,8 +95,8 @@ def add(
     counts = {k: values.pop(k) for k in list(values) if k.endswith("_tokens")}
     repo = current_repo()
     at = dates.parse_moment(at_text, "--at", recordable=True) if at_text is not None else None
-    record = recording.build(repo, total=total, counts=counts, at=at, **values)
-    added = recording.add(repo, record, rev=rev, queue=pending)
+    record = edits.build(repo, total=total, counts=counts, at=at, **values)
+    added = edits.add(repo, record, rev=rev, queue=pending)
     if as_json:
         dump_json(added.record.to_dict())
     else:
@@ -194,7 +195,7 @@ def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortene
     return "\n".join(lines)
 
 
-def _record_text(entry: ledger.Entry, short: shortids.Shortener) -> str:
+def _record_text(entry: store.Entry, short: shortids.Shortener) -> str:
     """One record in full: where it is, its counts (the parts of a count indented under it) and its text."""
     r = entry.record
     lines = [f"record {r.id} ({short(r.id)})", f"on commit {entry.attached[:7]}"]
@@ -288,6 +289,6 @@ def rm(ids: tuple[str, ...]) -> None:
     """
     repo = current_repo()
     loaded = load_ledger(repo)
-    targets = [recording.resolve_id(loaded, text) for text in ids]
-    for line in recording.remove(repo, loaded, targets):
+    targets = [edits.resolve_id(loaded, text) for text in ids]
+    for line in edits.remove(repo, loaded, targets):
         echo(line)

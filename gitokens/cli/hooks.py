@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from gitokens import hook, install
 from gitokens.cli import cli, current_repo, echo, echo_outcome
 from gitokens.errors import GitTokensError
+from gitokens.share import hook, install
 
 # -- install ---------------------------------------------------------------------------------------
 

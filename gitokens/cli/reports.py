@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from gitokens import fmt, ledger
+from gitokens import fmt
 from gitokens.cli import cli, current_repo, dump_json, echo, load_ledger, warn_invalid, write_file
+from gitokens.ledger import store
 
 # -- report --------------------------------------------------------------------------------------
 
@@ -65,13 +66,13 @@ def report(
         git tokens report --since 7d --format markdown -o summary.md
         git tokens report --format html -o tokens.html
     """
-    from gitokens import columncache, reporting  # heavy (numpy, prices, templates): only for this command
+    from gitokens.report import cache, pipeline  # heavy (numpy, prices, templates): only for this command
 
     repo = current_repo()
-    loaded = columncache.load(repo)
+    loaded = cache.load(repo)
     warn_invalid(loaded.invalid)
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = reporting.run(
+    text = pipeline.run(
         repo,
         loaded,
         since=since,
@@ -151,15 +152,16 @@ def demo_cmd(path: str | None) -> None:
         git tokens demo
         git tokens demo /tmp/tokens-demo
     """
-    from gitokens import demo, reporting  # heavy (prices, templates): only for this command
+    from gitokens import demo  # heavy (prices, templates): only for this command
+    from gitokens.report import pipeline
 
     made = demo.create(path)
     echo(f"demo repository: {made.path}\n")
-    loaded = ledger.load(made.repo)
+    loaded = store.load(made.repo)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = reporting.run(made.repo, loaded, fmt="text", color=color, now=made.now)
+    text = pipeline.run(made.repo, loaded, fmt="text", color=color, now=made.now)
     echo(text, nl=not text.endswith("\n"), colour=bool(color))
     dashboard = made.path / demo.DASHBOARD
-    dashboard.write_text(reporting.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")
+    dashboard.write_text(pipeline.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")
     echo(f"\nwrote the HTML dashboard: {dashboard}")
     echo(f"next: cd {made.path} && git log --graph --oneline --all && git tokens report --since 7d")

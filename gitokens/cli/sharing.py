@@ -27,7 +27,7 @@ def sync_cmd(remote: str | None, no_push: bool, dry_run: bool) -> None:
         git tokens sync
         git tokens sync upstream --no-push
     """
-    from gitokens import sync
+    from gitokens.share import sync
 
     result = sync.sync(current_repo(), remote, push=not no_push, dry_run=dry_run)
     for line in result.describe():
@@ -64,7 +64,8 @@ def carry_cmd(sources: tuple[str, ...], onto: str | None, squash_merged: str | N
         git tokens carry main..feature/search --onto 1a2b3c4
         git tokens carry feature/search --onto main~3..main    # a rebase merge, matched by patch id
     """
-    from gitokens import carry, config
+    from gitokens import config
+    from gitokens.share import carry
 
     repo = current_repo()
     default = repo.default_branch(config.load_config(repo.workdir).default_branch)
@@ -85,7 +86,7 @@ def doctor_cmd(fix: bool) -> None:
         git tokens doctor
         git tokens doctor --fix
     """
-    from gitokens import doctor
+    from gitokens.share import doctor
 
     repo = current_repo()
     findings = doctor.examine(repo)
@@ -103,7 +104,7 @@ def doctor_cmd(fix: bool) -> None:
 @click.argument("url", required=False)
 def hook_pre_push(remote: str, url: str | None) -> None:
     """Sync the ledger with the remote a branch is pushed to (called by the pre-push shim). Always exits 0."""
-    from gitokens import sync
+    from gitokens.share import sync
 
     try:
         line = sync.pre_push(current_repo(), remote, sys.stdin.read())

@@ -18,10 +18,11 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from gitokens import install, ledger, pending, recording, totals
-from gitokens.git import open_repo
-from gitokens.records import SPLIT_FIELDS, Record
-from gitokens.usage import usage_fields
+from gitokens.data.usage import usage_fields
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits, pending, store, totals
+from gitokens.ledger.record import SPLIT_FIELDS, Record
+from gitokens.share import install
 
 log = logging.getLogger("gitokens")
 _P = ParamSpec("_P")
@@ -67,7 +68,7 @@ def record(
     }
     try:
         opened = open_repo(repo)
-        made = recording.build(
+        made = edits.build(
             opened,
             total=None if any(counts.values()) else total_tokens,  # a split makes a total redundant
             counts=counts,
@@ -83,7 +84,7 @@ def record(
         if commit is not None:
             target = opened.resolve_commit(commit)
             made = made.replace(commit=target)
-            written = ledger.append(opened, {target: [made]}, "Notes added by gitokens.record")
+            written = store.append(opened, {target: [made]}, "Notes added by gitokens.record")
             totals.advance(opened, written, [made])
             return made
         pending.enqueue(opened, made)

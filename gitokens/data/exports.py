@@ -19,9 +19,9 @@ from typing import Any
 from gitokens import dates
 from gitokens.config import load_config
 from gitokens.errors import UsageError
-from gitokens.git import Repo
-from gitokens.ledger import Entry, Ledger
-from gitokens.records import format_timestamp
+from gitokens.git.repo import Repo
+from gitokens.ledger.record import format_timestamp
+from gitokens.ledger.store import Entry, Ledger
 
 FORMATS = ("json", "jsonl", "csv")
 
@@ -43,7 +43,7 @@ def select(
     exactly, ``author`` and ``model`` match any part, case-insensitively; a record without an author is
     matched on the author of the commit that holds it.
     """
-    from gitokens.reporting import resolve_timezone
+    from gitokens.report.pipeline import resolve_timezone
 
     tz = resolve_timezone(None, load_config(repo.workdir))
     today = (now or datetime.now(UTC)).astimezone(tz).date()
@@ -104,7 +104,7 @@ def _line(data: dict[str, Any]) -> str:
 
 
 def _csv(entries: list[Entry]) -> str:
-    from gitokens.render import CSV_COLUMNS, _csv_cell  # one guard against formula injection, shared
+    from gitokens.report.render import CSV_COLUMNS, _csv_cell  # one guard against formula injection, shared
 
     out = io.StringIO()
     writer = csv.writer(out)

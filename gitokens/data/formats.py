@@ -37,8 +37,8 @@ from typing import Any
 from gitokens.dates import check_recordable
 from gitokens.errors import InvalidRecord, UsageError
 from gitokens.fmt import parse_tokens
-from gitokens.records import SPLIT_FIELDS, format_timestamp
-from gitokens.render import csv_unquote
+from gitokens.ledger.record import SPLIT_FIELDS, format_timestamp
+from gitokens.report.render import csv_unquote
 
 _OTHER_COUNTS = ("cache_write_1h_tokens", "requests")  # counts beside the split, in our own CSV
 _BRANCH_FILE = re.compile(r"^tokens_(.+)\.json$")

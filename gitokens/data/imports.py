@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitokens import importformats, ledger, recording, totals
+from gitokens.data import formats
+from gitokens.data.formats import Row, RowError
 from gitokens.errors import InvalidRecord, UnknownRevision, UsageError
-from gitokens.git import Repo
-from gitokens.importformats import Row, RowError
-from gitokens.records import Record, RecordId, content_id, parse_timestamp
+from gitokens.git.repo import Repo
+from gitokens.ledger import edits, store, totals
+from gitokens.ledger.record import Record, RecordId, content_id, parse_timestamp
 
 OWN_COMMIT = "on the commit they name"
 BRANCH_TIP = "on their branch's tip at their time"
@@ -72,21 +73,21 @@ class Plan:
 def plan(repo: Repo, paths: Iterable[Path], *, fallback: str | None = None) -> Plan:
     """Read every file and place every new record; raises naming the file and line of the first bad row."""
     result = Plan(fallback=repo.resolve_commit(fallback) if fallback else None)
-    loaded = ledger.load(repo)
+    loaded = store.load(repo)
     known: set[RecordId] = {*loaded.entries, *loaded.removed, *(t.record.id for t in loaded.tombstones)}
     seen: set[RecordId] = set()
     placer = _Placer(repo)
     author = repo.user_email()
     unplaced: list[str] = []
     for path in paths:
-        kind, rows = importformats.read(path)
+        kind, rows = formats.read(path)
         result.files.append((path.name, kind, len(rows)))
         occurrences: Counter[str] = Counter()
         for index, row in enumerate(rows):
             try:
                 record = _record(row, occurrences, author)
             except InvalidRecord as exc:
-                raise RowError(f"{importformats.where(path, index)}: {exc.message}", hint=exc.hint) from None
+                raise RowError(f"{formats.where(path, index)}: {exc.message}", hint=exc.hint) from None
             if record.id in known:
                 result.known += 1
                 continue
@@ -115,7 +116,7 @@ def apply(repo: Repo, planned: Plan) -> None:
     """Write the planned records in one ledger commit."""
     if not planned.by_commit:
         return
-    written = ledger.append(repo, planned.by_commit, "Notes added by 'git tokens import'")
+    written = store.append(repo, planned.by_commit, "Notes added by 'git tokens import'")
     if all(r.kind == "usage" for r in planned.records):  # else the branch totals are rebuilt when next read
         totals.advance(repo, written, planned.records)
 
@@ -123,7 +124,7 @@ def apply(repo: Repo, planned: Plan) -> None:
 def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
     """The row as a record: our own export keeps its id; older rows get one from their content."""
     data = dict(row.fields)
-    recording.check_text(data)
+    edits.check_text(data)
     if not row.own:
         basis = content_id(data)
         # The same session written twice in one file is two sessions: the repeat gets its own id.
@@ -132,7 +133,7 @@ def _record(row: Row, occurrences: Counter[str], author: str | None) -> Record:
         data["source"] = "import"
         if author and not data.get("author"):
             data["author"] = author  # not a part of the id: teammates importing one file get the same ids
-    return recording.check_new(Record.from_dict(data), data.get("ts"))
+    return edits.check_new(Record.from_dict(data), data.get("ts"))
 
 
 class _Placer:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pygit2
 
-from gitokens.git import Repo
+from gitokens.git.repo import Repo
 
 _BLOB_MODE = 0o100644
 _TREE_MODE = 0o040000

@@ -25,7 +25,7 @@ import pygit2
 from pygit2.enums import ObjectType
 
 from gitokens.errors import GitTokensError, LedgerBusy, LedgerRefBroken
-from gitokens.git import _HEX_RE, NOTES_REF, Repo
+from gitokens.git.repo import _HEX_RE, NOTES_REF, Repo
 
 # Git commands we run for the network: no hooks of ours (or anyone's), no auto-gc, messages in English.
 _QUIET_GIT = ("git", "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "maintenance.auto=false")

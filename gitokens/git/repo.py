@@ -24,8 +24,8 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import ObjectType, RepositoryState
 
-from gitokens import gitbin
 from gitokens.errors import LedgerBusy, LedgerRefBroken, NotARepository, UnknownRevision, UnsupportedRepository
+from gitokens.git import command
 
 NOTES_REF = "refs/notes/tokens"
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
@@ -222,7 +222,7 @@ class Repo:
     def first_parent_times(self, tip: str, since: int | None = None) -> list[tuple[str, int]]:
         """(commit, committer time) along the first-parent chain from ``tip``, newest first; with ``since``
         (seconds since the epoch) only the commits git's ``--since`` keeps."""
-        return gitbin.first_parent_times(str(self.git_dir), tip, since)
+        return command.first_parent_times(str(self.git_dir), tip, since)
 
     def worktree_roots(self) -> list[Path]:
         """The work trees of this repository (the main one and every linked one), symlinks resolved."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens import __version__
-from gitokens.git import Repo
+from gitokens.git.repo import Repo
 
 # What a subtree parses to: its records as (commit, Record.values()) and its bad lines as
 # (commit, line number, text, error).

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitokens import dates, ledger, pending, shortids, totals
+from gitokens import dates
 from gitokens.errors import InvalidRecord, UnknownRevision, UsageError
-from gitokens.git import Repo
-from gitokens.records import Record, format_timestamp, new_id
+from gitokens.git.repo import Repo
+from gitokens.ledger import pending, shortids, store, totals
+from gitokens.ledger.record import Record, format_timestamp, new_id
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,12 @@ def add(repo: Repo, record: Record, *, rev: str | None = None, queue: bool = Fal
     commit = repo.resolve_commit(rev) if rev is not None else head
     assert commit is not None
     record = record.replace(commit=commit)
-    written = ledger.append(repo, {commit: [record]}, "Notes added by 'git tokens add'")
+    written = store.append(repo, {commit: [record]}, "Notes added by 'git tokens add'")
     totals.advance(repo, written, [record])
     return Added(record, commit, None, totals.branch_total(repo, record.branch))
 
 
-def resolve_id(loaded: ledger.Ledger, text: str) -> ledger.Entry:
+def resolve_id(loaded: store.Ledger, text: str) -> store.Entry:
     """The record a full id or unique prefix names (removed ones too, so rm can say so): a prefix of the id,
     or of the part after a captured id's ``source:``, as ``log`` shows it."""
     if len(text) < shortids.MIN_TYPED:
@@ -135,7 +136,7 @@ def resolve_id(loaded: ledger.Ledger, text: str) -> ledger.Entry:
     return matches[0]
 
 
-def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> list[str]:
+def remove(repo: Repo, loaded: store.Ledger, targets: list[store.Entry]) -> list[str]:
     """Write one tombstone per target, attached to the commit that holds it; returns what was done."""
     short = loaded.shortener()
     lines: list[str] = []
@@ -167,6 +168,6 @@ def remove(repo: Repo, loaded: ledger.Ledger, targets: list[ledger.Entry]) -> li
         gone.append(target)
         lines.append(f"removed {short(target.id)}: {target.tokens:,} tokens on {entry.attached[:7]}")
     if by_commit:
-        written = ledger.append(repo, by_commit, "Notes added by 'git tokens rm'")
+        written = store.append(repo, by_commit, "Notes added by 'git tokens rm'")
         totals.advance(repo, written, [], removed=gone)
     return lines

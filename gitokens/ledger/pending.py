@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitokens.errors import InvalidRecord
-from gitokens.git import Repo
-from gitokens.records import Record
+from gitokens.git.repo import Repo
+from gitokens.ledger.record import Record
 
 _SUFFIX = ".json"
 _RETRY = ".retry"

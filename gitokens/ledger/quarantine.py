@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitokens import gitnotes
 from gitokens.errors import InvalidRecord, LedgerBusy
-from gitokens.git import NOTES_REF, Repo, join_note_lines
-from gitokens.records import line_values
+from gitokens.git import notes
+from gitokens.git.repo import NOTES_REF, Repo, join_note_lines
+from gitokens.ledger.record import line_values
 
 QUARANTINE_REF = "refs/notes/tokens-quarantine"
 
@@ -41,11 +41,11 @@ def move(repo: Repo, commits: set[str], *, tries: int = 20) -> Moved:
     """Move the lines of ``commits``' notes that are not records into the quarantine."""
     for _ in range(tries):
         tip = repo.notes_tip()
-        placed = gitnotes.find_notes(repo, tip, commits)
+        placed = notes.find_notes(repo, tip, commits)
         bad: dict[str, list[bytes]] = {}
         changes: dict[str, str | bytes | None] = {}
         for commit, places in placed.items():
-            lines = [line for _, blob in places for line in gitnotes.blob_data(repo, blob).split(b"\n") if line.strip()]
+            lines = [line for _, blob in places for line in notes.blob_data(repo, blob).split(b"\n") if line.strip()]
             wrong = [line for line in lines if not is_record(line, commit)]
             if wrong:
                 bad[commit] = wrong
@@ -55,10 +55,10 @@ def move(repo: Repo, commits: set[str], *, tries: int = 20) -> Moved:
             return Moved(0, 0)
         repo.append_notes(bad, "Lines that are not records, moved by 'git tokens doctor --fix'", QUARANTINE_REF)
         try:
-            gitnotes.write_notes(
+            notes.write_notes(
                 repo, tip, [tip], changes, "Lines that are not records moved to the quarantine", placed=placed
             )
-        except gitnotes.NotesMoved:
+        except notes.NotesMoved:
             continue
         return Moved(sum(len(lines) for lines in bad.values()), len(bad))
     raise LedgerBusy(

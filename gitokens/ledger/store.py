@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from gitokens import shortids
 from gitokens.errors import InvalidRecord
-from gitokens.git import NOTES_REF, Repo, open_repo
-from gitokens.notecache import NoteCache, Parsed
-from gitokens.records import Record, RecordId, line_values
+from gitokens.git.repo import NOTES_REF, Repo, open_repo
+from gitokens.ledger import shortids
+from gitokens.ledger.cache import NoteCache, Parsed
+from gitokens.ledger.record import Record, RecordId, line_values
 
 _PARALLEL_FROM = 32  # uncached subtrees worth starting other processes for
 _SHOWN_TEXT = 1000  # characters of a bad line kept to show; the line itself stays whole in its note

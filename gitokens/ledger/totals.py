@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitokens import ledger as ledger_mod
-from gitokens.git import Repo
-from gitokens.records import Record
+from gitokens.git.repo import Repo
+from gitokens.ledger import store as ledger_mod
+from gitokens.ledger.record import Record
 
 _VERSION = 2  # of the cache file: version 1 counted records as sessions
 

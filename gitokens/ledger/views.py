@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from gitokens import recording, shortids
 from gitokens.dates import in_zone
 from gitokens.errors import UnknownRevision
-from gitokens.git import Repo
-from gitokens.ledger import Entry, Ledger
-from gitokens.records import Record
+from gitokens.git.repo import Repo
+from gitokens.ledger import edits, shortids
+from gitokens.ledger.record import Record
+from gitokens.ledger.store import Entry, Ledger
 
 
 def session_key(record: Record) -> str:
@@ -100,7 +100,7 @@ def resolve(repo: Repo, ledger: Ledger, rev: str) -> tuple[str | None, Entry | N
                     f"{rev!r} is neither a commit nor a record id",
                     hint="name a commit (HEAD~1, a branch, a hash) or a record id as `git tokens log` shows it",
                 ) from None
-    return None, recording.resolve_id(ledger, rev)
+    return None, edits.resolve_id(ledger, rev)
 
 
 def on_commit(ledger: Ledger, commit: str) -> list[Entry]:

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from gitokens.columns import factorize
-from gitokens.model import Row, Table, Totals
+from gitokens.report.columns import factorize
+from gitokens.report.model import Row, Table, Totals
 
 UNKNOWN = "(unknown)"  # the key of records that lack the field a breakdown groups by
 

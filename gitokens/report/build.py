@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from gitokens.aggregate import (
+from gitokens.config import Config
+from gitokens.git.repo import Repo
+from gitokens.pricing import Pricer
+from gitokens.report.aggregate import (
     AUTHOR,
     BRANCH,
     COLUMNS,
@@ -35,7 +38,7 @@ from gitokens.aggregate import (
     Records,
     share,
 )
-from gitokens.columns import (
+from gitokens.report.columns import (
     CACHE_READ,
     CACHE_WRITE,
     CACHE_WRITE_1H,
@@ -50,13 +53,10 @@ from gitokens.columns import (
     factorize,
     ts_text,
 )
-from gitokens.config import Config
-from gitokens.costs import costs
-from gitokens.git import Repo
-from gitokens.localdays import day_number, from_day_number, local_days, ms
-from gitokens.merges import merge_totals, walk_merges
-from gitokens.model import CostLine, Report, Table, Totals
-from gitokens.pricing import Pricer
+from gitokens.report.costs import costs
+from gitokens.report.localdays import day_number, from_day_number, local_days, ms
+from gitokens.report.merges import merge_totals, walk_merges
+from gitokens.report.model import CostLine, Report, Table, Totals
 
 _NONE = np.zeros(0, dtype=np.intp)
 

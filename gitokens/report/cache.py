@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 
 from gitokens import __version__
-from gitokens.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_ledger, record
 from gitokens.errors import GitTokensError, InvalidRecord
-from gitokens.git import Repo
-from gitokens.gitnotes import blob_data, note_changes
-from gitokens.ledger import Entry, InvalidLine
-from gitokens.ledger import load as load_ledger
-from gitokens.records import Record
+from gitokens.git.notes import blob_data, note_changes
+from gitokens.git.repo import Repo
+from gitokens.ledger.record import Record
+from gitokens.ledger.store import Entry, InvalidLine
+from gitokens.ledger.store import load as load_ledger
+from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_ledger, record
 
 _LAYOUT = 2  # 2: sessions coded by distinct value (reports count them)
 _FILE = f"columns-{__version__}-{_LAYOUT}.npz"

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from gitokens.ledger import Entry, InvalidLine, Ledger
-from gitokens.records import SPLIT_FIELDS, Record, format_timestamp
+from gitokens.ledger.record import SPLIT_FIELDS, Record, format_timestamp
+from gitokens.ledger.store import Entry, InvalidLine, Ledger
 
 # Text fields, in the order they are stored; "attached" is the commit whose note holds the record now.
 TEXTS = ("id", "branch", "author", "model", "provider", "endpoint", "source", "session", "note", "commit", "attached")

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from gitokens import columns as cols
-from gitokens.columns import (
+from gitokens.pricing import UNKNOWN_MODEL, Pricer, PriceTable
+from gitokens.report import columns as cols
+from gitokens.report.columns import (
     CACHE_READ,
     CACHE_WRITE,
     CACHE_WRITE_1H,
@@ -25,7 +26,6 @@ from gitokens.columns import (
     Columns,
     factorize,
 )
-from gitokens.pricing import UNKNOWN_MODEL, Pricer, PriceTable
 
 _DAY = 86_400_000
 _EXACT = 2.0**53

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import numpy as np
 
-from gitokens.columns import factorize
 from gitokens.dates import in_zone
+from gitokens.report.columns import factorize
 
 HOUR, DAY = 3_600_000, 86_400_000  # in milliseconds
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from gitokens.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share, split_by
-from gitokens.columns import Columns
-from gitokens.git import CommitInfo, Repo
-from gitokens.model import Merge, Totals
+from gitokens.git.repo import CommitInfo, Repo
+from gitokens.report.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share, split_by
+from gitokens.report.columns import Columns
+from gitokens.report.model import Merge, Totals
 
 _PR_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)")
 _BRANCH_MERGE = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")

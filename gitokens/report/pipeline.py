@@ -7,14 +7,14 @@ import os
 from datetime import UTC, datetime, tzinfo
 
 from gitokens import dates
-from gitokens.columns import Columns, from_ledger
 from gitokens.config import Config, load_config
 from gitokens.errors import UsageError
-from gitokens.git import Repo
-from gitokens.ledger import Ledger
-from gitokens.model import Report
+from gitokens.git.repo import Repo
+from gitokens.ledger.store import Ledger
 from gitokens.pricing import CostMode, Pricer
-from gitokens.report import SECTIONS, Options, build
+from gitokens.report.build import SECTIONS, Options, build
+from gitokens.report.columns import Columns, from_ledger
+from gitokens.report.model import Report
 
 
 def run(
@@ -26,7 +26,7 @@ def run(
     **choices: object,
 ) -> str:
     """The report, rendered in ``fmt``."""
-    from gitokens import render  # Jinja: only when rendering
+    from gitokens.report import render  # Jinja: only when rendering
 
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
     return render.render(model, fmt, color=color)

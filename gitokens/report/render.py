@@ -26,7 +26,7 @@ import jinja2
 
 from gitokens.dates import in_zone
 from gitokens.fmt import one_line
-from gitokens.model import Report
+from gitokens.report.model import Report
 
 FORMATS = ("text", "markdown", "html", "json", "csv")
 CSV_COLUMNS = (

@@ -16,12 +16,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gitokens import gitnotes, totals
-from gitokens import ledger as ledger_mod
 from gitokens.errors import UsageError
-from gitokens.git import Repo
-from gitokens.ledger import Entry, Ledger
-from gitokens.records import Record, RecordId
+from gitokens.git import notes
+from gitokens.git.repo import Repo
+from gitokens.ledger import store as ledger_mod
+from gitokens.ledger import totals
+from gitokens.ledger.record import Record, RecordId
+from gitokens.ledger.store import Entry, Ledger
 
 _FULL_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 MESSAGE = "Notes added by 'git tokens carry'"
@@ -94,7 +95,7 @@ def source_commits(repo: Repo, sources: Iterable[str], default: str | None) -> l
         if ".." in source and "..." not in source:
             start, _, end = source.partition("..")
             found += repo.commits_between(repo.resolve_commit(start or "HEAD"), repo.resolve_commit(end or "HEAD"))
-        elif gitnotes.has_branch(repo, source) and default and source != default:
+        elif notes.has_branch(repo, source) and default and source != default:
             found += repo.commits_between(repo.resolve_commit(default), repo.resolve_commit(source))
         else:
             found.append(_commit_id(repo, source))
@@ -107,7 +108,7 @@ def match_by_patch(repo: Repo, sources: list[str], exclude: str, include: str) -
     Returns source -> target, and the sources nothing matched.
     """
     targets: dict[str, str] = {}
-    for commit, patch in gitnotes.patch_ids(repo, exclude, include).items():
+    for commit, patch in notes.patch_ids(repo, exclude, include).items():
         targets.setdefault(patch, commit)
     pairs: dict[str, str] = {}
     unmatched: list[str] = []
@@ -124,7 +125,7 @@ def _patch_of(repo: Repo, commit: str) -> str | None:
     info = repo.commit_info(commit)
     if info is None or len(info.parents) != 1:
         return None
-    return gitnotes.diff_patch_id(repo, info.parents[0], commit)
+    return notes.diff_patch_id(repo, info.parents[0], commit)
 
 
 def find_landing(repo: Repo, branch: str, default: str) -> tuple[str, dict[str, str]]:
@@ -135,25 +136,25 @@ def find_landing(repo: Repo, branch: str, default: str) -> tuple[str, dict[str, 
     (same patch id, or the same files ending with the same content) is a squash merge.
     """
     tip, main = repo.resolve_commit(branch), repo.resolve_commit(default)
-    if gitnotes.is_ancestor(repo, tip, main):
+    if notes.is_ancestor(repo, tip, main):
         raise CarryError(
             f"{branch} is already part of {default} (merged or fast-forwarded): its records count where they are",
             hint="nothing to carry",
         )
-    base = gitnotes.merge_base(repo, tip, main)
+    base = notes.merge_base(repo, tip, main)
     if base is None:
         raise CarryError(f"{branch} and {default} share no history", hint="name the commit: --onto COMMIT")
-    own = gitnotes.single_parent_commits(repo, base, tip)
+    own = notes.single_parent_commits(repo, base, tip)
     if own:
         pairs, unmatched = match_by_patch(repo, own, base, main)
         if not unmatched and len(set(pairs.values())) == len(own):
             return "rebase", pairs
-    whole = gitnotes.diff_patch_id(repo, base, tip)
-    landed = gitnotes.single_parent_commits(repo, base, main)
-    by_patch = gitnotes.patch_ids(repo, base, main)
+    whole = notes.diff_patch_id(repo, base, tip)
+    landed = notes.single_parent_commits(repo, base, main)
+    by_patch = notes.patch_ids(repo, base, main)
     candidates = [c for c in landed if whole is not None and by_patch.get(c) == whole]
     if not candidates:
-        wanted = gitnotes.tree_changes(repo, base, tip)
+        wanted = notes.tree_changes(repo, base, tip)
         candidates = [c for c in landed if wanted and _changes_of(repo, c) == wanted]
     sources = repo.commits_between(base, tip)
     if len(candidates) == 1:
@@ -171,7 +172,7 @@ def find_landing(repo: Repo, branch: str, default: str) -> tuple[str, dict[str, 
 
 def _changes_of(repo: Repo, commit: str) -> dict[str, str | None]:
     info = repo.commit_info(commit)
-    return gitnotes.tree_changes(repo, info.parents[0], commit) if info and info.parents else {}
+    return notes.tree_changes(repo, info.parents[0], commit) if info and info.parents else {}
 
 
 def run(repo: Repo, ledger: Ledger, pairs: dict[str, str]) -> Carried:

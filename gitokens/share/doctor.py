@@ -16,11 +16,13 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from gitokens import gitnotes, install, ledger, pending, quarantine
 from gitokens.errors import LedgerBusy
-from gitokens.git import NOTES_REF, Repo, join_note_lines
-from gitokens.ledger import Ledger
-from gitokens.records import Record
+from gitokens.git import notes
+from gitokens.git.repo import NOTES_REF, Repo, join_note_lines
+from gitokens.ledger import pending, quarantine, store
+from gitokens.ledger.record import Record
+from gitokens.ledger.store import Ledger
+from gitokens.share import install
 
 Level = Literal["ok", "info", "warn", "fixed"]
 STALE_LOCK_SECONDS = 600.0
@@ -47,7 +49,7 @@ def examine(repo: Repo) -> list[Finding]:
     broken = _ledger_ref(repo)
     if broken is not None:
         return [*found, broken]
-    return [*found, *_ledger(repo, ledger.load(repo))]
+    return [*found, *_ledger(repo, store.load(repo))]
 
 
 def apply_fixes(findings: list[Finding]) -> list[Finding]:
@@ -179,7 +181,7 @@ def _refspecs(repo: Repo) -> list[Finding]:
                     fix=partial(_replace_refspec, repo, remote, spec, safe),
                 )
             )
-    for remote, spec in gitnotes.push_refspecs(repo):
+    for remote, spec in notes.push_refspecs(repo):
         if spec.startswith("+") and "refs/notes/" in spec:
             found.append(
                 Finding(
@@ -201,12 +203,12 @@ def _replace_refspec(repo: Repo, remote: str, spec: str, safe: str) -> str:
 
 def _leftovers(repo: Repo) -> list[Finding]:
     found = []
-    present, merging = gitnotes.notes_merge_state(repo)
+    present, merging = notes.notes_merge_state(repo)
     if present:
         ours = merging in (None, "", NOTES_REF)
 
         def abort() -> str:
-            gitnotes.abort_notes_merge(repo)
+            notes.abort_notes_merge(repo)
             return f"removed the unfinished notes merge ({', '.join(present)})"
 
         found.append(
@@ -218,7 +220,7 @@ def _leftovers(repo: Repo) -> list[Finding]:
                 fix=abort if ours else None,
             )
         )
-    lock = gitnotes.ref_lock(repo)
+    lock = notes.ref_lock(repo)
     if lock is not None:
         path, age = lock
         if age > STALE_LOCK_SECONDS:
@@ -275,7 +277,7 @@ def _last_good(repo: Repo, broken: str) -> tuple[str, str] | None:
     for oid in repo.reflog(NOTES_REF):
         if oid != broken and repo.notes_commit_problem(oid) is None:
             return oid, "the last notes commit in its reflog"
-    for ref in gitnotes.tracking_refs(repo):
+    for ref in notes.tracking_refs(repo):
         fetched = repo.ref_target(ref)
         if fetched is not None and repo.notes_commit_problem(fetched) is None:
             return fetched, ref
@@ -283,23 +285,23 @@ def _last_good(repo: Repo, broken: str) -> tuple[str, str] | None:
 
 
 def _reset_ref(repo: Repo, broken: str, good: str, where: str) -> str:
-    gitnotes.reset_ref(repo, NOTES_REF, broken, good, f"gitokens doctor --fix: back to {where}")
+    notes.reset_ref(repo, NOTES_REF, broken, good, f"gitokens doctor --fix: back to {where}")
     return f"pointed {NOTES_REF} back at {good[:12]} ({where}); run `git tokens sync` to merge the team's ledger"
 
 
-def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
-    if ledger.tip is None:
+def _ledger(repo: Repo, loaded: Ledger) -> list[Finding]:
+    if loaded.tip is None:
         return [Finding("info", "the ledger is empty (no refs/notes/tokens yet)", "git tokens add, or git tokens sync")]
-    found = [Finding("ok", f"ledger: {len(ledger.entries)} record(s) in effect at {ledger.tip[:12]}")]
-    if ledger.invalid:
-        shown = "; ".join(bad.describe() for bad in ledger.invalid[:_SHOWN])
+    found = [Finding("ok", f"ledger: {len(loaded.entries)} record(s) in effect at {loaded.tip[:12]}")]
+    if loaded.invalid:
+        shown = "; ".join(bad.describe() for bad in loaded.invalid[:_SHOWN])
         found.append(
             Finding(
                 "warn",
-                f"{len(ledger.invalid)} ledger line(s) are not valid records: {shown}",
+                f"{len(loaded.invalid)} ledger line(s) are not valid records: {shown}",
                 "every command skips them and warns; git tokens doctor --fix moves them, kept byte for byte, "
                 f"to {quarantine.QUARANTINE_REF}",
-                fix=partial(_quarantine, repo, {bad.commit for bad in ledger.invalid}),
+                fix=partial(_quarantine, repo, {bad.commit for bad in loaded.invalid}),
             )
         )
     held = quarantine.count(repo)
@@ -311,19 +313,19 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
                 f"see them with git log -p {quarantine.QUARANTINE_REF}",
             )
         )
-    if ledger.conflicting_ids:
-        shown = ", ".join(sorted(ledger.conflicting_ids)[:_SHOWN])
+    if loaded.conflicting_ids:
+        shown = ", ".join(sorted(loaded.conflicting_ids)[:_SHOWN])
         found.append(
             Finding(
                 "warn",
-                f"{len(ledger.conflicting_ids)} record id(s) have copies with different content: {shown}",
+                f"{len(loaded.conflicting_ids)} record id(s) have copies with different content: {shown}",
                 "a copy was edited by hand; reports count one of them (`git tokens log --json` shows which)",
             )
         )
-    pools = (*ledger.entries.values(), *ledger.removed.values(), *ledger.tombstones)
+    pools = (*loaded.entries.values(), *loaded.removed.values(), *loaded.tombstones)
     present = [any(repo.commit_exists(c) for c in e.placements) for e in pools]
     gone = [e for e, here in zip(pools, present, strict=True) if not here]
-    reachable = gitnotes.reachable_commits(repo) if len(gone) < len(pools) else None
+    reachable = notes.reachable_commits(repo) if len(gone) < len(pools) else None
     stranded = [
         e
         for e, here in zip(pools, present, strict=True)
@@ -349,7 +351,7 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
                 "git tokens carry --squash-merged BRANCH",
             )
         )
-    old_rules = [e for e in ledger.entries.values() if _captured_by_old_rules(e.record)]
+    old_rules = [e for e in loaded.entries.values() if _captured_by_old_rules(e.record)]
     if old_rules:
         found.append(
             Finding(
@@ -360,7 +362,7 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
                 "--since if the first captures used them); the others stay as they are",
             )
         )
-    doubled = sorted(c for c, n in Counter(c for c, _ in gitnotes.note_placements(repo, ledger.tip)).items() if n > 1)
+    doubled = sorted(c for c, n in Counter(c for c, _ in notes.note_placements(repo, loaded.tip)).items() if n > 1)
     if doubled:
         found.append(
             Finding(
@@ -368,7 +370,7 @@ def _ledger(repo: Repo, ledger: Ledger) -> list[Finding]:
                 f"{len(doubled)} commit(s) have notes at two fanout depths (written by two tools): "
                 f"{', '.join(c[:12] for c in doubled[:_SHOWN])}",
                 "both copies are read; git tokens doctor --fix joins them into one note",
-                fix=partial(_join_copies, repo, ledger.tip, doubled),
+                fix=partial(_join_copies, repo, loaded.tip, doubled),
             )
         )
     return found
@@ -395,13 +397,11 @@ def _quarantine(repo: Repo, commits: set[str]) -> str:
 def _join_copies(repo: Repo, tip: str | None, commits: list[str]) -> str:
     changes: dict[str, str | bytes | None] = {}
     for commit in commits:
-        blobs = gitnotes.note_blobs(repo, tip, commit)
-        changes[commit] = join_note_lines(
-            line for blob in blobs for line in gitnotes.blob_data(repo, blob).split(b"\n")
-        )
+        blobs = notes.note_blobs(repo, tip, commit)
+        changes[commit] = join_note_lines(line for blob in blobs for line in notes.blob_data(repo, blob).split(b"\n"))
     parents = [tip] if tip else []
     try:
-        gitnotes.write_notes(repo, tip, parents, changes, "Notes joined by 'git tokens doctor --fix'")
-    except gitnotes.NotesMoved:
+        notes.write_notes(repo, tip, parents, changes, "Notes joined by 'git tokens doctor --fix'")
+    except notes.NotesMoved:
         raise LedgerBusy("the ledger moved while joining notes", hint="run `git tokens doctor --fix` again") from None
     return f"joined the copies of {len(commits)} note(s) into one each"

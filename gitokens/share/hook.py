@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from gitokens import ledger, pending, recording, totals
 from gitokens.errors import GitTokensError
-from gitokens.git import Repo
-from gitokens.records import Record
+from gitokens.git.repo import Repo
+from gitokens.ledger import edits, pending, store, totals
+from gitokens.ledger.record import Record
 
 _ACTIONS_WITHOUT_PROMPT = ("rebase", "cherry-pick", "am", "merge", "revert", "pull")
 
@@ -41,7 +41,7 @@ def post_commit(repo: Repo, *, prompt: bool, terminal: Callable[[], tuple[TextIO
     else:
         attached = [r.replace(commit=head, branch=branch) for r in fresh]
         try:
-            written = ledger.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook", timeout=2.0)
+            written = store.append(repo, {head: attached}, "Notes added by the gitokens post-commit hook", timeout=2.0)
         except BaseException:
             pending.give_back(claimed)
             raise
@@ -55,7 +55,7 @@ def post_commit(repo: Repo, *, prompt: bool, terminal: Callable[[], tuple[TextIO
         if streams is not None:
             record = ask(repo, *streams)
             if record is not None:
-                added = recording.add(repo, record)
+                added = edits.add(repo, record)
                 result.attached.append(added.record)
                 result.messages.append(added.describe())
     return result
@@ -65,7 +65,7 @@ def _not_in_ledger(repo: Repo, claimed: pending.Claimed) -> list[Record]:
     """The claimed records to attach: a record taken back from a killed hook may be in the ledger already."""
     if not claimed.retried:
         return claimed.records
-    loaded = ledger.load(repo)
+    loaded = store.load(repo)
     present = {*loaded.entries, *loaded.removed, *(t.record.id for t in loaded.tombstones)}
     return [r for r in claimed.records if r.id not in claimed.retried or r.id not in present]
 
@@ -112,7 +112,7 @@ def ask(repo: Repo, tty_in: TextIO, tty_out: TextIO) -> Record | None:
     tty_out.flush()
     model = tty_in.readline().strip() or default_model
     try:
-        return recording.build(
+        return edits.build(
             repo,
             counts={"input_tokens": input_tokens, "output_tokens": output_tokens},
             model=model,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.errors import InstallError
-from gitokens.git import NOTES_REF, Repo
+from gitokens.git.repo import NOTES_REF, Repo
 
 HOOK = "post-commit"
 SYNC_HOOK = "pre-push"  # `install --sync`: syncs the ledger when a branch is pushed

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gitokens import gitnotes
 from gitokens.errors import GitTokensError, InvalidRecord, LedgerBusy, UsageError
-from gitokens.git import NOTES_REF, Repo, join_note_lines
-from gitokens.records import line_values
+from gitokens.git import notes
+from gitokens.git.repo import NOTES_REF, Repo, join_note_lines
+from gitokens.ledger.record import line_values
 
 ATTEMPTS = 6  # pushes tried before giving up; the pause before each retry doubles, jittered, up to ~1 s
 Change = str | bytes | None  # a note's new content: an existing blob id, new bytes, or no note
@@ -43,7 +43,7 @@ class Plan:
     changes: dict[str, Change] = field(default_factory=dict)  # for a merge: the notes that change
     received: int = 0  # record lines the merge adds to our notes
     dropped: int = 0  # record lines gone because the remote deleted or edited notes (git's merge does too)
-    placed: dict[str, list[gitnotes.Placement]] = field(default_factory=dict)  # where changed notes sit now
+    placed: dict[str, list[notes.Placement]] = field(default_factory=dict)  # where changed notes sit now
     invalid: list[str] = field(default_factory=list)  # received lines that are not records: "commit: why"
 
 
@@ -80,7 +80,7 @@ def default_remote(repo: Repo) -> str:
 
 
 def check_remote(repo: Repo, remote: str) -> None:
-    if remote not in gitnotes.remote_names(repo):
+    if remote not in notes.remote_names(repo):
         raise UsageError(
             f"no remote named {remote!r}",
             hint="add it with `git remote add NAME URL`, or name another: git tokens sync REMOTE (see `git remote -v`)",
@@ -103,7 +103,7 @@ def sync(
     last = ""
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
-        remote_tip = gitnotes.fetch_notes(repo, name)
+        remote_tip = notes.fetch_notes(repo, name)
         if dry_run:
             planned = plan(repo, repo.notes_tip(), remote_tip)
             result.received, result.dropped, result.invalid = planned.received, planned.dropped, planned.invalid
@@ -119,7 +119,7 @@ def sync(
         if not push or result.tip is None or result.tip == remote_tip:
             return result
         sent = count_sent(repo, remote_tip, result.tip, {})
-        pushed = gitnotes.push_notes(repo, name, result.tip)
+        pushed = notes.push_notes(repo, name, result.tip)
         if pushed.ok:
             result.pushed, result.sent = True, sent
             return result
@@ -146,12 +146,12 @@ def merge(repo: Repo, remote_tip: str | None, *, message: str, tries: int = 50) 
         try:
             if planned.kind == "fast-forward":
                 assert remote_tip is not None
-                gitnotes.write_notes(repo, local, [remote_tip], {}, message)
+                notes.write_notes(repo, local, [remote_tip], {}, message)
             elif planned.kind == "merge":
                 assert local is not None and remote_tip is not None
-                gitnotes.write_notes(repo, local, [local, remote_tip], planned.changes, message, placed=planned.placed)
+                notes.write_notes(repo, local, [local, remote_tip], planned.changes, message, placed=planned.placed)
             return planned
-        except gitnotes.NotesMoved:
+        except notes.NotesMoved:
             continue
     raise LedgerBusy(
         f"{NOTES_REF} kept moving while merging ({tries} tries)",
@@ -163,13 +163,13 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
     """Plan merging the notes commit ``remote`` into ``local`` the way ``git notes merge -s cat_sort_uniq`` does."""
     if remote is None or remote == local:
         return Plan("up to date", local, remote)
-    base = gitnotes.merge_base(repo, local, remote) if local is not None else None
+    base = notes.merge_base(repo, local, remote) if local is not None else None
     if base == remote:
         return Plan("up to date", local, remote)
     if local is None or base == local:
         received = dropped = 0
-        touched = gitnotes.changed_commits(repo, local, remote)
-        at_local, at_remote = gitnotes.find_notes(repo, local, touched), gitnotes.find_notes(repo, remote, touched)
+        touched = notes.changed_commits(repo, local, remote)
+        at_local, at_remote = notes.find_notes(repo, local, touched), notes.find_notes(repo, remote, touched)
         invalid: list[str] = []
         for commit in touched:
             before, after = _placed_lines(repo, at_local[commit]), _placed_lines(repo, at_remote[commit])
@@ -178,13 +178,13 @@ def plan(repo: Repo, local: str | None, remote: str | None) -> Plan:
             invalid += _invalid(commit, after - before)
         return Plan("fast-forward", local, remote, received=received, dropped=dropped, invalid=invalid)
     # Notes the remote changed since the base; one that only moved to another fanout depth did not change.
-    moved = {c: sides for c, sides in gitnotes.note_changes(repo, base, remote).items() if sides[0] != sides[1]}
-    at_local = gitnotes.find_notes(repo, local, moved)
+    moved = {c: sides for c, sides in notes.note_changes(repo, base, remote).items() if sides[0] != sides[1]}
+    at_local = notes.find_notes(repo, local, moved)
     changes: dict[str, Change] = {}
     received = dropped = 0
     invalid = []
     for commit, (was, theirs) in moved.items():
-        mine = gitnotes.blob_ids(at_local[commit])
+        mine = notes.blob_ids(at_local[commit])
         if mine == theirs:
             continue
         mine_lines = _blob_lines(repo, mine)
@@ -214,9 +214,9 @@ def _invalid(commit: str, lines: Iterable[bytes]) -> list[str]:
 
 def count_sent(repo: Repo, remote: str | None, tip: str | None, changes: dict[str, Change]) -> int:
     """Record lines the remote does not have in ``tip`` (with ``changes`` applied on top)."""
-    touched = gitnotes.changed_commits(repo, remote, tip) | changes.keys()
-    theirs = gitnotes.find_notes(repo, remote, touched)
-    mine = gitnotes.find_notes(repo, tip, touched - changes.keys())
+    touched = notes.changed_commits(repo, remote, tip) | changes.keys()
+    theirs = notes.find_notes(repo, remote, touched)
+    mine = notes.find_notes(repo, tip, touched - changes.keys())
     sent = 0
     for commit in touched:
         ours = _change_lines(repo, changes[commit]) if commit in changes else _placed_lines(repo, mine[commit])
@@ -235,13 +235,13 @@ def _content(repo: Repo, blobs: tuple[str, ...]) -> Change:
 def _blob_lines(repo: Repo, blobs: Iterable[str]) -> set[bytes]:
     lines: set[bytes] = set()
     for blob in blobs:
-        lines.update(gitnotes.blob_data(repo, blob).split(b"\n"))
+        lines.update(notes.blob_data(repo, blob).split(b"\n"))
     lines.discard(b"")
     return lines
 
 
-def _placed_lines(repo: Repo, placements: list[gitnotes.Placement]) -> set[bytes]:
-    return _blob_lines(repo, gitnotes.blob_ids(placements))
+def _placed_lines(repo: Repo, placements: list[notes.Placement]) -> set[bytes]:
+    return _blob_lines(repo, notes.blob_ids(placements))
 
 
 def _change_lines(repo: Repo, content: Change) -> set[bytes]:
@@ -261,7 +261,7 @@ def pre_push(repo: Repo, remote: str, refs: str) -> str | None:
     pushed = [fields[2] for fields in map(str.split, refs.splitlines()) if len(fields) == 4]
     if not any(ref.startswith("refs/heads/") for ref in pushed) or NOTES_REF in pushed:
         return None  # no branch in this push, or the ledger is pushed by hand along with it
-    if remote not in gitnotes.remote_names(repo):
+    if remote not in notes.remote_names(repo):
         return "gitokens: pushing to a URL, not a named remote: the ledger was not synced (git tokens sync REMOTE)"
     try:
         result = sync(repo, remote)

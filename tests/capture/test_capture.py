@@ -28,9 +28,10 @@ from agentlogs import (
 )
 from conftest import git, run
 
-from gitokens import capture, ledger
+from gitokens import capture
 from gitokens.capture.model import digest
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
 
 HAIKU = "claude-haiku-4-5-20251001"
 Totals = tuple[str, str | None, str | None, int, int, int, int, int, float | None]
@@ -190,7 +191,7 @@ def world(repo: Path, hermetic: Path) -> World:
 def captured(repo: Path) -> dict[str, list[Totals]]:
     """Per commit: (source, session, model, input, output, cache read, cache write, reasoning, cost)."""
     out: dict[str, list[Totals]] = {}
-    for entry in ledger.load(open_repo(repo)).entries.values():
+    for entry in store.load(open_repo(repo)).entries.values():
         r = entry.record
         row = (
             r.source,

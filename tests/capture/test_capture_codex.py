@@ -24,9 +24,10 @@ from agentlogs import (
 )
 from conftest import run
 
-from gitokens import capture, ledger
+from gitokens import capture
 from gitokens.capture import codex
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
 
 MODEL = "gpt-5-codex"
 Tokens = tuple[int, int, int, int, int]  # input, output, cache read, cache write, reasoning
@@ -239,7 +240,7 @@ def two_commits(repo: Path, hermetic: Path) -> Repo:
 def captured(repo: Path) -> dict[tuple[str, str | None, str | None], Tokens]:
     """Tokens per (commit, session, model), whichever records hold them."""
     out: dict[tuple[str, str | None, str | None], list[Tokens]] = {}
-    for entry in ledger.load(open_repo(repo)).entries.values():
+    for entry in store.load(open_repo(repo)).entries.values():
         r = entry.record
         row = (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens)
         out.setdefault((entry.attached, r.session, r.model), []).append(row)

@@ -25,11 +25,12 @@ from agentlogs import (
 from conftest import git, run
 from genai_prices import Usage, calc_price
 
-from gitokens import capture, ledger
+from gitokens import capture
 from gitokens.config import Config
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.ledger.record import Record
 from gitokens.pricing import Pricer
-from gitokens.records import Record
 
 NIGHT = int(datetime(2025, 10, 9, 23, 0, tzinfo=UTC).timestamp())  # an hour before midnight, UTC
 OPUS = "claude-opus-4-1-20250805"
@@ -92,7 +93,7 @@ def streamed(call: Call, repo: Path, *, request: bool = True, branch: str | None
 
 
 def records(repo: Path) -> list[Record]:
-    return [e.record for e in ledger.load(open_repo(repo)).entries.values()]
+    return [e.record for e in store.load(open_repo(repo)).entries.values()]
 
 
 def by_hour(recs: list[Record]) -> Counter[tuple[str, str | None]]:
@@ -216,13 +217,13 @@ def test_usage_on_a_detached_head_goes_to_the_commit_made_there(repo: Path, herm
     detached = commit_at(repo, NIGHT + 600, "detached")
     write(log, streamed(Call(NIGHT + 900, "m2", 4, 200), repo, branch="HEAD"), append=True)
     run("capture", "--all-history")
-    assert [(e.attached, e.record.output_tokens) for e in ledger.load(open_repo(repo)).entries.values()] == [
+    assert [(e.attached, e.record.output_tokens) for e in store.load(open_repo(repo)).entries.values()] == [
         (detached, 100)
     ]
     assert capture.state.load(open_repo(repo)).pending  # m2 waits for the next commit in this work tree
     later = commit_at(repo, NIGHT + 1200, "later")
     run("capture")
-    placed = {e.record.output_tokens: e.attached for e in ledger.load(open_repo(repo)).entries.values()}
+    placed = {e.record.output_tokens: e.attached for e in store.load(open_repo(repo)).entries.values()}
     assert placed == {100: detached, 200: later}
     assert all(r.branch is None for r in records(repo))
 
@@ -325,7 +326,7 @@ def test_a_codex_session_outside_any_branch_goes_to_the_commit_made_in_its_work_
     write(codex_file(hermetic, "X", NIGHT), lines)
     detached = commit_at(repo, NIGHT + 600, "detached")
     run("capture", "--all-history")
-    [entry] = ledger.load(open_repo(repo)).entries.values()
+    [entry] = store.load(open_repo(repo)).entries.values()
     assert (entry.attached, entry.record.branch, entry.record.input_tokens, entry.record.output_tokens) == (
         detached,
         None,

@@ -9,13 +9,13 @@ import pytest
 from agentlogs import claude, claude_file, write
 from conftest import commit, git, run
 
-from gitokens import ledger
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
 
 
 def on_head(repo: Path) -> list[tuple[str, str | None, int]]:
     head = git(repo, "rev-parse", "HEAD").strip()
-    loaded = ledger.load(open_repo(repo))
+    loaded = store.load(open_repo(repo))
     return sorted(
         (e.record.source, e.record.session, e.record.tokens) for e in loaded.entries.values() if e.attached == head
     )

@@ -25,8 +25,8 @@ from actionharness import ACTION, ActionRun, run_action
 from conftest import commit, git
 from test_packaging import NOT_SOURCES, ROOT, SCRIPTS, clean_env, dependency_dirs, run, system_path
 
-from gitokens import recording
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits
 
 SUBJECT = "Search <img src=x onerror=alert(1)> for @admin [win](https://evil.example) | done"
 BRANCH = "feature/search"
@@ -77,7 +77,7 @@ class Project:
 def add_record(path: Path, tokens: int, **fields: Any) -> None:
     repo = open_repo(path)
     counts = {"input_tokens": tokens, "output_tokens": tokens // 4}
-    recording.add(repo, recording.build(repo, counts=counts, model="gpt-4o", **fields))
+    edits.add(repo, edits.build(repo, counts=counts, model="gpt-4o", **fields))
 
 
 @pytest.fixture

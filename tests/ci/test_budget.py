@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from conftest import commit, git, run
 
-from gitokens import budget, ledger, recording
-from gitokens.git import open_repo
+from gitokens.ci import budget
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits, store
 
 
 def add(path: Path, tokens: int, model: str = "gpt-4o", **fields: object) -> str:
     repo = open_repo(path)
-    record = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 0}, model=model, **fields)
-    return recording.add(repo, record).record.id
+    record = edits.build(repo, counts={"input_tokens": tokens, "output_tokens": 0}, model=model, **fields)
+    return edits.add(repo, record).record.id
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def branch(repo: Path) -> Path:
 def test_branch_scope_is_its_commits_and_its_records_elsewhere(branch: Path) -> None:
     git(branch, "commit", "-q", "--amend", "-m", "two, amended")  # no rewriteRef: the records stay on the old commit
     repo = open_repo(branch)
-    loaded = ledger.load(repo)
+    loaded = store.load(repo)
     main = repo.branch_tip("main")
     entries = budget.commits_scope(repo, loaded, main, repo.head_commit(), "feature")
     assert sorted(e.record.tokens for e in entries) == [2000, 3000, 5000]
@@ -48,7 +49,7 @@ def test_spend_prices_and_names_the_unpriced(branch: Path) -> None:
     from gitokens.config import Config
     from gitokens.pricing import Pricer
 
-    entries = budget.commits_scope(repo, ledger.load(repo), repo.branch_tip("main"), repo.head_commit(), "feature")
+    entries = budget.commits_scope(repo, store.load(repo), repo.branch_tip("main"), repo.head_commit(), "feature")
     spent = budget.spend(repo, "branch feature", entries, Pricer(Config()))
     assert spent.tokens == 10_000 and spent.unpriced == 1
     assert spent.usd == pytest.approx(8000 * 2.5 / 1e6)
@@ -107,7 +108,7 @@ def test_check_refuses_bad_input(branch: Path, args: list[str], message: str) ->
 
 
 def test_summary_cap_and_workflow_commands_are_safe() -> None:
-    from gitokens import workflow
+    from gitokens.ci import workflow
 
     capped = workflow.cap("| row |\n" * 200_000, workflow.SUMMARY_LIMIT)
     assert len(capped.encode()) <= workflow.SUMMARY_LIMIT and capped.endswith("`sections`.*\n")
@@ -125,8 +126,8 @@ def test_month_and_since_follow_the_time_zone(repo: Path) -> None:
     handle = open_repo(repo)
     for moment in ("2025-09-30T21:59:59.500Z", "2025-09-30T22:00:00Z", "2025-10-31T22:59:59Z", "2025-10-31T23:00:00Z"):
         when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        recording.add(handle, recording.build(handle, total=1000, at=when, note=moment))
-    loaded, paris = ledger.load(handle), ZoneInfo("Europe/Paris")
+        edits.add(handle, edits.build(handle, total=1000, at=when, note=moment))
+    loaded, paris = store.load(handle), ZoneInfo("Europe/Paris")
     month, entries = budget.month_scope(loaded, paris, datetime(2025, 10, 15, tzinfo=UTC))
     assert month == "2025-10"
     assert sorted(e.record.note or "" for e in entries) == ["2025-09-30T22:00:00Z", "2025-10-31T22:59:59Z"]

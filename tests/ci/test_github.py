@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gitokens import github
+from gitokens.ci import github
 
 
 class Server:

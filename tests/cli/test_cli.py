@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from conftest import commit, git, run
 
 import gitokens.cli as package
-from gitokens import ledger, pending
 from gitokens.cli import cli
-from gitokens.git import open_repo
-from gitokens.records import Record
+from gitokens.git.repo import open_repo
+from gitokens.ledger import pending, store
+from gitokens.ledger.record import Record
 
 
 def fail(*args: str) -> tuple[int, str]:
@@ -29,7 +29,7 @@ def test_add_total_with_note_prints_commit_branch_and_running_total(repo: Path) 
     assert "main total: 54,161 tokens in 1 session" in out
     out = run("add", "--input", "36000", "--output", "9230", "--model", "claude-sonnet-4-5-20250929").output
     assert "main total: 99,391 tokens in 2 sessions" in out
-    records = sorted(e.record.tokens for e in ledger.load(open_repo()).entries.values())
+    records = sorted(e.record.tokens for e in store.load(open_repo()).entries.values())
     assert records == [45230, 54161]
 
 
@@ -39,7 +39,7 @@ def test_add_json_prints_the_stored_record(repo: Path) -> None:
     data = json.loads(run(*args, "--model", "gpt-4o", "--endpoint", "chat", "--at", "2025-09-29T14:03:00Z").output)
     assert data["commit"] == head and data["branch"] == "main" and data["author"] == "test@example.com"
     assert (data["input_tokens"], data["cache_read_tokens"], data["ts"]) == (1200, 5000, "2025-09-29T14:03:00Z")
-    stored = ledger.load(open_repo()).entries[data["id"]].record
+    stored = store.load(open_repo()).entries[data["id"]].record
     assert stored.to_dict() == data
 
 
@@ -48,14 +48,14 @@ def test_add_on_an_unborn_head_queues_the_record(repo: Path) -> None:
     assert "queued 500 tokens (split unknown) for the next commit (HEAD has no commits yet)" in out
     records, problems = pending.list_pending(open_repo())
     assert [r.tokens for r in records] == [500] and not problems
-    assert ledger.load(open_repo()).tip is None
+    assert store.load(open_repo()).tip is None
 
 
 def test_add_commit_rev_attaches_to_that_commit(repo: Path) -> None:
     first = commit(repo)
     commit(repo)
     run("add", "10", "--commit", "HEAD~1")
-    assert [e.attached for e in ledger.load(open_repo()).entries.values()] == [first]
+    assert [e.attached for e in store.load(open_repo()).entries.values()] == [first]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_bad_input_is_one_line_error_with_hint_and_nonzero_exit(repo: Path, args
     assert code != 0
     assert message in output
     assert "Traceback" not in output
-    assert ledger.load(open_repo()).entries == {}
+    assert store.load(open_repo()).entries == {}
 
 
 def test_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,7 +160,7 @@ def test_interactive_add_prompts_with_defaults(repo: Path) -> None:
     answers = "3000\n400\n\n\nclaude-sonnet-4-5\nchat\nrefactor\n"
     out = run("add", "-i", "--output", "400", input=answers).output
     assert "Output tokens [400]" in out
-    rec = next(iter(ledger.load(open_repo()).entries.values())).record
+    rec = next(iter(store.load(open_repo()).entries.values())).record
     assert (rec.input_tokens, rec.output_tokens, rec.model, rec.endpoint, rec.note) == (
         3000,
         400,
@@ -205,7 +205,7 @@ def test_every_command_module_is_mapped_and_loads_only_when_asked_for() -> None:
     assert set(cli.commands) == set(package._MODULES)  # a new command must be added to the map
     probe = "import sys, gitokens.cli; print(sorted(m for m in sys.modules if m.startswith('gitokens.')))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "gitokens.cli.entries" not in loaded and "gitokens.ledger" not in loaded
+    assert "gitokens.cli.entries" not in loaded and "gitokens.ledger.store" not in loaded
 
 
 @pytest.mark.parametrize("args", [["add", "5"], ["log"], ["doctor"], ["install", "--no-prompt"]], ids=" ".join)
@@ -246,13 +246,13 @@ def test_add_1_hour_cache_writes_and_requests_shown_by_show_and_log(repo: Path) 
 def test_bad_1_hour_writes_and_requests_are_refused(repo: Path, args: list[str], message: str) -> None:
     commit(repo)
     code, output = fail("add", *args)
-    assert code != 0 and message in output and ledger.load(open_repo()).tip is None
+    assert code != 0 and message in output and store.load(open_repo()).tip is None
 
 
 def test_interactive_add_asks_for_the_1_hour_part_of_cache_writes(repo: Path) -> None:
     commit(repo)
     run("add", "-i", input="3000\n400\n0\n2000\n500\nclaude-sonnet-4-5\n\n\n")
-    rec = next(iter(ledger.load(open_repo()).entries.values())).record
+    rec = next(iter(store.load(open_repo()).entries.values())).record
     assert (rec.cache_write_tokens, rec.cache_write_1h_tokens) == (2000, 500)
 
 
@@ -264,7 +264,7 @@ def captured(repo: Path, hexes: list[str]) -> list[str]:
                           "input_tokens": 10 + n, "session": "s-1", "commit": head, "branch": "main"})
         for n, h in enumerate(hexes)
     ]  # fmt: skip
-    ledger.append(open_repo(), {head: records}, "test")
+    store.append(open_repo(), {head: records}, "test")
     return [r.id for r in records]
 
 
@@ -279,7 +279,7 @@ def test_captured_ids_are_shown_by_their_distinguishing_part_and_typed_back(repo
     assert code != 0 and "ambiguous among 2 records: 3fa9c1e20" in output
     assert f"record {first}" in run("show", "3fa9c1e20").output
     assert [e["id"] for e in json.loads(run("log", "--json").output)] == [first]
-    assert second not in ledger.load(open_repo()).entries and third not in ledger.load(open_repo()).entries
+    assert second not in store.load(open_repo()).entries and third not in store.load(open_repo()).entries
 
 
 def test_show_of_neither_a_commit_nor_a_record(repo: Path) -> None:
@@ -348,6 +348,6 @@ def test_counts_take_thousands_separators_in_groups_of_three(repo: Path, typed: 
     if tokens is None:
         assert code == 2 and "error: invalid value for '[TOTAL]': expected a whole number of tokens" in output
         assert len(output) < 300 and "add -h`" in output.splitlines()[1]
-        assert ledger.load(open_repo()).entries == {}
+        assert store.load(open_repo()).entries == {}
     else:
         assert code == 0 and json.loads(output)["total_tokens"] == tokens

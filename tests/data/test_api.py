@@ -17,8 +17,8 @@ from conftest import commit, git, run
 from test_usage import ANTHROPIC, CHAT, EXPECTED, RESPONSES, as_object
 
 import gitokens
-from gitokens import ledger, pending
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import pending, store
 
 
 def queued(repo: Path) -> list[Any]:
@@ -50,7 +50,7 @@ def test_record_with_a_commit_attaches_now(repo: Path) -> None:
     commit(repo)
     made = gitokens.record(1200, 300, model="gpt-4o", endpoint="chat", commit="HEAD~1")
     assert made is not None and made.commit == first
-    [entry] = ledger.load(open_repo(repo)).usage()
+    [entry] = store.load(open_repo(repo)).usage()
     assert (entry.attached, entry.record.tokens, entry.record.source) == (first, 1500, "api")
     assert queued(repo) == []
 
@@ -142,18 +142,18 @@ def test_processes_record_at_once_and_one_commit_attaches_all(repo: Path) -> Non
     assert len(queued(repo)) == 150
     git(repo, "commit", "-q", "--allow-empty", "-m", "uses the tokens")
     head = git(repo, "rev-parse", "HEAD").strip()
-    entries = ledger.load(open_repo(repo)).usage()
+    entries = store.load(open_repo(repo)).usage()
     assert len(entries) == 150 and {e.attached for e in entries} == {head}
     assert sum(e.record.tokens for e in entries) == 150 * 100 + 25 * sum(range(1, 7))
     assert queued(repo) == []
 
 
 def test_import_gitokens_stays_cheap() -> None:
-    heavy = "('pygit2', 'click', 'numpy', 'gitokens.api')"
+    heavy = "('pygit2', 'click', 'numpy', 'gitokens.data.api')"
     code = f"import sys, gitokens; print(sorted(m for m in {heavy} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-    assert callable(gitokens.usage_fields) and gitokens.record.__module__ == "gitokens.api"
+    assert callable(gitokens.usage_fields) and gitokens.record.__module__ == "gitokens.data.api"
 
 
 def test_an_api_record_is_one_request_and_keeps_1_hour_cache_writes(repo: Path) -> None:

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import commit, git, run
 
-from gitokens import ledger
 from gitokens.cli import cli
-from gitokens.git import open_repo
-from gitokens.records import Record
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.ledger.record import Record
 
 NOTES = ['=HYPERLINK("http://evil","x")', "+1+1", "-2", "@SUM(A1)", "\tTab", "plain, with a comma"]
 
@@ -55,7 +55,7 @@ def source(repo: Path) -> Path:
         }
     )
     head = git(repo, "rev-parse", "HEAD").strip()
-    ledger.append(open_repo(repo), {head: [reported.replace(commit=head)]}, "test")
+    store.append(open_repo(repo), {head: [reported.replace(commit=head)]}, "test")
     git(repo, "switch", "-q", "main")
     git(repo, "merge", "-q", "--no-ff", "-m", "Merge feature", "feature")
     return repo
@@ -88,8 +88,8 @@ def test_export_then_import_into_a_clone_gives_the_same_report(
     result = run("import", str(dump))
     assert "imported 8 records" in result.output and "8 on the commit they name" in result.output
     assert report(clone, monkeypatch) == report(source, monkeypatch)
-    before = {e.record.to_line() for e in ledger.load(open_repo(source)).usage()}
-    assert {e.record.to_line() for e in ledger.load(open_repo(clone)).usage()} == before
+    before = {e.record.to_line() for e in store.load(open_repo(source)).usage()}
+    assert {e.record.to_line() for e in store.load(open_repo(clone)).usage()} == before
 
 
 def test_import_into_an_unrelated_repository_keeps_the_totals(
@@ -216,8 +216,8 @@ def test_every_note_survives_export_and_import_exactly(repo: Path, tmp_path: Pat
     git(tmp_path, "clone", "-q", str(repo), str(clone))
     os.chdir(clone)
     run("import", str(dump))
-    mine = {e.record.id: e.record for e in ledger.load(open_repo(clone)).usage()}
-    theirs = {e.record.id: e.record for e in ledger.load(open_repo(repo)).usage()}
+    mine = {e.record.id: e.record for e in store.load(open_repo(clone)).usage()}
+    theirs = {e.record.id: e.record for e in store.load(open_repo(repo)).usage()}
     assert mine == theirs and sorted(r.note or "" for r in mine.values()) == sorted(ROUND_TRIP)
 
 

@@ -10,10 +10,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import commit, git, run
 
-from gitokens import importing, ledger
 from gitokens.cli import cli
+from gitokens.data import imports
 from gitokens.errors import InvalidRecord, UsageError
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
 
 
 def when(repo: Path, rev: str, shift: int = 0) -> str:
@@ -25,7 +26,7 @@ def when(repo: Path, rev: str, shift: int = 0) -> str:
 def records(repo: Path) -> dict[str, list[tuple[int, str, str | None]]]:
     """Commit -> (tokens, source, note) of the records on it."""
     out: dict[str, list[tuple[int, str, str | None]]] = {}
-    for entry in ledger.load(open_repo(repo)).usage():
+    for entry in store.load(open_repo(repo)).usage():
         out.setdefault(entry.attached, []).append((entry.record.tokens, entry.record.source, entry.record.note))
     return out
 
@@ -98,20 +99,20 @@ def write(folder: Path, files: dict[str, tuple[str, str]]) -> list[Path]:
 def test_every_older_format_is_read_and_placed(repo: Path, history: dict[str, str], tmp_path: Path) -> None:
     files = fixtures(repo, history)
     paths = write(tmp_path, files)
-    planned = importing.plan(open_repo(repo), paths)
+    planned = imports.plan(open_repo(repo), paths)
     assert [(name, kind) for name, kind, _ in planned.files] == [(n, k) for n, (_, k) in files.items()]
-    importing.apply(open_repo(repo), planned)
+    imports.apply(open_repo(repo), planned)
     placed = records(repo)
     assert sorted(placed[history["a"]]) == [(1000, "import", "named commit")]
     assert sorted(placed[history["b"]]) == [(1000, "import", "between b and c"), (3000, "import", "csv row")]
     assert sorted(placed[history["c"]]) == [(500, "import", "after c"), (1000, "import", "short sha")]
     assert sorted(placed[history["t1"]]) == [(2000, "import", None), (4000, "import", None)]
-    assert planned.placed == {importing.OWN_COMMIT: 2, importing.BRANCH_TIP: 5}
+    assert planned.placed == {imports.OWN_COMMIT: 2, imports.BRANCH_TIP: 5}
 
 
 def test_fields_of_the_older_formats_are_kept(repo: Path, history: dict[str, str], tmp_path: Path) -> None:
-    importing.apply(open_repo(repo), importing.plan(open_repo(repo), write(tmp_path, fixtures(repo, history))))
-    by_note = {e.record.note: e.record for e in ledger.load(open_repo(repo)).usage()}
+    imports.apply(open_repo(repo), imports.plan(open_repo(repo), write(tmp_path, fixtures(repo, history))))
+    by_note = {e.record.note: e.record for e in store.load(open_repo(repo)).usage()}
     named = by_note["named commit"]
     assert (named.model, named.endpoint, named.input_tokens, named.output_tokens) == (
         "claude-sonnet-4-5",
@@ -121,7 +122,7 @@ def test_fields_of_the_older_formats_are_kept(repo: Path, history: dict[str, str
     )
     assert (named.branch, named.author, named.commit) == ("main", "test@example.com", history["a"])
     assert by_note["csv row"].cost_usd == 0.45 and by_note["csv row"].total_tokens == 3000
-    portable = next(e.record for e in ledger.load(open_repo(repo)).usage() if e.record.tokens == 2000)
+    portable = next(e.record for e in store.load(open_repo(repo)).usage() if e.record.tokens == 2000)
     assert (portable.author, portable.branch) == ("bob", "topic")
 
 
@@ -139,7 +140,7 @@ def test_the_same_session_in_two_files_counts_once(repo: Path, history: dict[str
     session = {"timestamp": when(repo, history["c"], 1), "git_branch": "main", "total_tokens": 9}
     (tmp_path / "one.json").write_text(json.dumps(session))
     (tmp_path / "list.json").write_text(json.dumps([session, session]))  # two sessions, alike: both kept
-    planned = importing.plan(open_repo(repo), [tmp_path / "one.json", tmp_path / "list.json"])
+    planned = imports.plan(open_repo(repo), [tmp_path / "one.json", tmp_path / "list.json"])
     assert (len(planned.records), planned.repeated) == (2, 1)
 
 
@@ -147,7 +148,7 @@ def test_records_before_any_commit_need_commit_rev(repo: Path, history: dict[str
     path = tmp_path / "tokens_gone.json"
     path.write_text(json.dumps({"sessions": [{"timestamp": "2001-01-01T00:00:00Z", "tokens": 5}]}))
     with pytest.raises(UsageError, match=r"1 record\(s\) name no commit .*first: tokens_gone.json line 1"):
-        importing.plan(open_repo(repo), [path])
+        imports.plan(open_repo(repo), [path])
     result = run("import", str(path), "--commit", "HEAD~1")
     assert f"1 on --commit {history['b'][:7]}" in result.output
     assert records(repo)[history["b"]] == [(5, "import", None)]
@@ -233,7 +234,7 @@ def test_one_bad_row_names_file_and_line_and_writes_nothing(
     bad = tmp_path / name
     bad.write_text(text)
     with pytest.raises(InvalidRecord) as caught:
-        importing.plan(open_repo(repo), [*good, bad])
+        imports.plan(open_repo(repo), [*good, bad])
     assert caught.value.message.startswith(message)
     result = CliRunner().invoke(cli, ["import", *map(str, good), str(bad), "--commit", "HEAD"])
     assert result.exit_code == 2
@@ -265,8 +266,8 @@ def test_exported_records_keep_their_id_source_and_first_commit(
     line = {"id": "claude:msg_1:req_1", "ts": "2025-09-01T00:00:00Z", "source": "claude-code", "input_tokens": 3,
             "commit": history["a"], "attached_to": history["t1"], "branch": "topic"}  # fmt: skip
     (tmp_path / "carried.jsonl").write_text(json.dumps(line) + "\n")
-    importing.apply(open_repo(repo), importing.plan(open_repo(repo), [tmp_path / "carried.jsonl"]))
-    [entry] = ledger.load(open_repo(repo)).usage()
+    imports.apply(open_repo(repo), imports.plan(open_repo(repo), [tmp_path / "carried.jsonl"]))
+    [entry] = store.load(open_repo(repo)).usage()
     assert (entry.attached, entry.record.commit, entry.record.id) == (history["t1"], history["a"], line["id"])
     assert (entry.record.source, entry.record.author) == ("claude-code", None)
 
@@ -275,7 +276,7 @@ def test_broken_json_is_named_by_its_line(repo: Path, tmp_path: Path) -> None:
     path = tmp_path / "tokens_main.json"
     path.write_text('{\n  "sessions": [\n    {"timestamp": "2025-01-01T00:00:00", "tokens": 1},,\n  ]\n}\n')
     with pytest.raises(InvalidRecord, match=r"^tokens_main.json line 3: not JSON"):
-        importing.plan(open_repo(repo), [path])
+        imports.plan(open_repo(repo), [path])
 
 
 def test_ledger_lines_with_a_tombstone_remove_their_target(repo: Path, history: dict[str, str], tmp_path: Path) -> None:
@@ -315,7 +316,7 @@ def test_1_hour_cache_writes_and_requests_are_imported(repo: Path, tmp_path: Pat
     commit(repo)
     (tmp_path / name).write_text(content)
     assert "imported 1 record" in run("import", "--commit", "HEAD", str(tmp_path / name)).output
-    [entry] = ledger.load(open_repo(repo)).usage()
+    [entry] = store.load(open_repo(repo)).usage()
     assert (entry.record.cache_write_tokens, entry.record.cache_write_1h_tokens, entry.record.requests) == (
         4000,
         1500,
@@ -331,7 +332,7 @@ def test_a_1_hour_part_larger_than_the_cache_writes_is_refused(repo: Path, tmp_p
     )
     result = CliRunner().invoke(cli, ["import", "--commit", "HEAD", str(tmp_path / "one.json")])
     assert result.exit_code != 0 and "cache_write_1h_tokens: 11 is more than cache_write_tokens" in result.output
-    assert ledger.load(open_repo(repo)).tip is None
+    assert store.load(open_repo(repo)).tip is None
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from gitokens.data.usage import usage_fields
 from gitokens.errors import GitTokensError, InvalidUsage
-from gitokens.records import Record
-from gitokens.usage import usage_fields
+from gitokens.ledger.record import Record
 
 
 def as_object(data: Any) -> Any:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import commit, git
 
-from gitokens import ledger
-from gitokens.git import NOTES_REF, open_repo
-from gitokens.records import Record, new_id
+from gitokens.git.repo import NOTES_REF, open_repo
+from gitokens.ledger import store
+from gitokens.ledger.record import Record, new_id
 
 
 def usage(commit_id: str | None = None, **fields: object) -> Record:
@@ -39,7 +39,7 @@ def notes_commit_from_files(repo: Path, files: dict[str, bytes]) -> None:
 
 def test_first_note_is_written_with_2_38_fanout(repo: Path) -> None:
     head = commit(repo)
-    ledger.append(open_repo(), {head: [usage(head)]}, "test")
+    store.append(open_repo(), {head: [usage(head)]}, "test")
     assert git(repo, "ls-tree", "-r", "--name-only", NOTES_REF).split() == [f"{head[:2]}/{head[2:]}"]
     assert git(repo, "notes", "--ref", "tokens", "list", head).strip()  # git finds it too
 
@@ -49,7 +49,7 @@ def test_reads_notes_written_by_plain_git_notes_add(repo: Path) -> None:
     for target in (first, second):
         line = json.dumps({"ts": "2025-01-02T03:04:05Z", "total_tokens": 500, "note": f"by git {target[:7]}"})
         git(repo, "notes", "--ref", "tokens", "add", "-m", line, target)
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert sorted(e.attached for e in loaded.entries.values()) == sorted([first, second])
     assert sum(e.record.tokens for e in loaded.entries.values()) == 1000
     assert not loaded.invalid
@@ -58,9 +58,9 @@ def test_reads_notes_written_by_plain_git_notes_add(repo: Path) -> None:
 def test_appending_to_a_flat_note_merges_it_into_the_fanout_path(repo: Path) -> None:
     head = commit(repo)
     git(repo, "notes", "--ref", "tokens", "add", "-m", usage(head).to_line(), head)
-    ledger.append(open_repo(), {head: [usage(head)]}, "test")
+    store.append(open_repo(), {head: [usage(head)]}, "test")
     assert git(repo, "ls-tree", "-r", "--name-only", NOTES_REF).split() == [f"{head[:2]}/{head[2:]}"]
-    assert len(ledger.load(open_repo()).entries) == 2
+    assert len(store.load(open_repo()).entries) == 2
 
 
 @pytest.mark.parametrize("layout", ["flat", "2/38", "2/2/36", "two depths"])
@@ -74,7 +74,7 @@ def test_reads_any_fanout_depth(repo: Path, layout: str) -> None:
         "two depths": {head: one, f"{head[:2]}/{head[2:]}": two},
     }[layout]
     notes_commit_from_files(repo, paths)
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert len(loaded.entries) == 2
     assert {e.attached for e in loaded.entries.values()} == {head}
     assert git(repo, "notes", "--ref", "tokens", "show", head).count("\n") >= 1
@@ -85,9 +85,9 @@ def test_duplicates_count_once_and_tombstones_apply(repo: Path) -> None:
     kept, copied, removed = usage(first), usage(first), usage(first)
     tomb = Record.from_dict({"id": new_id(), "ts": "2025-10-01T00:00:00Z", "kind": "tombstone", "target": removed.id})
     gitrepo = open_repo()
-    ledger.append(gitrepo, {first: [kept, copied, removed]}, "t")
-    ledger.append(gitrepo, {second: [copied, tomb]}, "t")
-    loaded = ledger.load(gitrepo)
+    store.append(gitrepo, {first: [kept, copied, removed]}, "t")
+    store.append(gitrepo, {second: [copied, tomb]}, "t")
+    loaded = store.load(gitrepo)
     assert set(loaded.entries) == {kept.id, copied.id}
     assert loaded.entries[copied.id].placements == tuple(sorted([first, second]))
     assert loaded.entries[copied.id].attached == second  # the newer commit
@@ -98,8 +98,8 @@ def test_conflicting_content_under_one_id_is_flagged(repo: Path) -> None:
     head = commit(repo)
     a = usage(head)
     b = a.replace(note="edited by hand")
-    ledger.append(open_repo(), {head: [a, b]}, "t")
-    loaded = ledger.load(open_repo())
+    store.append(open_repo(), {head: [a, b]}, "t")
+    loaded = store.load(open_repo())
     assert len(loaded.entries) == 1 and loaded.conflicting_ids == {a.id}
 
 
@@ -107,26 +107,26 @@ def test_bad_lines_are_reported_with_their_commit_and_kept(repo: Path) -> None:
     head = commit(repo)
     good = usage(head)
     notes_commit_from_files(repo, {head: b"\n".join([b"{not json", good.to_line().encode(), b"\xff\xfe", b"", b""])})
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert list(loaded.entries) == [good.id]
     assert [(i.commit, i.line_no) for i in loaded.invalid] == [(head, 1), (head, 3)]
-    ledger.append(open_repo(), {head: [usage(head)]}, "t")  # a later write keeps the bad lines
+    store.append(open_repo(), {head: [usage(head)]}, "t")  # a later write keeps the bad lines
     raw = subprocess.run(["git", "notes", "--ref", "tokens", "show", head], cwd=repo, capture_output=True).stdout
     assert b"{not json" in raw and b"\xff\xfe" in raw
-    assert len(ledger.load(open_repo()).invalid) == 2
+    assert len(store.load(open_repo()).invalid) == 2
 
 
 def test_records_on_commits_that_are_gone_still_count(repo: Path) -> None:
     commit(repo)
     git(repo, "switch", "-q", "-c", "doomed")
     doomed = commit(repo, "doomed work")
-    ledger.append(open_repo(), {doomed: [usage(doomed, branch="doomed")]}, "t")
+    store.append(open_repo(), {doomed: [usage(doomed, branch="doomed")]}, "t")
     git(repo, "switch", "-q", "main")
     git(repo, "branch", "-q", "-D", "doomed")
     git(repo, "reflog", "expire", "--expire=now", "--all")
     git(repo, "gc", "-q", "--prune=now")
     assert not open_repo().commit_exists(doomed)
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert [(e.attached, e.record.branch) for e in loaded.entries.values()] == [(doomed, "doomed")]
 
 
@@ -134,29 +134,29 @@ def test_git_notes_merge_cat_sort_uniq_of_two_diverged_ledgers_reads_completely(
     shared, mine, theirs = commit(repo), commit(repo), commit(repo)
     gitrepo = open_repo()
     base = usage(shared)
-    ledger.append(gitrepo, {shared: [base]}, "base")
+    store.append(gitrepo, {shared: [base]}, "base")
     git(repo, "update-ref", "refs/notes/theirs", NOTES_REF)
     ours = [usage(shared), usage(mine)]
-    ledger.append(gitrepo, {shared: [ours[0]], mine: [ours[1]]}, "ours")
+    store.append(gitrepo, {shared: [ours[0]], mine: [ours[1]]}, "ours")
     their_records = [usage(shared), usage(theirs)]
     lines = {shared: [their_records[0].to_line().encode()], theirs: [their_records[1].to_line().encode()]}
     gitrepo.append_notes(lines, "theirs", ref="refs/notes/theirs")
     git(repo, "notes", "--ref", "tokens", "merge", "-s", "cat_sort_uniq", "refs/notes/theirs")
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert set(loaded.entries) == {r.id for r in [base, *ours, *their_records]}
     assert not loaded.invalid
 
 
 WRITER = """
 import sys
-from gitokens import ledger
-from gitokens.git import open_repo
-from gitokens.records import Record, new_id
+from gitokens.ledger import store
+from gitokens.git.repo import open_repo
+from gitokens.ledger.record import Record, new_id
 repo = open_repo(sys.argv[1])
 for n in range(int(sys.argv[3])):
     rec = Record.from_dict({"id": new_id(), "ts": "2025-01-01T00:00:00Z", "total_tokens": 1,
                             "note": sys.argv[2] + "-" + str(n)})
-    ledger.append(repo, {sys.argv[4 + n % 2]: [rec]}, "concurrent")
+    store.append(repo, {sys.argv[4 + n % 2]: [rec]}, "concurrent")
 """
 
 
@@ -169,7 +169,7 @@ def test_concurrent_writers_lose_nothing(repo: Path) -> None:
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     notes = sorted(e.record.note or "" for e in loaded.entries.values())
     assert notes == sorted(f"w{w}-{n}" for w in range(4) for n in range(50))
     assert git(repo, "rev-list", "--count", NOTES_REF).strip() == "200"

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from conftest import commit, git, run
 
-from gitokens import ledger
-from gitokens.git import open_repo
-from gitokens.notecache import cache_dir
-from gitokens.records import Record
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.ledger.cache import cache_dir
+from gitokens.ledger.record import Record
 
 
-def snapshot(loaded: ledger.Ledger) -> tuple[object, ...]:
+def snapshot(loaded: store.Ledger) -> tuple[object, ...]:
     entries = sorted((e.record.to_line(), e.attached, e.placements) for e in loaded.entries.values())
     return entries, sorted(loaded.removed), [i.describe() for i in loaded.invalid]
 
@@ -32,8 +32,8 @@ def busy_repo(repo: Path) -> None:
 
 def test_cached_and_uncached_loads_agree(repo: Path) -> None:
     busy_repo(repo)
-    fresh = ledger.load(open_repo(), use_cache=False)
-    first, second = ledger.load(open_repo()), ledger.load(open_repo())
+    fresh = store.load(open_repo(), use_cache=False)
+    first, second = store.load(open_repo()), store.load(open_repo())
     assert snapshot(fresh) == snapshot(first) == snapshot(second)
     assert len(fresh.invalid) == 1 and len(fresh.removed) == 1
     assert len(list(cache_dir(open_repo()).iterdir())) == len(open_repo().notes_groups())
@@ -41,10 +41,10 @@ def test_cached_and_uncached_loads_agree(repo: Path) -> None:
 
 def test_only_changed_subtrees_are_parsed_again(repo: Path) -> None:
     busy_repo(repo)
-    ledger.load(open_repo())
+    store.load(open_repo())
     before = {p.name: p.stat().st_mtime_ns for p in cache_dir(open_repo()).iterdir()}
     run("add", "5")
-    ledger.load(open_repo())
+    store.load(open_repo())
     after = {p.name: p.stat().st_mtime_ns for p in cache_dir(open_repo()).iterdir()}
     assert len(set(after) - set(before)) == 1  # the one subtree the add changed
     assert len(set(before) - set(after)) == 1  # its old version is dropped
@@ -53,16 +53,16 @@ def test_only_changed_subtrees_are_parsed_again(repo: Path) -> None:
 
 def test_unreadable_cache_file_is_rebuilt(repo: Path) -> None:
     busy_repo(repo)
-    expected = snapshot(ledger.load(open_repo()))
+    expected = snapshot(store.load(open_repo()))
     for path in cache_dir(open_repo()).iterdir():
         path.write_bytes(b"\x00garbage")
-    assert snapshot(ledger.load(open_repo())) == expected
+    assert snapshot(store.load(open_repo())) == expected
 
 
 def test_notes_stored_flat_are_read_uncached(repo: Path) -> None:
     head = commit(repo)
     git(repo, "notes", "--ref", "tokens", "add", "-m", '{"ts": "2025-01-01T00:00:00Z", "total_tokens": 9}', head)
-    assert [e.record.tokens for e in ledger.load(open_repo()).entries.values()] == [9]
+    assert [e.record.tokens for e in store.load(open_repo()).entries.values()] == [9]
     assert not cache_dir(open_repo()).exists()
 
 
@@ -84,7 +84,7 @@ def test_a_cold_ledger_of_many_subtrees_is_parsed_by_several_processes(
         ]
     lines[base] = [b"not a record"]
     opened.append_notes(lines, "many notes")
-    assert len(opened.notes_groups()) > ledger._PARALLEL_FROM
+    assert len(opened.notes_groups()) > store._PARALLEL_FROM
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     started = []
     real = multiprocessing.get_context("fork")
@@ -95,8 +95,8 @@ def test_a_cold_ledger_of_many_subtrees_is_parsed_by_several_processes(
             return real.Process(*args, **kwargs)
 
     monkeypatch.setattr(multiprocessing, "get_context", lambda method: Counting())
-    parallel = ledger.load(open_repo())
+    parallel = store.load(open_repo())
     assert len(started) == 2 and all(started)  # two worker processes, each with a share
     assert len(list(cache_dir(open_repo()).iterdir())) == len(open_repo().notes_groups())
-    assert snapshot(parallel) == snapshot(ledger.load(open_repo(), use_cache=False))
+    assert snapshot(parallel) == snapshot(store.load(open_repo(), use_cache=False))
     assert len(parallel.entries) == 120 and len(parallel.invalid) == 1

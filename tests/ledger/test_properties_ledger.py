@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitokens.cli import cli
-from gitokens.records import Record, new_id
+from gitokens.ledger.record import Record, new_id
 
 COMMANDS = (["log"], ["report", "--format", "json"], ["export"], ["doctor"], ["show"], ["show", "HEAD"])
 FIELDS = [

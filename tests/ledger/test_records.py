@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gitokens.errors import InvalidRecord
-from gitokens.records import Record, content_id, line_values
+from gitokens.ledger.record import Record, content_id, line_values
 
 BASE = {"id": "abc123", "ts": "2025-09-29T14:03:00Z", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitokens.shortids import Shortener, distinguishing, matches
+from gitokens.ledger.shortids import Shortener, distinguishing, matches
 
 A = "claude-code:3fa9c1e2" + "0" * 24
 B = "claude-code:3fa9c1e2" + "1" * 24

@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 from conftest import commit, git, run
 
-from gitokens import columncache, columns, ledger, reporting
 from gitokens.config import Config, load_config
-from gitokens.costs import costs
-from gitokens.git import open_repo
-from gitokens.localdays import local_days
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.ledger.record import Record, new_id
 from gitokens.pricing import Pricer
-from gitokens.records import Record, new_id
+from gitokens.report import cache as columncache
+from gitokens.report import columns, pipeline
+from gitokens.report.costs import costs
+from gitokens.report.localdays import local_days
 
 # Models priced every way: long-context tiers, a price change (2026-03-13), off-peak hours (per record),
 # extra units (calc_price), an override, an alias, no price at all, and no model.
@@ -73,7 +75,7 @@ def random_records(count: int, seed: int) -> list[Record]:
 
 
 def as_columns(records: list[Record]) -> columns.Columns:
-    entries = [ledger.Entry(r, "a" * 40, ("a" * 40,)) for r in records]
+    entries = [store.Entry(r, "a" * 40, ("a" * 40,)) for r in records]
     return columns.from_entries(None, entries, [])
 
 
@@ -121,7 +123,7 @@ def test_local_days_match_a_conversion_per_timestamp(zone: str) -> None:
 def put(repo: Path, commit_id: str, **fields: Any) -> Record:
     data = {"id": new_id(), "ts": "2025-10-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 10, **fields}
     record = Record.from_dict({"commit": commit_id, "branch": "main", **data})
-    ledger.append(open_repo(repo), {commit_id: [record]}, "test")
+    store.append(open_repo(repo), {commit_id: [record]}, "test")
     return record
 
 
@@ -148,7 +150,7 @@ def same(a: columns.Columns, b: columns.Columns) -> None:
 
 
 def rebuilt(repo: Path) -> columns.Columns:
-    return columns.from_ledger(ledger.load(open_repo(repo), use_cache=False))
+    return columns.from_ledger(store.load(open_repo(repo), use_cache=False))
 
 
 def test_the_cache_is_the_ledger_until_the_ledger_moves(repo: Path) -> None:
@@ -156,12 +158,12 @@ def test_the_cache_is_the_ledger_until_the_ledger_moves(repo: Path) -> None:
     put(repo, first, note="café ☕", cost_usd=0.25, author="ann@example.com")
     copied = put(repo, first, total_tokens=900, branch=None)
     second = commit(repo, "two")
-    ledger.append(open_repo(repo), {second: [copied]}, "a copy, as amend or carry makes")
+    store.append(open_repo(repo), {second: [copied]}, "a copy, as amend or carry makes")
     git(repo, "notes", "--ref", "tokens", "append", "-m", "{not json", second)
     opened = open_repo(repo)
     built = columncache.load(opened)
-    cache = opened.state_dir() / "cache" / columncache._FILE
-    assert cache.is_file() and built.tip == opened.notes_tip()
+    cache_file = opened.state_dir() / "cache" / columncache._FILE
+    assert cache_file.is_file() and built.tip == opened.notes_tip()
     same(built, rebuilt(repo))
     assert len(built) == 2 and len(built.invalid) == 1 and len(built.placed_rows) == 2
     same(columncache.load(opened), built)  # read back from the file
@@ -170,18 +172,18 @@ def test_the_cache_is_the_ledger_until_the_ledger_moves(repo: Path) -> None:
     moved = columncache.load(open_repo(repo))
     assert len(moved) == 3 and moved.tip == open_repo(repo).notes_tip()
 
-    cache.write_bytes(b"not a zip file")
+    cache_file.write_bytes(b"not a zip file")
     same(columncache.load(open_repo(repo)), moved)  # a broken cache is rebuilt, never trusted
 
 
 def test_reports_from_columns_and_from_the_ledger_are_identical(repo: Path) -> None:
     base = commit(repo, "base")
     for record in random_records(300, seed=5):
-        ledger.append(open_repo(repo), {base: [record]}, "test")
+        store.append(open_repo(repo), {base: [record]}, "test")
     now = datetime(2026, 4, 5, tzinfo=UTC)
     opened = open_repo(repo)
-    from_ledger = reporting.make(opened, ledger.load(opened), now=now, tz_name="Europe/Paris", with_records=True)
-    from_cache = reporting.make(opened, columncache.load(opened), now=now, tz_name="Europe/Paris", with_records=True)
+    from_ledger = pipeline.make(opened, store.load(opened), now=now, tz_name="Europe/Paris", with_records=True)
+    from_cache = pipeline.make(opened, columncache.load(opened), now=now, tz_name="Europe/Paris", with_records=True)
     assert columncache.load(opened).tip is not None
     assert from_cache.to_dict() == from_ledger.to_dict()
     assert from_cache.records is not None and from_ledger.records is not None
@@ -224,7 +226,7 @@ def test_the_cache_is_rebuilt_when_the_ledger_changed_otherwise(repo: Path, chan
     columncache.load(open_repo(repo))
     second = commit(repo, "two")
     if change == "changed-copy":  # the same id with other content: the ledger flags it, the cache rebuilds
-        ledger.append(open_repo(repo), {second: [record.replace(note="not the same")]}, "a different copy")
+        store.append(open_repo(repo), {second: [record.replace(note="not the same")]}, "a different copy")
     elif change == "bad-line":
         git(repo, "notes", "--ref", "tokens", "append", "-m", "not a record", second)
     elif change == "edited-note":
@@ -234,7 +236,7 @@ def test_the_cache_is_rebuilt_when_the_ledger_changed_otherwise(repo: Path, chan
     else:
         assert run("rm", record.id).exit_code == 0
         columncache.load(open_repo(repo))
-        ledger.append(open_repo(repo), {second: [record]}, "the removed record again")
+        store.append(open_repo(repo), {second: [record]}, "the removed record again")
     assert (
         columncache._advance(open_repo(repo), columncache._read(open_repo(repo)), open_repo(repo).notes_tip()) is None
     )
@@ -251,7 +253,7 @@ def test_copies_from_amend_and_carry_are_carried_forward(repo: Path, monkeypatch
     git(repo, "commit", "-q", "--amend", "-m", "one, amended", env=stamp)  # notes.rewriteRef copies the note
     amended = git(repo, "rev-parse", "HEAD").strip()
     branch = commit(repo, "two")
-    ledger.append(open_repo(repo), {branch: [other]}, "carry")  # a second copy of the same record
+    store.append(open_repo(repo), {branch: [other]}, "carry")  # a second copy of the same record
     expected = rebuilt(repo)
     assert placements(expected) == {
         (kept.id, first),

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from test_render import HOSTILE, demo_report
 
-from gitokens import render
+from gitokens.report import render
 
 CHROMIUM = Path("/usr/bin/chromium")
 UNDER_CI = bool(os.environ.get("CI"))  # read at import: the hermetic fixture removes CI from each test's environment
@@ -133,11 +133,12 @@ def test_hostile_text_stays_text(dashboard: Page) -> None:
 
 
 def test_empty_ledger_page(browser: Any, repo: Path, tmp_path: Path) -> None:
-    from gitokens import ledger, reporting
-    from gitokens.git import open_repo
+    from gitokens.git.repo import open_repo
+    from gitokens.ledger import store
+    from gitokens.report import pipeline
 
     opened = open_repo(repo)
-    html = reporting.run(opened, ledger.load(opened), fmt="html", tz_name="UTC")
+    html = pipeline.run(opened, store.load(opened), fmt="html", tz_name="UTC")
     seen = open_page(browser, html, tmp_path)
     assert "No token records yet" in seen.page.locator("#empty").inner_text()
     assert seen.errors == [] and seen.requests == []

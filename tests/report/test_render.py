@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 from conftest import commit, git, run
 
-from gitokens import ledger, render, reporting
-from gitokens.git import open_repo
-from gitokens.model import Report, Row
-from gitokens.records import Record
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.ledger.record import Record
+from gitokens.report import pipeline, render
+from gitokens.report.model import Report, Row
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = bool(os.environ.get("GITOKENS_UPDATE_GOLDEN"))
@@ -126,7 +127,7 @@ def demo_repo(path: Path) -> Path:
         data = {"id": f"rec-{n:02d}", "ts": ts, "branch": branch, "commit": c[name], "source": "manual", **fields}
         records.setdefault(c[name], []).append(Record.from_dict(data))
     repo = open_repo(path)
-    ledger.append(repo, records, "gitokens: test records")
+    store.append(repo, records, "gitokens: test records")
     repo.append_notes({c["c3"]: [b"this is not a record"]}, "a line written by hand", timeout=10.0)
     return path
 
@@ -134,7 +135,7 @@ def demo_repo(path: Path) -> Path:
 def make(path: Path, **choices: Any) -> Report:
     """The report (with its records, for CSV) of the demo repository at ``path``, at NOW, in UTC."""
     repo = open_repo(path)
-    report = reporting.make(repo, ledger.load(repo), now=NOW, tz_name="UTC", with_records=True, **choices)
+    report = pipeline.make(repo, store.load(repo), now=NOW, tz_name="UTC", with_records=True, **choices)
     assert report.records is not None
     report.records = list(report.records)  # the tests render one report several times
     return report
@@ -319,7 +320,7 @@ def test_colour_only_when_asked(demo: Report, fmt: str, color: bool, ansi: bool)
 def test_empty_ledger_is_friendly(repo: Path, fmt: str) -> None:
     commit(repo)
     opened = open_repo(repo)
-    out = reporting.run(opened, ledger.load(opened), fmt=fmt, tz_name="UTC")
+    out = pipeline.run(opened, store.load(opened), fmt=fmt, tz_name="UTC")
     assert "No token records yet" in out and "git tokens add" in out
     assert "Overall" not in out and "$0" not in out.replace("not $0", "")
 
@@ -332,7 +333,7 @@ def test_filters_that_match_nothing(demo_path: Path) -> None:
 
 def test_times_are_in_the_report_time_zone(demo_path: Path) -> None:
     repo = open_repo(demo_path)
-    report = reporting.make(repo, ledger.load(repo), now=NOW, tz_name="Asia/Tokyo")
+    report = pipeline.make(repo, store.load(repo), now=NOW, tz_name="Asia/Tokyo")
     out = render.render(report, "text")
     assert "2025-09-30 21:00 Asia/Tokyo" in out  # generated at 12:00Z
     assert "2025-09-30 19:00  feature-y" in out  # rec-11 at 10:00Z

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from conftest import commit, git
 
-from gitokens import ledger, reporting
 from gitokens.errors import UsageError
-from gitokens.git import open_repo
-from gitokens.records import Record, new_id
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
+from gitokens.ledger.record import Record, new_id
+from gitokens.report import pipeline
 
 NOW = datetime(2025, 10, 15, 12, 0, tzinfo=UTC)
 PRICES = "prices:\n  m-priced: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}\n"
@@ -24,13 +25,13 @@ def put(commit_id: str, branch: str | None, ts: str, **fields: Any) -> Record:
         data.setdefault("input_tokens", 1000)
         data.setdefault("output_tokens", 100)
     record = Record.from_dict(data)
-    ledger.append(open_repo(), {commit_id: [record]}, "test")
+    store.append(open_repo(), {commit_id: [record]}, "test")
     return record
 
 
 def make(**choices: Any) -> dict[str, Any]:
     repo = open_repo()
-    return reporting.make(repo, ledger.load(repo), now=NOW, tz_name="UTC", **choices).to_dict()
+    return pipeline.make(repo, store.load(repo), now=NOW, tz_name="UTC", **choices).to_dict()
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ def test_bad_choices(repo: Path, choices: dict[str, Any], message: str) -> None:
     commit(repo)
     with pytest.raises(UsageError, match=message):
         choices.setdefault("tz_name", "UTC")
-        reporting.make(open_repo(), ledger.load(open_repo()), now=NOW, **choices)
+        pipeline.make(open_repo(), store.load(open_repo()), now=NOW, **choices)
 
 
 def test_timezone_moves_days(repo: Path) -> None:
@@ -172,7 +173,7 @@ def test_timezone_moves_days(repo: Path) -> None:
     put(head, "main", "2025-10-14T23:30:00Z")
     utc = make()["daily"][0]["date"]
     repo_ = open_repo()
-    paris = reporting.make(repo_, ledger.load(repo_), now=NOW, tz_name="Europe/Paris").to_dict()["daily"][0]["date"]
+    paris = pipeline.make(repo_, store.load(repo_), now=NOW, tz_name="Europe/Paris").to_dict()["daily"][0]["date"]
     assert (utc, paris) == ("2025-10-14", "2025-10-15")
 
 

@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 from conftest import commit, git
 
-from gitokens import ledger, recording, reporting
-from gitokens.carry import carry
-from gitokens.git import open_repo
-from gitokens.records import Record
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits, store
+from gitokens.ledger.record import Record
+from gitokens.report import pipeline
+from gitokens.share.carry import carry
 
 
 def record_on_head(path: Path, tokens: int) -> Record:
     repo = open_repo(path)
-    built = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 100}, model="gpt-4o")
-    return recording.add(repo, built).record
+    built = edits.build(repo, counts={"input_tokens": tokens, "output_tokens": 100}, model="gpt-4o")
+    return edits.add(repo, built).record
 
 
 def squash_merge(path: Path) -> tuple[str, list[str], list[Record]]:
@@ -42,11 +43,11 @@ def forget_branch(path: Path, branch: str) -> None:
 
 def test_carried_records_survive_gc_once_each(repo: Path) -> None:
     squash, feature, records = squash_merge(repo)
-    written = carry(open_repo(repo), ledger.load(open_repo(repo)), feature, squash)
+    written = carry(open_repo(repo), store.load(open_repo(repo)), feature, squash)
     assert sorted(r.id for r in written) == sorted(r.id for r in records)
     forget_branch(repo, "feature/search")
     assert not any(open_repo(repo).commit_exists(c) for c in feature)
-    loaded = ledger.load(open_repo(repo))
+    loaded = store.load(open_repo(repo))
     assert sorted(loaded.entries) == sorted(r.id for r in records)
     assert {e.attached for e in loaded.entries.values()} == {squash}
     provenance = {e.record.id: e.record.commit for e in loaded.usage()}
@@ -55,9 +56,9 @@ def test_carried_records_survive_gc_once_each(repo: Path) -> None:
 
 def test_squash_commit_is_a_squash_row_in_the_report(repo: Path) -> None:
     squash, feature, records = squash_merge(repo)
-    carry(open_repo(repo), ledger.load(open_repo(repo)), feature, "HEAD")
+    carry(open_repo(repo), store.load(open_repo(repo)), feature, "HEAD")
     forget_branch(repo, "feature/search")
-    report = reporting.make(open_repo(repo), ledger.load(open_repo(repo)))
+    report = pipeline.make(open_repo(repo), store.load(open_repo(repo)))
     assert [(m.commit, m.kind, m.pr, m.source_branch) for m in report.by_merge] == [
         (squash, "squash", 17, "feature/search")
     ]
@@ -67,7 +68,7 @@ def test_squash_commit_is_a_squash_row_in_the_report(repo: Path) -> None:
 
 def test_copies_are_the_original_lines(repo: Path) -> None:
     squash, feature, records = squash_merge(repo)
-    carry(open_repo(repo), ledger.load(open_repo(repo)), feature, squash)
+    carry(open_repo(repo), store.load(open_repo(repo)), feature, squash)
     notes = dict(open_repo(repo).read_notes())
     originals = notes[feature[0]].splitlines() + notes[feature[1]].splitlines()
     assert notes[squash].splitlines() == sorted(originals) == sorted(r.to_line().encode() for r in records)
@@ -75,21 +76,21 @@ def test_copies_are_the_original_lines(repo: Path) -> None:
 
 def test_carry_twice_adds_nothing(repo: Path) -> None:
     squash, feature, _ = squash_merge(repo)
-    carry(open_repo(repo), ledger.load(open_repo(repo)), feature, squash)
+    carry(open_repo(repo), store.load(open_repo(repo)), feature, squash)
     tip = open_repo(repo).notes_tip()
-    assert carry(open_repo(repo), ledger.load(open_repo(repo)), feature, squash) == []
-    assert carry(open_repo(repo), ledger.load(open_repo(repo)), [*feature, squash], squash) == []
+    assert carry(open_repo(repo), store.load(open_repo(repo)), feature, squash) == []
+    assert carry(open_repo(repo), store.load(open_repo(repo)), [*feature, squash], squash) == []
     assert open_repo(repo).notes_tip() == tip
 
 
 def test_removals_are_carried_with_their_records(repo: Path) -> None:
     squash, feature, records = squash_merge(repo)
-    loaded = ledger.load(open_repo(repo))
-    recording.remove(open_repo(repo), loaded, [loaded.entries[records[0].id]])
-    written = carry(open_repo(repo), ledger.load(open_repo(repo)), feature, squash)
+    loaded = store.load(open_repo(repo))
+    edits.remove(open_repo(repo), loaded, [loaded.entries[records[0].id]])
+    written = carry(open_repo(repo), store.load(open_repo(repo)), feature, squash)
     assert sorted(r.kind for r in written) == ["tombstone", "usage", "usage"]
     forget_branch(repo, "feature/search")
-    loaded = ledger.load(open_repo(repo))
+    loaded = store.load(open_repo(repo))
     assert list(loaded.entries) == [records[1].id]
     assert list(loaded.removed) == [records[0].id]
 
@@ -97,6 +98,6 @@ def test_removals_are_carried_with_their_records(repo: Path) -> None:
 @pytest.mark.parametrize("source", ["feature/search", "feature/search~1"], ids=["branch", "revision"])
 def test_sources_may_be_revisions(repo: Path, source: str) -> None:
     squash, _, records = squash_merge(repo)
-    written = carry(open_repo(repo), ledger.load(open_repo(repo)), [source], squash)
+    written = carry(open_repo(repo), store.load(open_repo(repo)), [source], squash)
     expected = records[1] if source == "feature/search" else records[0]
     assert written == [expected]

@@ -11,15 +11,15 @@ import pytest
 from click.testing import CliRunner
 from conftest import commit, git, run
 
-from gitokens import ledger, recording
 from gitokens.cli import cli
-from gitokens.git import NOTES_REF, open_repo
+from gitokens.git.repo import NOTES_REF, open_repo
+from gitokens.ledger import edits, store
 
 
 def add(tokens: int, rev: str = "HEAD") -> str:
     repo = open_repo()
-    built = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="m")
-    return recording.add(repo, built, rev=rev).record.id
+    built = edits.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="m")
+    return edits.add(repo, built, rev=rev).record.id
 
 
 def doctor(*args: str) -> tuple[int, str]:
@@ -95,7 +95,7 @@ def test_ledger_health(repo: Path) -> None:
     kept = add(5, first)
     git(repo, "notes", "--ref", "tokens", "append", "-m", "not a record", first)
     second = commit(repo, "second")
-    copy = ledger.load(open_repo()).entries[kept].record
+    copy = store.load(open_repo()).entries[kept].record
     edited = copy.replace(input_tokens=6)  # a copy of the record on another commit, edited by hand
     git(repo, "notes", "--ref", "tokens", "add", "-m", edited.to_line(), second)
     git(repo, "checkout", "-q", "-b", "gone")
@@ -114,14 +114,14 @@ def test_ledger_health(repo: Path) -> None:
     assert "not valid records" not in out and "1 line(s) that are not records are kept in" in out
     assert "1 record(s) sit only on commits that are gone" in out
     assert f"1 record id(s) have copies with different content: {kept}" in out
-    assert kept in ledger.load(open_repo()).entries
+    assert kept in store.load(open_repo()).entries
 
 
 def test_notes_at_two_depths_are_joined(repo: Path) -> None:
     target = commit(repo)
     run("install", "--no-prompt")
     kept = add(5, target)
-    other = recording.build(open_repo(), counts={"input_tokens": 9, "output_tokens": 1}, model="m")
+    other = edits.build(open_repo(), counts={"input_tokens": 9, "output_tokens": 1}, model="m")
     env = {"GIT_INDEX_FILE": str(repo / ".git" / "doctor-index")}
     (repo / "flat").write_text(other.replace(commit=target).to_line() + "\n")
     flat = git(repo, "hash-object", "-w", "flat").strip()
@@ -136,7 +136,7 @@ def test_notes_at_two_depths_are_joined(repo: Path) -> None:
     assert code == 0 and "fixed joined the copies of 1 note(s)" in out
     placements = [c for c, _ in open_repo().read_notes()]
     assert placements == [target]
-    assert sorted(ledger.load(open_repo()).entries) == sorted([kept, other.id])
+    assert sorted(store.load(open_repo()).entries) == sorted([kept, other.id])
 
 
 def test_hook_pointing_at_a_missing_python_is_repointed(
@@ -183,7 +183,7 @@ def test_a_ledger_ref_that_is_no_notes_commit_is_diagnosed_and_reset(repo: Path,
     assert code == 1 and f"hint: git tokens doctor --fix points it back at {good[:12]}" in out
     code, out = doctor("--fix")
     assert f"fixed pointed {NOTES_REF} back at {good[:12]}" in out and code == 0, out
-    assert list(ledger.load(open_repo()).entries) == [kept] and doctor()[0] == 0
+    assert list(store.load(open_repo()).entries) == [kept] and doctor()[0] == 0
 
 
 @pytest.mark.parametrize("hooked", [True, False], ids=["hook", "no-hook"])

@@ -14,8 +14,8 @@ import pytest
 from conftest import commit, git, run
 
 import gitokens
-from gitokens import ledger
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import store
 
 
 class Terminal:
@@ -61,7 +61,7 @@ class Terminal:
 
 def head_records(repo: Path) -> list[tuple[str, int, str | None]]:
     head = git(repo, "rev-parse", "HEAD").strip()
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     return [(e.record.source, e.record.tokens, e.record.model) for e in loaded.entries.values() if e.attached == head]
 
 
@@ -150,10 +150,10 @@ def test_a_killed_hook_loses_and_doubles_nothing(repo: Path, moment: float) -> N
     time.sleep(moment)
     hook.kill()
     hook.wait()
-    first = ledger.load(open_repo())
+    first = store.load(open_repo())
     commit(repo, "next")
     run("hook-run", "post-commit", "--no-prompt")
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert set(loaded.entries) == queued and not loaded.conflicting_ids
     assert all(loaded.entries[i].record.commit == e.record.commit for i, e in first.entries.items())
     assert not list((repo / ".git" / "gitokens" / "pending").iterdir())

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import commit, git, run
 
-from gitokens import ledger, pending
 from gitokens.cli import cli
-from gitokens.git import open_repo
-from gitokens.install import CONFIG
+from gitokens.git.repo import open_repo
+from gitokens.ledger import pending, store
+from gitokens.share.install import CONFIG
 
 
 def local_config(repo: Path) -> str:
@@ -21,7 +21,7 @@ def local_config(repo: Path) -> str:
 
 
 def records_on(commit_id: str) -> list[int]:
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     return sorted(e.record.tokens for e in loaded.entries.values() if commit_id in e.placements)
 
 
@@ -88,7 +88,7 @@ def test_worktrees_share_the_hook_and_the_queue(repo: Path, tmp_path: Path, monk
     monkeypatch.chdir(tmp_path / "wt")
     run("add", "--pending", "--input", "900", "--output", "100")
     head = commit(tmp_path / "wt")
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert [(e.attached, e.record.branch, e.record.tokens) for e in loaded.entries.values()] == [(head, "side", 1000)]
 
 
@@ -99,7 +99,7 @@ def test_pending_records_attach_to_the_new_commit_with_its_branch(repo: Path) ->
     run("add", "--pending", "100", "first")
     run("add", "--pending", "--input", "10", "--output", "5", "--model", "gpt-4o")
     head = commit(repo, "feature work")
-    loaded = ledger.load(open_repo())
+    loaded = store.load(open_repo())
     assert sorted((e.attached, e.record.commit, e.record.branch, e.record.tokens) for e in loaded.entries.values()) == [
         (head, head, "feature", 15),
         (head, head, "feature", 100),

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import commit, git, run
 
-from gitokens import ledger, recording
-from gitokens.git import open_repo
-from gitokens.install import forced_notes_refspecs
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits, store
+from gitokens.share.install import forced_notes_refspecs
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
 
 def add(path: Path, tokens: int) -> str:
     repo = open_repo(path)
-    built = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="m")
-    return recording.add(repo, built).record.id
+    built = edits.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="m")
+    return edits.add(repo, built).record.id
 
 
 def push(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +38,7 @@ def push(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def remote_ids(remote: Path) -> list[str]:
-    return sorted(ledger.load(open_repo(remote), use_cache=False).entries)
+    return sorted(store.load(open_repo(remote), use_cache=False).entries)
 
 
 def test_pushing_a_branch_syncs_the_ledger(clone: tuple[Path, Path]) -> None:

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 from conftest import commit, git, run
 
-from gitokens import ledger, recording
-from gitokens.git import open_repo
+from gitokens.git.repo import open_repo
+from gitokens.ledger import edits, store
 
 
 def add(path: Path, tokens: int) -> str:
     repo = open_repo(path)
-    built = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 10}, model="gpt-4o")
-    return recording.add(repo, built).record.id
+    built = edits.build(repo, counts={"input_tokens": tokens, "output_tokens": 10}, model="gpt-4o")
+    return edits.add(repo, built).record.id
 
 
 def placed(path: Path) -> dict[str, str]:
     """record id -> the commit it now lives on."""
-    return {rid: entry.attached for rid, entry in ledger.load(open_repo(path), use_cache=False).entries.items()}
+    return {rid: entry.attached for rid, entry in store.load(open_repo(path), use_cache=False).entries.items()}
 
 
 def head(path: Path) -> str:

@@ -11,21 +11,23 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import commit, git, run
 
-from gitokens import gitnotes, ledger, recording, sync
 from gitokens.cli import cli
-from gitokens.git import NOTES_REF, open_repo
+from gitokens.git import notes as git_notes
+from gitokens.git.repo import NOTES_REF, open_repo
+from gitokens.ledger import edits, store
+from gitokens.share import sync
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def add(path: Path, tokens: int, rev: str = "HEAD") -> str:
     repo = open_repo(path)
-    built = recording.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="gpt-4o")
-    return recording.add(repo, built, rev=rev).record.id
+    built = edits.build(repo, counts={"input_tokens": tokens, "output_tokens": 1}, model="gpt-4o")
+    return edits.add(repo, built, rev=rev).record.id
 
 
 def ids(path: Path) -> list[str]:
-    return sorted(ledger.load(open_repo(path), use_cache=False).entries)
+    return sorted(store.load(open_repo(path), use_cache=False).entries)
 
 
 def notes(path: Path, ref: str = NOTES_REF) -> dict[str, bytes]:
@@ -162,12 +164,13 @@ def test_unreachable_remote_is_a_clear_error(team: tuple[Path, Path, Path, str],
 CLONE_WORKER = textwrap.dedent(
     """
     import sys
-    from gitokens import recording, sync
-    from gitokens.git import open_repo
+    from gitokens.ledger import edits
+    from gitokens.share import sync
+    from gitokens.git.repo import open_repo
     repo = open_repo(sys.argv[1])
     for n in range(int(sys.argv[2])):
-        built = recording.build(repo, counts={"input_tokens": n + 1, "output_tokens": 1}, model="m")
-        print(recording.add(repo, built, rev=sys.argv[3]).record.id, flush=True)
+        built = edits.build(repo, counts={"input_tokens": n + 1, "output_tokens": 1}, model="m")
+        print(edits.add(repo, built, rev=sys.argv[3]).record.id, flush=True)
         sync.sync(repo)
     """
 )
@@ -198,12 +201,13 @@ def test_three_clones_pushing_concurrently_lose_nothing(team: tuple[Path, Path, 
 APPEND_WORKER = textwrap.dedent(
     """
     import sys
-    from gitokens import ledger, recording
-    from gitokens.git import open_repo
+    from gitokens.ledger import store
+    from gitokens.ledger import edits
+    from gitokens.git.repo import open_repo
     repo = open_repo(sys.argv[1])
     for n in range(int(sys.argv[2])):
-        record = recording.build(repo, counts={"input_tokens": n + 1, "output_tokens": 1}, model="m")
-        ledger.append(repo, {sys.argv[3]: [record]}, "concurrent add")
+        record = edits.build(repo, counts={"input_tokens": n + 1, "output_tokens": 1}, model="m")
+        store.append(repo, {sys.argv[3]: [record]}, "concurrent add")
         print(record.id, flush=True)
     """
 )
@@ -232,12 +236,12 @@ def test_merge_is_planned_again_when_the_ledger_moves(team: tuple[Path, Path, Pa
     theirs = add(b, 2, rev=shared)
     sync.sync(open_repo(b))
     repo = open_repo(a)
-    remote_tip = gitnotes.fetch_notes(repo, "origin")
+    remote_tip = git_notes.fetch_notes(repo, "origin")
     planned = sync.plan(repo, repo.notes_tip(), remote_tip)
     late = add(a, 3, rev=shared)  # lands between planning and writing
     before = repo.notes_tip()
-    with pytest.raises(gitnotes.NotesMoved):
-        gitnotes.write_notes(repo, planned.local, [planned.local or "", remote_tip or ""], planned.changes, "stale")
+    with pytest.raises(git_notes.NotesMoved):
+        git_notes.write_notes(repo, planned.local, [planned.local or "", remote_tip or ""], planned.changes, "stale")
     assert repo.notes_tip() == before
     sync.merge(repo, remote_tip, message="merge")
     assert {late, theirs} <= set(ids(a)) and len(ids(a)) == 3
@@ -274,7 +278,7 @@ def test_hand_edited_ledger_keeps_corrupt_line_and_both_copies(
     sync.sync(open_repo(b))
     from_b = add(b, 2, rev=shared)
     elsewhere = open_repo(b)
-    flat_record = recording.build(elsewhere, counts={"input_tokens": 3, "output_tokens": 1}, model="m")
+    flat_record = edits.build(elsewhere, counts={"input_tokens": 3, "output_tokens": 1}, model="m")
     flat_line = flat_record.replace(commit=shared).to_line()
     hand_edit(a, shared, "this line is not a record", (flat_line + "\n").encode())
     monkeypatch.chdir(a)
@@ -287,7 +291,7 @@ def test_hand_edited_ledger_keeps_corrupt_line_and_both_copies(
     merged = notes(b)[shared]  # one note: the two copies joined
     assert b"this line is not a record\n" in merged and flat_line.encode() in merged
     assert ids(b) == sorted([first, from_b, flat_record.id])
-    loaded = ledger.load(open_repo(b))
+    loaded = store.load(open_repo(b))
     assert [bad.text for bad in loaded.invalid] == ["this line is not a record"]
 
 
