@@ -240,7 +240,7 @@ def markdown(verdicts: list[Verdict]) -> str:
 
     Ledger text (branch names, commit subjects, models) goes through the report's ``md`` escaping.
     """
-    from gitokens.report.render import md
+    from gitokens.report.filters import md
 
     if not verdicts:
         return ""
@@ -264,7 +264,7 @@ def markdown(verdicts: list[Verdict]) -> str:
 
 def lines_table(spent: Spend) -> str:
     """The costliest commits and models of a spend, as two Markdown tables."""
-    from gitokens.report.render import md
+    from gitokens.report.filters import md
 
     out = ["Costliest commits:", "", "| Commit | Subject | Tokens | Cost |", "|---|---|---:|---:|"]
     for line in spent.by_commit:

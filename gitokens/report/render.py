@@ -1,8 +1,8 @@
 """Renderings of one report model: text (terminal), Markdown, the HTML dashboard, JSON and CSV.
 
-Owns the Jinja environment, every formatting filter and the few view additions the templates need
-(trimmed long tables and how much was trimmed, the trend table ``--by`` picks, the bar geometry of the
-dashboard's charts). Templates in ``templates/`` lay out ``Report.to_dict()`` and compute nothing.
+Owns the Jinja environment and the few view additions the templates need (trimmed long tables and how
+much was trimmed, the trend table ``--by`` picks, the bar geometry of the dashboard's charts); the
+formatting filters are ``filters``'. Templates in ``templates/`` lay out ``Report.to_dict()`` and compute nothing.
 
 Text from the ledger (branches, notes, models, authors, merge titles) is untrusted: it is autoescaped in
 HTML, escaped by ``md`` in Markdown (no markup, links, images, HTML or @mentions can come through), squeezed
@@ -17,15 +17,12 @@ import importlib.resources
 import io
 import json
 import math
-import re
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any, TypeVar
+from datetime import date, timedelta
+from typing import Any
 
 import jinja2
 
-from gitokens.dates import in_zone
-from gitokens.fmt import one_line
+from gitokens.report.filters import FILTERS, column_width, tokens, usd
 from gitokens.report.model import Report
 
 FORMATS = ("text", "markdown", "html", "json", "csv")
@@ -252,203 +249,6 @@ def csv_unquote(cell: str) -> str:
     return cell[1:] if cell.startswith(_QUOTED) else cell
 
 
-# -- filters -------------------------------------------------------------------------------------------
-
-_F = TypeVar("_F", bound=Callable[..., str])
-_FILTERS: dict[str, Callable[..., str]] = {}
-
-
-def _filter(function: _F) -> _F:
-    """Register ``function`` as a template filter under its own name."""
-    _FILTERS[function.__name__] = function
-    return function
-
-
-@_filter
-def tokens(n: int | None) -> str:
-    return "-" if n is None else f"{n:,}"
-
-
-@_filter
-def usd(value: float | None) -> str:
-    """``$0.1234`` under a dollar, ``$12.34`` above; ``unknown`` (never $0) when there is no price."""
-    if value is None:
-        return "unknown"
-    return f"${value:.4f}" if abs(value) < 1 else f"${value:,.2f}"
-
-
-@_filter
-def marks(row: dict[str, Any]) -> str:
-    """``†`` when part of a row's cost was priced from an estimated split, ``+`` when some of its records have
-    no price (the cost shown is what is known: at least that much); nothing on an unknown cost."""
-    if row.get("cost_usd") is None:
-        return ""
-    estimated = "†" if row.get("estimated_tokens") or row.get("estimated") else ""
-    partial = "+" if row.get("unpriced_sessions") else ""
-    return estimated + partial
-
-
-@_filter
-def cost(row: dict[str, Any]) -> str:
-    """A row's cost with its marks; ``unknown`` when none of its records could be priced."""
-    return "unknown" if row.get("cost_usd") is None else usd(row["cost_usd"]) + marks(row)
-
-
-@_filter
-def rate_of(line: dict[str, Any], kind: str) -> str:
-    """A cost line's rate for ``kind`` tokens; a cache rate the price list does not give is the input rate
-    (the 1-hour cache write rate: the cache write rate)."""
-    value = line[f"{kind}_rate"]
-    if value is None and kind == "cache_write_1h":
-        return rate_of(line, "cache_write")
-    return rate(line["input_rate"] if value is None and kind.startswith("cache") else value)
-
-
-@_filter
-def priced(line: dict[str, Any], kind: str) -> str:
-    """``73,329 × $3.00``: a cost line's ``kind`` tokens at their rate (``-`` for none, no rate when unpriced).
-    ``cache_write`` is the writes to the 5-minute cache, ``cache_write_1h`` those to the 1-hour cache."""
-    count = line[f"{kind}_tokens"]
-    if kind == "cache_write":
-        count -= line["cache_write_1h_tokens"]
-    if not count:
-        return "-"
-    return tokens(count) if line["input_rate"] is None else f"{tokens(count)} × {rate_of(line, kind)}"
-
-
-@_filter
-def fraction(value: float) -> str:
-    return f"{value * 100:g}%"
-
-
-@_filter
-def rate(value: float | None) -> str:
-    """A rate in USD per million tokens: two decimals, more only when the rate has them."""
-    if value is None:
-        return "-"
-    text = f"{value:.6f}".rstrip("0")
-    return "$" + (text if len(text.split(".")[1]) >= 2 else f"{value:.2f}")
-
-
-@_filter
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
-
-
-@_filter
-def signed_pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}%"
-
-
-@_filter
-def squeeze(text: object, width: int = 40) -> str:
-    """Untrusted text on one line of printable characters, at most ``width`` long (``-`` for None)."""
-    return "-" if text is None else one_line(str(text), width)
-
-
-@_filter
-def cell(text: object, width: int) -> str:
-    return squeeze(text, width).ljust(width)
-
-
-@_filter
-def rcell(text: object, width: int) -> str:
-    return squeeze(text, width).rjust(width)
-
-
-def column_width(rows: list[dict[str, Any]], key: str, header: str, cap: int = 40) -> int:
-    """The width of a text column: its widest (squeezed) cell or header, at most ``cap``."""
-    return max([len(header)] + [len(squeeze(row.get(key), cap)) for row in rows])
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~$])")
-_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-_MD_LINKISH = re.compile(r"(?i)(@|#|://|www\.)")
-
-
-@_filter
-def md(text: object, width: int = 80) -> str:
-    """Untrusted text as inert Markdown on one line: metacharacters backslash-escaped, ``< > & "`` as
-    entities, and a zero-width joiner after ``@``, ``#``, ``:`` of ``://`` and ``www`` so that no mention,
-    issue reference or autolink forms (GitHub finds those in the rendered text, after escapes)."""
-    clean = _MD_SPECIAL.sub(r"\\\1", squeeze(text, width))
-    clean = "".join(_MD_ENTITIES.get(ch, ch) for ch in clean)
-    return _MD_LINKISH.sub(lambda m: m[1][0] + "\u200d" + m[1][1:], clean)
-
-
-@_filter
-def names(rows: list[dict[str, Any]], key: str) -> str:
-    """The ``key`` of each row, comma-separated (a merge's models)."""
-    return ", ".join(str(row.get(key) or "-") for row in rows)
-
-
-@_filter
-def short(commit: str | None) -> str:
-    return "-" if not commit else commit[:10]
-
-
-@_filter
-@jinja2.pass_context
-def when(context: jinja2.runtime.Context, ts: str | None) -> str:
-    """A timestamp as ``YYYY-MM-DD HH:MM`` in the report's time zone."""
-    if not ts:
-        return "-"
-    return in_zone(_moment(ts), _zone(context["report"])).strftime("%Y-%m-%d %H:%M")
-
-
-@_filter
-@jinja2.pass_context
-def day(context: jinja2.runtime.Context, ts: str | None) -> str:
-    if not ts:
-        return "-"
-    return in_zone(_moment(ts), _zone(context["report"])).strftime("%Y-%m-%d")
-
-
-@_filter
-@jinja2.pass_context
-def bold(context: jinja2.runtime.Context, text: str) -> str:
-    return f"\x1b[1m{text}\x1b[0m" if context.get("color") else text
-
-
-@_filter
-@jinja2.pass_context
-def warn(context: jinja2.runtime.Context, text: str) -> str:
-    return f"\x1b[33m{text}\x1b[0m" if context.get("color") else text
-
-
-@_filter
-@jinja2.pass_context
-def dim(context: jinja2.runtime.Context, text: str) -> str:
-    return f"\x1b[2m{text}\x1b[0m" if context.get("color") else text
-
-
-@_filter
-def filters(chosen: dict[str, Any]) -> str:
-    """The command line's filters as ``since 7d, branch main``."""
-    return ", ".join(f"{name} {value}" for name, value in chosen.items())
-
-
-def _moment(ts: str) -> datetime:
-    moment = datetime.fromisoformat(ts)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _zone(report: dict[str, Any]) -> tzinfo:
-    return _zone_named(report["timezone"], report["generated_at"])
-
-
-@functools.lru_cache(maxsize=8)
-def _zone_named(name: str, generated_at: str) -> tzinfo:
-    """The report's zone by its IANA name; a local zone known only by an abbreviation (``CEST``) is taken
-    as the fixed offset the report was generated at."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return _moment(generated_at).tzinfo or UTC
-
-
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     # setup.cfg maps the top-level templates/ onto the package gitokens.templates (package_dir), so the
@@ -464,5 +264,5 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(_FILTERS, width=column_width)
+    env.filters.update(FILTERS, width=column_width)
     return env

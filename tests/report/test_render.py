@@ -27,7 +27,7 @@ from conftest import commit, git, run
 from gitokens.git.repo import open_repo
 from gitokens.ledger import store
 from gitokens.ledger.record import Record
-from gitokens.report import pipeline, render
+from gitokens.report import filters, pipeline, render
 from gitokens.report.model import Report, Row
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -236,7 +236,7 @@ def test_markdown_never_injects(demo: Report, place: str) -> None:
     ids=["newlines", "emphasis", "pipe", "html", "mention", "autolink", "math"],
 )
 def test_md_escapes(text: str, expected: str) -> None:
-    assert render.md(text) == expected
+    assert filters.md(text) == expected
 
 
 def test_html_escapes_hostile_text(demo: Report) -> None:
@@ -380,7 +380,7 @@ def test_by_picks_the_trend_table(demo_path: Path, by: str, header: str) -> None
     ids=["unknown", "zero", "cents", "dollars", "thousands"],
 )
 def test_usd(value: float | None, expected: str) -> None:
-    assert render.usd(value) == expected
+    assert filters.usd(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -394,12 +394,12 @@ def test_usd(value: float | None, expected: str) -> None:
     ids=["unknown", "partly unpriced", "estimated", "estimated record"],
 )
 def test_cost_marks(row: dict[str, Any], expected: str) -> None:
-    assert render.cost(row) == expected
+    assert filters.cost(row) == expected
 
 
 @pytest.mark.parametrize(("value", "expected"), [(12.5, "+12.5%"), (-3.0, "-3.0%"), (0.0, "+0.0%"), (None, "n/a")])
 def test_signed_pct(value: float | None, expected: str) -> None:
-    assert render.signed_pct(value) == expected
+    assert filters.signed_pct(value) == expected
 
 
 # -- through the command line ----------------------------------------------------------------------
