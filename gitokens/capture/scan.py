@@ -1,21 +1,18 @@
 """Reading the logs: the new lines of every file, parsed, and each call in them placed where it goes.
 
 A call is placed copy by copy, in whichever process parsed its file: made elsewhere (not in this
-repository's work trees), older than the floor, without a branch, waiting for its branch's next commit,
+repository's work trees), older than the floor, waiting for its branch's (or work tree's) next commit,
 or added into the group of the record it belongs to (see ``attribute``). Then this process goes through
 the files in order and keeps the first copy of each call not taken before: a file's groups are taken
 whole, unless one of their copies was a duplicate after all, and then added up again without it.
 
-Claude Code's files are parsed by this process and a forked worker when there is a lot to read; the worker
-starts as soon as the files are listed, before the repository is opened. Which copy of a call counts does
-not depend on that.
+Claude Code's files are parsed by this process and a forked worker (``worker``) when there is a lot to
+read; the worker starts as soon as the files are listed, before the repository is opened. Which copy of a
+call counts does not depend on that.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import gc
 import marshal
 import multiprocessing
 import os
@@ -28,6 +25,7 @@ from gitokens.capture import attribute, claude, codex, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
 from gitokens.capture.tiers import Tiers
+from gitokens.capture.worker import Worker
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
@@ -126,7 +124,7 @@ class Reading:
     claude: list[Job]
     codex: list[Path]
     total: int
-    worker: _Worker | None = None
+    worker: Worker | None = None
 
     def close(self) -> None:
         if self.worker is not None:
@@ -153,7 +151,7 @@ def start(current: state.State, agents: Iterable[str], *, rescan: bool) -> Readi
         and (os.cpu_count() or 1) > 1
         and "fork" in multiprocessing.get_all_start_methods()
     ):
-        reading.worker = _Worker(jobs)
+        reading.worker = Worker(jobs, _parse_claude_job, _place, _pack, _unpack)
     return reading
 
 
@@ -305,105 +303,6 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         [groups[key] for key in keys],
         messages,
     )
-
-
-class _Worker:
-    """A forked process sharing Claude Code's files with this one: each takes the next file in order when
-    it is done with one, so both finish together whatever the sizes and however long this process spends
-    on the results in between, and the results come back about when they are taken (in file order): none
-    waits to the end.
-
-    The worker starts before the repository is opened (and pygit2 loaded, which it never needs): it
-    parses what it takes and holds on to it until ``results`` sends what placing calls needs. Should the
-    worker die, this process parses whatever it did not send."""
-
-    def __init__(self, jobs: list[Job]) -> None:
-        forking = multiprocessing.get_context("fork")
-        self.jobs = jobs
-        self.claimed = forking.Value("q", 0)
-        self.receiver, sender = forking.Pipe(duplex=False)
-        _widen(sender.fileno())
-        contexts, self.context = forking.Pipe(duplex=False)
-        self.process = forking.Process(target=_work, args=(jobs, self.claimed, sender, contexts), daemon=True)
-        self.process.start()
-        sender.close()
-        contexts.close()
-
-    def results(self, context: Context) -> Iterator[Placed | None]:
-        jobs, ready = self.jobs, dict[int, Any]()
-        try:
-            self.context.send(context)
-            alive = True
-        except OSError:  # the worker is gone already
-            alive = False
-        for index in range(len(jobs)):
-            while index not in ready:
-                if alive and self.receiver.poll():
-                    alive = _receive(self.receiver, ready)
-                elif not alive:
-                    ready[index] = _placed(jobs[index], context)  # the worker died: this one is ours now
-                elif (mine := _claim(self.claimed, len(jobs))) is not None:
-                    ready[mine] = _placed(jobs[mine], context)
-                else:
-                    alive = _receive(self.receiver, ready)  # everything is claimed: wait for the worker's files
-            result = ready.pop(index)
-            yield _unpack(result) if type(result) is tuple else result
-
-    def close(self) -> None:
-        self.receiver.close()
-        self.context.close()
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join()
-
-
-def _receive(receiver: Any, ready: dict[int, Any]) -> bool:
-    """One result from the worker into ``ready``; False when the worker is gone."""
-    try:
-        index, packed = receiver.recv()
-    except (EOFError, OSError):
-        return False
-    ready[index] = packed
-    return True
-
-
-def _work(jobs: list[Job], claimed: Any, sender: Any, contexts: Any) -> None:
-    """The worker: claims files in turn until none is left, and sends each one placed; the files parsed
-    before the context came are placed and sent once it has."""
-    gc.disable()  # tens of thousands of parsed objects and no cycles (as in the capture process)
-    context: Context | None = None
-    waiting: list[tuple[int, Parsed | None]] = []
-    while (index := _claim(claimed, len(jobs))) is not None:
-        waiting.append((index, _parse_claude_job(jobs[index])))
-        if context is None and contexts.poll():
-            context = contexts.recv()
-        if context is not None:
-            for at, parsed in waiting:
-                sender.send((at, _pack(None if parsed is None else _place(parsed, context))))
-            waiting.clear()
-    if waiting:
-        try:
-            context = contexts.recv()
-        except (EOFError, OSError):  # the capture ended without reading the results
-            return
-        for at, parsed in waiting:
-            sender.send((at, _pack(None if parsed is None else _place(parsed, context))))
-    sender.close()
-
-
-def _claim(claimed: Any, count: int) -> int | None:
-    """The next file nobody has taken (shared between the two processes), or None when all are taken."""
-    with claimed.get_lock():
-        at = claimed.value
-        claimed.value = at + 1
-    return at if at < count else None
-
-
-def _widen(pipe: int) -> None:
-    """Room in the pipe for several files' results (Linux: 1 MiB instead of 64 KiB), so the worker goes on
-    parsing while this process is busy rather than waiting for it to read."""
-    with contextlib.suppress(AttributeError, OSError):  # no F_SETPIPE_SZ here, or over the user's limit
-        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 def _placed(job: Job, context: Context) -> Placed | None:
