@@ -9,7 +9,6 @@ or unreachable still count everywhere else, by their own fields.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from gitokens.config import Config
 from gitokens.git.repo import Repo
 from gitokens.pricing import Pricer
+from gitokens.report import listing
 from gitokens.report.aggregate import (
     AUTHOR,
     BRANCH,
@@ -32,7 +32,6 @@ from gitokens.report.aggregate import (
     SOURCE,
     TOTAL,
     UNKNOWN,
-    UNPRICED,
     WEEK,
     Dimension,
     Records,
@@ -46,10 +45,8 @@ from gitokens.report.columns import (
     OUTPUT,
     REASONING,
     REQUESTS,
-    TEXTS,
     TOTAL_ONLY,
     Columns,
-    Text,
     factorize,
     ts_text,
 )
@@ -137,7 +134,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         daily=daily,
         weekly=weekly,
         monthly=monthly,
-        recent=_rows(columns, records, _recent(columns, records, options.recent), full=False),
+        recent=listing.rows(columns, records, listing.recent(columns, records, options.recent), full=False),
         cost_analysis=_cost_analysis(records, models, pricer, now),
         insights=_insights(daily, by_branch, now),
         projection=_projection(records, days, now),
@@ -148,7 +145,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         estimated_split={"input": config.split.input, "output": config.split.output},
         sections=list(options.sections),
         by=options.by,
-        records=_every_row(columns, records) if options.with_records else None,
+        records=listing.every(columns, records) if options.with_records else None,
     )
     if default and history:  # last: git has been walking the history meanwhile
         report.by_merge, brought = walk_merges(repo, default, history, columns, records)
@@ -360,84 +357,6 @@ def _insights(daily: Table, by_branch: Table, now: datetime) -> dict[str, Any]:
         "most_active_branch": busiest.key if busiest else None,
         "most_active_branch_tokens": busiest.totals.total_tokens if busiest else 0,
     }
-
-
-def _oldest_first(columns: Columns, records: Records) -> list[int]:
-    """Every record by timestamp, then id: the same order whatever order the columns hold them in."""
-    ids = _texts(columns.texts["id"], records.rows)
-    stamps = records.ts.tolist()
-    return sorted(range(len(records)), key=lambda i: (stamps[i], ids[i] or ""))
-
-
-def _every_row(columns: Columns, records: Records, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
-    """Every record as the CSV shows it, oldest first, built a chunk at a time as they are written."""
-    order = _oldest_first(columns, records)
-    for start in range(0, len(order), chunk):
-        yield from _rows(columns, records, order[start : start + chunk], full=True)
-
-
-def _recent(columns: Columns, records: Records, count: int) -> list[int]:
-    """The ``count`` newest records (by timestamp, then id), newest first."""
-    if not count or not len(records):
-        return []
-    cut = np.partition(records.ts, max(len(records) - count, 0))[max(len(records) - count, 0)]
-    candidates = np.flatnonzero(records.ts >= cut).tolist()
-    ids = columns.texts["id"]
-    candidates.sort(key=lambda i: (int(records.ts[i]), ids.get(int(records.rows[i])) or ""), reverse=True)
-    return candidates[:count]
-
-
-def _rows(columns: Columns, records: Records, picked: list[int], *, full: bool) -> list[dict[str, Any]]:
-    """Records as the recent-activity list (``full=False``) or the CSV (``full=True``) shows them, a field
-    at a time (a CSV can have hundreds of thousands of rows)."""
-    index = np.array(picked, dtype=np.intp)
-    rows = records.rows[index]
-    text = {name: _texts(columns.texts[name], rows) for name in TEXTS}
-    stamps = np.datetime_as_string(records.ts[index].astype("datetime64[ms]"), unit="ms").tolist()
-    counts = records.counts[index].tolist()
-    costs = records.cost[index].tolist()
-    authors = [records.key(AUTHOR, i) for i in picked]
-    estimated = (columns.counts[rows, TOTAL_ONLY] >= 0).tolist()
-    out = []
-    for n, c in enumerate(counts):
-        row: dict[str, Any] = {
-            "id": text["id"][n],
-            "ts": stamps[n].removesuffix(".000") + "Z",  # canonical: milliseconds only when there are any
-            "commit": text["attached"][n],
-            "branch": text["branch"][n],
-            "author": authors[n],
-            "model": text["model"][n],
-            "endpoint": text["endpoint"][n],
-            "source": text["source"][n],
-            "note": text["note"][n],
-            "total_tokens": c[TOTAL],
-            "estimated": estimated[n],
-            "cost_usd": None if c[UNPRICED] else round(costs[n], 6),
-        }
-        if full:
-            row.update(
-                first_commit=text["commit"][n],
-                provider=text["provider"][n],
-                session=text["session"][n],
-                input_tokens=c[1],
-                output_tokens=c[2],
-                cache_read_tokens=c[3],
-                cache_write_tokens=c[4],
-                reasoning_tokens=c[5],
-                cache_write_1h_tokens=c[10],
-                requests=c[11] or None,
-            )
-        out.append(row)
-    return out
-
-
-def _texts(text: Text, rows: np.ndarray) -> list[str | None]:
-    """One text field of ``rows``."""
-    codes = text.codes[rows].tolist()
-    if len(codes) < 1000:
-        return [None if code < 0 else text.label(code) for code in codes]
-    labels = text.labels
-    return [None if code < 0 else labels[code] for code in codes]
 
 
 def _cost_analysis(records: Records, models: dict[str, np.ndarray], pricer: Pricer, now: datetime) -> list[CostLine]:
