@@ -385,30 +385,38 @@ class Pricer:
         override = self._overrides.get(model.lower())
         if override is not None:
             return _Priced(priced_as=override[0], source=OVERRIDE, provider=None, fixed=override[1])
-        from genai_prices import Usage, calc_price
         from genai_prices.types import StartDateConstraint
 
-        # The record's provider narrows the search when genai-prices knows it (azure, google, openrouter...);
-        # a provider it does not know, or one without this model, falls back to matching the model name alone.
-        for provider_id in dict.fromkeys((provider, None)):
-            try:
-                found = calc_price(Usage(), model, provider_id=provider_id)
-            except LookupError:
-                continue
-            prices = found.model.prices
-            intraday = isinstance(prices, list) and any(
-                c.constraint is not None and not isinstance(c.constraint, StartDateConstraint) for c in prices
-            )
-            return _Priced(
-                priced_as=found.model.id,
-                source=GENAI,
-                provider=found.provider.id,
-                fixed=None,
-                info=found.model,
-                genai_provider=found.provider,
-                intraday=intraday,
-            )
-        return None
+        found = genai_model(model, provider)
+        if found is None:
+            return None
+        prices = found.model.prices
+        intraday = isinstance(prices, list) and any(
+            c.constraint is not None and not isinstance(c.constraint, StartDateConstraint) for c in prices
+        )
+        return _Priced(
+            priced_as=found.model.id,
+            source=GENAI,
+            provider=found.provider.id,
+            fixed=None,
+            info=found.model,
+            genai_provider=found.provider,
+            intraday=intraday,
+        )
+
+
+def genai_model(model: str, provider: str | None) -> gp.PriceCalculation | None:
+    """genai-prices' match for ``model``: the record's provider narrows the search when genai-prices knows
+    it (azure, google, openrouter...); a provider it does not know, or one without this model, falls back
+    to matching the model name alone. None when nothing matches."""
+    from genai_prices import Usage, calc_price
+
+    for provider_id in dict.fromkeys((provider, None)):
+        try:
+            return calc_price(Usage(), model, provider_id=provider_id)
+        except LookupError:
+            continue
+    return None
 
 
 def rates_table(pricer: Pricer, models: Iterable[str]) -> list[tuple[str, Rates | None]]:

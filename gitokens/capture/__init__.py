@@ -4,7 +4,11 @@ went into.
 One capture: read what the logs gained since the last one (``files``), parse it (``claude``, ``codex``),
 keep the messages made in this repository's work trees that were not taken before (``state``), attribute
 them to commits or queue them for the next one (``attribute``), write one record per (commit, session,
-model) that the ledger does not hold yet, and save the state. A dry run does all but the writing.
+model, hour, price tier: ``tiers``) that the ledger does not hold yet, and save the state. A dry run does
+all but the writing.
+
+May import ``pricing``, ``ledger``, ``git`` (never pygit2 before the worker is forked: ``git.command``
+only, until then) and the shared top-level modules; never ``report``, ``share``, ``data``, ``ci`` or ``cli``.
 """
 
 from __future__ import annotations

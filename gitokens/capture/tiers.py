@@ -72,26 +72,24 @@ class Tiers:
 
 def thresholds(model: str, provider: str | None) -> list[int]:
     """Every threshold of the model's prices, at any date (ascending); none for a model genai-prices lacks."""
-    from genai_prices import Usage, calc_price
     from genai_prices.types import TieredPrices
 
-    for provider_id in dict.fromkeys((provider, None)):
-        try:
-            found = calc_price(Usage(), model, provider_id=provider_id)
-        except LookupError:
-            continue
-        prices = found.model.prices
-        tables = [c.prices for c in prices] if isinstance(prices, list) else [prices]
-        return sorted(
-            {
-                tier.start
-                for table in tables
-                for value in vars(table).values()
-                if isinstance(value, TieredPrices)
-                for tier in value.tiers
-            }
-        )
-    return []
+    from gitokens.pricing import genai_model  # found as reports price it
+
+    found = genai_model(model, provider)
+    if found is None:
+        return []
+    prices = found.model.prices
+    tables = [c.prices for c in prices] if isinstance(prices, list) else [prices]
+    return sorted(
+        {
+            tier.start
+            for table in tables
+            for value in vars(table).values()
+            if isinstance(value, TieredPrices)
+            for tier in value.tiers
+        }
+    )
 
 
 def _version() -> str:

@@ -1,5 +1,7 @@
 """The ``git tokens`` command line: parse, call one core function, echo. This package is the only code
-importing click: the group and what every command shares here, the commands in one module per concern."""
+importing click: the group and what every command shares here, the commands in one module per concern.
+
+The top of the layers: may import every other package, and nothing imports it (but ``__main__``)."""
 
 from __future__ import annotations
 
