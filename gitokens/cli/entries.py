@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
@@ -235,8 +236,8 @@ def _record_text(entry: store.Entry, short: shortids.Shortener) -> str:
 @click.option("--branch", help="Only records made on this branch.")
 @click.option("--author", help="Only records whose author contains this text.")
 @click.option("--model", help="Only records whose model contains this text.")
-@click.option("--since", help="Only records from this day on (YYYY-MM-DD or YYYYMMDD).")
-@click.option("--until", help="Only records up to this day, inclusive.")
+@click.option("--since", help="Only records from this day on (YYYY-MM-DD, YYYYMMDD, or 7d / 2w: the last days).")
+@click.option("--until", help="Only records up to this day, inclusive (same forms as --since).")
 @click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N records.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def log_cmd(
@@ -254,16 +255,18 @@ def log_cmd(
     Example:
         git tokens log -n 20
         git tokens log --branch feature/oauth --since 2025-09-01 --json
+        git tokens log --since 7d
     """
     repo = current_repo()
     loaded = load_ledger(repo)
+    today = datetime.now().astimezone().date()  # log shows local days
     entries = views.select(
         loaded,
         branch=branch,
         author=author,
         model=model,
-        since=dates.parse_date(since, "--since") if since else None,
-        until=dates.parse_date(until, "--until") if until else None,
+        since=dates.parse_since(since, "--since", today) if since else None,
+        until=dates.parse_since(until, "--until", today) if until else None,
         limit=limit,
     )
     if as_json:

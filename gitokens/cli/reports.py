@@ -164,4 +164,4 @@ def demo_cmd(path: str | None) -> None:
     dashboard = made.path / demo.DASHBOARD
     dashboard.write_text(pipeline.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")
     echo(f"\nwrote the HTML dashboard: {dashboard}")
-    echo(f"next: cd {made.path} && git log --graph --oneline --all && git tokens report --since 7d")
+    echo(f"next: cd {made.path} && git log --graph --oneline --branches && git tokens report --since 7d")

@@ -9,6 +9,7 @@ from typing import Any
 
 from gitokens import dates
 from gitokens.errors import InvalidRecord, UnknownRevision, UsageError
+from gitokens.git import notes
 from gitokens.git.repo import Repo
 from gitokens.ledger import pending, shortids, store, totals
 from gitokens.ledger.record import Record, format_timestamp, new_id
@@ -102,15 +103,29 @@ def add(repo: Repo, record: Record, *, rev: str | None = None, queue: bool = Fal
     """Attach ``record`` to ``rev`` (default HEAD), or queue it for the next commit."""
     head = repo.head_commit()
     if queue or (rev is None and head is None):
-        reason = "as asked (--pending)" if queue else "HEAD has no commits yet"
+        reason = "--pending" if queue else "HEAD has no commits yet"
         pending.enqueue(repo, record)
         return Added(record, None, reason, None)
     commit = repo.resolve_commit(rev) if rev is not None else head
     assert commit is not None
-    record = record.replace(commit=commit)
+    branch = record.branch if rev is None else branch_of(repo, rev, commit, head)
+    record = record.replace(commit=commit, branch=branch)
     written = store.append(repo, {commit: [record]}, "Notes added by 'git tokens add'")
     totals.advance(repo, written, [record])
     return Added(record, commit, None, totals.branch_total(repo, record.branch))
+
+
+def branch_of(repo: Repo, rev: str, commit: str, head: str | None) -> str | None:
+    """The branch a record attached with ``--commit REV`` was spent on: REV itself when it names a branch,
+    the checked-out branch when the commit is in its history, else the first branch (by name) whose history
+    holds it; None when none does."""
+    tips = repo.branch_tips()
+    if rev in tips:
+        return rev
+    current = repo.head_branch()
+    if current is not None and head is not None and notes.is_ancestor(repo, commit, head):
+        return current
+    return next((name for name, tip in sorted(tips.items()) if notes.is_ancestor(repo, commit, tip)), None)
 
 
 def resolve_id(loaded: store.Ledger, text: str) -> store.Entry:

@@ -118,8 +118,9 @@ def uninstall(repo: Repo) -> Outcome:
     _remove_hook(folder, SYNC_HOOK, outcome)
     state = _load_state(repo)
     for change in state["config"]:
-        if _revert(repo, change):
-            outcome.done.append(f"restored {change['key']}")
+        done = _revert(repo, change)
+        if done:
+            outcome.done.append(done)
     for section in ("notes.tokens", "notes"):
         repo.config_drop_empty_section(section)
     _state_path(repo).unlink(missing_ok=True)
@@ -199,21 +200,22 @@ def _ensure(repo: Repo, key: str, value: str, multi: bool) -> dict[str, Any] | N
     return {"key": key, "op": "set", "value": value, "previous": previous[-1] if previous else None}
 
 
-def _revert(repo: Repo, change: dict[str, Any]) -> bool:
+def _revert(repo: Repo, change: dict[str, Any]) -> str | None:
+    """Undo one config change ``install`` made; what was done, or None when there was nothing to undo."""
     key, value = change["key"], change["value"]
     current = repo.config_get_all(key, local=True)
     if change["op"] == "add":
         if value not in current:
-            return False
+            return None
         repo.config_unset(key, value)
-        return True
+        return f"removed {value} from {key}"
     if current != [value]:
-        return False  # changed since install: the user's value wins
+        return None  # changed since install: the user's value wins
     if change.get("previous") is None:
         repo.config_unset(key)
-    else:
-        repo.config_set(key, change["previous"])
-    return True
+        return f"unset {key}"
+    repo.config_set(key, change["previous"])
+    return f"restored {key} to {change['previous']}"
 
 
 def _write_executable(path: Path, text: str) -> None:

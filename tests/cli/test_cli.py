@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -351,3 +352,39 @@ def test_counts_take_thousands_separators_in_groups_of_three(repo: Path, typed: 
         assert store.load(open_repo()).entries == {}
     else:
         assert code == 0 and json.loads(output)["total_tokens"] == tokens
+
+
+def test_log_takes_the_windows_report_takes(repo: Path) -> None:
+    commit(repo)
+    run("add", "5", "--at", (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    run("add", "7")
+    assert [e["tokens"] for e in json.loads(run("log", "--since", "7d", "--json").output)] == [7]
+    assert [e["tokens"] for e in json.loads(run("log", "--until", "8d", "--json").output)] == [5]
+
+
+@pytest.mark.parametrize(
+    ("rev", "expected"),
+    [("main", "main"), ("HEAD~1", "feature/oauth"), ("other", "other"), ("HEAD", "feature/oauth")],
+    ids=["a-branch", "in-the-history-of-head", "only-on-another-branch", "head"],
+)
+def test_add_commit_records_the_branch_of_that_commit(repo: Path, rev: str, expected: str) -> None:
+    commit(repo)
+    git(repo, "branch", "other")
+    git(repo, "checkout", "-q", "other")
+    commit(repo)
+    git(repo, "checkout", "-q", "-b", "feature/oauth", "main")
+    commit(repo)
+    commit(repo)
+    target = git(repo, "rev-parse", "other" if rev == "other" else rev).strip()
+    if rev == "other":
+        git(repo, "branch", "-f", "scratch", target)  # another name, not the rev typed: found by history
+        rev = target
+        expected = "other"
+    data = json.loads(run("add", "3", "--commit", rev, "--json").output)
+    assert (data["commit"], data["branch"]) == (target, expected)
+
+
+def test_a_pending_add_says_why_it_waits(repo: Path) -> None:
+    commit(repo)
+    out = run("add", "--pending", "5").output
+    assert out.startswith("queued 5 tokens (split unknown) for the next commit (--pending); id ")

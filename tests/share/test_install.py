@@ -38,8 +38,13 @@ def test_install_sets_hook_and_config_and_uninstall_removes_exactly_that(repo: P
     assert git(repo, "config", "notes.tokens.mergeStrategy").strip() == "cat_sort_uniq"
     assert "updated the post-commit hook" in run("install").output
     assert git(repo, "config", "--get-all", "notes.rewriteRef").count("refs/notes/tokens") == 1
-    run("uninstall")
+    said = run("uninstall").output.splitlines()
     assert not hook.exists()
+    assert said[1:] == [
+        "removed refs/notes/tokens from notes.rewriteRef",
+        "restored notes.rewriteMode to concatenate",
+        "unset notes.tokens.mergeStrategy",
+    ]
     assert git(repo, "config", "--get-all", "notes.rewriteRef").split() == ["refs/notes/commits"]
     assert git(repo, "config", "notes.rewriteMode").strip() == "concatenate"
     assert git(repo, "config", "notes.tokens.mergeStrategy", check=False) == ""
