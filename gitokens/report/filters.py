@@ -126,16 +126,29 @@ def column_width(rows: list[dict[str, Any]], key: str, header: str, cap: int = 4
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~$])")
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 _MD_LINKISH = re.compile(r"(?i)(@|#|://|www\.)")
+_MD_UNSPANNABLE = re.compile(r'[<>&"`]')
 
 
 @_filter
 def md(text: object, width: int = 80) -> str:
-    """Untrusted text as inert Markdown on one line: metacharacters backslash-escaped, ``< > & "`` as
-    entities, and a zero-width joiner after ``@``, ``#``, ``:`` of ``://`` and ``www`` so that no mention,
-    issue reference or autolink forms (GitHub finds those in the rendered text, after escapes)."""
-    clean = _MD_SPECIAL.sub(r"\\\1", squeeze(text, width))
+    """Untrusted text as inert Markdown on one line: metacharacters backslash-escaped and ``< > & "`` as
+    entities. Text in which GitHub would find a mention, an issue reference or an autolink (``@``, ``#``,
+    ``://``, ``www.``) becomes a code span, where it finds none and which copies intact (an email address
+    stays one); if it also holds markup or backticks, a zero-width joiner after the ``@`` (or ``#``, ...)
+    keeps it inert instead."""
+    clean = squeeze(text, width)
+    if _MD_LINKISH.search(clean) and not _MD_UNSPANNABLE.search(clean):
+        return _code_span(clean)
+    clean = _MD_SPECIAL.sub(r"\\\1", clean)
     clean = "".join(_MD_ENTITIES.get(ch, ch) for ch in clean)
+    # Text that cannot be a code span (markup in it would be shown raw) keeps a zero-width joiner instead.
     return _MD_LINKISH.sub(lambda m: m[1][0] + "\u200d" + m[1][1:], clean)
+
+
+def _code_span(text: str) -> str:
+    """``text`` (no backticks or markup in it) as a code span; ``|`` escaped, as a table cell needs even
+    inside code."""
+    return "`" + text.replace("|", "\\|") + "`"
 
 
 @_filter

@@ -163,7 +163,7 @@ def test_pull_request_report_and_outputs(project: Project) -> None:
     assert float(result.outputs["total-cost-usd"]) > 0 and result.outputs["over-budget"] == "false"
     assert Path(result.outputs["report-path"]).read_text().startswith("## Token usage in")
     assert Path(result.outputs["dashboard-path"]).read_text().startswith("<!doctype html>")
-    assert "| ✅ within | budget given (USD) | pull request #\u200d17 \\(feature/search\\) |" in result.summary
+    assert "| ✅ within | budget given (USD) | `pull request #17 (feature/search)` |" in result.summary
     assert "### Overall" in result.summary
     assert "on feature/search" in result.summary  # the pull request's branch, not checkout's detached HEAD
     assert project.remote_notes() == before  # push defaults to false
@@ -179,7 +179,7 @@ def test_over_budget_fails_last_and_says_why(project: Project) -> None:
     assert "65,000 of 20,000 tokens (over by 45,000, 225%)" in out
     assert "within budget: month " in out  # the month budget of .gitokens.yml holds
     summary = result.summary
-    assert "**Over budget: pull request #\u200d17 \\(feature/search\\)**" in summary
+    assert "**Over budget: `pull request #17 (feature/search)`**" in summary
     costliest = summary.split("Costliest commits:")[1]
     assert costliest.index(project.feature[1][:10]) < costliest.index(project.feature[0][:10])
     assert "| gpt-4o | 65,000 |" in summary
@@ -399,7 +399,7 @@ def test_comment_is_posted_once_then_edited(project: Project, api: tuple[str, li
     ]
     body = calls[1][2]["body"]
     assert body.startswith("<!-- gitokens:token-report -->") and "65,000 tokens" in body
-    assert "**Over budget: pull request #\u200d17 \\(feature/search\\)**" in body and "<img" not in body
+    assert "**Over budget: `pull request #17 (feature/search)`**" in body and "<img" not in body
     assert {auth for _, _, _, auth in calls} == {"Bearer test-token"}
 
 

@@ -229,11 +229,14 @@ def test_markdown_never_injects(demo: Report, place: str) -> None:
         ("`code` *em* _u_ ~s~", "\\`code\\` \\*em\\* \\_u\\_ \\~s\\~"),
         ("a | b", "a \\| b"),
         ("<b>&amp;</b>", "&lt;b&gt;&amp;amp;&lt;/b&gt;"),
-        ("@team see #12", "@\u200dteam see #\u200d12"),
-        ("https://x.io www.y.io", "https:\u200d//x.io w\u200dww.y.io"),
+        ("@team see #12", "`@team see #12`"),
+        ("https://x.io www.y.io", "`https://x.io www.y.io`"),
+        ("dev@example.com", "`dev@example.com`"),
+        ("a | b@c", "`a \\| b@c`"),
+        ("<b>@team</b>", "&lt;b&gt;@\u200dteam&lt;/b&gt;"),
         ("$x^2$", "\\$x^2\\$"),
     ],
-    ids=["newlines", "emphasis", "pipe", "html", "mention", "autolink", "math"],
+    ids=["newlines", "emphasis", "pipe", "html", "mention", "autolink", "email", "pipe-in-a-span", "markup", "math"],
 )
 def test_md_escapes(text: str, expected: str) -> None:
     assert filters.md(text) == expected
