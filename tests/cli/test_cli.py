@@ -388,3 +388,9 @@ def test_a_pending_add_says_why_it_waits(repo: Path) -> None:
     commit(repo)
     out = run("add", "--pending", "5").output
     assert out.startswith("queued 5 tokens (split unknown) for the next commit (--pending); id ")
+
+
+def test_top_level_help_gives_each_commands_summary_whole() -> None:
+    out = run("--help").output
+    listed = out[out.index("Commands:") :]
+    assert "..." not in listed and "(squash, rebase merge, cherry-pick)." in listed
