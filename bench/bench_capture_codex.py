@@ -45,7 +45,7 @@ from make_ledger import hermetic_env
 from timing import Timing, header, measure, measure_pair, pair_ratio_line, ratio_line
 
 MODELS = (("gpt-5-codex", 60), ("gpt-5", 30), ("gpt-5.1-codex", 10))
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +206,7 @@ class Rollout:
             lines.append(self.token_count(self.info))
             self.at += 0.5
         summary = _text(rng, rng.randint(10, 60))
-        encrypted = base64.b64encode(rng.randbytes(rng.randint(800, 4000))).decode()
+        encrypted = base64.b64encode(rng.randbytes(rng.randint(300, 2400))).decode()
         lines.append(self.line("event_msg", {"type": "agent_reasoning", "text": summary}))
         lines.append(
             self.line(
@@ -227,7 +227,7 @@ class Rollout:
                 {"type": "function_call", "name": "shell", "arguments": json.dumps(command), "call_id": call_id},
             )
         )
-        output = {"output": _text(rng, rng.randint(20, 1500)), "metadata": {"exit_code": 0, "duration_seconds": 0.4}}
+        output = {"output": _text(rng, rng.randint(10, 500)), "metadata": {"exit_code": 0, "duration_seconds": 0.4}}
         lines.append(
             self.line(
                 "response_item", {"type": "function_call_output", "call_id": call_id, "output": json.dumps(output)}
