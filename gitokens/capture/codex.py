@@ -48,6 +48,7 @@ totals and the model on to the next read.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -58,7 +59,9 @@ SOURCE = "codex"
 REPLAY_GAP = 1.0  # seconds between two lines of the burst in which a fork copies its parent's items
 MAX_LINE = 8 << 20  # a session_meta carries the instructions (tens of KiB); a line past this is not Codex's
 MAX_COUNT = 10**12  # a token count past this is not a count
-_TOKEN_COUNT, _TURN_CONTEXT, _SESSION_META = b'"token_count"', b'"turn_context"', b'"session_meta"'
+# The lines read: one search for the three markers, which CPython's re runs as a scan for the quote with
+# the alternatives tried there, is faster than three bytes.find scans (80 ms against 109 ms over 100 MB).
+_MARKER = re.compile(rb'"(?:token_count|turn_context|session_meta)"')
 _FIELDS = (
     "input_tokens",
     "cached_input_tokens",
@@ -123,26 +126,17 @@ def parse(
     ctx = _restore(context)
     found: list[tuple[Message, str | None]] = []
     bad: list[int] = []
-    find, rfind, size = data.find, data.rfind, len(data)
-
-    def after(marker: bytes, at: int) -> int:
-        where = find(marker, at)
-        return size if where < 0 else where
-
-    token, turn, meta = after(_TOKEN_COUNT, 0), after(_TURN_CONTEXT, 0), after(_SESSION_META, 0)
+    find, rfind, search, size = data.find, data.rfind, _MARKER.search, len(data)
     low = 0  # the start of the line after the last one read
-    while (at := min(token, turn, meta)) < size:
+    hit = search(data)
+    while hit is not None:
+        at = hit.start()
         start = rfind(b"\n", low, at) + 1 or low
         end = find(b"\n", at)
         if end < 0:
             end = size
         low = end + 1
-        if token < low:
-            token = after(_TOKEN_COUNT, low)
-        if turn < low:
-            turn = after(_TURN_CONTEXT, low)
-        if meta < low:
-            meta = after(_SESSION_META, low)
+        hit = search(data, low)
         try:
             if end - start > MAX_LINE:
                 raise ValueError("line too long")
