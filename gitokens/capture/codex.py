@@ -48,7 +48,10 @@ totals and the model on to the next read.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import msgspec
 
 from gitokens.capture.model import Message, checked_epoch, digest, parse_time
 
@@ -56,7 +59,9 @@ SOURCE = "codex"
 REPLAY_GAP = 1.0  # seconds between two lines of the burst in which a fork copies its parent's items
 MAX_LINE = 8 << 20  # a session_meta carries the instructions (tens of KiB); a line past this is not Codex's
 MAX_COUNT = 10**12  # a token count past this is not a count
-_MARKERS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
+# The lines read: one search for the three markers, which CPython's re runs as a scan for the quote with
+# the alternatives tried there, is faster than three bytes.find scans (80 ms against 109 ms over 100 MB).
+_MARKER = re.compile(rb'"(?:token_count|turn_context|session_meta)"')
 _FIELDS = (
     "input_tokens",
     "cached_input_tokens",
@@ -65,6 +70,48 @@ _FIELDS = (
     "cache_write_input_tokens",
 )
 _EMPTY = [0] * len(_FIELDS)
+_MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
+
+
+class _Counts(msgspec.Struct):
+    input_tokens: Any = None
+    cached_input_tokens: Any = None
+    output_tokens: Any = None
+    reasoning_output_tokens: Any = None
+    cache_write_input_tokens: Any = None
+
+
+class _Info(msgspec.Struct):
+    total_token_usage: _Counts | None = None
+    last_token_usage: _Counts | None = None
+    model: Any = None
+    model_name: Any = None
+    metadata: Any = None
+
+
+class _Payload(msgspec.Struct):
+    """The payload fields of the three kinds of line read (the rest, such as a session_meta's instructions or
+    a token_count's rate limits, is skipped over, not decoded)."""
+
+    type: Any = None
+    id: Any = None
+    cwd: Any = None
+    forked_from_id: Any = None
+    source: Any = None
+    git: Any = None
+    model: Any = None
+    model_name: Any = None
+    metadata: Any = None
+    info: _Info | None = None
+
+
+class _Line(msgspec.Struct):
+    timestamp: Any = None
+    type: Any = None
+    payload: _Payload | None = None
+
+
+_DECODE = msgspec.json.Decoder(_Line).decode
 
 
 def parse(
@@ -72,39 +119,99 @@ def parse(
 ) -> tuple[list[tuple[Message, str | None]], list[int], dict[str, Any]]:
     """(message, cwd) pairs for the usage in ``data`` (complete lines found at offset ``base`` of the file),
     the offsets of the malformed lines, and the context to continue from. ``parents`` maps sessions to the
-    session they were forked from or spawned by (extended with the edges the lines name)."""
+    session they were forked from or spawned by (extended with the edges the lines name).
+
+    Only the lines with one of the three markers in them are looked at (a few percent of a rollout's
+    bytes: its response items, most of it, are never split off or decoded); they are taken in order."""
     ctx = _restore(context)
     found: list[tuple[Message, str | None]] = []
     bad: list[int] = []
-    offset = base
-    for raw in data.split(b"\n"):
-        line_at, offset = offset, offset + len(raw) + 1
-        if not any(marker in raw for marker in _MARKERS):
-            continue
+    find, rfind, search, size = data.find, data.rfind, _MARKER.search, len(data)
+    low = 0  # the start of the line after the last one read
+    hit = search(data)
+    while hit is not None:
+        at = hit.start()
+        start = rfind(b"\n", low, at) + 1 or low
+        end = find(b"\n", at)
+        if end < 0:
+            end = size
+        low = end + 1
+        hit = search(data, low)
         try:
-            if len(raw) > MAX_LINE:
+            if end - start > MAX_LINE:
                 raise ValueError("line too long")
-            obj = json.loads(raw)
-            kind = obj.get("type")
-            payload = obj.get("payload")
-            if not isinstance(payload, dict):
+            line = _decode(data[start:end])
+            if line is None or (payload := line.payload) is None:
                 continue
+            kind = line.type
             if kind == "session_meta":
-                _session(ctx, obj, payload, parents)
+                _session(ctx, line, payload, parents)
             elif kind == "turn_context":
-                _in_run(ctx, _epoch(obj))
-                model = _model(payload)
+                _in_run(ctx, _epoch(line))
+                model = _model(payload.model, payload.model_name, payload.metadata)
                 if model is not None:
                     ctx["model"] = model
-                if isinstance(payload.get("cwd"), str):
-                    ctx["cwd"] = payload["cwd"]
-            elif kind == "event_msg" and payload.get("type") == "token_count":
-                message = _usage(ctx, obj, payload)
+                if isinstance(payload.cwd, str):
+                    ctx["cwd"] = payload.cwd
+            elif kind == "event_msg" and payload.type == "token_count":
+                message = _usage(ctx, line, payload)
                 if message is not None:
                     found.append((message, ctx.get("cwd")))
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            bad.append(line_at)
+            bad.append(base + start)
     return found, bad, ctx
+
+
+def _decode(raw: bytes) -> _Line | None:
+    """The fields of one line as a ``_Line`` whose ``payload`` is set, or None when the line has no payload
+    object (nothing to read); ValueError when it is not a JSON object.
+
+    Decoded straight into ``_Line`` when the line has the usual shape and is valid UTF-8 (the decoder does
+    not check the text it skips); otherwise read whole by the standard library, whose reading decides, and
+    a value of an unusual shape where an object is looked for counts as absent. Either way every field has
+    the same value."""
+    if raw.isascii() or _utf8(raw):
+        try:
+            line = _DECODE(raw)
+        except msgspec.MsgspecError:
+            pass
+        else:
+            return line if line.payload is not None else None
+    obj = json.loads(raw)
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    payload = obj.get("payload")
+    if not isinstance(payload, dict):
+        return None
+    info = payload.get("info")
+    return _Line(
+        timestamp=obj.get("timestamp"),
+        type=obj.get("type"),
+        payload=_Payload(
+            **{name: payload.get(name) for name in _Payload.__struct_fields__ if name != "info"},
+            info=_Info(
+                total_token_usage=_counts_of(info.get("total_token_usage")),
+                last_token_usage=_counts_of(info.get("last_token_usage")),
+                model=info.get("model"),
+                model_name=info.get("model_name"),
+                metadata=info.get("metadata"),
+            )
+            if isinstance(info, dict)
+            else None,
+        ),
+    )
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _counts_of(value: Any) -> _Counts | None:
+    return _Counts(**{name: value.get(name) for name in _FIELDS}) if isinstance(value, dict) else None
 
 
 def _restore(context: dict[str, Any] | None) -> dict[str, Any]:
@@ -123,20 +230,20 @@ def _restore(context: dict[str, Any] | None) -> dict[str, Any]:
     return ctx
 
 
-def _session(ctx: dict[str, Any], obj: dict[str, Any], payload: dict[str, Any], parents: dict[str, str]) -> None:
-    session = payload.get("id")
+def _session(ctx: dict[str, Any], line: _Line, payload: _Payload, parents: dict[str, str]) -> None:
+    session = payload.id
     if not isinstance(session, str) or not session:
         raise ValueError("session_meta without an id")
-    forked_from = payload.get("forked_from_id")
+    forked_from = payload.forked_from_id
     forked_from = forked_from if isinstance(forked_from, str) and forked_from else None
-    parent = forked_from or _dig(payload, "source", "subagent", "thread_spawn", "parent_thread_id")
+    parent = forked_from or _dig(payload.source, "subagent", "thread_spawn", "parent_thread_id")
     if isinstance(parent, str) and parent and parent != session:
         parents[session] = parent
     own = ctx.get("session")
     if own is None:  # the file's own session_meta: the run written with it starts at the next line
-        git = payload.get("git")
+        git = payload.git
         branch = git.get("branch") if isinstance(git, dict) else None
-        cwd = payload.get("cwd")
+        cwd = payload.cwd
         ctx.update(
             session=session,
             cwd=cwd if isinstance(cwd, str) and cwd else None,
@@ -145,7 +252,7 @@ def _session(ctx: dict[str, Any], obj: dict[str, Any], payload: dict[str, Any], 
         )
         if forked_from is not None and forked_from != session:
             ctx["forked"] = True
-    elif _in_run(ctx, _epoch(obj)) and session != own:
+    elif _in_run(ctx, _epoch(line)) and session != own:
         ctx["forked"] = True  # another session's session_meta copied in: the run is a replay
 
 
@@ -165,9 +272,9 @@ def _in_run(ctx: dict[str, Any], epoch: float | None) -> bool:
     return True
 
 
-def _epoch(obj: dict[str, Any]) -> float | None:
+def _epoch(line: _Line) -> float | None:
     try:
-        return parse_time(obj.get("timestamp")).timestamp()
+        return parse_time(line.timestamp).timestamp()
     except ValueError:
         return None
 
@@ -180,44 +287,49 @@ def _dig(value: Any, *path: str) -> Any:
     return value
 
 
-def _model(value: dict[str, Any]) -> str | None:
+def _model(model: Any, model_name: Any, metadata: Any) -> str | None:
     """``model``, ``model_name`` or ``metadata.model``: the first that is a non-empty string."""
-    metadata = value.get("metadata")
+    if model is None and model_name is None and metadata is None:
+        return None  # upstream writes none on a token_count
     nested = metadata.get("model") if isinstance(metadata, dict) else None
-    for text in (value.get("model"), value.get("model_name"), nested):
+    for text in (model, model_name, nested):
         if isinstance(text, str) and text.strip():
             return text.strip()
     return None
 
 
-def _vector(value: Any) -> list[int] | None:
-    if not isinstance(value, dict):
+def _vector(value: _Counts | None) -> list[int] | None:
+    if value is None:
         return None
-    out = []
-    for name in _FIELDS:
-        count = value.get(name) or 0
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
-            raise ValueError(f"{name}: not a token count")
-        out.append(count)
+    out = [
+        value.input_tokens or 0,
+        value.cached_input_tokens or 0,
+        value.output_tokens or 0,
+        value.reasoning_output_tokens or 0,
+        value.cache_write_input_tokens or 0,
+    ]
+    for count in out:
+        if type(count) is not int or not 0 <= count <= MAX_COUNT:
+            raise ValueError(f"not a token count: {count!r}")
     return out
 
 
-def _counts(value: Any) -> Any:
-    """A vector as keys show it: the four counts of the first versions, cache writes only when there are any
-    (so the keys of calls captured before cache writes were read stay the same)."""
-    if not isinstance(value, list):
-        return value
-    return value[:4] if not value[4] else value
+def _shown(value: list[int]) -> str:
+    """A vector as keys show it (``str`` of the list): the four counts of the first versions, cache writes
+    only when there are any (so the keys of calls captured before cache writes were read stay the same)."""
+    a, b, c, d, e = value
+    return f"[{a}, {b}, {c}, {d}, {e}]" if e else f"[{a}, {b}, {c}, {d}]"
 
 
-def _usage(ctx: dict[str, Any], obj: dict[str, Any], payload: dict[str, Any]) -> Message | None:
-    moment = parse_time(obj["timestamp"])
-    replayed = _in_run(ctx, moment.timestamp()) and ctx.get("forked")
-    info = payload.get("info")
-    if not isinstance(info, dict):
+def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload) -> Message | None:
+    ts = line.timestamp
+    moment = parse_time(ts)
+    replayed = ctx.get("run") and _in_run(ctx, moment.timestamp()) and ctx.get("forked")
+    info = payload.info
+    if info is None:
         return None  # a rate-limit update without usage
-    total = _vector(info.get("total_token_usage"))
-    last = _vector(info.get("last_token_usage"))
+    total = _vector(info.total_token_usage)
+    last = _vector(info.last_token_usage)
     previous = ctx.get("total")
     if total is not None:
         ctx["total"] = total
@@ -232,23 +344,32 @@ def _usage(ctx: dict[str, Any], obj: dict[str, Any], payload: dict[str, Any]) ->
     if not any(last):
         return None
     session = ctx.get("session")
-    where = total if total is not None else obj["timestamp"]
-    key = f"codex:{session or 'unknown'}:{_counts(where)}:{_counts(last)}"
+    key = f"codex:{session or 'unknown'}:{ts if total is None else _shown(total)}:{_shown(last)}"
     uncached, cached, output, reasoning, written = last
     cached = min(cached, uncached)
     written = min(written, uncached - cached)
-    return Message(
-        key=digest(key),
-        epoch=checked_epoch(moment),
-        ts=obj["timestamp"],
-        source=SOURCE,
-        session=session,
-        model=_model(info) or _model(payload) or ctx.get("model"),
-        branch=ctx.get("branch"),
-        input_tokens=uncached - cached - written,
-        output_tokens=output,
-        cache_read_tokens=cached,
-        cache_write_tokens=written,
-        reasoning_tokens=min(reasoning, output),
-        cost_usd=None,
+    model = (
+        _model(info.model, info.model_name, info.metadata)
+        or _model(payload.model, payload.model_name, payload.metadata)
+        or ctx.get("model")
+    )
+    return _MAKE(
+        Message,
+        (
+            digest(key),
+            checked_epoch(moment),
+            ts,
+            SOURCE,
+            session,
+            model,
+            ctx.get("branch"),
+            uncached - cached - written,
+            output,
+            cached,
+            written,
+            min(reasoning, output),
+            None,
+            0,
+            None,
+        ),
     )
