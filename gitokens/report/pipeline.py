@@ -11,7 +11,7 @@ from gitokens.config import Config, load_config
 from gitokens.errors import UsageError
 from gitokens.git.repo import Repo
 from gitokens.ledger.store import Ledger
-from gitokens.pricing import CostMode, Pricer
+from gitokens.pricing import CostMode, PriceCache, Pricer
 from gitokens.report.build import SECTIONS, Options, build
 from gitokens.report.columns import Columns, from_ledger
 from gitokens.report.model import Report
@@ -85,7 +85,13 @@ def make(
     if days is not None:
         options.since = dates.last_days(days, "--days", today)
     columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
-    return build(repo, columns, config, Pricer(config, cost_mode), tz, options)
+    pricer = Pricer(config, cost_mode, prices_cache(repo))
+    return build(repo, columns, config, pricer, tz, options)
+
+
+def prices_cache(repo: Repo) -> PriceCache:
+    """genai-prices' answers for this repository's models, kept in ``<git-common-dir>/gitokens/cache``."""
+    return PriceCache(repo.state_dir() / "cache" / "prices.json")
 
 
 def resolve_timezone(name: str | None, config: Config) -> tzinfo:
