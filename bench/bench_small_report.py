@@ -4,12 +4,15 @@ pygit2 + click command, `python -c "import click, pygit2"`, measured in the same
     python bench/bench_small_report.py                  # 15 rounds
     python bench/bench_small_report.py --runs 31 --cold # + each report once more with its caches removed
     python bench/bench_small_report.py --imports        # + the slowest imports of each report (-X importtime)
+    python bench/bench_small_report.py --baseline /tmp/old/.venv/bin/python  # + another gitokens, same rounds
 
 The demo repository is made once (``git tokens demo``) in a temporary directory, then the floor and
 ``git tokens report`` as text, ``--format html`` and ``--format json`` (output to /dev/null) run in
 alternation, one of each per round, so that all four see the machine in the same state. Reports run with
 their caches warm (the columns, the price rows, the compiled templates), as a user's second report does;
-``--cold`` also times each format right after ``<git-common-dir>/gitokens/cache`` is removed. Printed:
+``--cold`` also times each format right after ``<git-common-dir>/gitokens/cache`` is removed.
+``--baseline PYTHON`` adds the three reports of the gitokens installed for another interpreter (an older
+commit, say) to every round, so that a change is measured against its baseline in the same run. Printed:
 each median and min, and each report's ratio to the floor (of the medians, and the median of the
 round-by-round ratios). The design's target: a small repository's report under 0.35 s.
 
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15, help="rounds of the four commands (default 15)")
     parser.add_argument("--cold", action="store_true", help="also time each report with its caches removed")
     parser.add_argument("--imports", action="store_true", help="also print each report's slowest imports")
+    parser.add_argument("--baseline", metavar="PYTHON", help="also time the gitokens installed for PYTHON")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="gitokens-small-report-") as tmp:
@@ -54,12 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "tokens", "demo", str(repo)], env=env, check=True, stdout=subprocess.DEVNULL)
         caches = repo / ".git" / "gitokens" / "cache"
 
-        header(f"the demo repository, {args.runs} rounds of the four commands in alternation")
-        commands = [FLOOR, *REPORTS]
-        timings = [Timing(label) for label, _ in commands]
+        commands = [(label, command, env) for label, command in [FLOOR, *REPORTS]]
+        if args.baseline:
+            other = dict(env, PATH=os.pathsep.join([str(Path(args.baseline).parent), env["PATH"]]))
+            commands += [(f"{label} (baseline)", command, other) for label, command in REPORTS]
+        header(f"the demo repository, {args.runs} rounds of the {len(commands)} commands in alternation")
+        timings = [Timing(label) for label, _, _ in commands]
         for i in range(-1, args.runs):  # one untimed round first: it also fills the caches
-            for timing, (_, command) in zip(timings, commands, strict=True):
-                elapsed = run(command, env=env, cwd=repo)
+            for timing, (_, command, command_env) in zip(timings, commands, strict=True):
+                elapsed = run(command, env=command_env, cwd=repo)
                 if i >= 0:
                     timing.samples.append(elapsed)
         for timing in timings:
