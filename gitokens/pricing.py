@@ -15,17 +15,28 @@ tier, and is priced at the tier of its average request), and 1-hour cache writes
 Models priced by units our records do not carry (per-request fees, separately priced reasoning,
 characters) go through ``calc_price`` itself.
 
-genai-prices is imported on first use: ``git tokens add`` never pays its import.
+genai-prices is imported on first use: ``git tokens add`` never pays its import. A report does not either,
+once its models have been looked up: ``PriceCache`` keeps what genai-prices answered for each (model,
+provider) it was asked about (the id priced, the provider, each dated price as a ``PriceTable``) in one small
+file per installed genai-prices data, and the whole package (a quarter of a second: its data is one very
+large module) is imported only for a model the file does not have yet, a model whose price changes within a
+day, or one priced by units our arithmetic does not cover.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import json
+import os
+import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
+from gitokens import __version__
 from gitokens.config import Config, ModelPrices, Split
 from gitokens.ledger.record import Record
 
@@ -161,6 +172,41 @@ class PriceTable:
         tiers = tuple(Tier(start, *read(rates)) for start, rates in self.tiers)
         return Rates(*read(self.base), source=source, priced_as=priced_as, provider=provider, tiers=tiers)
 
+    def to_json(self) -> list[Any]:
+        flags = [self.own_cache_read, self.own_cache_write, self.own_cache_write_1h, self.exotic]
+        return [list(self.base), [[start, list(rates)] for start, rates in self.tiers], self.scale, flags]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> PriceTable:
+        base, tiers, scale, (read, write, write_1h, exotic) = data
+        return cls(
+            base=_int5(base),
+            tiers=tuple((int(start), _int5(rates)) for start, rates in tiers),
+            scale=int(scale),
+            own_cache_read=bool(read),
+            own_cache_write=bool(write),
+            exotic=bool(exotic),
+            own_cache_write_1h=bool(write_1h),
+        )
+
+
+def _int5(values: list[Any]) -> _Int5:
+    a, b, c, d, e = (int(value) for value in values)
+    return a, b, c, d, e
+
+
+# A model's genai prices by UTC day: (first day or None for always, table), in genai-prices' order; on a
+# day, the last one started is in force (``ModelInfo.get_prices``).
+Schedule = tuple[tuple[date | None, PriceTable], ...]
+
+
+def on_day(schedule: Schedule, day: date) -> PriceTable:
+    """The table in force on ``day``: the last whose start is on or before it, else the first."""
+    for start, table in reversed(schedule):
+        if start is None or day >= start:
+            return table
+    return schedule[0][1]
+
 
 @dataclass(frozen=True)
 class _Priced:
@@ -170,9 +216,17 @@ class _Priced:
     source: str
     provider: str | None
     fixed: PriceTable | None
-    info: gp.ModelInfo | None = None
+    info: gp.ModelInfo | None = None  # None when read from the PriceCache
     genai_provider: gp.Provider | None = None
     intraday: bool = False  # genai prices that change within a UTC day (off-peak hours)
+    dated: bool = False  # genai prices that change over time
+    schedule: Schedule = ()  # genai prices by day (none when intraday)
+
+    def on(self, when: datetime) -> PriceTable:
+        """The genai table in force at ``when`` (its UTC day), for a model that is not intraday."""
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC)
+        return on_day(self.schedule, when.date())
 
 
 def split_total(total: int, split: Split) -> tuple[int, int]:
@@ -231,17 +285,18 @@ def _genai_table(model_price: gp.ModelPrice) -> PriceTable:
 class Pricer:
     """Prices records for one report: caches lookups, and collects the models it could not price."""
 
-    def __init__(self, config: Config, mode: CostMode = "auto") -> None:
+    def __init__(self, config: Config, mode: CostMode = "auto", cache: PriceCache | None = None) -> None:
         if mode not in COST_MODES:
             raise ValueError(f"unknown cost mode {mode!r}")
         self.config = config
         self.mode: CostMode = mode
+        self.cache = cache or PriceCache(None)
         self.unpriced: set[str] = set()
         self._overrides = {model.lower(): (model, _override_table(prices)) for model, prices in config.prices.items()}
         self._aliases = {model.lower(): target for model, target in config.aliases.items()}
         self._priced: dict[tuple[str, str | None], _Priced | None] = {}
         self._days: dict[tuple[str, str | None, str], tuple[_Priced, PriceTable | None] | None] = {}
-        self._tables: dict[int, tuple[gp.ModelPrice, PriceTable]] = {}
+        self._tables: dict[int, tuple[gp.ModelPrice, PriceTable]] = {}  # intraday prices, by genai object
 
     # -- records -------------------------------------------------------------------------------------
 
@@ -293,7 +348,7 @@ class Pricer:
     def dated(self, model: str, provider: str | None) -> bool:
         """Whether the price of ``model`` changes over time (its tables are then looked up per UTC day)."""
         priced = self._resolve(model, provider)
-        return priced is not None and priced.info is not None and isinstance(priced.info.prices, list)
+        return priced is not None and priced.dated
 
     def table(self, model: str, provider: str | None, when: datetime) -> tuple[bool, PriceTable | None]:
         """Whether ``model`` has a price on ``when``'s UTC day (if not, it is listed as unpriced), and the
@@ -319,8 +374,7 @@ class Pricer:
         elif priced.intraday:
             found = (priced, None)
         else:
-            assert priced.info is not None
-            found = (priced, self._table(priced.info.get_prices(when)))
+            found = (priced, priced.on(when))
         self._days[day] = found
         return found
 
@@ -359,10 +413,14 @@ class Pricer:
         priced = self._resolve(model, provider)
         if priced is None:
             return None
+        when = when or datetime.now(UTC)
         table = priced.fixed
         if table is None:
-            assert priced.info is not None
-            table = self._table(priced.info.get_prices(when or datetime.now(UTC)))
+            if priced.intraday:
+                assert priced.info is not None
+                table = self._table(priced.info.get_prices(when))
+            else:
+                table = priced.on(when)
         return table.rates(priced.source, priced.priced_as, priced.provider)
 
     def _table(self, model_price: gp.ModelPrice) -> PriceTable:
@@ -385,24 +443,48 @@ class Pricer:
         override = self._overrides.get(model.lower())
         if override is not None:
             return _Priced(priced_as=override[0], source=OVERRIDE, provider=None, fixed=override[1])
-        from genai_prices.types import StartDateConstraint
+        known, kept = self.cache.get(model, provider)
+        if known:
+            return kept
+        priced = _genai_priced(model, provider)
+        self.cache.put(model, provider, priced)
+        return priced
 
-        found = genai_model(model, provider)
-        if found is None:
-            return None
-        prices = found.model.prices
-        intraday = isinstance(prices, list) and any(
-            c.constraint is not None and not isinstance(c.constraint, StartDateConstraint) for c in prices
-        )
-        return _Priced(
-            priced_as=found.model.id,
-            source=GENAI,
-            provider=found.provider.id,
-            fixed=None,
-            info=found.model,
-            genai_provider=found.provider,
-            intraday=intraday,
-        )
+
+def _start(constraint: object) -> date | None:
+    from genai_prices.types import StartDateConstraint
+
+    return constraint.start_date if isinstance(constraint, StartDateConstraint) else None
+
+
+def _genai_priced(model: str, provider: str | None) -> _Priced | None:
+    """How genai-prices prices ``model`` (None: it has no match), looked up in genai-prices itself."""
+    from genai_prices.types import StartDateConstraint
+
+    found = genai_model(model, provider)
+    if found is None:
+        return None
+    prices = found.model.prices
+    dated = isinstance(prices, list)
+    schedule: Schedule = ()
+    intraday = False
+    if isinstance(prices, list):
+        intraday = any(c.constraint is not None and not isinstance(c.constraint, StartDateConstraint) for c in prices)
+        if not intraday:
+            schedule = tuple((_start(c.constraint), _genai_table(c.prices)) for c in prices)
+    else:
+        schedule = ((None, _genai_table(prices)),)
+    return _Priced(
+        priced_as=found.model.id,
+        source=GENAI,
+        provider=found.provider.id,
+        fixed=None,
+        info=found.model,
+        genai_provider=found.provider,
+        intraday=intraday,
+        dated=dated,
+        schedule=schedule,
+    )
 
 
 def genai_model(model: str, provider: str | None) -> gp.PriceCalculation | None:
@@ -417,6 +499,111 @@ def genai_model(model: str, provider: str | None) -> gp.PriceCalculation | None:
         except LookupError:
             continue
     return None
+
+
+_CACHE_LAYOUT = 1
+
+
+class PriceCache:
+    """genai-prices' answers for the (model, provider) pairs a repository's records name, in one JSON file
+    valid for the installed genai-prices data and this gitokens: each pair's id priced, provider, whether its
+    price is dated, and its tables by day, exactly as ``_genai_priced`` built them (whole numbers), or that
+    genai-prices has no match. A pair whose price changes within a day, or that some table prices by units
+    we do not replicate, is kept as needing genai-prices itself. The file is read on the first lookup and
+    rewritten after one that genai-prices answered. ``path`` None: nothing is kept."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, Any] | None = None
+        self._version = ""
+
+    def get(self, model: str, provider: str | None) -> tuple[bool, _Priced | None]:
+        """Whether this pair's answer is kept, and the answer (None: genai-prices has no match)."""
+        entries = self._load()
+        key = _cache_key(model, provider)
+        if key not in entries:
+            return False, None
+        entry = entries[key]
+        if entry is None:
+            return True, None
+        try:
+            return True, _Priced(
+                priced_as=str(entry["id"]),
+                source=GENAI,
+                provider=str(entry["provider"]),
+                fixed=None,
+                dated=bool(entry["dated"]),
+                schedule=tuple(
+                    (date.fromisoformat(start) if start else None, PriceTable.from_json(table))
+                    for start, table in entry["schedule"]
+                ),
+            )
+        except (KeyError, TypeError, ValueError):
+            return False, None  # damaged: genai-prices answers, and the entry is rewritten
+
+    def put(self, model: str, provider: str | None, priced: _Priced | None) -> None:
+        entries = self._load()
+        entry: dict[str, Any] | None = None
+        if priced is not None:
+            if priced.intraday or any(table.exotic for _, table in priced.schedule):
+                return  # always through genai-prices
+            entry = {
+                "id": priced.priced_as,
+                "provider": priced.provider,
+                "dated": priced.dated,
+                "schedule": [[start and start.isoformat(), table.to_json()] for start, table in priced.schedule],
+            }
+        entries[_cache_key(model, provider)] = entry
+        self._save(entries)
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._version = f"{_CACHE_LAYOUT}:{__version__}:{genai_data_version()}"
+            self._entries = {}
+            if self.path is not None:
+                try:
+                    data = json.loads(self.path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    data = None
+                if isinstance(data, dict) and data.get("version") == self._version:
+                    models = data.get("models")
+                    self._entries = models if isinstance(models, dict) else {}
+        return self._entries
+
+    def _save(self, entries: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        body = json.dumps({"version": self._version, "models": entries}, sort_keys=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
+        except OSError:
+            return  # a cache: the next report asks genai-prices again
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(body)
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _cache_key(model: str, provider: str | None) -> str:
+    return json.dumps([model, provider])
+
+
+def genai_data_version() -> str:
+    """Which genai-prices data is installed, without importing it (its metadata takes 30 ms to find):
+    where its data module is, its size and time."""
+    spec = importlib.util.find_spec("genai_prices")
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return "none"
+    folder = next(iter(folders))
+    try:
+        stat = os.stat(Path(folder) / "data.py")
+    except OSError:
+        return "unknown"
+    return f"{folder}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def rates_table(pricer: Pricer, models: Iterable[str]) -> list[tuple[str, Rates | None]]:

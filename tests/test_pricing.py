@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from genai_prices import Usage, calc_price, data_snapshot
 
 from gitokens.config import Config, load_config
 from gitokens.ledger.record import Record
-from gitokens.pricing import UNKNOWN_MODEL, Cost, Pricer, Rates, rates_table
+from gitokens.pricing import UNKNOWN_MODEL, Cost, PriceCache, Pricer, Rates, rates_table
 
 TS = "2025-10-01T12:00:00Z"
 WHEN = datetime(2025, 10, 1, 12, tzinfo=UTC)
@@ -234,3 +235,45 @@ def test_an_override_prices_one_hour_writes_at_its_cache_write_rate_unless_told(
 def test_the_new_fields_are_checked(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(Exception, match=message):
         record(**fields)
+
+
+KEPT = [  # dated prices (claude-sonnet-4-6's tiers end on 2026-03-13), tiers, 1-hour writes, providers
+    ("claude-sonnet-4-6", None, "2026-03-12T23:59:00Z", (10, 900, 230_000, 9_000)),
+    ("claude-sonnet-4-6", None, "2026-03-13T00:00:00Z", (10, 900, 230_000, 9_000)),
+    ("claude-sonnet-4-6", "anthropic", "2026-03-12T10:00:00Z", (3_000, 900, 120_000, 7_000)),
+    ("gemini-2.5-pro", "google", TS, (190_000, 500, 20_000, 0)),
+    ("gpt-4o", "azure", TS, (12_000, 3_000, 4_000, 0)),
+    (SONNET, "claude-code", TS, (150_000, 900, 60_000, 1)),
+]
+
+
+def test_prices_kept_in_the_cache_cost_what_genai_prices_says(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    records = [counted(model, provider, counts, ts) for model, provider, ts, counts in KEPT]
+    records += [
+        Record.from_dict({"id": "h", "ts": TS, "model": SONNET, "cache_write_tokens": 9, "cache_write_1h_tokens": 4})
+    ]
+    records += [record(model="no-such-model-anywhere", input_tokens=1)]
+    filled = Pricer(Config(), "calculate", PriceCache(path))
+    expected = [filled.cost(rec) for rec in records]
+    kept = Pricer(Config(), "calculate", PriceCache(path))
+    assert [kept.cost(rec) for rec in records] == expected
+    assert all(kept.cache.get(rec.model or "", rec.provider)[0] for rec in records)  # every answer from the file
+    assert kept.dated("claude-sonnet-4-6", None) and not kept.dated("gpt-4o", "azure")
+    assert kept.rates("gemini-2.5-pro", WHEN, "google") == filled.rates("gemini-2.5-pro", WHEN, "google")
+    for rec, cost, (model, provider, _, counts) in zip(records, expected, KEPT, strict=False):
+        known = None if provider == "claude-code" else provider  # genai-prices does not know it: we fall back
+        genai = calc_price(genai_usage(counts), model, provider_id=known, genai_request_timestamp=rec.when)
+        assert cost.usd == float(genai.total_price), rec.ts
+
+
+def test_a_stale_or_damaged_cache_is_asked_again(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    Pricer(Config(), cache=PriceCache(path)).cost(record(input_tokens=1))
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "models": {key: {"id": 1} for key in data["models"]}}))
+    rec = record(input_tokens=250_000)
+    assert Pricer(Config(), cache=PriceCache(path)).cost(rec) == Pricer(Config()).cost(rec)
+    assert PriceCache(path).get(SONNET, None)[0]  # the damaged entry was written again
+    path.write_text(json.dumps({**data, "version": "other genai-prices data"}))
+    assert not PriceCache(path).get(SONNET, None)[0]

@@ -9,7 +9,6 @@ carry) counts once.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -141,6 +140,8 @@ def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: Not
     workers = min(cores, 4) - 1 if len(missing) >= _PARALLEL_FROM and sys.platform == "linux" else 0
     children = []
     if workers > 0:
+        import multiprocessing  # only for a large ledger: every command that loads one would pay its import
+
         context = multiprocessing.get_context("fork")
         for n in range(1, workers + 1):
             share = missing[n :: workers + 1]

@@ -18,12 +18,12 @@ import io
 import json
 import math
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-
-from gitokens.report.filters import FILTERS, column_width, tokens, usd
 from gitokens.report.model import Report
+
+if TYPE_CHECKING:
+    import jinja2
 
 FORMATS = ("text", "markdown", "html", "json", "csv")
 CSV_COLUMNS = (
@@ -214,6 +214,8 @@ def _money_tick(value: float) -> str:
 
 
 def _tick_title(value: str, amount: float) -> str:
+    from gitokens.report.filters import tokens, usd  # Jinja: not for JSON and CSV
+
     return usd(amount) if value == "cost_usd" else f"{tokens(int(amount))} tokens"
 
 
@@ -251,6 +253,10 @@ def csv_unquote(cell: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    import jinja2  # not for JSON and CSV
+
+    from gitokens.report.filters import FILTERS, column_width
+
     # setup.cfg maps the top-level templates/ onto the package gitokens.templates (package_dir), so the
     # directory is found through the package, in an editable install as in a wheel; PackageLoader("gitokens")
     # would look for gitokens/templates and miss it in an editable install.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -221,3 +224,30 @@ def test_sessions_are_counted_not_records(sessions: dict[str, str]) -> None:
 def test_requests_and_tokens_per_request_per_model(sessions: dict[str, str]) -> None:
     [model] = make()["by_model"]
     assert (model["requests"], model["tokens_per_request"]) == (28, 7 * 1100 // 28)
+
+
+def test_a_report_from_kept_prices_is_the_one_genai_prices_gives(repo: Path) -> None:
+    """The second report reads its prices from the cache file, without importing genai-prices; the same
+    report, dated prices (claude-sonnet-4-6's tiers end on 2026-03-13) and long-context tiers included."""
+    base = commit(repo, "base")
+    long_request = {"input_tokens": 10, "cache_read_tokens": 230_000, "cache_write_tokens": 9_000}
+    for ts, fields in [
+        ("2026-03-12T23:00:00Z", {"model": "claude-sonnet-4-6", "cache_write_1h_tokens": 4_000, **long_request}),
+        ("2026-03-14T01:00:00Z", {"model": "claude-sonnet-4-6", "cache_write_1h_tokens": 4_000, **long_request}),
+        ("2026-03-14T02:00:00Z", {"model": "gemini-2.5-pro", "provider": "google", "input_tokens": 250_000}),
+        ("2026-03-14T03:00:00Z", {"model": "gpt-4o", "provider": "azure", "total_tokens": 50_000}),
+        ("2026-03-14T04:00:00Z", {"model": "no-such-model-anywhere"}),
+    ]:
+        put(base, "main", ts, **fields)
+    code = (
+        "import json, sys; from datetime import datetime; from gitokens.git.repo import open_repo; "
+        "from gitokens.ledger import store; from gitokens.report import pipeline; repo = open_repo(); "
+        "report = pipeline.make(repo, store.load(repo), now=datetime.fromisoformat(sys.argv[1]), tz_name='UTC'); "
+        "print(json.dumps([report.to_dict(), 'genai_prices' in sys.modules]))"
+    )
+    now = "2026-03-20T12:00:00+00:00"
+    first, second = (json.loads(subprocess.check_output([sys.executable, "-c", code, now])) for _ in range(2))
+    assert (first[1], second[1]) == (True, False)  # genai-prices answered the first, the cache the second
+    assert second[0] == first[0]
+    costs = {line["model"]: line["cost_usd"] for line in first[0]["by_model"]}
+    assert costs["no-such-model-anywhere"] is None and costs["claude-sonnet-4-6"] > 0

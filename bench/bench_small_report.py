@@ -1,0 +1,119 @@
+"""How long `git tokens report` takes on a small repository (the demo's), against the Python floor of any
+pygit2 + click command, `python -c "import click, pygit2"`, measured in the same run.
+
+    python bench/bench_small_report.py                  # 15 rounds
+    python bench/bench_small_report.py --runs 31 --cold # + each report once more with its caches removed
+    python bench/bench_small_report.py --imports        # + the slowest imports of each report (-X importtime)
+    python bench/bench_small_report.py --baseline /tmp/old/.venv/bin/python  # + another gitokens, same rounds
+
+The demo repository is made once (``git tokens demo``) in a temporary directory, then the floor and
+``git tokens report`` as text, ``--format html`` and ``--format json`` (output to /dev/null) run in
+alternation, one of each per round, so that all four see the machine in the same state. Reports run with
+their caches warm (the columns, the price rows, the compiled templates), as a user's second report does;
+``--cold`` also times each format right after ``<git-common-dir>/gitokens/cache`` is removed.
+``--baseline PYTHON`` adds the three reports of the gitokens installed for another interpreter (an older
+commit, say) to every round, so that a change is measured against its baseline in the same run. Printed:
+each median and min, and each report's ratio to the floor (of the medians, and the median of the
+round-by-round ratios). The design's target: a small repository's report under 0.35 s.
+
+``PYTHONDONTWRITEBYTECODE`` is dropped from the commands' environment: with it, an editable install
+compiles every gitokens module from source on every run (~60 ms here), while the floor's packages, and
+gitokens installed from a wheel, load compiled bytecode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from make_ledger import hermetic_env
+from timing import Timing, header, pair_ratio_line, ratio_line, run
+
+FLOOR = ("python -c 'import click, pygit2'", [sys.executable, "-c", "import click, pygit2"])
+REPORTS = [
+    ("git tokens report", ["git", "tokens", "report"]),
+    ("git tokens report --format html", ["git", "tokens", "report", "--format", "html"]),
+    ("git tokens report --format json", ["git", "tokens", "report", "--format", "json"]),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="rounds of the four commands (default 15)")
+    parser.add_argument("--cold", action="store_true", help="also time each report with its caches removed")
+    parser.add_argument("--imports", action="store_true", help="also print each report's slowest imports")
+    parser.add_argument("--baseline", metavar="PYTHON", help="also time the gitokens installed for PYTHON")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="gitokens-small-report-") as tmp:
+        work = Path(tmp)
+        env = hermetic_env(work / "home")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        repo = work / "demo"
+        subprocess.run(["git", "tokens", "demo", str(repo)], env=env, check=True, stdout=subprocess.DEVNULL)
+        caches = repo / ".git" / "gitokens" / "cache"
+
+        commands = [(label, command, env) for label, command in [FLOOR, *REPORTS]]
+        if args.baseline:
+            other = dict(env, PATH=os.pathsep.join([str(Path(args.baseline).parent), env["PATH"]]))
+            commands += [(f"{label} (baseline)", command, other) for label, command in REPORTS]
+        header(f"the demo repository, {args.runs} rounds of the {len(commands)} commands in alternation")
+        timings = [Timing(label) for label, _, _ in commands]
+        for i in range(-1, args.runs):  # one untimed round first: it also fills the caches
+            for timing, (_, command, command_env) in zip(timings, commands, strict=True):
+                elapsed = run(command, env=command_env, cwd=repo)
+                if i >= 0:
+                    timing.samples.append(elapsed)
+        for timing in timings:
+            print(timing.row(), flush=True)
+
+        floor = timings[0]
+        header("ratios to the floor", columns=False)
+        for timing in timings[1:]:
+            print(ratio_line(timing.label, timing, floor))
+            print(pair_ratio_line("  round by round", timing, floor))
+
+        if args.cold:
+            header(f"each report right after removing {caches.relative_to(repo)}, {args.runs} rounds")
+            cold = [Timing(label + " (cold)") for label, _ in REPORTS]
+            for _ in range(args.runs):
+                for timing, (_, command) in zip(cold, REPORTS, strict=True):
+                    shutil.rmtree(caches, ignore_errors=True)
+                    timing.samples.append(run(command, env=env, cwd=repo))
+            for timing in cold:
+                print(timing.row(), flush=True)
+            for timing in cold:
+                print(ratio_line(timing.label, timing, floor))
+
+        if args.imports:
+            for label, command in REPORTS:
+                header(f"slowest imports (cumulative, us) of {label}, caches warm", columns=False)
+                print(slowest_imports(command, env, repo))
+    return 0
+
+
+def slowest_imports(command: list[str], env: dict[str, str], cwd: Path, top: int = 12) -> str:
+    """The ``top`` top-level imports with the largest cumulative time, from ``python -X importtime``."""
+    argv = [sys.executable, "-X", "importtime", "-m", "gitokens", *command[2:]]
+    proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    rows = []
+    for line in proc.stderr.decode().splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line.removeprefix("import time:").split("|")
+        if not name[1:].startswith(" "):  # top level: its time includes everything it imported first
+            rows.append((int(cumulative), name.strip()))
+    rows.sort(reverse=True)
+    total = sum(us for us, _ in rows)
+    lines = [f"  {us:>9,}  {name}" for us, name in rows[:top]]
+    return "\n".join([*lines, f"  {total:>9,}  (all top-level imports)"])
+
+
+if __name__ == "__main__":
+    os.chdir(Path(__file__).resolve().parent.parent)
+    raise SystemExit(main())
