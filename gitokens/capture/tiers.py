@@ -11,7 +11,6 @@ imports genai-prices (a quarter of a second) only when a model appears for the f
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import json
 import os
 import tempfile
@@ -42,7 +41,9 @@ class Tiers:
         return bisect.bisect_left(starts, prompt) if starts else 0
 
     def _load(self) -> dict[str, list[int]]:
-        self.version = _version()
+        from gitokens.pricing import genai_data_version  # not before a call is placed
+
+        self.version = genai_data_version()
         self.known = {}
         stored = _read(self.path) if self.path is not None else None
         if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
@@ -90,20 +91,6 @@ def thresholds(model: str, provider: str | None) -> list[int]:
             for tier in value.tiers
         }
     )
-
-
-def _version() -> str:
-    """Which genai-prices data is installed, cheaply (its metadata takes 30 ms to find): where its data
-    module is, its size and time."""
-    spec = importlib.util.find_spec("genai_prices")
-    folders = spec.submodule_search_locations if spec is not None else None
-    if not folders:
-        return "none"
-    try:
-        stat = os.stat(Path(next(iter(folders))) / "data.py")
-    except OSError:
-        return "unknown"
-    return f"{next(iter(folders))}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _read(path: Path) -> Any:
