@@ -199,7 +199,12 @@ def read(
 
 
 def _take(
-    result: Placed, summary: AgentSummary, seen: set[int], left: set[int] | None, run_seen: set[int], found: Found
+    result: Placed,
+    summary: AgentSummary,
+    seen: state.Marks,
+    left: state.Marks | None,
+    run_seen: set[int],
+    found: Found,
 ) -> None:
     """Keep the copies of ``result`` that are the first of their call, and their groups."""
     losers: set[int] = set()

@@ -261,6 +261,36 @@ def test_capturing_twice_adds_nothing(world: World) -> None:
     assert git(world.repo, "rev-parse", "refs/notes/tokens") == notes
 
 
+@pytest.mark.parametrize("merge_at", [1, 4], ids=["all-sorted", "sorted-and-appended"])
+def test_sorted_marks_keep_a_second_reading_from_counting_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch, merge_at: int
+) -> None:
+    monkeypatch.setattr(capture.state, "MERGE_AT", merge_at)
+    run("capture", "--all-history")
+    write(
+        world.main_log,
+        [claude(session="S1", cwd=world.repo, branch="main", at=T0 + 2600, mid="m9", rid="r9")],
+        append=True,
+    )
+    run("capture")
+    meta = json.loads((world.repo / ".git" / "gitokens" / "capture" / "files.json").read_text())
+    assert meta["sorted"]["seen"] > 0
+    assert "wrote 0 records" in run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+
+
+def test_an_unsorted_seen_file_from_an_older_version_counts_nothing_twice(world: World) -> None:
+    run("capture", "--all-history")
+    folder = world.repo / ".git" / "gitokens" / "capture"
+    marks = (folder / "seen.bin").read_bytes()
+    (folder / "seen.bin").write_bytes(b"".join(reversed([marks[i : i + 8] for i in range(0, len(marks), 8)])))
+    meta = json.loads((folder / "files.json").read_text())
+    meta.pop("sorted", None)
+    (folder / "files.json").write_text(json.dumps(meta))
+    assert "wrote 0 records" in run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+
+
 def test_dry_run_writes_nothing(world: World) -> None:
     out = run("capture", "--all-history", "--dry-run").output
     assert "dry run: would write 8 records; nothing written" in out
