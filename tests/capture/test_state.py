@@ -57,3 +57,4 @@ def test_a_count_the_file_cannot_hold_is_not_trusted(tmp_path: Path) -> None:
     (tmp_path / "capture" / "files.json").write_text(json.dumps({**meta, "sorted": {"seen": 1000}}))
     current = state.load_from(tmp_path / "capture")
     assert [mark in current.seen for mark in (3, 5, 9, 4)] == [True, True, True, False]
+    assert "seen" not in _save(current).ordered
