@@ -9,7 +9,6 @@ without a newline counts when it is a whole JSON object already).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -17,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from gitokens.capture.state import HEAD_BYTES, FileState
 
@@ -188,6 +185,8 @@ def _complete(tail: bytes) -> bool:
     tail = tail.strip()
     if not tail.startswith(b"{") or not tail.endswith(b"}"):
         return False
+    import orjson  # here, and hashlib in ``_head``: a capture with nothing new does without them
+
     try:
         return isinstance(orjson.loads(tail), dict)
     except orjson.JSONDecodeError:
@@ -199,5 +198,7 @@ def _complete(tail: bytes) -> bool:
 
 
 def _head(handle: Any, size: int) -> str:
+    import hashlib
+
     handle.seek(0)
     return hashlib.blake2b(handle.read(size), digest_size=16).hexdigest()
