@@ -50,41 +50,45 @@ MARKS = {"seen": "seen.bin", "older": "older.bin"}
 
 
 class Marks:
-    """The 8-byte marks of one marks file: its first marks sorted, searched by bisection in a mapping of the
-    file, and the marks after them (appended since the last sort, and this capture's) in a set."""
+    """The 8-byte marks of one marks file: its first ``ordered`` marks sorted, searched by bisection in a
+    mapping of the file, and the marks after them (appended since the last sort, and this capture's) in a
+    set. The file is read at the first question (a capture with nothing new asks none). A count the file
+    cannot hold (the file replaced by an older version of this program) is not trusted: every mark is then
+    read into the set."""
 
-    def __init__(self, ordered: memoryview | None = None, recent: set[int] | None = None) -> None:
-        self.ordered = ordered if ordered is not None else memoryview(b"").cast("Q")
-        self.recent = recent if recent is not None else set()
-
-    @classmethod
-    def open(cls, path: Path, ordered: int) -> Marks:
-        """The marks in ``path``, of which the first ``ordered`` are sorted. A count the file cannot hold
-        (the file replaced by an older version of this program) is not trusted: every mark is then read."""
-        try:
-            with open(path, "rb") as handle:
-                count = os.fstat(handle.fileno()).st_size // 8
-                if not 0 <= ordered <= count:
-                    ordered = 0
-                view = None
-                if ordered:
-                    view = memoryview(mmap.mmap(handle.fileno(), count * 8, access=mmap.ACCESS_READ))
-                    view = view[: ordered * 8].cast("Q")
-                handle.seek(ordered * 8)
-                tail = array("Q")
-                tail.frombytes(handle.read((count - ordered) * 8))
-        except (OSError, ValueError):
-            return cls()
-        return cls(view, set(tail))
+    def __init__(self, path: Path | None = None, ordered: int = 0) -> None:
+        self.path, self.count = path, ordered
+        self.ordered = memoryview(b"").cast("Q")
+        self.recent: set[int] = set()
 
     def __contains__(self, mark: int) -> bool:
+        if self.path is not None:
+            self._load(self.path)
         if mark in self.recent:
             return True
         at = bisect_left(self.ordered, mark)
         return at < len(self.ordered) and self.ordered[at] == mark
 
     def add(self, mark: int) -> None:
+        if self.path is not None:
+            self._load(self.path)
         self.recent.add(mark)
+
+    def _load(self, path: Path) -> None:
+        self.path = None
+        tail = array("Q")
+        try:
+            with open(path, "rb") as handle:
+                count = os.fstat(handle.fileno()).st_size // 8
+                ordered = self.count if 0 <= self.count <= count else 0
+                if ordered:
+                    view = memoryview(mmap.mmap(handle.fileno(), count * 8, access=mmap.ACCESS_READ))
+                    self.ordered = view[: ordered * 8].cast("Q")
+                handle.seek(ordered * 8)
+                tail.frombytes(handle.read((count - ordered) * 8))
+        except (OSError, ValueError):
+            pass
+        self.recent.update(tail)
 
 
 @dataclass
@@ -193,9 +197,9 @@ def load_from(where: Path) -> State:
         ordered = meta.get("sorted")
         if isinstance(ordered, dict):
             state.ordered = {k: v for k, v in ordered.items() if k in MARKS and type(v) is int}
-    # After files.json: a capture sorting a marks file replaces it before it writes the new count.
-    state.seen = Marks.open(where / MARKS["seen"], state.ordered.get("seen", 0))
-    state.left = Marks.open(where / MARKS["older"], state.ordered.get("older", 0))
+    # Read after files.json: a capture sorting a marks file replaces it before it writes the new count.
+    state.seen = Marks(where / MARKS["seen"], state.ordered.get("seen", 0))
+    state.left = Marks(where / MARKS["older"], state.ordered.get("older", 0))
     pending_dir = where / "pending"
     if pending_dir.is_dir():
         for path in sorted(pending_dir.glob("*.json")):
@@ -225,7 +229,7 @@ def save(state: State, started: float, *, rewrite: bool = False) -> None:
             if state.ordered.get(kind, 0) > count:  # not trusted by ``Marks.open`` either
                 state.ordered.pop(kind)
             if count - state.ordered.get(kind, 0) >= MERGE_AT:
-                state.ordered[kind] = _sort_marks(path)
+                state.ordered[kind] = _sort_marks(path, state.ordered.get(kind, 0))
     state.new_seen, state.new_left = [], []
     meta = {
         "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
@@ -248,13 +252,18 @@ def save(state: State, started: float, *, rewrite: bool = False) -> None:
     state.last_capture = started
 
 
-def _sort_marks(path: Path) -> int:
-    """Sort the marks of ``path`` (dropping repeats), replacing the file; how many there are."""
+def _sort_marks(path: Path, ordered: int) -> int:
+    """Sort the marks of ``path``, of which the first ``ordered`` are sorted already, into one sorted run
+    without repeats, replacing the file; how many there are."""
     import numpy as np  # only here: a sort is rare, and numpy takes a while to import
 
-    marks = np.unique(np.frombuffer(path.read_bytes()[: path.stat().st_size // 8 * 8], dtype=np.uint64))
-    _write_bytes(path, marks.tobytes())
-    return len(marks)
+    data = path.read_bytes()
+    marks = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
+    head, tail = marks[:ordered], np.sort(marks[ordered:])
+    merged = np.insert(head, np.searchsorted(head, tail), tail)
+    kept = merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if len(merged) else merged
+    _write_bytes(path, kept.tobytes())
+    return len(kept)
 
 
 @contextmanager

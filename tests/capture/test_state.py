@@ -50,6 +50,19 @@ def test_marks_appended_after_sorted_ones_are_found_with_them(tmp_path: Path) ->
     assert list(stored[: len(old)]) == sorted(old)
 
 
+def test_marks_sorted_in_again_join_the_sorted_ones_without_repeats(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    old = [rng.getrandbits(64) for _ in range(state.MERGE_AT)]
+    _old_state(tmp_path / "capture", old)
+    current = _save(state.load_from(tmp_path / "capture"))
+    new = [rng.getrandbits(64) for _ in range(state.MERGE_AT)] + old[:10]
+    current.new_seen.extend(new)  # with repeats of sorted marks, as an older version could append them
+    current = _save(current)
+    stored = list(array("Q", (tmp_path / "capture" / "seen.bin").read_bytes()))
+    assert stored == sorted(set(old + new)) and current.ordered["seen"] == len(stored)
+    assert all(mark in current.seen for mark in old + new)
+
+
 def test_a_count_the_file_cannot_hold_is_not_trusted(tmp_path: Path) -> None:
     marks = [5, 3, 9]
     _old_state(tmp_path / "capture", marks)
