@@ -9,6 +9,7 @@ without a newline counts when it is a whole JSON object already).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mmap
 import os
@@ -185,7 +186,7 @@ def _complete(tail: bytes) -> bool:
     tail = tail.strip()
     if not tail.startswith(b"{") or not tail.endswith(b"}"):
         return False
-    import orjson  # here, and hashlib in ``_head``: a capture with nothing new does without them
+    import orjson  # here: a capture with nothing new does without it
 
     try:
         return isinstance(orjson.loads(tail), dict)
@@ -198,7 +199,5 @@ def _complete(tail: bytes) -> bool:
 
 
 def _head(handle: Any, size: int) -> str:
-    import hashlib
-
     handle.seek(0)
     return hashlib.blake2b(handle.read(size), digest_size=16).hexdigest()
