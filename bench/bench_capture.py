@@ -12,7 +12,8 @@ the work dir, for a repository whose main and feature branches have a commit eve
   PATH), and whether its token totals agree with the capture's;
 - the first real capture (``--all-history``: writes the records and the capture state), then
   incremental captures each after appending ~1 MB (``--append-mb``) of new turns, and one with nothing
-  new;
+  new (``--history-marks N``: with the seen marks of a long history added first, as an earlier version
+  left them);
 - ``git commit --allow-empty`` without the hook, with ``install --no-prompt``, and with
   ``install --no-prompt --capture`` when no log changed: what the capture adds to a commit.
 
@@ -52,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement (default 3)")
     parser.add_argument("--commit-runs", type=int, default=15, help="timed commits per hook setting (default 15)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--history-marks",
+        type=int,
+        default=0,
+        help="seen marks of a long history, appended to the capture state after the first capture (default 0)",
+    )
     parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / ".work")
     args = parser.parse_args(argv)
@@ -126,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         runs=1,
         warmup=0,
     )
+    if args.history_marks:  # as an earlier version appended them: unsorted, with no count in files.json
+        marks = random.Random(args.seed + 2).randbytes(8 * args.history_marks)
+        with open(repo / ".git" / "gitokens" / "capture" / "seen.bin", "ab") as handle:
+            handle.write(marks)
+        print(f"seen marks of a long history: {args.history_marks:,} ({len(marks) / 1e6:,.0f} MB) appended")
     rng = random.Random(args.seed + 1)
     sessions = sorted((logs_copy / ".claude" / "projects").rglob("*.jsonl"))
     appended: list[int] = []

@@ -27,21 +27,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from gitokens.capture import attribute, claude, codex, scan, state
-from gitokens.capture.tiers import Tiers
+from gitokens.capture import attribute, files, state
+from gitokens.capture.summary import AgentSummary
 from gitokens.git import command
-from gitokens.ledger.record import Record
 
 if TYPE_CHECKING:
+    from gitokens.capture import scan
     from gitokens.git.repo import Repo
+    from gitokens.ledger.record import Record
 
 AGENTS = ("claude", "codex")
-SOURCES = {"claude": claude.SOURCE, "codex": codex.SOURCE}
+SOURCES = {"claude": "claude-code", "codex": "codex"}  # claude.SOURCE, codex.SOURCE: not imported for nothing new
 
 
 @dataclass
 class Result:
-    agents: dict[str, scan.AgentSummary]
+    agents: dict[str, AgentSummary]
     records: list[Record] = field(default_factory=list)
     already: int = 0
     dry_run: bool = False
@@ -69,19 +70,25 @@ class Options:
 @dataclass
 class Start:
     """A capture's first steps, which need neither the repository object nor pygit2: the state locked (unless
-    a dry run) and loaded, the log files listed, and a large scan's worker parsing already. Closing it ends
+    a dry run) and loaded, the log files listed, and a large scan's worker parsing already. ``reading`` is
+    None when there is nothing to do (``idle``): the scan's modules are not even imported. Closing it ends
     the worker and releases the lock."""
 
     folder: Path
     options: Options
     began: float  # before any log was looked at: the stamp the next capture's hook compares logs against
     current: state.State
-    reading: scan.Reading
+    reading: scan.Reading | None
     stack: contextlib.ExitStack
+
+    @property
+    def idle(self) -> bool:
+        return self.reading is None
 
     def close(self) -> None:
         try:
-            self.reading.close()
+            if self.reading is not None:
+                self.reading.close()
         finally:
             self.stack.close()
 
@@ -105,11 +112,37 @@ def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> St
         current = state.load_from(where)
         if options.recapture:
             current.forget()
-        reading = scan.start(current, options.agents, rescan=options.rescan)
+        listed = files.listing(options.agents)
+        reading = None
+        if not _idle(current, options, listed):
+            from gitokens.capture import scan  # here: with nothing new, neither it nor its parsers load
+
+            reading = scan.start(current, listed, rescan=options.rescan)
     except BaseException:
         stack.close()
         raise
     return Start(where, options, began, current, reading, stack)
+
+
+def _idle(current: state.State, options: Options, listed: files.Listing) -> bool:
+    """Whether a capture has nothing to do: no log file changed since the last capture read them all, no
+    usage waits for a commit, and nothing asks for more (a floor of the user's, a recapture, older rules)."""
+    return (
+        not options.rescan
+        and current.last_capture is not None
+        and current.horizon is not None
+        and current.rules == attribute.RULES
+        and not any(current.pending.values())
+        and listed.unchanged(current.files)
+    )
+
+
+def nothing_new(started: Start) -> Result:
+    """The result of an idle capture (``started.idle``), without the repository: the state is saved as a
+    capture that read nothing saves it, so the hook's stamp moves on."""
+    if not started.options.dry_run:
+        state.save(started.current, started.began)
+    return Result({agent: AgentSummary(agent) for agent in started.options.agents}, dry_run=started.options.dry_run)
 
 
 def run(
@@ -135,6 +168,10 @@ def run(
 
 
 def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
+    if started.reading is None:
+        return nothing_new(started)
+    from gitokens.capture import scan
+    from gitokens.capture.tiers import Tiers
     from gitokens.ledger import (
         store,
         totals,  # not before the worker is forked: it loads pygit2
@@ -142,7 +179,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
 
     options, current = started.options, started.current
     with _without_cyclic_gc():
-        result = Result({agent: scan.AgentSummary(agent) for agent in options.agents}, dry_run=options.dry_run)
+        result = Result({agent: AgentSummary(agent) for agent in options.agents}, dry_run=options.dry_run)
         first = current.last_capture is None
         if current.horizon is None:
             current.horizon = attribute.horizon(repo)
@@ -273,6 +310,8 @@ def _replaced(repo: Repo, found: scan.Found, sources: set[str]) -> list[Record]:
 def _tombstone(target: Record, repo: Repo) -> Record:
     """The removal of a record a recapture replaces: its id and time derive from the target, so a recapture
     run again (after being killed, say) writes the same line, not a second one."""
+    from gitokens.ledger.record import Record
+
     return Record.from_dict(
         {
             "id": f"replaced:{target.id}",

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitokens.capture.model import Message
-from gitokens.ledger.record import Record
 
 if TYPE_CHECKING:
     from gitokens.git.repo import Repo
+    from gitokens.ledger.record import Record
 
 PROVIDERS = {"claude-code": "anthropic", "codex": "openai"}
 GroupKey = tuple[str, str, str | None, str | None, str | None, int, int]
@@ -221,4 +221,6 @@ def record(key: GroupKey, group: Group, author: str | None) -> Record:
         "cache_write_1h_tokens": write_1h,
         "requests": requests,
     }
+    from gitokens.ledger.record import Record  # here: a capture with nothing new does without it
+
     return Record.from_dict(data)

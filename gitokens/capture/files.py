@@ -13,11 +13,10 @@ import hashlib
 import json
 import mmap
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from gitokens.capture.state import HEAD_BYTES, FileState
 
@@ -59,6 +58,47 @@ def codex_files(roots: list[Path]) -> list[Path]:
         for path in sorted(_walk(root, lambda name: name.startswith("rollout-") and name.endswith(".jsonl"))):
             chosen.setdefault(path.name, path)
     return [chosen[name] for name in sorted(chosen)]
+
+
+@dataclass
+class Listing:
+    """The selected agents' log files, and the folders they were looked for in."""
+
+    claude: list[Path]
+    codex: list[Path]
+    roots: list[Path]
+
+    def gone(self, known: dict[str, FileState]) -> list[str]:
+        """The files of ``known`` in these folders that are no longer listed (deleted, archived away)."""
+        present = {str(p) for p in self.claude + self.codex}
+        under = tuple(str(root) + os.sep for root in self.roots)
+        return [p for p in known if p not in present and p.startswith(under)]
+
+    def unchanged(self, known: dict[str, FileState]) -> bool:
+        """Whether every file is the one ``known`` records, read to its end, with the size and mtime it had
+        then, and no known file is gone: a capture would read nothing. A stat per file, nothing opened."""
+        for path in self.claude + self.codex:
+            previous = known.get(str(path))
+            try:
+                now = os.stat(path)
+            except OSError:
+                return False
+            if previous is None or (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != (
+                previous.dev,
+                previous.ino,
+                previous.offset,
+                previous.mtime_ns,
+            ):
+                return False
+        return not self.gone(known)
+
+
+def listing(agents: Iterable[str]) -> Listing:
+    """The log files of the selected agents (``claude``, ``codex``)."""
+    chosen = set(agents)
+    claude = claude_roots() if "claude" in chosen else []
+    codex = codex_roots() if "codex" in chosen else []
+    return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex)
 
 
 def _walk(root: Path, want: Any) -> list[Path]:
@@ -146,6 +186,8 @@ def _complete(tail: bytes) -> bool:
     tail = tail.strip()
     if not tail.startswith(b"{") or not tail.endswith(b"}"):
         return False
+    import orjson  # here: a capture with nothing new does without it
+
     try:
         return isinstance(orjson.loads(tail), dict)
     except orjson.JSONDecodeError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import marshal
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from gitokens.capture import attribute, claude, codex, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
+from gitokens.capture.summary import AgentSummary
 from gitokens.capture.tiers import Tiers
 from gitokens.capture.worker import Worker
 
@@ -32,26 +33,6 @@ PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more th
 Candidate = claude.Candidate
 ELSEWHERE, OLDER, WAITING = -1, -2, -4  # where a copy went when it is in no group
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
-
-
-@dataclass
-class AgentSummary:
-    """What one capture found in one agent's logs."""
-
-    agent: str
-    files_read: int = 0
-    bytes_read: int = 0
-    sessions: set[str] = field(default_factory=set)
-    messages: int = 0
-    tokens: int = 0
-    commits: set[str] = field(default_factory=set)
-    attached: int = 0
-    waiting: int = 0
-    duplicates: int = 0
-    elsewhere: int = 0
-    older: int = 0
-    no_model: int = 0  # calls taken that name no model: their records are unpriced
-    malformed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -131,15 +112,11 @@ class Reading:
             self.worker.close()
 
 
-def start(current: state.State, agents: Iterable[str], *, rescan: bool) -> Reading:
-    """The new parts of the selected agents' log files to read (forgetting files deleted or archived away:
-    their messages stay seen), and a forked worker parsing Claude Code's when they are large."""
-    agents = set(agents)
-    claude_paths = files.claude_files(files.claude_roots()) if "claude" in agents else []
-    codex_paths = files.codex_files(files.codex_roots()) if "codex" in agents else []
-    present = {str(p) for p in claude_paths + codex_paths}
-    roots = [str(r) for a in agents for r in (files.claude_roots() if a == "claude" else files.codex_roots())]
-    for gone in [p for p in current.files if p not in present and any(p.startswith(r + os.sep) for r in roots)]:
+def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Reading:
+    """The new parts of the listed log files to read (forgetting files deleted or archived away: their
+    messages stay seen), and a forked worker parsing Claude Code's when they are large."""
+    claude_paths, codex_paths = listed.claude, listed.codex
+    for gone in listed.gone(current.files):
         del current.files[gone]
     previous = {str(p): None if rescan else current.files.get(str(p)) for p in claude_paths + codex_paths}
     total = sum(files.pending_bytes(p, previous[str(p)]) for p in claude_paths + codex_paths)
@@ -199,7 +176,12 @@ def read(
 
 
 def _take(
-    result: Placed, summary: AgentSummary, seen: set[int], left: set[int] | None, run_seen: set[int], found: Found
+    result: Placed,
+    summary: AgentSummary,
+    seen: state.Marks,
+    left: state.Marks | None,
+    run_seen: set[int],
+    found: Found,
 ) -> None:
     """Keep the copies of ``result`` that are the first of their call, and their groups."""
     losers: set[int] = set()

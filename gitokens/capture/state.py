@@ -4,8 +4,12 @@ were taken, and the usage waiting for its commit.
 - ``files.json``: per log file its device and inode, the bytes consumed, its mtime, a digest of
   its first bytes (a file truncated or rewritten in place is read again from the start) and, for Codex,
   the parse context (session, model, running totals) needed to continue reading in the middle.
-- ``seen.bin``: 8 bytes per message already taken (a digest of its key), appended; a message seen
-  again (streaming copies, resumed sessions, side-chains, a re-read file, a second capture) is skipped.
+- ``seen.bin``: 8 bytes per message already taken (a digest of its key); a message seen again (streaming
+  copies, resumed sessions, side-chains, a re-read file, a second capture) is skipped. The file's first
+  marks are sorted (how many: ``sorted`` in ``files.json``) and searched by bisection in a mapping of the
+  file, so a capture reads only the pages it probes however long the history; a capture appends its marks
+  after them, and sorts them in once there are ``MERGE_AT`` (``Marks``). A file written before the count
+  existed is all appended marks, sorted in the same way.
 - ``older.bin``: the same for the messages the first capture left out as older than its start, so that
   a copy of one written later (a resumed session replaying its history) is left out too.
 - ``pending/<branch>.json``: messages made after the last commit of the branch they name, kept until a
@@ -19,13 +23,15 @@ were taken, and the usage waiting for its commit.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import math
+import mmap
 import os
-import tempfile
 import time
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +45,50 @@ if TYPE_CHECKING:
     from gitokens.git.repo import Repo
 
 HEAD_BYTES = 4096
+MERGE_AT = 1 << 15  # marks appended after the sorted ones before they are sorted in (256 KB, read whole each time)
+MARKS = {"seen": "seen.bin", "older": "older.bin"}
+
+
+class Marks:
+    """The 8-byte marks of one marks file: its first ``ordered`` marks sorted, searched by bisection in a
+    mapping of the file, and the marks after them (appended since the last sort, and this capture's) in a
+    set. The file is read at the first question (a capture with nothing new asks none). A count the file
+    cannot hold (the file replaced by an older version of this program) is not trusted: every mark is then
+    read into the set."""
+
+    def __init__(self, path: Path | None = None, ordered: int = 0) -> None:
+        self.path, self.count = path, ordered
+        self.ordered = memoryview(b"").cast("Q")
+        self.recent: set[int] = set()
+
+    def __contains__(self, mark: int) -> bool:
+        if self.path is not None:
+            self._load(self.path)
+        if mark in self.recent:
+            return True
+        at = bisect_left(self.ordered, mark)
+        return at < len(self.ordered) and self.ordered[at] == mark
+
+    def add(self, mark: int) -> None:
+        if self.path is not None:
+            self._load(self.path)
+        self.recent.add(mark)
+
+    def _load(self, path: Path) -> None:
+        self.path = None
+        tail = array("Q")
+        try:
+            with open(path, "rb") as handle:
+                count = os.fstat(handle.fileno()).st_size // 8
+                ordered = self.count if 0 <= self.count <= count else 0
+                if ordered:
+                    view = memoryview(mmap.mmap(handle.fileno(), count * 8, access=mmap.ACCESS_READ))
+                    self.ordered = view[: ordered * 8].cast("Q")
+                handle.seek(ordered * 8)
+                tail.frombytes(handle.read((count - ordered) * 8))
+        except (OSError, ValueError):
+            pass
+        self.recent.update(tail)
 
 
 @dataclass
@@ -70,10 +120,11 @@ class State:
 
     folder: Path
     files: dict[str, FileState] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)
+    seen: Marks = field(default_factory=Marks)
     new_seen: list[int] = field(default_factory=list)
-    left: set[int] = field(default_factory=set)
+    left: Marks = field(default_factory=Marks)
     new_left: list[int] = field(default_factory=list)
+    ordered: dict[str, int] = field(default_factory=dict)  # per marks file (``MARKS``), how many come sorted
     rules: int | None = None  # the grouping rules (attribute.RULES) of the records this state's messages went into
     pending: dict[str, list[Message]] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # Codex session -> the session it was forked from
@@ -95,8 +146,7 @@ class State:
         """Start again from nothing (a recapture): every file from its start, no message taken before. The
         horizon stays: a recapture leaves out what the first capture left out."""
         self.files.clear()
-        self.seen.clear()
-        self.left.clear()
+        self.seen, self.left, self.ordered = Marks(), Marks(), {}
         self.pending.clear()
         self.sessions.clear()
         self.new_seen, self.new_left = [], []
@@ -144,8 +194,12 @@ def load_from(where: Path) -> State:
         state.rules = rules if type(rules) is int else 1
         state.last_capture = float(last) if isinstance(last, (int, float)) else None
         state.horizon = float(horizon) if isinstance(horizon, (int, float)) else None
-    state.seen = _marks(where / "seen.bin")
-    state.left = _marks(where / "older.bin")
+        ordered = meta.get("sorted")
+        if isinstance(ordered, dict):
+            state.ordered = {k: v for k, v in ordered.items() if k in MARKS and type(v) is int}
+    # Read after files.json: a capture sorting a marks file replaces it before it writes the new count.
+    state.seen = Marks(where / MARKS["seen"], state.ordered.get("seen", 0))
+    state.left = Marks(where / MARKS["older"], state.ordered.get("older", 0))
     pending_dir = where / "pending"
     if pending_dir.is_dir():
         for path in sorted(pending_dir.glob("*.json")):
@@ -157,27 +211,25 @@ def load_from(where: Path) -> State:
     return state
 
 
-def _marks(path: Path) -> set[int]:
-    marks = array("Q")
-    try:
-        data = path.read_bytes()
-        marks.frombytes(data[: len(data) - len(data) % 8])
-    except OSError:
-        pass
-    return set(marks)
-
-
 def save(state: State, started: float, *, rewrite: bool = False) -> None:
     """Write everything; ``started`` (the capture's start) becomes the stamp the hook compares logs with.
     ``rewrite``: the marks files are written anew rather than appended to (after ``forget``)."""
     where = state.folder
     (where / "pending").mkdir(parents=True, exist_ok=True)
-    for name, new in (("seen.bin", state.new_seen), ("older.bin", state.new_left)):
+    for kind, new in (("seen", state.new_seen), ("older", state.new_left)):
+        path = where / MARKS[kind]
         if rewrite:
-            _write_bytes(where / name, array("Q", new).tobytes())
+            _write_bytes(path, array("Q", new).tobytes())
+            state.ordered.pop(kind, None)
         elif new:
-            with open(where / name, "ab") as handle:
+            with open(path, "ab") as handle:
                 handle.write(array("Q", new).tobytes())
+        with contextlib.suppress(OSError):
+            count = path.stat().st_size // 8
+            if state.ordered.get(kind, 0) > count:  # not trusted by ``Marks.open`` either
+                state.ordered.pop(kind)
+            if count - state.ordered.get(kind, 0) >= MERGE_AT:
+                state.ordered[kind] = _sort_marks(path, state.ordered.get(kind, 0))
     state.new_seen, state.new_left = [], []
     meta = {
         "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
@@ -185,6 +237,7 @@ def save(state: State, started: float, *, rewrite: bool = False) -> None:
         "last_capture": started,
         "horizon": state.horizon if state.horizon is None or math.isfinite(state.horizon) else -1e18,
         "rules": state.rules,
+        "sorted": state.ordered,
     }
     _write_json(where / "files.json", meta)
     wanted = {pending_name(branch): rows for branch, rows in state.pending.items() if rows}
@@ -197,6 +250,20 @@ def save(state: State, started: float, *, rewrite: bool = False) -> None:
     stamp.touch()
     os.utime(stamp, (started, started))
     state.last_capture = started
+
+
+def _sort_marks(path: Path, ordered: int) -> int:
+    """Sort the marks of ``path``, of which the first ``ordered`` are sorted already, into one sorted run
+    without repeats, replacing the file; how many there are."""
+    import numpy as np  # only here: a sort is rare, and numpy takes a while to import
+
+    data = path.read_bytes()
+    marks = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
+    head, tail = marks[:ordered], np.sort(marks[ordered:])
+    merged = np.insert(head, np.searchsorted(head, tail), tail)
+    kept = merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if len(merged) else merged
+    _write_bytes(path, kept.tobytes())
+    return len(kept)
 
 
 @contextmanager
@@ -235,7 +302,8 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` whole or not at all."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    tmp = path.parent / f".tmp-{os.getpid()}-{time.monotonic_ns()}.part"  # not tempfile: it takes a while to import
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

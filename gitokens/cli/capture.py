@@ -59,8 +59,11 @@ def capture(agent: str, since: str | None, dry_run: bool, all_history: bool, rec
     bar = _ProgressBar("reading agent logs")
     try:
         with early or contextlib.nullcontext():
-            repo = current_repo()
-            result = agent_logs.run(repo, options, progress=bar, started=early)
+            if early is not None and early.idle:  # nothing to read or place: the repository stays unopened
+                result = agent_logs.nothing_new(early)
+            else:
+                repo = current_repo()
+                result = agent_logs.run(repo, options, progress=bar, started=early)
     finally:
         bar.close()
     for line in agent_logs.describe(result):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -259,6 +260,93 @@ def test_capturing_twice_adds_nothing(world: World) -> None:
     assert "wrote 0 records" in run("capture").output
     assert "wrote 0 records" in run("capture", "--all-history").output
     assert git(world.repo, "rev-parse", "refs/notes/tokens") == notes
+
+
+@pytest.mark.parametrize("merge_at", [1, 4], ids=["all-sorted", "sorted-and-appended"])
+def test_sorted_marks_keep_a_second_reading_from_counting_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch, merge_at: int
+) -> None:
+    monkeypatch.setattr(capture.state, "MERGE_AT", merge_at)
+    run("capture", "--all-history")
+    write(
+        world.main_log,
+        [claude(session="S1", cwd=world.repo, branch="main", at=T0 + 2600, mid="m9", rid="r9")],
+        append=True,
+    )
+    run("capture")
+    meta = json.loads((world.repo / ".git" / "gitokens" / "capture" / "files.json").read_text())
+    assert meta["sorted"]["seen"] > 0
+    assert "wrote 0 records" in run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+
+
+def test_an_unsorted_seen_file_from_an_older_version_counts_nothing_twice(world: World) -> None:
+    run("capture", "--all-history")
+    folder = world.repo / ".git" / "gitokens" / "capture"
+    marks = (folder / "seen.bin").read_bytes()
+    (folder / "seen.bin").write_bytes(b"".join(reversed([marks[i : i + 8] for i in range(0, len(marks), 8)])))
+    meta = json.loads((folder / "files.json").read_text())
+    meta.pop("sorted", None)
+    (folder / "files.json").write_text(json.dumps(meta))
+    assert "wrote 0 records" in run("capture", "--all-history").output
+    assert captured(world.repo) == expected(world)
+
+
+def _settled(w: World) -> Path:
+    """Everything captured and nothing waiting (a commit after the last usage on both branches); the state folder."""
+    run("capture", "--all-history")
+    commit_at(w.repo, T0 + 3000, "c4")
+    git(w.repo, "checkout", "-q", "feature")
+    commit_at(w.repo, T0 + 3000, "f2")
+    run("capture")
+    assert waiting(w.repo) == {}
+    return w.repo / ".git" / "gitokens" / "capture"
+
+
+_IDLE = """
+import sys
+from gitokens.cli import main
+try:
+    main(["capture"])
+except SystemExit:
+    print(sorted(m for m in ("pygit2", "gitokens.capture.scan", "msgspec") if m in sys.modules))
+"""
+
+
+def test_nothing_new_is_told_without_opening_the_repository_or_loading_the_scan(world: World) -> None:
+    _settled(world)
+    done = subprocess.run([sys.executable, "-c", _IDLE], cwd=world.repo, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "claude-code: no new usage (0 log files read)",
+        "codex: no new usage (0 log files read)",
+        "wrote 0 records",
+        "[]",
+    ]
+
+
+def test_a_capture_with_nothing_new_moves_the_stamp_on(world: World) -> None:
+    stamp = _settled(world) / "stamp"
+    os.utime(stamp, (1.0, 1.0))
+    assert "no new usage" in run("capture").output
+    assert stamp.stat().st_mtime > 1.0
+
+
+@pytest.mark.parametrize("change", ["touched", "appended", "deleted"])
+def test_a_log_changed_in_any_way_is_looked_at_again(world: World, change: str) -> None:
+    _settled(world)
+    line = claude(session="S1", cwd=world.repo, branch="feature", at=T0 + 3500, mid="m7", rid="r7", inp=3, out=4)
+    if change == "touched":
+        os.utime(world.main_log, ns=(1, 1))
+    elif change == "appended":
+        write(world.main_log, [line], append=True)
+    else:
+        world.main_log.unlink()
+    result = capture.run(open_repo(world.repo))
+    assert result.agents["claude"].files_read == (change == "appended")
+    assert waiting(world.repo) == ({"feature": [7]} if change == "appended" else {})
+    known = capture.state.load(open_repo(world.repo)).files.get(str(world.main_log))
+    now = None if change == "deleted" else world.main_log.stat().st_mtime_ns
+    assert (known and known.mtime_ns) == now
 
 
 def test_dry_run_writes_nothing(world: World) -> None:
