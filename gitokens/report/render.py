@@ -17,10 +17,12 @@ import importlib.resources
 import io
 import json
 import math
+import re
 from datetime import date, timedelta
 from typing import Any
 
 import jinja2
+import orjson
 
 from gitokens.report.filters import FILTERS, column_width, tokens, usd
 from gitokens.report.model import Report
@@ -76,7 +78,7 @@ _QUOTED = tuple("'" + start for start in (*_FORMULA_START, "'"))  # what _csv_ce
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
     """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true."""
     if fmt == "json":
-        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return to_json(report.to_dict())
     if fmt == "csv":
         return _csv(report)
     if fmt not in _TEMPLATES:
@@ -93,6 +95,26 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
         if fmt != "markdown" or len(out.encode()) <= MARKDOWN_LIMIT:
             return out
     return _cut(out, MARKDOWN_LIMIT)
+
+
+# orjson writes 0.00001 and 1.5e-7 where Python writes 1e-05 and 1.5e-07 (floats under 1e-4). A number alone
+# on its line, after a key or the indentation and before an optional comma, is outside any string: a string
+# closes on its own line.
+_ORJSON_SMALL = re.compile(rb"(?<![^ ])(-?(?:0\.0000\d+|\d(?:\.\d+)?e-\d+))(?=,?$)", re.MULTILINE)
+
+
+def to_json(data: Any) -> str:
+    """``json.dumps(data, indent=2, ensure_ascii=False)`` and a newline, byte for byte, through orjson: several
+    times faster on a large report. What orjson refuses (an integer past 64 bits, a key that is not a string,
+    a lone surrogate) goes to the standard library as before. NaN and infinities never reach here (records,
+    rates and shares are finite), so orjson's ``null`` for them is not corrected."""
+    try:
+        out = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if b"0.0000" in out or b"e-" in out:
+        out = _ORJSON_SMALL.sub(lambda m: repr(float(m[1])).encode(), out)
+    return out.decode()
 
 
 # -- view additions --------------------------------------------------------------------------------
