@@ -19,6 +19,7 @@ import numpy as np
 
 from gitokens.git.repo import CommitInfo, Repo
 from gitokens.report.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share, split_by
+from gitokens.report.chain import Step
 from gitokens.report.columns import Columns
 from gitokens.report.model import Merge, Totals
 
@@ -30,19 +31,18 @@ _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
 def walk_merges(
     repo: Repo,
     default: str,
-    history: Callable[[AbstractSet[str]], list[tuple[str, list[str]]]],
+    history: Callable[[AbstractSet[str]], list[Step]],
     columns: Columns,
     records: Records,
 ) -> tuple[list[Merge], np.ndarray]:
-    """The merges and squash merges along the default branch's first-parent chain (``Repo.first_parents``),
+    """The merges and squash merges along the default branch's first-parent chain (``chain.first_parents``),
     and the rows of every record they brought in (for their totals: sessions are counted, not summed)."""
     on_commit, squashes = _by_commit(columns, records, default)
     merges = []
     every: list[np.ndarray] = []
-    for commit, parents in history(squashes):
-        if len(parents) >= 2:
-            members = [commit, *repo.commits_between(parents[0], parents[1])]
-            kind = "merge"
+    for commit, merged in history(squashes):
+        if merged is not None:
+            members, kind = merged, "merge"
         elif commit in squashes:
             members, kind = [commit], "squash"
         else:
