@@ -97,10 +97,18 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     return _cut(out, MARKDOWN_LIMIT)
 
 
-# orjson writes 0.00001 and 1.5e-7 where Python writes 1e-05 and 1.5e-07 (floats under 1e-4). A number alone
-# on its line, after a key or the indentation and before an optional comma, is outside any string: a string
-# closes on its own line.
-_ORJSON_SMALL = re.compile(rb"(?<![^ ])(-?(?:0\.0000\d+|\d(?:\.\d+)?e-\d+))(?=,?$)", re.MULTILINE)
+# orjson writes the floats from 1e-5 to 1e-4 as 0.00001 and those below with a one-digit exponent unpadded
+# (1.5e-7) where Python writes 1e-05 and 1.5e-07; otherwise both write the same shortest digits. A number
+# followed by its line's end (and a comma) is outside any string, as a string closes on its own line. Both
+# patterns start with a literal, which the regex engine finds as fast as ``bytes.find``.
+_ORJSON_DECIMAL = re.compile(rb"0\.0000([1-9])(\d*)(?=,?\n)")
+_ORJSON_EXPONENT = re.compile(rb"e-([1-9])(?=,?\n)")
+
+
+def _python_decimal(match: re.Match[bytes]) -> bytes:
+    if match.start() and match.string[match.start() - 1] in b"0123456789.":  # 10.00001: not a small float
+        return match[0]
+    return match[1] + (b"." + match[2] if match[2] else b"") + b"e-05"
 
 
 def to_json(data: Any) -> str:
@@ -112,8 +120,7 @@ def to_json(data: Any) -> str:
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if b"0.0000" in out or b"e-" in out:
-        out = _ORJSON_SMALL.sub(lambda m: repr(float(m[1])).encode(), out)
+    out = _ORJSON_EXPONENT.sub(rb"e-0\1", _ORJSON_DECIMAL.sub(_python_decimal, out))
     return out.decode()
 
 
