@@ -5,7 +5,8 @@ A branch's first-parent history only grows: when the tip has moved on and the ca
 tip's first-parent chain, git walks only the commits in between and the cached chain is extended.
 Anything else (a reset or a force push that dropped the cached tip, a file that does not read back exactly
 as written, a walk that does not end on the cached tip) walks the whole chain again. Commit ids name their
-history, so a chain cached for a tip is that tip's chain for good.
+history, so a chain cached for a tip is that tip's chain for good; except in a shallow clone, whose chain
+is walked every time.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def first_parents(repo: Repo, tip: str) -> Callable[[AbstractSet[str]], list[Ste
     """Start finding ``tip``'s chain: from the cache, else by extending the cached chain, else by walking it
     all. git walks while the caller does something else; the returned function waits for the chain and
     gives ``Chain.steps``. What it found is cached."""
-    cached = _read(repo)
+    # A shallow clone's history grows at the bottom when it is deepened: its chain is never cached.
+    shallow = (repo.common_dir / "shallow").exists()
+    cached = None if shallow else _read(repo)
     if cached is not None and cached.tip == tip:
         return cached.steps
     walk = repo.first_parent_walk(tip, stop=cached.tip if cached is not None else None)
@@ -57,7 +60,8 @@ def first_parents(repo: Repo, tip: str) -> Callable[[AbstractSet[str]], list[Ste
             chain = _walked(repo, walk(), [], {})
         else:
             chain = _extended(repo, cached, walk) or _walked(repo, repo.first_parent_walk(tip)(), [], {})
-        _write(repo, chain)
+        if not shallow:
+            _write(repo, chain)
         return chain.steps(wanted)
 
     return steps

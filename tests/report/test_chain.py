@@ -110,3 +110,13 @@ def test_a_chain_whose_tip_is_gone_is_walked_again(repo: Path, history: Repo) ->
     old = chain._walked(history, history.first_parent_walk("main")(), [], {})
     gone = chain.Chain(tip="1" * 40, commits=["1" * 40, *old.commits], merged=old.merged)
     assert chain._extended(history, gone, history.first_parent_walk(old.tip, stop=gone.tip)) is None
+
+
+def test_a_shallow_clone_is_walked_every_time(tmp_path: Path, history: Repo) -> None:
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{history.workdir}", str(clone))
+    tip = git(clone, "rev-parse", "HEAD").strip()
+    assert cached(open_repo(clone), tip, set()) == oracle(clone, tip, set())
+    git(clone, "fetch", "-q", "--deepen", "3")
+    assert cached(open_repo(clone), tip, set()) == oracle(clone, tip, set())
+    assert not (clone / ".git/gitokens/cache" / chain._FILE).exists()
