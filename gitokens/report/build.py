@@ -37,6 +37,7 @@ from gitokens.report.aggregate import (
     Records,
     share,
 )
+from gitokens.report.chain import first_parents
 from gitokens.report.columns import (
     CACHE_READ,
     CACHE_WRITE,
@@ -95,7 +96,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
     now = (options.now or datetime.now(UTC)).astimezone(tz)
     default = repo.default_branch(config.default_branch)
     tip = repo.branch_tip(default) if default and "merges" in options.sections else None
-    history = repo.first_parents(tip) if tip else None  # git walks it while the report is built
+    history = first_parents(repo, tip) if tip else None  # git walks it while the report is built
     records = _collect(repo, columns, config, pricer, tz, options)
     current = options.current or repo.head_branch()
     overall = records.sums()

@@ -18,46 +18,64 @@ from typing import Any
 import numpy as np
 
 from gitokens.git.repo import CommitInfo, Repo
-from gitokens.report.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share, split_by
+from gitokens.report.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share
+from gitokens.report.chain import Step
 from gitokens.report.columns import Columns
 from gitokens.report.model import Merge, Totals
 
 _PR_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)")
 _BRANCH_MERGE = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
 _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
+_NONE = np.zeros(0, dtype=np.intp)
 
 
 def walk_merges(
     repo: Repo,
     default: str,
-    history: Callable[[AbstractSet[str]], list[tuple[str, list[str]]]],
+    history: Callable[[AbstractSet[str]], list[Step]],
     columns: Columns,
     records: Records,
 ) -> tuple[list[Merge], np.ndarray]:
-    """The merges and squash merges along the default branch's first-parent chain (``Repo.first_parents``),
+    """The merges and squash merges along the default branch's first-parent chain (``chain.first_parents``),
     and the rows of every record they brought in (for their totals: sessions are counted, not summed)."""
     on_commit, squashes = _by_commit(columns, records, default)
     merges = []
     every: list[np.ndarray] = []
-    for commit, parents in history(squashes):
-        if len(parents) >= 2:
-            members = [commit, *repo.commits_between(parents[0], parents[1])]
-            kind = "merge"
+    for commit, merged in history(squashes):
+        if merged is not None:
+            members, kind = merged, "merge"
         elif commit in squashes:
             members, kind = [commit], "squash"
         else:
             continue
-        found = [on_commit[c] for c in members if c in on_commit]
-        if found:
+        brought = on_commit.rows(members)
+        if len(brought):
             info = repo.commit_info(commit)
             assert info is not None
-            brought = np.unique(np.concatenate(found))
+            brought = np.unique(brought)
             merges.append(_merge_row(info, kind, columns, records, brought))
             every.append(brought)
-    return merges, np.unique(np.concatenate(every)) if every else np.zeros(0, dtype=np.intp)
+    return merges, np.unique(np.concatenate(every)) if every else _NONE
 
 
-def _by_commit(columns: Columns, records: Records, default: str) -> tuple[dict[str, np.ndarray], set[str]]:
+class _OnCommit:
+    """The selected records on each commit, looked up by commit id: sorted once, then sliced for the few
+    commits merges bring in, rather than an array per commit of a 100,000-commit history."""
+
+    def __init__(self, commits: np.ndarray, indexes: np.ndarray, where: dict[str, int]):
+        order = np.argsort(commits, kind="stable")
+        self._codes, self._indexes, self._where = commits[order], indexes[order], where
+
+    def rows(self, commits: list[str]) -> np.ndarray:
+        """The selected records on ``commits``."""
+        codes = np.array([self._where.get(c, -1) for c in commits], dtype=self._codes.dtype)
+        starts = np.searchsorted(self._codes, codes, "left").tolist()
+        ends = np.searchsorted(self._codes, codes, "right").tolist()
+        found = [self._indexes[a:b] for a, b, code in zip(starts, ends, codes.tolist(), strict=True) if code >= 0]
+        return np.concatenate(found) if found else _NONE
+
+
+def _by_commit(columns: Columns, records: Records, default: str) -> tuple[_OnCommit, set[str]]:
     """The selected records on each commit (where each is attached, and every commit a copy of it sits on),
     and the commits that hold records carried from a squash-merged branch: first attached elsewhere, made
     on another branch (an amend's copy on the default branch was first attached elsewhere too, but made on
@@ -71,16 +89,16 @@ def _by_commit(columns: Columns, records: Records, default: str) -> tuple[dict[s
     single[placed[keep]] = False
     indexes = np.concatenate([np.flatnonzero(single), placed[keep]])
     commits = np.concatenate([attached.codes[records.rows[single]], columns.placed_commits[keep]])
-    labels = attached.labels
-    on_commit = {labels[code]: rows for code, rows in split_by(commits, indexes).items()}
+    where = {label: code for code, label in enumerate(attached.labels)}
+    on_commit = _OnCommit(commits, indexes, where)
 
     rows = records.rows[indexes]
     branches, firsts = branch.codes[rows], first.codes[rows]
     default_code = branch.labels.index(default) if default in branch.labels else -2
     elsewhere = (branches >= 0) & (branches != default_code) & (firsts >= 0)
     candidates = np.unique(firsts[elsewhere])
-    where = {label: code for code, label in enumerate(attached.labels)}
-    as_attached = np.array([where.get(first.label(c), -1) for c in candidates.tolist()], dtype=np.int64)
+    first_labels = first.labels
+    as_attached = np.array([where.get(first_labels[c], -1) for c in candidates.tolist()], dtype=np.int64)
     first_attached = np.full(len(rows), -1, dtype=np.int64)
     first_attached[elsewhere] = as_attached[np.searchsorted(candidates, firsts[elsewhere])]
     carried = elsewhere & (first_attached != commits)

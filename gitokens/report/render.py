@@ -17,8 +17,11 @@ import importlib.resources
 import io
 import json
 import math
+import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from gitokens.report.model import Report
 
@@ -76,7 +79,7 @@ _QUOTED = tuple("'" + start for start in (*_FORMULA_START, "'"))  # what _csv_ce
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
     """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true."""
     if fmt == "json":
-        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return to_json(report.to_dict())
     if fmt == "csv":
         return _csv(report)
     if fmt not in _TEMPLATES:
@@ -93,6 +96,33 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
         if fmt != "markdown" or len(out.encode()) <= MARKDOWN_LIMIT:
             return out
     return _cut(out, MARKDOWN_LIMIT)
+
+
+# orjson writes the floats from 1e-5 to 1e-4 as 0.00001 and those below with a one-digit exponent unpadded
+# (1.5e-7) where Python writes 1e-05 and 1.5e-07; otherwise both write the same shortest digits. A number
+# followed by its line's end (and a comma) is outside any string, as a string closes on its own line. Both
+# patterns start with a literal, which the regex engine finds as fast as ``bytes.find``.
+_ORJSON_DECIMAL = re.compile(rb"0\.0000([1-9])(\d*)(?=,?\n)")
+_ORJSON_EXPONENT = re.compile(rb"e-([1-9])(?=,?\n)")
+
+
+def _python_decimal(match: re.Match[bytes]) -> bytes:
+    if match.start() and match.string[match.start() - 1] in b"0123456789.":  # 10.00001: not a small float
+        return match[0]
+    return match[1] + (b"." + match[2] if match[2] else b"") + b"e-05"
+
+
+def to_json(data: Any) -> str:
+    """``json.dumps(data, indent=2, ensure_ascii=False)`` and a newline, byte for byte, through orjson: several
+    times faster on a large report. What orjson refuses (an integer past 64 bits, a key that is not a string,
+    a lone surrogate) goes to the standard library as before. NaN and infinities never reach here (records,
+    rates and shares are finite), so orjson's ``null`` for them is not corrected."""
+    try:
+        out = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    out = _ORJSON_EXPONENT.sub(rb"e-0\1", _ORJSON_DECIMAL.sub(_python_decimal, out))
+    return out.decode()
 
 
 # -- view additions --------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 from conftest import commit, git, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitokens.git.repo import open_repo
 from gitokens.ledger import store
@@ -194,6 +196,34 @@ def test_json_is_the_model(demo: Report) -> None:
     assert data == json.loads(json.dumps(demo.to_dict()))
     assert data["schema"] == "gitokens.report/2"
     assert data["totals"]["unpriced_sessions"] == 1 and data["unpriced_models"] == ["acme-llm-9000"]
+
+
+# Values whose rendering orjson and the standard library could disagree on, by name.
+AWKWARD = {
+    "1e-05": 1e-05, "-1.5e-07": -1.5e-07, "9.9e-05": 9.9e-05, "1e-4": 0.0001, "1e16": 1e16, "subnormal": 5e-324,
+    "-0": -0.0, "2^63": 2**63, "-2^63": -(2**63), "2^70": 2**70, "in-text": 'x": 0.00001', "surrogate": "\ud800",
+    "int-key": {1: 2}, "10.00001": 10.00001, "1.5e-10": 1.5e-10, "text-e-5": "e-5",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("value", list(AWKWARD.values()), ids=list(AWKWARD))
+def test_to_json_is_the_standard_library(value: Any) -> None:
+    data = {"value": value, "list": [value, {"nested": value}], "empty": [], "none": {}}
+    assert render.to_json(data) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+SCALARS = st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.text(max_size=20)
+JSON_VALUES = st.recursive(
+    SCALARS | st.floats(allow_nan=False, allow_infinity=False),  # a report holds no NaN or infinity
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_to_json_is_the_standard_library_on_anything(data: Any) -> None:
+    assert render.to_json(data) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 # -- untrusted text --------------------------------------------------------------------------------
