@@ -358,7 +358,10 @@ def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
 
 
 def has_branch(repo: Repo, name: str) -> bool:
-    return repo.pg.references.get(f"refs/heads/{name}") is not None
+    try:
+        return repo.pg.references.get(f"refs/heads/{name}") is not None
+    except ValueError:  # not text git could name a ref by
+        return False
 
 
 def patch_ids(repo: Repo, exclude: str, include: str) -> dict[str, str]:

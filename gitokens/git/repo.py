@@ -162,7 +162,10 @@ class Repo:
     def branch_tip(self, name: str) -> str | None:
         """The commit a local branch (or, failing that, origin's branch of that name) points at."""
         for ref in (f"refs/heads/{name}", f"refs/remotes/origin/{name}"):
-            reference = self.pg.references.get(ref)
+            try:
+                reference = self.pg.references.get(ref)
+            except ValueError:  # not text git could name a ref by (invalid UTF-8 from a command line)
+                return None
             if reference is not None:
                 return str(reference.resolve().target)
         return None

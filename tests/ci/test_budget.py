@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import commit, git, run
 
 from gitokens.ci import budget
+from gitokens.cli import cli
 from gitokens.git.repo import open_repo
 from gitokens.ledger import edits, store
 
@@ -133,3 +135,11 @@ def test_month_and_since_follow_the_time_zone(repo: Path) -> None:
     assert sorted(e.record.note or "" for e in entries) == ["2025-09-30T22:00:00Z", "2025-10-31T22:59:59Z"]
     since = budget.selection_scope(loaded, None, date(2025, 11, 1), paris)
     assert [e.record.note for e in since] == ["2025-10-31T23:00:00Z"]
+
+
+def test_a_branch_name_that_is_not_text_is_no_branch(repo: Path) -> None:
+    commit(repo)
+    run("add", "5")
+    result = CliRunner().invoke(cli, ["check", "--budget-usd", "0", "--branch", "\udcff"])  # $'\xff' from a shell
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2 and "error: no branch named '\\udcff'" in result.output
