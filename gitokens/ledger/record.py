@@ -258,12 +258,12 @@ def checked_values(data: Any, commit: str | None = None) -> tuple[Any, ...]:
         raise InvalidRecord(f"id: expected up to 200 printable characters without spaces, got {record_id!r}")
     ts = _canonical_ts(get("ts"))
     source = get("source", "manual")
-    if source not in _CHECKED["source"]:
+    if type(source) is not str or source not in _CHECKED["source"]:
         if not isinstance(source, str) or not _SOURCE_RE.match(source):
             raise InvalidRecord(f"source: {source!r} is not a source name", hint=f"one of {', '.join(SOURCES)}")
         _remember("source", source)
     record_commit = get("commit", commit)
-    if record_commit is not None and record_commit not in _CHECKED["commit"]:
+    if record_commit is not None and (type(record_commit) is not str or record_commit not in _CHECKED["commit"]):
         if not isinstance(record_commit, str) or not _COMMIT_RE.match(record_commit):
             raise InvalidRecord(f"commit: expected a full commit id, got {record_commit!r}")
         _remember("commit", record_commit)

@@ -91,7 +91,7 @@ def test_not_json_is_an_invalid_record() -> None:
         ('{"ts":"2025-01-01T00:00:00Z","note":' + "[" * 999 + "]" * 999 + "}", "nested deeper"),
         ('{"ts":"2025-01-01T00:00:00Z","total_tokens":1' + "0" * 5000 + "}", "not a record"),
         ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"cost_usd":1' + "0" * 400 + "}", "out of range"),
-        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"source":[]}', "not a record"),
+        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"source":[]}', "source: [] is not a source name"),
         ('{"ts":"2025-01-01T00:00:00Z","note":"' + "x" * 70_000 + '"}', "more than the 65,536"),
         (b"\xff\xfe{}", "not JSON"),
     ],
@@ -120,3 +120,10 @@ def test_lone_surrogates_become_replacement_characters(field: str) -> None:
     record = Record.from_line(line)
     assert getattr(record, field) == "a\ufffdb"
     record.to_line().encode("utf-8")
+
+
+@pytest.mark.parametrize("field", ["source", "commit"])
+@pytest.mark.parametrize("value", [[], {}, ["x"]], ids=["list", "dict", "list-of-text"])
+def test_a_field_of_the_wrong_kind_is_an_invalid_record(field: str, value: object) -> None:
+    with pytest.raises(InvalidRecord, match=field):
+        Record.from_dict({"id": "r1", "ts": "2025-01-01T00:00:00Z", "total_tokens": 1, field: value})
