@@ -91,7 +91,7 @@ def test_not_json_is_an_invalid_record() -> None:
         ('{"ts":"2025-01-01T00:00:00Z","note":' + "[" * 999 + "]" * 999 + "}", "nested deeper"),
         ('{"ts":"2025-01-01T00:00:00Z","total_tokens":1' + "0" * 5000 + "}", "not a record"),
         ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"cost_usd":1' + "0" * 400 + "}", "out of range"),
-        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"source":[]}', "source: [] is not a source name"),
+        ('{"ts":"2025-01-01T00:00:00Z","total_tokens":5,"source":[]}', "is not a source name"),
         ('{"ts":"2025-01-01T00:00:00Z","note":"' + "x" * 70_000 + '"}', "more than the 65,536"),
         (b"\xff\xfe{}", "not JSON"),
     ],
