@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from gitokens.dates import in_zone
 
@@ -26,9 +27,27 @@ def parse_tokens(text: str) -> int:
     return int(stripped.replace(",", "").replace("_", ""))
 
 
-def rate(value: float | None) -> str:
-    """A price per million tokens; None (a cache rate with no price of its own) costs the input rate."""
-    return "=input" if value is None else f"${value:,.4g}"
+def usd(value: float) -> str:
+    """A cost as every table and command shows it: to the ten-thousandth of a dollar under $1, to the cent
+    from $1 up, rounded half up from the millionth of a dollar that reports keep (so ``report``, ``check``
+    and the Action's summary show one amount the same way)."""
+    amount = Decimal(repr(round(value, 6)))
+    shown = amount.quantize(_TEN_THOUSANDTH, ROUND_HALF_UP)
+    if abs(shown) >= 1:
+        shown = amount.quantize(_CENT, ROUND_HALF_UP)
+    return f"-${-shown:,}" if shown < 0 else f"${shown:,}"
+
+
+def rate(value: float | None, missing: str = "-") -> str:
+    """A price in USD per million tokens: two decimals, more only when the rate has them (``$3.00``,
+    ``$0.30``, ``$0.075``); ``missing`` for None."""
+    if value is None:
+        return missing
+    text = f"{value:,.6f}".rstrip("0")
+    return "$" + (text if len(text.split(".")[1]) >= 2 else f"{value:,.2f}")
+
+
+_TEN_THOUSANDTH, _CENT = Decimal("0.0001"), Decimal("0.01")
 
 
 def local_time(ts: str | None) -> str:

@@ -94,3 +94,27 @@ def test_csv_to_a_file_or_pipe_is_exact(repo: Path, tmp_path: Path, piped: list[
     run(*piped, *(str(tmp_path / "out.csv") if a == "OUT" else a for a in to_file))
     assert HOSTILE.encode() in data
     assert (tmp_path / "out.csv").read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.6554499999, "$0.6555"),  # what a report keeps (to the millionth) rounds the same way
+        (0.65545, "$0.6555"),
+        (0.01075, "$0.0108"),
+        (0.99996, "$1.00"),
+        (1234.5, "$1,234.50"),
+        (12.345, "$12.35"),
+        (0.0, "$0.0000"),
+    ],
+    ids=["raw", "kept", "half-up", "to-a-dollar", "thousands", "cents", "zero"],
+)
+def test_one_rule_for_money(value: float, shown: str) -> None:
+    assert fmt.usd(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(1.5, "$1.50"), (3, "$3.00"), (0.075, "$0.075"), (None, "=input")], ids=str
+)
+def test_one_rule_for_rates(value: float | None, shown: str) -> None:
+    assert fmt.rate(value, missing="=input") == shown

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
+from gitokens import fmt
 from gitokens.config import Budget, Config
 from gitokens.errors import UsageError
 from gitokens.git import notes
@@ -87,7 +88,7 @@ class Verdict:
 
 
 def usd(value: float) -> str:
-    return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    return fmt.usd(value)
 
 
 def _percent(over: float, limit: float) -> str:

@@ -122,16 +122,22 @@ def prices(models: tuple[str, ...], as_json: bool) -> None:
     for model, rates in table:
         name = fmt.one_line(model, 60)
         if rates is None:
-            rows.append([name, "-", "-", "-", "-", "no price: costs shown as unknown"])
+            rows.append([name, "-", "-", "-", "-", "-", "no price: costs shown as unknown"])
             continue
         source = rates.source + ("" if rates.priced_as == model else f" as {fmt.one_line(rates.priced_as, 60)}")
-        if rates.tiers:
-            source += f"; higher above {rates.tiers[0].above:,} input tokens"
-        rows.append(
-            [name, *(fmt.rate(v) for v in (rates.input, rates.output, rates.cache_read, rates.cache_write)), source]
-        )
-    echo("USD per million tokens\n")
-    echo(fmt.table(["model", "input", "output", "cache read", "cache write", "source"], rows, right=[1, 2, 3, 4]))
+        rows.append([name, *_rate_cells(rates), source])
+        for tier in rates.tiers:  # a request whose input, cache included, is above the threshold: every token
+            rows.append([f"  above {tier.above:,} input tokens", *_rate_cells(tier), "the whole request"])
+    echo("USD per million tokens (a cache rate shown as =input costs the input rate)\n")
+    headers = ["model", "input", "output", "cache read", "cache write", "1h cache write", "source"]
+    echo(fmt.table(headers, rows, right=[1, 2, 3, 4, 5]))
+
+
+def _rate_cells(rates: Any) -> list[str]:
+    """A row's rates: input, output, cache read and write (=input when unpriced apart) and 1-hour writes."""
+    write_1h = rates.cache_write_1h if rates.cache_write_1h is not None else rates.cache_write
+    cells = [rates.input, rates.output, rates.cache_read, rates.cache_write, write_1h]
+    return [fmt.rate(value, missing="=input") for value in cells]
 
 
 # -- demo ------------------------------------------------------------------------------------------

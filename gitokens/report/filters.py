@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import jinja2
 
+from gitokens import fmt
 from gitokens.dates import in_zone
 from gitokens.fmt import one_line
 
@@ -33,10 +34,8 @@ def tokens(n: int | None) -> str:
 
 @_filter
 def usd(value: float | None) -> str:
-    """``$0.1234`` under a dollar, ``$12.34`` above; ``unknown`` (never $0) when there is no price."""
-    if value is None:
-        return "unknown"
-    return f"${value:.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    """``$0.1234`` under a dollar, ``$12.34`` above (``fmt.usd``); ``unknown`` (never $0) without a price."""
+    return "unknown" if value is None else fmt.usd(value)
 
 
 @_filter
@@ -85,11 +84,8 @@ def fraction(value: float) -> str:
 
 @_filter
 def rate(value: float | None) -> str:
-    """A rate in USD per million tokens: two decimals, more only when the rate has them."""
-    if value is None:
-        return "-"
-    text = f"{value:.6f}".rstrip("0")
-    return "$" + (text if len(text.split(".")[1]) >= 2 else f"{value:.2f}")
+    """A rate in USD per million tokens (``fmt.rate``)."""
+    return fmt.rate(value)
 
 
 @_filter

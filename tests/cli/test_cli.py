@@ -394,3 +394,11 @@ def test_top_level_help_gives_each_commands_summary_whole() -> None:
     out = run("--help").output
     listed = out[out.index("Commands:") :]
     assert "..." not in listed and "(squash, rebase merge, cherry-pick)." in listed
+
+
+def test_prices_shows_the_long_context_and_1_hour_rates(repo: Path) -> None:
+    commit(repo)
+    lines = run("prices", "claude-sonnet-4-5").output.splitlines()
+    assert lines[2].split()[-2:] == ["write", "source"]
+    assert lines[3].split()[1:] == ["$3.00", "$15.00", "$0.30", "$3.75", "$6.00", "genai-prices"]
+    assert lines[4].split()[-5:] == ["$7.50", "$12.00", "the", "whole", "request"]
