@@ -29,14 +29,13 @@ import dataclasses
 import importlib.util
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from gitokens import __version__
+from gitokens import __version__, atomic
 from gitokens.config import Config, ModelPrices, Split
 from gitokens.ledger.record import Record
 
@@ -574,17 +573,7 @@ class PriceCache:
         if self.path is None:
             return
         body = json.dumps({"version": self._version, "models": entries}, sort_keys=True)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
-        except OSError:
-            return  # a cache: the next report asks genai-prices again
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+        atomic.keep(self.path, body.encode("utf-8"))  # failing, the next report asks genai-prices again
 
 
 def _cache_key(model: str, provider: str | None) -> str:

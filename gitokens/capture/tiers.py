@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from gitokens import atomic
 
 
 class Tiers:
@@ -57,17 +57,7 @@ class Tiers:
         if self.path is None or not self.added:
             return
         body = json.dumps({"genai-prices": self.version, "models": self.known}, sort_keys=True)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
-        except OSError:
-            return  # a cache: the next capture looks the models up again
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+        atomic.keep(self.path, body.encode("utf-8"))  # failing, the next capture looks the models up again
         self.added = False
 
 
