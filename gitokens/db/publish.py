@@ -263,7 +263,8 @@ def _authors(repo: Repo, authors: list[str | None], attached: list[str | None]) 
 
 
 def _commits(db: Connection, local: Local) -> int:
-    """Send the commits records sit on (and the merges') that the database lacks or holds differently."""
+    """Send the commits records sit on (and the merges') that the database lacks or holds differently;
+    delete those no record sits on any more."""
     columns = local.columns
     attached = columns.texts["attached"]
     shas = {attached.label(code) for code in np.unique(attached.codes).tolist() if code >= 0}
@@ -286,8 +287,10 @@ def _commits(db: Connection, local: Local) -> int:
                 _iso(info.commit_time) if info else None, info.summary[:500] if info else None, flag,
             )
         )  # fmt: skip
+    gone = sorted(published.keys() - shas)  # no record sits on them any more
+    db.delete("commits", ("repository", "sha"), [(local.name, sha) for sha in gone])
     db.upsert("commits", COMMIT_COLUMNS, ("repository", "sha"), rows)
-    return len(rows)
+    return len(rows) + len(gone)
 
 
 def _on_default(local: Local, shas: set[str]) -> set[str]:
