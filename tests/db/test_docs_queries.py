@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from pgserver import pg_server  # noqa: F401  (the session's server fixture)
 from test_publish import NOW, db_url, merge_repo, tombstone_repo  # noqa: F401  (db_url: a fixture)
 
