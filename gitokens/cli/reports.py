@@ -46,6 +46,18 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
 )
 @click.option("--format", "fmt_name", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Report over the repositories published to this database (sqlite:///FILE or postgresql://...).",
+)
+@click.option(
+    "--repository",
+    "repositories",
+    multiple=True,
+    metavar="NAME",
+    help="With --database: only this repository (repeat).",
+)
 def report(
     since: str | None,
     until: str | None,
@@ -54,24 +66,33 @@ def report(
     sections: str | None,
     fmt_name: str,
     output: str | None,
+    database: str | None,
+    repositories: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Report token usage and cost from the ledger and the commit graph.
 
-    Sections: overall, branch, time, branches, merges, models, authors, recent, costs, trends.
+    Sections: overall, branch, time, branches, merges, models, authors, recent, costs, trends; over a
+    database (--database, or $GITOKENS_DATABASE_URL with --database ""), also repositories, and merges are
+    those each repository published.
 
     \b
     Example:
         git tokens report
         git tokens report --since 7d --format markdown -o summary.md
         git tokens report --format html -o tokens.html
+        git tokens report --database postgresql://reports@db.example.com/tokens --since 30d
     """
     from gitokens.report import cache, pipeline  # heavy (numpy, prices, templates): only for this command
 
+    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if database is not None or repositories:
+        text = _database_report(database, repositories, since, until, days, tz_name, sections, fmt_name, color, options)
+        _emit(text, output, color and fmt_name == "text")
+        return
     repo = current_repo()
     loaded = cache.load(repo)
     warn_invalid(loaded.invalid)
-    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = pipeline.run(
         repo,
         loaded,
@@ -84,11 +105,41 @@ def report(
         color=color,
         **options,
     )
+    _emit(text, output, color and fmt_name == "text")
+
+
+def _emit(text: str, output: str | None, colour: bool) -> None:
     if output is None:
-        echo(text, nl=not text.endswith("\n"), colour=color and fmt_name == "text")
+        echo(text, nl=not text.endswith("\n"), colour=colour)
     else:
         write_file(output, text)
         echo(f"wrote {output}", err=True)
+
+
+def _database_report(database: str | None, repositories: tuple[str, ...], *args: Any) -> str:
+    """The report over a database's repositories; run inside a repository, its config (time zone, prices)
+    applies."""
+    from gitokens.db import report as across
+    from gitokens.errors import NotARepository
+
+    since, until, days, tz_name, sections, fmt_name, color, options = args
+    try:
+        repo = current_repo()
+    except NotARepository:
+        repo = None
+    published = across.fetch(repo, database or None, repositories, cost_mode=options["cost_mode"])
+    return across.run(
+        repo,
+        published,
+        since=since,
+        until=until,
+        days=days,
+        tz_name=tz_name,
+        sections=sections,
+        fmt=fmt_name,
+        color=color,
+        **options,
+    )
 
 
 @cli.command()

@@ -101,9 +101,10 @@ class Merge:
     totals: Totals
     by_model: list[Row]
     by_provider: list[Row]
+    repository: str | None = None  # in a report over published repositories
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return ({"repository": self.repository} if self.repository is not None else {}) | {
             "commit": self.commit,
             "merged_at": self.merged_at,
             "kind": self.kind,
@@ -180,6 +181,8 @@ class Report:
     # One row per record, oldest first, only when asked for (CSV); built as it is read (it can be read once,
     # unless it is a list); not in to_dict.
     records: Iterable[dict[str, Any]] | None = None
+    # A report over published repositories (``git tokens report --database``): a row per repository.
+    by_repository: Table | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -225,7 +228,7 @@ class Report:
                 )
                 if table.omitted
             },
-        }
+        } | ({"by_repository": self.by_repository.to_list()} if self.by_repository is not None else {})
 
 
 def _money(value: float | None) -> float | None:

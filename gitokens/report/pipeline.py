@@ -13,13 +13,13 @@ from gitokens.errors import UsageError
 from gitokens.git.repo import Repo
 from gitokens.ledger.store import Ledger
 from gitokens.pricing import CostMode, PriceCache, Pricer
-from gitokens.report.build import SECTIONS, Options, build
+from gitokens.report.build import SECTIONS, Across, Options, build
 from gitokens.report.columns import Columns, from_ledger
 from gitokens.report.model import Report
 
 
 def run(
-    repo: Repo,
+    repo: Repo | None,
     ledger: Ledger | Columns,
     *,
     fmt: str = "text",
@@ -30,7 +30,7 @@ def run(
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
     from gitokens.report import render  # only now; Jinja and the templates only for the formats using them
 
-    if fmt in TEMPLATED:
+    if fmt in TEMPLATED and repo is not None:
         keep_templates_compiled(repo.state_dir() / "cache" / "templates")
     return render.render(model, fmt, color=color)
 
@@ -59,7 +59,7 @@ def keep_templates_compiled(folder: Path) -> None:
 
 
 def make(
-    repo: Repo,
+    repo: Repo | None,
     ledger: Ledger | Columns,
     *,
     since: str | None = None,
@@ -76,9 +76,11 @@ def make(
     with_records: bool = False,
     current_branch: str | None = None,
     now: datetime | None = None,
+    across: Across | None = None,
 ) -> Report:
-    """The report model for these command-line choices, from a loaded ledger or its columns."""
-    config = load_config(repo.workdir)
+    """The report model for these command-line choices, from a loaded ledger or its columns; with ``across``,
+    from published repositories' columns (``repo``, when given, only lends its config and price cache)."""
+    config = load_config(repo.workdir if repo is not None else None)
     tz = resolve_timezone(tz_name, config)
     today = (now or datetime.now(UTC)).astimezone(tz).date()
     if days is not None and since is not None:
@@ -91,7 +93,7 @@ def make(
         model=model,
         top=top,
         by=by,
-        sections=parse_sections(sections),
+        sections=parse_sections(sections, across is not None),
         with_records=with_records,
         current=current_branch,
         now=now,
@@ -111,8 +113,8 @@ def make(
     if days is not None:
         options.since = dates.last_days(days, "--days", today)
     columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
-    pricer = Pricer(config, cost_mode, prices_cache(repo))
-    return build(repo, columns, config, pricer, tz, options)
+    pricer = Pricer(config, cost_mode, prices_cache(repo) if repo is not None else PriceCache(None))
+    return build(None if across is not None else repo, columns, config, pricer, tz, options, across)
 
 
 def prices_cache(repo: Repo) -> PriceCache:
@@ -153,11 +155,14 @@ def local_timezone() -> tzinfo:
     return datetime.now().astimezone().tzinfo or UTC
 
 
-def parse_sections(text: str | None) -> tuple[str, ...]:
+def parse_sections(text: str | None, across: bool = False) -> tuple[str, ...]:
+    """The sections asked for. A report over published repositories has a Repositories section, and no
+    current branch: its default is every other section."""
+    known = (*SECTIONS, "repositories") if across else SECTIONS
     if not text:
-        return SECTIONS
+        return tuple(s for s in known if s != "branch") if across else SECTIONS
     chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [s for s in chosen if s not in SECTIONS]
+    unknown = [s for s in chosen if s not in known]
     if unknown:
-        raise UsageError(f"--sections: unknown section {unknown[0]!r}", hint=f"choose from {', '.join(SECTIONS)}")
+        raise UsageError(f"--sections: unknown section {unknown[0]!r}", hint=f"choose from {', '.join(known)}")
     return chosen
