@@ -91,11 +91,15 @@ def publish(repo: Repo, url: str | None = None, *, full: bool = False, now: date
         db.lock(f"gitokens:repository:{name}")
         db.execute("INSERT INTO repositories (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
         notes_tip, branch_tip = db.query("SELECT notes_tip, branch_tip FROM repositories WHERE name = ?", (name,))[0]
+        changed: set[str] | None = None  # the commits whose notes changed; None: not known, every one
         if full or notes_tip != local.columns.tip:
-            _records(db, local, notes_tip, full, outcome)
+            changed = _records(db, local, notes_tip, full, outcome)
         if full or notes_tip != local.columns.tip or branch_tip != local.branch_tip:
-            outcome.commits = _commits(db, local)
-            outcome.merges = _merges(db, local)
+            if changed is not None and branch_tip == local.branch_tip and not _merges_touched(db, local, changed):
+                outcome.commits = _changed_commits(db, local, changed)
+            else:
+                outcome.commits = _commits(db, local)
+                outcome.merges = _merges(db, local)
         db.execute(
             "UPDATE repositories SET url = ?, team = ?, default_branch = ?, notes_tip = ?, branch_tip = ?, "
             "records = ?, published_at = ?, gitokens_version = ? WHERE name = ?",
@@ -125,18 +129,16 @@ class Local:
         self.default = repo.default_branch(config.default_branch)
         self.branch_tip = repo.branch_tip(self.default) if self.default else None
         self.origin = _origin(repo)
-        self._rows: list[tuple[Any, ...]] | None = None
         self._merges: tuple[list[Any], dict[str, list[str]]] | None = None
 
     @property
     def ids(self) -> list[str | None]:
         return listing.texts(self.columns.texts["id"], np.arange(len(self.columns)))
 
-    def rows(self) -> list[tuple[Any, ...]]:
-        """A records row per record in effect, digest last."""
-        if self._rows is None:
-            self._rows = _record_rows(self)
-        return self._rows
+    def rows(self, picked: np.ndarray | None = None) -> list[tuple[Any, ...]]:
+        """A records row, digest last, per record in effect (or per ``picked`` column row): a publish after a
+        few new records builds only theirs."""
+        return _record_rows(self, np.arange(len(self.columns)) if picked is None else picked)
 
     def merges(self) -> tuple[list[Any], dict[str, list[str]]]:
         """The report's merges (``Merge``) and the ids of the records each brought in."""
@@ -155,28 +157,30 @@ def _origin(repo: Repo) -> str | None:
 # -- records -----------------------------------------------------------------------------------------
 
 
-def _records(db: Connection, local: Local, notes_tip: str | None, full: bool, outcome: Outcome) -> None:
+def _records(db: Connection, local: Local, notes_tip: str | None, full: bool, outcome: Outcome) -> set[str] | None:
     """Send the records that changed since ``notes_tip`` (all of them, compared by digest, when it is not
-    usable), and delete those no longer in effect."""
-    touched = None if full or notes_tip is None else _touched_ids(local.repo, notes_tip, local.columns.tip)
+    usable), and delete those no longer in effect. The commits whose notes changed, None when not known."""
+    found = None if full or notes_tip is None else _touched(local.repo, notes_tip, local.columns.tip)
     ids = local.ids
-    if touched is None:
+    if found is None:
         outcome.compared = True
         published: dict[str, str] = dict(db.query("SELECT id, digest FROM records WHERE repository = ?", (local.name,)))
         rows = [row for row in local.rows() if published.get(row[1]) != row[-1]]
         gone = published.keys() - set(ids)
     else:
+        touched = found[0]
         where = {record_id: n for n, record_id in enumerate(ids) if record_id in touched}
-        rows = [local.rows()[n] for n in where.values()] if where else []
+        rows = local.rows(np.fromiter(where.values(), dtype=np.intp, count=len(where))) if where else []
         gone = _present(db, local.name, touched - where.keys())
     db.upsert("records", RECORD_COLUMNS, ("repository", "id"), rows)
     db.delete("records", ("repository", "id"), [(local.name, record_id) for record_id in sorted(gone)])
     outcome.sent, outcome.removed = len(rows), len(gone)
+    return None if found is None else found[1]
 
 
-def _touched_ids(repo: Repo, old: str, new: str | None) -> set[str] | None:
+def _touched(repo: Repo, old: str, new: str | None) -> tuple[set[str], set[str]] | None:
     """The ids of every record (and every tombstone's target) on a line that differs between the notes
-    commits ``old`` and ``new``; None when ``old`` is not in this clone."""
+    commits ``old`` and ``new``, and the commits whose notes differ; None when ``old`` is not in this clone."""
     try:
         changes = note_changes(repo, old, new)
         touched: set[str] = set()
@@ -186,7 +190,7 @@ def _touched_ids(repo: Repo, old: str, new: str | None) -> set[str] | None:
                     touched.update(_line_ids(line, commit))
     except (KeyError, ValueError, GitTokensError):
         return None
-    return touched
+    return touched, set(changes)
 
 
 def _line_ids(line: bytes, commit: str) -> Iterable[str]:
@@ -201,31 +205,36 @@ def _line_ids(line: bytes, commit: str) -> Iterable[str]:
 
 def _present(db: Connection, name: str, ids: set[str]) -> set[str]:
     """Which of ``ids`` the database holds for repository ``name``."""
-    found: set[str] = set()
-    wanted = sorted(ids)
+    return {row[0] for row in _chunked(db, "SELECT id FROM records WHERE repository = ? AND id IN", name, ids)}
+
+
+def _chunked(db: Connection, select: str, name: str, keys: set[str]) -> list[tuple[Any, ...]]:
+    """``select ... IN (keys)`` for repository ``name``, a few hundred keys a statement."""
+    found: list[tuple[Any, ...]] = []
+    wanted = sorted(keys)
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        sql = f"SELECT id FROM records WHERE repository = ? AND id IN ({marks})"
-        found.update(row[0] for row in db.query(sql, (name, *chunk)))
+        found += db.query(f"{select} ({', '.join('?' * len(chunk))})", (name, *chunk))
     return found
 
 
-def _record_rows(local: Local) -> list[tuple[Any, ...]]:
-    """Every record in effect as a records row: its fields, the author the report credits (the commit's
-    author when the record names none), its total, its cost as this repository prices it, a digest."""
+def _record_rows(local: Local, rows: np.ndarray) -> list[tuple[Any, ...]]:
+    """The records in effect at column ``rows`` as records rows: their fields, the author the report
+    credits (the commit's author when the record names none), the total, the cost as this repository
+    prices it, a digest."""
     from gitokens.pricing import Pricer
     from gitokens.report.costs import costs
     from gitokens.report.pipeline import prices_cache
 
     columns = local.columns
-    rows = np.arange(len(columns))
     text = {name: listing.texts(columns.texts[name], rows) for name in columns.texts}
-    stamps = [s.removesuffix(".000") + "Z" for s in np.datetime_as_string(columns.ts.astype("datetime64[ms]"), "ms")]
+    stamps = [
+        s.removesuffix(".000") + "Z" for s in np.datetime_as_string(columns.ts[rows].astype("datetime64[ms]"), "ms")
+    ]
     authors = _authors(local.repo, text["author"], text["attached"])
-    counts = columns.counts.tolist()
-    totals = columns.tokens().tolist()
-    reported = [None if np.isnan(c) else c for c in columns.cost_usd.tolist()]
+    counts = columns.counts[rows].tolist()
+    totals = columns.tokens()[rows].tolist()
+    reported = [None if np.isnan(c) else c for c in columns.cost_usd[rows].tolist()]
     priced = costs(Pricer(local.config, "auto", prices_cache(local.repo)), columns, rows).tolist()
     out = []
     for n, c in enumerate(counts):
@@ -275,22 +284,78 @@ def _commits(db: Connection, local: Local) -> int:
     published = {
         sha: flag for sha, flag in db.query("SELECT sha, on_default FROM commits WHERE repository = ?", (local.name,))
     }
-    rows = []
-    for sha in sorted(shas):
-        flag = int(sha in on_default)
-        if published.get(sha) == flag:
-            continue
-        info = local.repo.commit_info(sha)
-        rows.append(
-            (
-                local.name, sha, info.author_email if info else None, _iso(info.author_time) if info else None,
-                _iso(info.commit_time) if info else None, info.summary[:500] if info else None, flag,
-            )
-        )  # fmt: skip
+    rows = [_commit_row(local, sha, int(sha in on_default)) for sha in sorted(shas)
+            if published.get(sha) != int(sha in on_default)]  # fmt: skip
     gone = sorted(published.keys() - shas)  # no record sits on them any more
     db.delete("commits", ("repository", "sha"), [(local.name, sha) for sha in gone])
     db.upsert("commits", COMMIT_COLUMNS, ("repository", "sha"), rows)
     return len(rows) + len(gone)
+
+
+def _merges_touched(db: Connection, local: Local, changed: set[str]) -> bool:
+    """Whether notes changed on ``changed`` (the default branch's tip not having moved) can change the
+    merges: a published merge is among them, or a merge on the chain brought one of them in, or one is on
+    the chain and holds a record carried from another branch (a squash merge). Otherwise the merges, and
+    the records each brought in, are what the database holds."""
+    if local.branch_tip is None or not changed:
+        return False
+    if _chunked(db, "SELECT sha FROM merges WHERE repository = ? AND sha IN", local.name, changed):
+        return True
+    from gitokens.report.chain import first_parents
+
+    on_chain = set()
+    for commit, merged in first_parents(local.repo, local.branch_tip)(changed):
+        if merged is not None and (commit in changed or not changed.isdisjoint(merged)):
+            return True
+        if commit in changed:
+            on_chain.add(commit)
+    return bool(on_chain) and _holds_carried(local, on_chain)
+
+
+def _holds_carried(local: Local, commits: set[str]) -> bool:
+    """Whether a record on one of ``commits`` (attached, or a copy) was made on a branch other than the
+    default one and first attached to another commit: what makes a commit on the chain a squash merge."""
+    first, branch = local.columns.texts["commit"], local.columns.texts["branch"]
+    for row, commit in _rows_on(local.columns, commits):
+        name, first_commit = branch.get(row), first.get(row)
+        if name is not None and name != local.default and first_commit is not None and first_commit != commit:
+            return True
+    return False
+
+
+def _rows_on(columns: Columns, commits: set[str]) -> list[tuple[int, str]]:
+    """(column row, commit) for every record attached to, or with a copy on, one of ``commits``."""
+    attached = columns.texts["attached"]
+    codes = np.array([n for n, label in enumerate(attached.labels) if label in commits], dtype=attached.codes.dtype)
+    rows = np.flatnonzero(np.isin(attached.codes, codes))
+    placed = np.flatnonzero(np.isin(columns.placed_commits, codes))
+    out = [(row, attached.label(code)) for row, code in zip(rows.tolist(), attached.codes[rows].tolist(), strict=True)]
+    pairs = zip(columns.placed_rows[placed].tolist(), columns.placed_commits[placed].tolist(), strict=True)
+    return out + [(row, attached.label(code)) for row, code in pairs]
+
+
+def _changed_commits(db: Connection, local: Local, changed: set[str]) -> int:
+    """``_commits`` for only the commits whose notes changed (the merges being unchanged): send those that
+    records now sit on and the database lacks, delete those no record sits on any more."""
+    needed = {commit for _, commit in _rows_on(local.columns, changed)}
+    published = dict(
+        _chunked(db, "SELECT sha, on_default FROM commits WHERE repository = ? AND sha IN", local.name, changed)
+    )
+    on_default = _on_default(local, needed)
+    rows = [_commit_row(local, sha, int(sha in on_default)) for sha in sorted(needed)
+            if published.get(sha) != int(sha in on_default)]  # fmt: skip
+    gone = sorted(published.keys() - needed)
+    db.delete("commits", ("repository", "sha"), [(local.name, sha) for sha in gone])
+    db.upsert("commits", COMMIT_COLUMNS, ("repository", "sha"), rows)
+    return len(rows) + len(gone)
+
+
+def _commit_row(local: Local, sha: str, on_default: int) -> tuple[Any, ...]:
+    info = local.repo.commit_info(sha)
+    return (
+        local.name, sha, info.author_email if info else None, _iso(info.author_time) if info else None,
+        _iso(info.commit_time) if info else None, info.summary[:500] if info else None, on_default,
+    )  # fmt: skip
 
 
 def _on_default(local: Local, shas: set[str]) -> set[str]:

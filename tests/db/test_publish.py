@@ -308,3 +308,53 @@ def test_a_sqlite_file_that_is_not_a_database_is_refused(three: list[Path], tmp_
     assert bogus.read_text() == "not a database\n" * 100
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(bogus).execute("SELECT 1 FROM sqlite_master").fetchall()
+
+
+# -- a publish after notes changed and the default branch did not move --------------------------------
+
+
+def _same_as_fresh(path: Path, url: str, tmp_path: Path) -> None:
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    publish(open_repo(path), fresh, now=NOW)
+    assert dump(url) == dump(fresh)
+
+
+def test_new_records_on_a_published_commit_send_only_theirs(three: list[Path], db_url: str, tmp_path: Path) -> None:
+    path = three[2]  # web: a merged pull request
+    publish(open_repo(path), db_url, now=NOW)
+    tokens(path, "add", "777", "--model", "gpt-4o", "--commit", "main^1")  # on main, in no merge; main stays
+    git(path, "checkout", "-q", "-b", "wip")
+    commit(path, "work in progress")
+    tokens(path, "add", "555", "--model", "gpt-4o")  # on another new commit
+    git(path, "checkout", "-q", "main")
+    later = publish(open_repo(path), db_url, now=NOW)
+    assert (later.sent, later.removed, later.commits, later.merges, later.compared) == (2, 0, 2, 0, False)
+    _same_as_fresh(path, db_url, tmp_path)
+
+
+def test_a_record_added_to_a_merged_commit_changes_its_merge(three: list[Path], db_url: str, tmp_path: Path) -> None:
+    path = three[2]
+    publish(open_repo(path), db_url, now=NOW)
+    feature = git(path, "rev-parse", "main^2").strip()
+    tokens(path, "add", "900", "--model", "gpt-4o", "--commit", feature)
+    later = publish(open_repo(path), db_url, now=NOW)
+    assert (later.sent, later.merges) == (2, 1)  # the note held one record already: both are sent
+    _same_as_fresh(path, db_url, tmp_path)
+    assert {m["pr"]: m["total_tokens"] for m in database_report(db_url)["by_merge"]} == {5: 4900}
+
+
+def test_a_carry_after_a_published_squash_merge_brings_the_merge_in(tmp_path: Path, db_url: str) -> None:
+    path = new_repo(tmp_path, "late")
+    git(path, "checkout", "-q", "-b", "feature/late")
+    commit(path, "late step")
+    tokens(path, "add", "2500", "--model", "gpt-4o")
+    git(path, "checkout", "-q", "main")
+    git(path, "merge", "-q", "--squash", "feature/late")
+    git(path, "commit", "-q", "-m", "Late feature (#9)")
+    publish(open_repo(path), db_url, now=NOW)
+    assert database_report(db_url)["by_merge"] == []
+    tokens(path, "carry", "--squash-merged", "feature/late")  # notes only: main's tip stays
+    later = publish(open_repo(path), db_url, now=NOW)
+    assert later.merges == 1
+    _same_as_fresh(path, db_url, tmp_path)
+    assert [(m["pr"], m["total_tokens"]) for m in database_report(db_url)["by_merge"]] == [(9, 2500)]
