@@ -4,6 +4,13 @@ URL normalised, so that every clone and every CI job of one repository publishes
 The https, ssh and scp-like forms of one remote give the same name (``github.com/owner/repo``): scheme,
 user, password or token, port and the ``.git`` suffix are dropped and the host is lowercased. Nothing
 that authenticates survives into the name.
+
+Names are compared the way the hosting service compares them: github.com, gitlab.com and bitbucket.org
+treat owner and repository case-insensitively (``Acme/Web`` and ``acme/web`` are one repository), so on
+them the whole name is lowercased, and their ssh-over-443 hosts name the same service. Any other host
+keeps the path's case: a self-hosted server or a plain ssh path may well tell ``Web`` from ``web``
+(``database.repository`` names such a repository one way for every clone). A configured name is kept as
+given.
 """
 
 from __future__ import annotations
@@ -16,6 +23,15 @@ from gitokens.errors import UsageError
 from gitokens.git.repo import Repo
 
 _SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")  # git@github.com:owner/repo.git
+# Services that compare owner/repository case-insensitively, by every host name a clone may use for them.
+_CASELESS = {
+    "github.com": "github.com",
+    "ssh.github.com": "github.com",
+    "gitlab.com": "gitlab.com",
+    "altssh.gitlab.com": "gitlab.com",
+    "bitbucket.org": "bitbucket.org",
+    "altssh.bitbucket.org": "bitbucket.org",
+}
 _HINT = "set database.repository in .gitokens.yml, or add an origin remote (git remote add origin URL)"
 
 
@@ -42,6 +58,8 @@ def normalise(url: str) -> str:
         host, path = match["host"].lower(), match["path"]
     else:
         return _path(url) or url
+    if host in _CASELESS:
+        host, path = _CASELESS[host], path.lower()
     path = _path(path)
     if not path:
         raise UsageError(f"cannot name the repository from its origin URL (no path): {host}", hint=_HINT)
