@@ -48,6 +48,7 @@ def rows(columns: Columns, records: Records, picked: list[int], *, full: bool) -
     costs = records.cost[index].tolist()
     authors = [records.key(AUTHOR, i) for i in picked]
     estimated = (columns.counts[chosen, TOTAL_ONLY] >= 0).tolist()
+    repository = texts(columns.texts["repository"], chosen) if full and "repository" in columns.texts else None
     out = []
     for n, c in enumerate(counts):
         row: dict[str, Any] = {
@@ -77,6 +78,8 @@ def rows(columns: Columns, records: Records, picked: list[int], *, full: bool) -
                 cache_write_1h_tokens=c[10],
                 requests=c[11] or None,
             )
+            if repository is not None:  # a report over published repositories
+                row["repository"] = repository[n]
         out.append(row)
     return out
 

@@ -155,7 +155,25 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
         # cache writes in the cost analysis.
         "requests": any(row["requests"] for row in data["by_model"]),
         "hour_writes": any(line["cache_write_1h_tokens"] for line in data["cost_analysis"]),
+        "across": _across(data),
     }
+
+
+_NAMED = 5  # a report over at most this many published repositories names them in its header
+
+
+def _across(data: dict[str, Any]) -> dict[str, Any] | None:
+    """For a report over published repositories (``report --database``): how many, their names when few,
+    ``into`` what the merges went (the one default branch, or the different ones named), and ``many``
+    (more than one: the merges say which repository each is from). None for one repository's report."""
+    if "by_repository" not in data:
+        return None
+    names = sorted(row["repository"] for row in data["by_repository"])
+    defaults = sorted({row["default_branch"] for row in data["by_repository"] if row["default_branch"]})
+    into = defaults[0] if len(defaults) == 1 else data["default_branch"]
+    if len(defaults) > 1:
+        into = "the default branches (" + ", ".join(defaults) + ")"
+    return {"count": len(names), "names": names if len(names) <= _NAMED else [], "into": into, "many": len(names) > 1}
 
 
 def _keep(rows: list[Any], limit: int) -> tuple[list[Any], int]:
@@ -257,9 +275,12 @@ def _csv(report: Report) -> str:
         raise ValueError("this report was built without its records: build it with with_records=True for CSV")
     out = io.StringIO()
     writer = csv.writer(out)  # RFC 4180: CRLF, so that a CR inside a cell is quoted too
-    writer.writerow(CSV_COLUMNS)
+    # A report over published repositories adds which repository each record is from, after the columns
+    # every CSV has (they keep their order: imports and spreadsheets read them by position too).
+    columns = (*CSV_COLUMNS, "repository") if report.by_repository is not None else CSV_COLUMNS
+    writer.writerow(columns)
     for row in report.records:
-        writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
+        writer.writerow([_csv_cell(row.get(column)) for column in columns])
     return out.getvalue()
 
 

@@ -4,6 +4,8 @@ PostgreSQL server, read back, published again, concurrently, and killed midway."
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import signal
@@ -358,3 +360,65 @@ def test_a_carry_after_a_published_squash_merge_brings_the_merge_in(tmp_path: Pa
     assert later.merges == 1
     _same_as_fresh(path, db_url, tmp_path)
     assert [(m["pr"], m["total_tokens"]) for m in database_report(db_url)["by_merge"]] == [(9, 2500)]
+
+
+# -- what the report over published repositories says about them -----------------------------------------
+
+
+@pytest.fixture
+def published(three: list[Path], tmp_path: Path) -> str:
+    """The three repositories published into SQLite, billing's default branch called trunk."""
+    git(three[1], "branch", "-m", "main", "trunk")
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    for path in three:
+        publish(open_repo(path), url, now=NOW)
+    return url
+
+
+def _report(where: Path, url: str, fmt: str, *args: str) -> str:
+    return tokens(where, "report", "--database", url, "--format", fmt, "--timezone", "UTC", *args)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_the_header_and_the_merges_say_which_repositories(published: str, tmp_path: Path, fmt: str) -> None:
+    out = _report(tmp_path, published, fmt)
+    names = "github.com/acme/billing, github.com/acme/search, github.com/acme/web"
+    assert f"report over 3 repositories: {names}" in out
+    assert "detached" not in out
+    into = (
+        "into the default branches \\(main, trunk\\)"
+        if fmt == "markdown"
+        else "into the default branches (main, trunk)"
+    )
+    assert f"Merges and pull requests {into}" in out
+    lines = out.splitlines()
+    if fmt == "html":
+        assert "<th>Repository</th><th>Merged</th>" in out
+        pr5 = next(line for line in lines if "#5</td>" in line)
+        pr17 = next(line for line in lines if "#17</td>" in line)
+    else:
+        pr5 = next(line for line in lines if "#5 " in line and "feature/ui" in line)
+        pr17 = next(line for line in lines if "#17 " in line and "feature/search" in line)
+    assert "github.com/acme/web" in pr5 and "github.com/acme/search" not in pr5
+    assert "github.com/acme/search" in pr17 and "github.com/acme/web" not in pr17
+
+
+def test_a_report_over_one_published_repository_names_it_and_no_repository_column(
+    published: str, tmp_path: Path
+) -> None:
+    out = _report(tmp_path, published, "text", "--repository", "github.com/acme/web")
+    assert "report over 1 repository: github.com/acme/web · merges into main" in out
+    header = next(line for line in out.splitlines() if "Merged" in line)
+    assert header.split()[:2] == ["Merged", "PR"]
+
+
+def test_the_csv_of_published_records_ends_with_their_repository(published: str, tmp_path: Path) -> None:
+    from gitokens.report.render import CSV_COLUMNS, csv_unquote
+
+    rows = list(csv.reader(io.StringIO(_report(tmp_path, published, "csv"))))
+    assert tuple(rows[0]) == (*CSV_COLUMNS, "repository")
+    found = Counter(csv_unquote(row[-1]) for row in rows[1:])
+    assert found == {"github.com/acme/search": 3, "github.com/acme/billing": 2, "github.com/acme/web": 1}
+    with connect(parse(published), write=False) as db:
+        ids = dict(db.query("SELECT id, repository FROM records"))
+    assert all(ids[row[CSV_COLUMNS.index("id")]] == row[-1] for row in rows[1:])
