@@ -1,10 +1,12 @@
 """Runs action.yml's steps the way a GitHub runner does, in order with bash, against directories in tmp_path.
 
 Expressions are substituted as Actions evaluates them, for the forms action.yml uses: a context path
-(``inputs.x``, ``github.action_path``, ``runner.temp``, ``steps.id.outputs.x``), and ``a != 'b'`` /
-``a == 'b'`` in ``if:``. Each step gets a fresh ``GITHUB_OUTPUT`` file, read back into ``steps.<id>.outputs``;
-the first failing step ends the run, as in a composite action. A ``uses:`` step whose ``if:`` holds fails
-the harness: it cannot run other actions.
+(``inputs.x``, ``github.action_path``, ``runner.temp``, ``steps.id.outputs.x``, ``github.event_name``,
+``github.ref``, ``github.event.<payload path>``), ``a != 'b'`` / ``a == 'b'`` (the right side a literal or
+an expression), ``format('...{0}', a)``, ``startsWith(a, 'b')``, ``!`` and ``&&``, and the status functions
+``cancelled()`` (never) and ``always()``. Each step gets a fresh ``GITHUB_OUTPUT`` file, read back into
+``steps.<id>.outputs``; after a failing step only the steps whose ``if:`` calls a status function run, as
+in a composite action. A ``uses:`` step whose ``if:`` holds fails the harness: it cannot run other actions.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-_COMPARE = re.compile(r"^(\S+)\s*(==|!=)\s*'([^']*)'$")
+_COMPARE = re.compile(r"^(\S+)\s*(==|!=)\s*(.+)$")
+_CALL = re.compile(r"^(\w+)\((.*)\)$")
+_STATUS = re.compile(r"\b(?:cancelled|always|failure|success)\(\)")
 
 
 @dataclass
@@ -53,18 +57,59 @@ class ActionRun:
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
-    compare = _COMPARE.match(expression.strip())
+    expression = expression.strip()
+    if "&&" in expression:
+        return all(evaluate(term, context) for term in expression.split("&&"))
+    if expression.startswith("!") and not expression.startswith("!="):
+        return not evaluate(expression[1:], context)
+    if expression.startswith("'") and expression.endswith("'"):
+        return expression[1:-1].replace("''", "'")
+    call = _CALL.match(expression)
+    if call:
+        return _call(call[1], [evaluate(arg, context) for arg in _arguments(call[2])])
+    compare = _COMPARE.match(expression)
     if compare:
-        left = str(evaluate(compare[1], context))
-        return (left == compare[3]) == (compare[2] == "==")
+        left, right = str(evaluate(compare[1], context)), str(evaluate(compare[3], context))
+        return (left == right) == (compare[2] == "==")
     value: Any = context
-    for part in expression.strip().split("."):
+    for part in expression.split("."):
         value = value.get(part, "") if isinstance(value, dict) else ""
     return value
 
 
+def _arguments(text: str) -> list[str]:
+    """A call's arguments: split on the commas outside quoted literals."""
+    args, current, quoted = [], "", False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        if char == "," and not quoted:
+            args.append(current)
+            current = ""
+        else:
+            current += char
+    return [*args, current] if text.strip() else args
+
+
+def _call(name: str, args: list[Any]) -> Any:
+    if name == "cancelled":
+        return False
+    if name == "always":
+        return True
+    if name == "format":
+        return str(args[0]).format(*args[1:])
+    if name == "startsWith":
+        return str(args[0]).lower().startswith(str(args[1]).lower())
+    raise AssertionError(f"the harness does not know the function {name}()")
+
+
 def substitute(text: str, context: dict[str, Any]) -> str:
-    return _EXPR.sub(lambda m: str(evaluate(m[1], context)), text)
+    return _EXPR.sub(lambda m: _text(evaluate(m[1], context)), text)
+
+
+def _text(value: Any) -> str:
+    """A value as Actions writes it into a string: booleans as ``true`` / ``false``."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def read_outputs(path: Path) -> dict[str, str]:
@@ -100,7 +145,14 @@ def run_action(
     unknown = set(inputs) - set(declared)
     assert not unknown, f"not inputs of action.yml: {unknown}"
     context: dict[str, Any] = {
-        "github": {"action_path": str(ROOT), "token": "test-token", "workspace": str(workspace)},
+        "github": {
+            "action_path": str(ROOT),
+            "token": "test-token",
+            "workspace": str(workspace),
+            "event_name": event_name,
+            "ref": env.get("GITHUB_REF", ""),
+            "event": payload,
+        },
         "runner": {"temp": str(runner_temp)},
         "steps": {},
     }
@@ -124,8 +176,10 @@ def run_action(
     }
     result = ActionRun()
     for number, step in enumerate(ACTION["runs"]["steps"]):
-        condition = step.get("if")
-        if condition is not None and not evaluate(_EXPR.sub(r"\1", str(condition)), context):
+        condition = _EXPR.sub(r"\1", str(step.get("if", "")))
+        if result.failed and not _STATUS.search(condition):
+            break  # an implicit success(): a step runs after a failure only when its if: says so
+        if condition and not evaluate(condition, context):
             continue
         assert "run" in step, f"the harness cannot run `uses: {step.get('uses')}` (step {step.get('name')})"
         output = work / f"output-{number}"
@@ -146,8 +200,6 @@ def run_action(
         result.steps.append(StepRun(step.get("name", ""), done.returncode, done.stdout, done.stderr))
         if "id" in step:
             context["steps"][step["id"]] = {"outputs": read_outputs(output)}
-        if done.returncode != 0:
-            break
     result.outputs = {name: substitute(str(spec["value"]), context) for name, spec in ACTION["outputs"].items()}
     result.summary = summary.read_text(encoding="utf-8")
     return result

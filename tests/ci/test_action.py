@@ -25,6 +25,9 @@ from actionharness import ACTION, ActionRun, run_action
 from conftest import commit, git
 from test_packaging import NOT_SOURCES, ROOT, SCRIPTS, clean_env, dependency_dirs, run, system_path
 
+from gitokens.db.connection import connect
+from gitokens.db.identity import normalise
+from gitokens.db.url import parse
 from gitokens.git.repo import open_repo
 from gitokens.ledger import edits
 
@@ -466,3 +469,44 @@ def test_a_refused_push_fails_the_step_after_the_summary(project: Project) -> No
     out = step(result, "Token report")
     assert "::error title=gitokens::the ledger was not pushed: 'origin' rejected the ledger push 6 times" in out
     assert "permissions: contents: write" in out and "### Overall" in result.summary
+
+
+# -- publishing to the organisation's database -----------------------------------------------------------
+
+
+def _published(url: str) -> list[tuple[str, int]]:
+    with connect(parse(url), write=False) as db:
+        return [(name, int(n)) for name, n in db.query("SELECT name, records FROM repositories")]
+
+
+def test_a_push_to_the_default_branch_publishes_and_a_pull_request_does_not(project: Project) -> None:
+    url = f"sqlite:///{project.root / 'org.db'}"
+    inputs = {"database-url": url}
+    pr = project.act("pull_request", pr_payload(project), inputs, **check_out_pr(project))
+    assert not pr.failed, pr.stdout + pr.stderr
+    assert "Publish to the database" not in [s.name for s in pr.steps]
+    assert not (project.root / "org.db").exists()
+
+    git(project.workspace, "checkout", "-q", "main")
+    head = git(project.workspace, "rev-parse", "HEAD").strip()
+    other = {"ref": "refs/heads/feature/search", "after": head, "repository": {"default_branch": "main"}}
+    elsewhere = project.act("push", other, inputs, GITHUB_REF="refs/heads/feature/search", GITHUB_SHA=head)
+    assert "Publish to the database" not in [s.name for s in elsewhere.steps]
+    assert not (project.root / "org.db").exists()
+
+    payload = {"ref": "refs/heads/main", "after": head, "repository": {"default_branch": "main"}}
+    push = project.act("push", payload, inputs, GITHUB_REF="refs/heads/main", GITHUB_SHA=head)
+    assert not push.failed, push.stdout + push.stderr
+    origin = git(project.workspace, "remote", "get-url", "origin").strip()
+    name = normalise(origin)
+    assert f"{name}: published to sqlite:///" in step(push, "Publish to the database")
+    assert _published(url) == [(name, 3)]  # the ledger as `git tokens ci` fetched it: all three records
+
+
+def test_the_publish_step_runs_only_with_a_database_url(project: Project) -> None:
+    git(project.workspace, "checkout", "-q", "main")
+    head = git(project.workspace, "rev-parse", "HEAD").strip()
+    payload = {"ref": "refs/heads/main", "after": head, "repository": {"default_branch": "main"}}
+    push = project.act("push", payload, {}, GITHUB_REF="refs/heads/main", GITHUB_SHA=head)
+    assert not push.failed, push.stdout + push.stderr
+    assert [s.name for s in push.steps][-1] == "Token report"
