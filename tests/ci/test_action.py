@@ -510,3 +510,17 @@ def test_the_publish_step_runs_only_with_a_database_url(project: Project) -> Non
     push = project.act("push", payload, {}, GITHUB_REF="refs/heads/main", GITHUB_SHA=head)
     assert not push.failed, push.stdout + push.stderr
     assert [s.name for s in push.steps][-1] == "Token report"
+
+
+def test_a_push_over_budget_fails_and_still_publishes(project: Project) -> None:
+    url = f"sqlite:///{project.root / 'org.db'}"
+    git(project.workspace, "checkout", "-q", "main")
+    head = git(project.workspace, "rev-parse", "HEAD").strip()
+    payload = {"ref": "refs/heads/main", "after": head, "repository": {"default_branch": "main"}}
+    inputs = {"database-url": url, "budget-tokens": "1"}
+    push = project.act("push", payload, inputs, GITHUB_REF="refs/heads/main", GITHUB_SHA=head)
+    assert [(s.name, s.returncode != 0) for s in push.steps][-2:] == [
+        ("Token report", True),
+        ("Publish to the database", False),
+    ]
+    assert [n for _, n in _published(url)] == [3]
