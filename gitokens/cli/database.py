@@ -15,7 +15,8 @@ def publish_cmd(url: str | None, full: bool) -> None:
 
     URL is sqlite:///FILE (relative) or sqlite:////FILE (absolute), or postgresql://USER@HOST/DB (needs
     `pip install 'gitokens[postgres]'`); default: $GITOKENS_DATABASE_URL, else database.url in
-    .gitokens.yml. The repository is named by database.repository in .gitokens.yml, else its origin URL.
+    .gitokens.yml. The repository is named by database.repository in .gitokens.yml (as given), else its
+    origin URL (host/path; lowercased on github.com, gitlab.com and bitbucket.org, which ignore case).
     Idempotent and incremental: only what changed since the last publish is sent; removed records are
     deleted. Migrates the database's schema when it is older. See docs/database.md.
 
