@@ -6,12 +6,12 @@ on a CI runner), in one run:
 - ``git tokens publish`` of the whole ledger into an empty SQLite file and an empty PostgreSQL database,
   then again after 1,000 new records, against ``git log --notes=tokens --format=%N`` dumping the ledger
   (the DESIGN's baseline for reading a ledger);
-- ``git tokens report --database --format json`` over REPOS repositories holding TOTAL records between
-  them (one smaller ledger published under REPOS names) against ``git tokens report --format json`` of one
-  ledger of about that size (the ``--commits``/``--records`` repository), with its caches cold and warm.
+- ``git tokens report --database --format json`` over REPOS repositories of EACH records (REPOS distinct
+  ledgers, seeds 100, 101, ..., each published under its own name) against ``git tokens report --format
+  json`` of one ledger of REPOS x EACH records, with its caches cold and warm.
 
 PostgreSQL is a throwaway cluster (Debian's initdb/pg_ctl, as the tests start it); ``--no-postgres``
-skips it.
+skips it. ``--part publish`` or ``--part across`` runs one half.
 
     python bench/bench_publish.py                    # 300,000 records; report over 20 x 15,000
     python bench/bench_publish.py --each 50000       # 20 x 50,000 = 1,000,000 published records
@@ -87,33 +87,28 @@ def publishing(repo: Path, env: dict[str, str], work: Path, postgres: bool) -> N
             )
 
 
-def across(args: argparse.Namespace, one: Path, env: dict[str, str], work: Path) -> None:
-    spec = LedgerSpec(commits=max(args.each // 3, 1), records=args.each, seed=2)
-    small, meta = ensure_ledger(spec, args.work_dir.resolve())
+def across(args: argparse.Namespace, env: dict[str, str], work: Path) -> None:
+    work_dir = args.work_dir.resolve()
     url = f"sqlite:///{work / 'many.db'}"
     (work / "many.db").unlink(missing_ok=True)
-    copy = scratch_copy(small, work / "many")
-    git(copy, "remote", "add", "origin", "https://example.com/bench/r0.git", env=env)
+    publish = 0.0
     for n in range(args.repos):
-        git(copy, "remote", "set-url", "origin", f"https://example.com/bench/r{n}.git", env=env)
-        timed(["git", "tokens", "publish", url], env, copy)
-    total = args.repos * meta["records"]
+        ledger, _ = ensure_ledger(LedgerSpec(commits=max(args.each // 3, 1), records=args.each, seed=100 + n), work_dir)
+        copy = scratch_copy(ledger, work / "many")
+        git(copy, "remote", "add", "origin", f"https://example.com/bench/r{n}.git", env=env)
+        publish += timed(["git", "tokens", "publish", url], env, copy)
+    total = args.repos * args.each
+    one, meta = ensure_ledger(LedgerSpec(commits=max(total // 3, 1), records=total, seed=1), work_dir)
     report = ["git", "tokens", "report", "--format", "json", "-o", os.devnull]
     fresh = scratch_copy(one, work / "one")
     cold = timed(report, env, fresh)
     warm = timed(report, env, fresh)
     database = timed([*report, "--database", url], env, fresh)
     print(
-        f"report over {args.repos} repositories / {total:,} published records: {database:.2f}s; one ledger of "
-        f"{meta_records(one):,} records: {cold:.2f}s cold ({database / cold:.2f}x), {warm:.2f}s warm "
-        f"({database / warm:.2f}x)"
+        f"{args.repos} distinct ledgers of {args.each:,} records published in {publish:.1f}s; report over them "
+        f"({total:,} records): {database:.2f}s; one ledger of {meta['records']:,} records: {cold:.2f}s cold "
+        f"({database / cold:.2f}x), {warm:.2f}s warm ({database / warm:.2f}x)"
     )
-
-
-def meta_records(repo: Path) -> int:
-    import json
-
-    return int(json.loads((repo.parent / "meta.json").read_text())["records"])
 
 
 def main() -> None:
@@ -122,12 +117,15 @@ def main() -> None:
     parser.add_argument("--repos", type=int, default=20, help="repositories in the database report (default 20)")
     parser.add_argument("--each", type=int, default=15_000, help="records in each of them (default 15,000)")
     parser.add_argument("--no-postgres", action="store_true", help="only SQLite")
+    parser.add_argument("--part", choices=("all", "publish", "across"), default="all", help="run one half")
     args = parser.parse_args()
     work, repo, _, env = prepare(args)
     scratch = work / "publish"
     shutil.rmtree(scratch, ignore_errors=True)
-    publishing(repo, env, scratch, not args.no_postgres)
-    across(args, repo, env, scratch)
+    if args.part in ("all", "publish"):
+        publishing(repo, env, scratch, not args.no_postgres)
+    if args.part in ("all", "across"):
+        across(args, env, scratch)
 
 
 if __name__ == "__main__":
