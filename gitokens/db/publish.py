@@ -159,7 +159,8 @@ def _origin(repo: Repo) -> str | None:
 
 def _records(db: Connection, local: Local, notes_tip: str | None, full: bool, outcome: Outcome) -> set[str] | None:
     """Send the records that changed since ``notes_tip`` (all of them, compared by digest, when it is not
-    usable), and delete those no longer in effect. The commits whose notes changed, None when not known."""
+    usable), and delete those no longer in effect. The commits whose notes changed; None when not known, or
+    when records were removed (a tombstone sits on another commit than the record and its copies did)."""
     found = None if full or notes_tip is None else _touched(local.repo, notes_tip, local.columns.tip)
     ids = local.ids
     if found is None:
@@ -175,7 +176,7 @@ def _records(db: Connection, local: Local, notes_tip: str | None, full: bool, ou
     db.upsert("records", RECORD_COLUMNS, ("repository", "id"), rows)
     db.delete("records", ("repository", "id"), [(local.name, record_id) for record_id in sorted(gone)])
     outcome.sent, outcome.removed = len(rows), len(gone)
-    return None if found is None else found[1]
+    return None if found is None or gone else found[1]
 
 
 def _touched(repo: Repo, old: str, new: str | None) -> tuple[set[str], set[str]] | None:

@@ -422,3 +422,28 @@ def test_the_csv_of_published_records_ends_with_their_repository(published: str,
     with connect(parse(published), write=False) as db:
         ids = dict(db.query("SELECT id, repository FROM records"))
     assert all(ids[row[CSV_COLUMNS.index("id")]] == row[-1] for row in rows[1:])
+
+
+def test_removing_a_merged_record_updates_its_merge_and_commits(three: list[Path], db_url: str, tmp_path: Path) -> None:
+    path = three[2]
+    commit(path, "after the merge")
+    publish(open_repo(path), db_url, now=NOW)
+    tokens(path, "rm", store.load(open_repo(path)).usage()[0].record.id)  # the tombstone: on main's tip, no merge
+    later = publish(open_repo(path), db_url, now=NOW)
+    assert (later.removed, later.merges) == (1, 1)
+    _same_as_fresh(path, db_url, tmp_path)
+    assert dump(db_url)["merges"] == []
+
+
+def test_removing_an_amended_record_drops_the_commit_its_copy_sat_on(db_url: str, tmp_path: Path) -> None:
+    path = new_repo(tmp_path, "amended")
+    git(path, "config", "notes.rewriteRef", "refs/notes/tokens")  # what `git tokens install` sets
+    commit(path, "first try")
+    tokens(path, "add", "300", "--model", "gpt-4o")
+    git(path, "commit", "-q", "--amend", "-m", "second try")  # the note is copied onto the new commit
+    publish(open_repo(path), db_url, now=NOW)
+    assert len(dump(db_url)["commits"]) == 2
+    tokens(path, "rm", store.load(open_repo(path)).usage()[0].record.id)  # the tombstone: on the new commit only
+    assert publish(open_repo(path), db_url, now=NOW).removed == 1
+    _same_as_fresh(path, db_url, tmp_path)
+    assert dump(db_url)["commits"] == []
