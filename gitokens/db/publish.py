@@ -4,8 +4,12 @@ finds, upserted into the organisation's database in one transaction.
 Keyed by (repository, record id), so publishing twice changes nothing. Incremental: the database keeps
 the notes commit and default-branch tip each repository last published; the next publish compares the
 ledger at that notes commit with the ledger now (``git.notes.note_changes``, proportional to what
-changed) and sends the records whose lines changed, deletes those a tombstone removed, and sends only the
-commits and merges that differ from what the database holds. When the last published notes commit is not
+changed) and sends the records whose lines changed (building only their rows), deletes those a tombstone
+removed, and sends only the commits and merges that differ from what the database holds. The merges (the
+repository's report) are recomputed only when they can have changed: the default branch's tip moved, a
+record was removed, or a changed note sits on a merge, on a commit a merge brought in, or on a commit of
+the default branch holding a carried record (a squash merge); otherwise only the changed notes' commits
+are compared. When the last published notes commit is not
 in this clone, or with ``full``, every record's digest is compared with the database's instead (still
 sending only what differs). Publishers of different repositories run side by side; two of one
 repository take turns (a lock held to the commit), so no update is lost; a publish that fails or is
