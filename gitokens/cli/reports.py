@@ -11,6 +11,7 @@ import click
 
 from gitokens import fmt
 from gitokens.cli import cli, current_repo, dump_json, echo, load_ledger, warn_invalid, write_file
+from gitokens.errors import UsageError
 from gitokens.ledger import store
 
 # -- report --------------------------------------------------------------------------------------
@@ -33,7 +34,19 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
     show_default=True,
     help="The trend table's period.",
 )
+@click.option("--breakdown", is_flag=True, help="Follow each row of the trend table with its per-model rows.")
+@click.option(
+    "--order",
+    type=click.Choice(["asc", "desc"]),
+    help="Oldest or newest first in the tables ordered by time (trend, branch days, sessions).",
+)
 @click.option("--sections", metavar="LIST", help="Comma-separated sections to show (default: all).")
+@click.option(
+    "--compare",
+    metavar="PERIOD [PERIOD]",
+    help="Compare two periods instead (a month 2025-10, a week 2025-W41, a day, FROM..TO, or 30d; one period: "
+    "with the one before it): overall totals and sources, models and providers, branches, authors.",
+)
 @click.option(
     "--timezone", "tz_name", metavar="ZONE", help="IANA time zone for days and weeks (default: config, else local)."
 )
@@ -46,6 +59,15 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
 )
 @click.option("--format", "fmt_name", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@click.option(
+    "--color",
+    "color_when",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text report: auto: on a terminal, unless NO_COLOR is set.",
+)
+@click.argument("against", required=False, metavar="[PERIOD]")
 def report(
     since: str | None,
     until: str | None,
@@ -54,24 +76,37 @@ def report(
     sections: str | None,
     fmt_name: str,
     output: str | None,
+    color_when: str,
+    compare: str | None,
+    against: str | None,
     **options: Any,
 ) -> None:
     """Report token usage and cost from the ledger and the commit graph.
 
-    Sections: overall, branch, time, branches, merges, models, authors, recent, costs, trends.
+    Sections: overall, branch, time, hours, branches, merges, models, authors, sessions, recent, costs,
+    trends. With --compare PERIOD [PERIOD]: overall, models, branches, authors, each period side by side
+    with the change from the first to the second.
 
     \b
     Example:
         git tokens report
         git tokens report --since 7d --format markdown -o summary.md
         git tokens report --format html -o tokens.html
+        git tokens report --sections sessions --top 20
+        git tokens report --by month --breakdown
+        git tokens report --compare 2025-10 2025-11
+        git tokens report --compare 30d --format markdown
     """
     from gitokens.report import cache, pipeline  # heavy (numpy, prices, templates): only for this command
 
     repo = current_repo()
     loaded = cache.load(repo)
     warn_invalid(loaded.invalid)
-    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if against is not None and compare is None:
+        raise UsageError(f"unexpected argument {against!r}", hint="two periods: --compare 2025-10 2025-11")
+    color = color_when == "always" or (
+        color_when == "auto" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
     text = pipeline.run(
         repo,
         loaded,
@@ -82,6 +117,7 @@ def report(
         sections=sections,
         fmt=fmt_name,
         color=color,
+        compare=tuple(p for p in (compare, against) if p is not None),
         **options,
     )
     if output is None:

@@ -19,7 +19,7 @@ import numpy as np
 from gitokens.config import Config
 from gitokens.git.repo import Repo
 from gitokens.pricing import Pricer
-from gitokens.report import listing
+from gitokens.report import breakdown, compare, hours, listing, sessions
 from gitokens.report.aggregate import (
     AUTHOR,
     BRANCH,
@@ -51,6 +51,7 @@ from gitokens.report.columns import (
     factorize,
     ts_text,
 )
+from gitokens.report.compare import Period
 from gitokens.report.costs import costs
 from gitokens.report.localdays import day_number, from_day_number, local_days, ms
 from gitokens.report.merges import merge_totals, walk_merges
@@ -69,6 +70,8 @@ SECTIONS = (
     "recent",
     "costs",
     "trends",
+    "sessions",
+    "hours",
 )
 
 
@@ -89,6 +92,9 @@ class Options:
     current: str | None = None  # the branch the report is about (default: HEAD's)
     now: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
+    breakdown: bool = False  # the trend tables' rows split by model
+    order: str | None = None  # asc or desc for the tables ordered by time; None: each its own
+    compare: tuple[Period, Period] | None = None  # two periods side by side instead of the report
 
 
 def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
@@ -148,10 +154,31 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         by=options.by,
         records=listing.every(columns, records) if options.with_records else None,
     )
+    _views(report, columns, records, tz, options)
     if default and history:  # last: git has been walking the history meanwhile
         report.by_merge, brought = walk_merges(repo, default, history, columns, records)
         report.merge_totals = merge_totals(report.by_merge, records.sums(brought))
     return report
+
+
+def _views(report: Report, columns: Columns, records: Records, tz: tzinfo, options: Options) -> None:
+    """The views beyond the tables: sessions, hours of the day, the per-model breakdown, the order of the
+    tables ordered by time, and the comparison of two periods."""
+    if "sessions" in options.sections:
+        report.by_session = sessions.table(columns, records, options.top, options.order)
+    if "hours" in options.sections:
+        report.hours = hours.hours(records, tz)
+    if options.breakdown:
+        breakdown.add_models(records, DAY, report.daily, lambda d: d.isoformat())
+        breakdown.add_models(records, WEEK, report.weekly)
+        breakdown.add_models(records, MONTH, report.monthly)
+    report.breakdown, report.order = options.breakdown, options.order
+    if options.order == "desc":
+        for table in (report.daily, report.weekly, report.monthly):
+            table.rows.reverse()
+        report.branch["daily"].reverse()
+    if options.compare:
+        report.compare = compare.compare(records, options.compare, options.top)
 
 
 def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Records:

@@ -180,6 +180,12 @@ class Report:
     # One row per record, oldest first, only when asked for (CSV); built as it is read (it can be read once,
     # unless it is a list); not in to_dict.
     records: Iterable[dict[str, Any]] | None = None
+    # One row per agent session (``sessions.py``), in ``order``; empty unless the section was asked for.
+    by_session: Table = field(default_factory=lambda: Table("session"))
+    hours: dict[str, Any] = field(default_factory=dict)  # activity per hour of the day (``hours.py``)
+    breakdown: bool = False  # the trend rows carry their per-model rows (``--breakdown``)
+    order: str | None = None  # --order: asc or desc for the tables ordered by time; None: each its own
+    compare: dict[str, Any] | None = None  # two periods side by side (``compare.py``), with --compare
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,6 +221,11 @@ class Report:
             "projection": self.projection,
             "unpriced_models": self.unpriced_models,
             "invalid_lines": self.invalid_lines,
+            "by_session": self.by_session.to_list(),
+            "hours": self.hours,
+            "breakdown": self.breakdown,
+            "order": self.order,
+            "compare": self.compare,
             "omitted": {
                 name: table.omitted
                 for name, table in (
@@ -222,6 +233,7 @@ class Report:
                     ("by_model", self.by_model),
                     ("by_endpoint", self.by_endpoint),
                     ("by_author", self.by_author),
+                    ("by_session", self.by_session),
                 )
                 if table.omitted
             },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from gitokens import dates
@@ -27,6 +27,8 @@ def run(
     **choices: object,
 ) -> str:
     """The report, rendered in ``fmt``."""
+    if choices.get("compare") and fmt in ("csv", "html"):
+        raise UsageError(f"--compare has no {fmt} rendering", hint="use --format text, markdown or json")
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
     from gitokens.report import render  # only now; Jinja and the templates only for the formats using them
 
@@ -76,6 +78,9 @@ def make(
     with_records: bool = False,
     current_branch: str | None = None,
     now: datetime | None = None,
+    breakdown: bool = False,
+    order: str | None = None,
+    compare: tuple[str, ...] = (),
 ) -> Report:
     """The report model for these command-line choices, from a loaded ledger or its columns."""
     config = load_config(repo.workdir)
@@ -110,6 +115,9 @@ def make(
     )
     if days is not None:
         options.since = dates.last_days(days, "--days", today)
+    options.breakdown, options.order = breakdown, order
+    if compare:
+        comparing(options, compare, today, sections)
     columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
     pricer = Pricer(config, cost_mode, prices_cache(repo))
     return build(repo, columns, config, pricer, tz, options)
@@ -153,11 +161,27 @@ def local_timezone() -> tzinfo:
     return datetime.now().astimezone().tzinfo or UTC
 
 
-def parse_sections(text: str | None) -> tuple[str, ...]:
+def comparing(options: Options, typed: tuple[str, ...], today: date, sections: str | None) -> None:
+    """``options`` for ``--compare``: the records of both periods, and only the sections a comparison has."""
+    from gitokens.report import compare
+
+    if options.since or options.until:
+        raise UsageError(
+            "give --compare or --since/--until/--days, not both",
+            hint="--compare 30d compares the last 30 days with the 30 before",
+        )
+    options.compare = compare.periods(typed, today)
+    options.since, options.until = compare.span(options.compare)
+    options.filters["compare"] = " ".join(typed)
+    options.sections = parse_sections(sections, compare.SECTIONS) if sections else compare.SECTIONS
+
+
+def parse_sections(text: str | None, known: tuple[str, ...] = SECTIONS) -> tuple[str, ...]:
     if not text:
         return SECTIONS
     chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [s for s in chosen if s not in SECTIONS]
+    unknown = [s for s in chosen if s not in known]
     if unknown:
-        raise UsageError(f"--sections: unknown section {unknown[0]!r}", hint=f"choose from {', '.join(SECTIONS)}")
+        where = " under --compare" if known != SECTIONS else ""
+        raise UsageError(f"--sections: unknown section {unknown[0]!r}{where}", hint=f"choose from {', '.join(known)}")
     return chosen

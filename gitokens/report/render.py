@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gitokens.report import views
 from gitokens.report.model import Report
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ CSV_COLUMNS = (
 MARKDOWN_LIMIT = 1024 * 1024  # GitHub refuses a job summary or a comment above 1 MiB (comments: 65,536 chars)
 CHART_DAYS = 90
 _TEMPLATES = {"text": "report.txt.j2", "markdown": "report.md.j2", "html": "dashboard.html.j2"}
+_COMPARE_TEMPLATES = {"text": "compare.txt.j2", "markdown": "compare.md.j2"}
 # Rows kept per long table (0: all); what is left out is counted in ``more`` and said. "rows" is every
 # breakdown; Markdown falls back to the second set when the first is still too large for GitHub.
 _LIMITS: dict[str, tuple[dict[str, int], ...]] = {
@@ -85,11 +87,18 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     if fmt not in _TEMPLATES:
         raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
     data = report.to_dict()
-    template = _environment().get_template(_TEMPLATES[fmt])
+    name = _COMPARE_TEMPLATES.get(fmt) if data["compare"] is not None else _TEMPLATES[fmt]
+    if name is None:
+        raise ValueError(f"a comparison has no {fmt} rendering")
+    template = _environment().get_template(name)
     for limits in _LIMITS[fmt]:
         context = _view(data, limits)
         if fmt == "html":
             context["charts"] = {"tokens": daily_chart(data, "total_tokens"), "cost": daily_chart(data, "cost_usd")}
+            context["model_charts"] = {
+                name: views.stacked_chart(data, value, context["charts"][name])
+                for name, value in (("tokens", "total_tokens"), ("cost", "cost_usd"))
+            }
         out = template.render(**context, color=color)
         if fmt == "text":
             out = "\n".join(line.rstrip() for line in out.split("\n"))
@@ -141,11 +150,15 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     split = data["merge_totals"]["provider_split"]
     report["merge_totals"]["provider_split"], more["provider_split"] = _keep(split, limits["rows"])
     report["invalid_lines"], more["invalid_lines"] = _keep(data["invalid_lines"], limits["invalid_lines"])
+    newest = 1 if data["order"] == "desc" else -1  # the newest rows are kept: first or last
     report["branch"] = dict(data["branch"])
-    report["branch"]["daily"], more["branch_daily"] = _keep(data["branch"]["daily"], -limits["branch_daily"])
+    report["branch"]["daily"], more["branch_daily"] = _keep(data["branch"]["daily"], newest * limits["branch_daily"])
     table, key, label = _TREND.get(data["by"], _TREND["day"])
-    rows, more["trend"] = _keep(data[table], -limits["trend"])
-    trend = {"rows": rows, "key": key, "label": label}
+    rows, more["trend"] = _keep(data[table], newest * limits["trend"])
+    oldest_first = data["order"] == "asc"  # sessions are newest first unless asked otherwise
+    report["by_session"], more["by_session"] = _keep(data["by_session"], (-1 if oldest_first else 1) * limits["rows"])
+    more["by_session"] += data["omitted"].get("by_session", 0)
+    trend = {"rows": rows, "key": key, "label": label, "width": views.trend_width(rows)}
     return {
         "report": report,
         "more": more,
@@ -155,6 +168,7 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
         # cache writes in the cost analysis.
         "requests": any(row["requests"] for row in data["by_model"]),
         "hour_writes": any(line["cache_write_1h_tokens"] for line in data["cost_analysis"]),
+        "hours": views.hour_strip(data["hours"]),
     }
 
 
@@ -252,7 +266,37 @@ def _tick_title(value: str, amount: float) -> str:
 # -- CSV ---------------------------------------------------------------------------------------------
 
 
+# The columns of the per-session and per-period CSVs (``--sections sessions`` or ``trends`` alone), after the
+# key columns; a list (sources, branches, commits, models) is one cell, its items separated by spaces.
+TABLE_CSV_COLUMNS = (
+    "records",
+    "sessions",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "estimated_tokens",
+    "cost_usd",
+    "unpriced_sessions",
+    "requests",
+)
+SESSION_CSV_KEYS = ("session", "sources", "first", "last", "branches", "commits", "models")
+
+
 def _csv(report: Report) -> str:
+    if report.sections == ["sessions"]:
+        rows = report.by_session.to_list()
+        return _table_csv(SESSION_CSV_KEYS, [{k: _joined(v) for k, v in row.items()} for row in rows])
+    if report.sections == ["trends"]:
+        table, key, _ = _TREND.get(report.by, _TREND["day"])
+        rows = []
+        for row in getattr(report, table).to_list():
+            rows.append({**row, "model": None})
+            rows += [{**model, key: row[key]} for model in row.get("models", [])]
+        return _table_csv((key, "model"), rows)
     if report.records is None:
         raise ValueError("this report was built without its records: build it with with_records=True for CSV")
     out = io.StringIO()
@@ -261,6 +305,19 @@ def _csv(report: Report) -> str:
     for row in report.records:
         writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
     return out.getvalue()
+
+
+def _table_csv(keys: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow((*keys, *TABLE_CSV_COLUMNS))
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(column)) for column in (*keys, *TABLE_CSV_COLUMNS)])
+    return out.getvalue()
+
+
+def _joined(value: object) -> object:
+    return " ".join(value) if isinstance(value, list) else value
 
 
 def _csv_cell(value: object) -> object:
