@@ -169,7 +169,7 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True, colour: bool = F
     escaped (``fmt.terminal``; ``colour`` keeps the report's own colours); to a file or pipe, the text as it is."""
     if (sys.stderr if err else sys.stdout).isatty():
         text = fmt.terminal(text, colour=colour)
-    click.echo(text, err=err, nl=nl)
+    click.echo(text, err=err, nl=nl, color=colour or None)  # click strips colour off a terminal unless told
 
 
 def write_file(path: str, text: str, *, newline: str | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from test_render import HOSTILE, demo_report
 
+from gitokens import fmt
 from gitokens.report import render
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -141,5 +142,42 @@ def test_empty_ledger_page(browser: Any, repo: Path, tmp_path: Path) -> None:
     html = pipeline.run(opened, store.load(opened), fmt="html", tz_name="UTC")
     seen = open_page(browser, html, tmp_path)
     assert "No token records yet" in seen.page.locator("#empty").inner_text()
+    assert seen.errors == [] and seen.requests == []
+    seen.page.close()
+
+
+def test_hours_heat_strip_and_sessions(dashboard: Page) -> None:
+    page = dashboard.page
+    assert page.locator("#hours .heat .cell").count() == 24
+    # rec-02, rec-03 and rec-11 at 10:xx UTC, at the golden report's override prices (USD per million):
+    cost = (
+        (2000 * 3 + 4000 * 15 + 150_000 * 0.3 + 15_000 * 3.75 + 5000 * 6)
+        + (8000 * 2.5 + 1200 * 10)
+        + (3000 * 3 + 900 * 15)
+    )
+    title = f"10:00: {176_000 + 9200 + 3900:,} tokens · {fmt.usd(cost / 1e6)} · 3 session(s)"
+    assert page.locator("#hours .heat .cell").nth(10).get_attribute("title") == title
+    assert "Most tokens between 10:00 and 11:00" in page.locator("#hours").inner_text()
+    rows = page.locator("#sessions table tbody tr")
+    assert rows.count() == 10
+    assert rows.first.locator("td").nth(2).inner_text() == "main, feature-y"
+
+
+def test_breakdown_stacks_the_daily_charts_by_model(browser: Any, tmp_path: Path) -> None:
+    from test_render import demo_repo, make
+
+    report = make(demo_repo(tmp_path / "demo-repo"), breakdown=True)
+    seen = open_page(browser, render.render(report, "html"), tmp_path)
+    page = seen.page
+    assert page.locator("#charts").count() == 0
+    legend = page.locator("#model-charts figure").first.locator(".legend li")
+    assert [legend.nth(i).inner_text() for i in range(legend.count())] == [
+        "claude-sonnet-4-5",
+        "gpt-4o",
+        "acme-llm-9000",
+    ]
+    # Ten days with records; 2025-09-03 holds both a claude-sonnet-4-5 and a gpt-4o record: two parts.
+    assert page.locator("svg#stacked-tokens rect.part").count() == 11
+    assert page.locator("#trends tr.model").count() == 11
     assert seen.errors == [] and seen.requests == []
     seen.page.close()

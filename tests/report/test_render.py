@@ -383,6 +383,8 @@ HEADINGS = {
     "recent": "Recent activity",
     "costs": "Cost analysis",
     "trends": "Trends (daily)",
+    "sessions": "Commits",
+    "hours": "Hours of the day",
 }
 
 
