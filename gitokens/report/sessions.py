@@ -34,7 +34,8 @@ def table(columns: Columns, records: Records, top: int, order: str | None) -> Ta
         out.omitted = count - top
         newest = newest[:top]
     picked = newest[::-1] if order == "asc" else newest
-    members = split_by(session, np.arange(len(records)))
+    shown = np.flatnonzero(np.isin(session, picked))  # only the shown sessions' rows are grouped
+    members = split_by(session[shown], shown)
     groups = {int(s): members[int(s)] for s in picked.tolist()}
     for (code, rows), totals in zip(groups.items(), records.sums_by(groups), strict=True):
         rows = rows[np.argsort(records.ts[rows], kind="stable")]
