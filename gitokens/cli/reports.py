@@ -85,7 +85,8 @@ def report(
 
     Sections: overall, branch, time, hours, branches, merges, models, authors, sessions, recent, costs,
     trends. With --compare PERIOD [PERIOD]: overall, models, branches, authors, each period side by side
-    with the change from the first to the second.
+    with the change from the first to the second. --format csv: one row per record; with --sections
+    sessions or trends alone, one row per session or per period (and model, with --breakdown).
 
     \b
     Example:

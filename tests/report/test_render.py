@@ -237,6 +237,9 @@ PLACES = {
     "merge branch": lambda r: setattr(r.by_merge[0], "source_branch", HOSTILE),
     "unpriced model": lambda r: r.unpriced_models.append(HOSTILE),
     "repository": lambda r: setattr(r, "repository", HOSTILE),
+    "session branches": lambda r: r.by_session.rows[0].extra.update(branches=[HOSTILE, "main"]),
+    "session models": lambda r: r.by_session.rows[0].extra.update(models=[HOSTILE]),
+    "session agent": lambda r: r.by_session.rows[0].extra.update(sources=[HOSTILE]),
 }
 
 
@@ -270,6 +273,15 @@ def test_markdown_never_injects(demo: Report, place: str) -> None:
 )
 def test_md_escapes(text: str, expected: str) -> None:
     assert filters.md(text) == expected
+
+
+def test_markdown_comparison_never_injects(demo_path: Path) -> None:
+    """The demo's hostile branch (rec-07, 2025-09-20) in a comparison of the weeks before and after."""
+    out = render.render(make(demo_path, compare=("2025-09-14..2025-09-20", "2025-09-21..2025-09-27")), "markdown")
+    assert "alert\\(1\\)" in out and "| 2,200 | 0 | -2,200 | -100.0% |" in out
+    for raw in ("<script", "](http", "![", "http://"):
+        assert raw not in out, raw
+    assert not re.search(r"@everyone", out) and ragged_tables(out) == []
 
 
 def test_html_escapes_hostile_text(demo: Report) -> None:
