@@ -27,8 +27,8 @@ def run(
     **choices: object,
 ) -> str:
     """The report, rendered in ``fmt``."""
-    if choices.get("compare") and fmt in ("csv", "html"):
-        raise UsageError(f"--compare has no {fmt} rendering", hint="use --format text, markdown or json")
+    if choices.get("compare") and fmt == "csv":
+        raise UsageError("--compare has no csv rendering", hint="use --format text, markdown, html or json")
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
     from gitokens.report import render  # only now; Jinja and the templates only for the formats using them
 

@@ -57,7 +57,7 @@ CSV_COLUMNS = (
 MARKDOWN_LIMIT = 1024 * 1024  # GitHub refuses a job summary or a comment above 1 MiB (comments: 65,536 chars)
 CHART_DAYS = 90
 _TEMPLATES = {"text": "report.txt.j2", "markdown": "report.md.j2", "html": "dashboard.html.j2"}
-_COMPARE_TEMPLATES = {"text": "compare.txt.j2", "markdown": "compare.md.j2"}
+_COMPARE_TEMPLATES = {"text": "compare.txt.j2", "markdown": "compare.md.j2", "html": "compare.html.j2"}
 # Rows kept per long table (0: all); what is left out is counted in ``more`` and said. "rows" is every
 # breakdown; Markdown falls back to the second set when the first is still too large for GitHub.
 _LIMITS: dict[str, tuple[dict[str, int], ...]] = {
@@ -93,7 +93,7 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     template = _environment().get_template(name)
     for limits in _LIMITS[fmt]:
         context = _view(data, limits)
-        if fmt == "html":
+        if fmt == "html" and data["compare"] is None:
             context["charts"] = {"tokens": daily_chart(data, "total_tokens"), "cost": daily_chart(data, "cost_usd")}
             context["model_charts"] = {
                 name: views.stacked_chart(data, value, context["charts"][name])

@@ -282,6 +282,9 @@ def test_markdown_comparison_never_injects(demo_path: Path) -> None:
     for raw in ("<script", "](http", "![", "http://"):
         assert raw not in out, raw
     assert not re.search(r"@everyone", out) and ragged_tables(out) == []
+    html = render.render(make(demo_path, compare=("2025-09-14..2025-09-20",)), "html")
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<a " not in html and "<img" not in html and "src=" not in html
 
 
 def test_html_escapes_hostile_text(demo: Report) -> None:

@@ -224,6 +224,10 @@ def test_compare_in_text_and_markdown(ledger: dict[str, str]) -> None:
     assert "Branches" in text and "Recent activity" not in text and "Trends" not in text
     markdown = render.render(report, "markdown")
     assert "| Total tokens | 25,800 | 3,850 | -21,950 | -85.1% |" in markdown
+    html = render.render(report, "html")
+    cells = ["Total tokens", "25,800", "3,850", "-21,950", "-85.1%"]
+    assert "<td>" + '</td><td class="num">'.join(cells) + "</td>" in html
+    assert 'id="branches"' in html and 'id="recent"' not in html
 
 
 @pytest.mark.parametrize(
@@ -232,11 +236,11 @@ def test_compare_in_text_and_markdown(ledger: dict[str, str]) -> None:
         (["--compare", "2025-10", "--since", "7d"], "give --compare or --since/--until/--days, not both"),
         (["--compare", "2025-13"], "--compare: '2025-13' is not a period"),
         (["--compare", "2025-11-05..2025-11-01"], "ends before it starts"),
-        (["--compare", "2025-10", "--format", "html"], "--compare has no html rendering"),
+        (["--compare", "2025-10", "--format", "csv"], "--compare has no csv rendering"),
         (["--compare", "2025-10", "--sections", "recent"], "unknown section 'recent' under --compare"),
         (["2025-10"], "unexpected argument '2025-10'"),
     ],
-    ids=["with-since", "bad-month", "backwards", "html", "section", "no-compare"],
+    ids=["with-since", "bad-month", "backwards", "csv", "section", "no-compare"],
 )
 def test_compare_refuses_bad_input(ledger: dict[str, str], args: list[str], message: str) -> None:
     result = run("report", *args)
