@@ -53,6 +53,15 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Database:
+    """Where ``git tokens publish`` sends this repository's records, and under which name and team."""
+
+    url: str | None = None  # a sqlite:/// URL (a relative path is from the work tree's root); never a password
+    repository: str | None = None  # the repository's name in the database (default: its normalised origin URL)
+    team: str | None = None
+
+
+@dataclass(frozen=True)
 class Budget:
     """A spending limit for one scope (pull request, branch or month): dollars, tokens, or both."""
 
@@ -75,6 +84,7 @@ class Config:
     aliases: Mapping[str, str] = field(default_factory=_frozen)
     split: Split = field(default_factory=Split)
     budgets: Mapping[str, Budget] = field(default_factory=_frozen)
+    database: Database = field(default_factory=Database)
 
     @property
     def tzinfo(self) -> ZoneInfo | None:
@@ -232,7 +242,7 @@ class _Reader:
         if self.is_null(root):
             return Config(path=self.path)
         assert root is not None
-        known = ("default_branch", "timezone", "prices", "aliases", "split", "budgets")
+        known = ("default_branch", "timezone", "prices", "aliases", "split", "budgets", "database")
         nodes = self.fixed(root, "top level", known)
         prices: dict[str, ModelPrices] = self.section(nodes, "prices", self.prices, {})
         aliases: dict[str, str] = self.section(nodes, "aliases", lambda n: self.aliases(n, prices), {})
@@ -245,7 +255,22 @@ class _Reader:
             aliases=_frozen(aliases),
             split=self.section(nodes, "split", self.split, Split()),
             budgets=_frozen(budgets),
+            database=self.section(nodes, "database", self.database, Database()),
         )
+
+    def database(self, node: yaml.Node) -> Database:
+        fields = self.fixed(node, "database", ("url", "repository", "team"))
+        given = {
+            name: self.text(value, f"database.{name}") for name, value in fields.items() if not self.is_null(value)
+        }
+        url = given.get("url", "")
+        if url and "@" in url.split("://", 1)[-1].split("/", 1)[0]:
+            raise self.error(
+                fields["url"],
+                "database.url: a URL with credentials does not belong in a committed file",
+                hint="set GITOKENS_DATABASE_URL (a CI secret) instead, or pass the URL to git tokens publish",
+            )
+        return Database(**given)
 
     def timezone(self, node: yaml.Node) -> str:
         from zoneinfo import ZoneInfo

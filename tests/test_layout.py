@@ -18,7 +18,7 @@ LEVELS = (
     ("pricing",),
     ("capture", "share"),
     ("report",),
-    ("data", "demo"),
+    ("data", "demo", "db"),
     ("ci",),
     ("cli",),
     ("__main__", "__init__"),

@@ -48,6 +48,7 @@ totals and the model on to the next read.
 from __future__ import annotations
 
 import json
+import mmap
 import re
 from typing import Any
 
@@ -115,32 +116,40 @@ _DECODE = msgspec.json.Decoder(_Line).decode
 
 
 def parse(
-    data: bytes, base: int, context: dict[str, Any] | None, parents: dict[str, str]
+    data: bytes | mmap.mmap,
+    base: int,
+    context: dict[str, Any] | None,
+    parents: dict[str, str],
+    *,
+    start: int = 0,
+    end: int | None = None,
 ) -> tuple[list[tuple[Message, str | None]], list[int], dict[str, Any]]:
-    """(message, cwd) pairs for the usage in ``data`` (complete lines found at offset ``base`` of the file),
-    the offsets of the malformed lines, and the context to continue from. ``parents`` maps sessions to the
-    session they were forked from or spawned by (extended with the edges the lines name).
+    """(message, cwd) pairs for the usage in ``data[start:end]`` (complete lines; ``data`` is found at offset
+    ``base`` of the file), the offsets of the malformed lines, and the context to continue from. ``parents``
+    maps sessions to the session they were forked from or spawned by (extended with the edges the lines
+    name). ``data`` may be a mapping of the whole file: only the lines read are copied out of it.
 
     Only the lines with one of the three markers in them are looked at (a few percent of a rollout's
     bytes: its response items, most of it, are never split off or decoded); they are taken in order."""
     ctx = _restore(context)
     found: list[tuple[Message, str | None]] = []
     bad: list[int] = []
-    find, rfind, search, size = data.find, data.rfind, _MARKER.search, len(data)
-    low = 0  # the start of the line after the last one read
-    hit = search(data)
+    size = len(data) if end is None else end
+    find, rfind, search = data.find, data.rfind, _MARKER.search
+    low = start  # the start of the line after the last one read
+    hit = search(data, low, size)
     while hit is not None:
         at = hit.start()
-        start = rfind(b"\n", low, at) + 1 or low
-        end = find(b"\n", at)
-        if end < 0:
-            end = size
-        low = end + 1
-        hit = search(data, low)
+        first = rfind(b"\n", low, at) + 1 or low
+        last = find(b"\n", at, size)
+        if last < 0:
+            last = size
+        low = last + 1
+        hit = search(data, low, size)
         try:
-            if end - start > MAX_LINE:
+            if last - first > MAX_LINE:
                 raise ValueError("line too long")
-            line = _decode(data[start:end])
+            line = _decode(data[first:last])
             if line is None or (payload := line.payload) is None:
                 continue
             kind = line.type
@@ -158,7 +167,7 @@ def parse(
                 if message is not None:
                     found.append((message, ctx.get("cwd")))
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            bad.append(base + start)
+            bad.append(base + first)
     return found, bad, ctx
 
 

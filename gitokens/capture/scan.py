@@ -6,27 +6,28 @@ or added into the group of the record it belongs to (see ``attribute``). Then th
 the files in order and keeps the first copy of each call not taken before: a file's groups are taken
 whole, unless one of their copies was a duplicate after all, and then added up again without it.
 
-Claude Code's files are parsed by this process and a forked worker (``worker``) when there is a lot to
-read; the worker starts as soon as the files are listed, before the repository is opened. Which copy of a
-call counts does not depend on that.
+The files (Claude Code's, then Codex's) are parsed by this process and a forked worker (``worker``) when
+there is a lot to read; the worker starts as soon as the files are listed, before the repository is
+opened. Which copy of a call counts does not depend on that.
 """
 
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitokens.capture import attribute, claude, codex, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
 from gitokens.capture.summary import AgentSummary
 from gitokens.capture.tiers import Tiers
-from gitokens.capture.worker import Worker
+
+if TYPE_CHECKING:
+    from gitokens.capture.worker import Worker
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
@@ -37,14 +38,17 @@ _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-arg
 
 @dataclass
 class Parsed:
-    """One file's new lines, parsed; ``bad`` the line numbers of malformed lines."""
+    """One file's new lines, parsed; ``bad`` the line numbers of malformed lines; ``edges`` the Codex
+    sessions the lines say were forked from (or spawned by) another."""
 
+    agent: str
     path: Path
     state: state.FileState
     size: int
     candidates: list[Candidate]
     bad: list[int]
     copies: int
+    edges: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +82,7 @@ class Placed:
     marks it leaves and its slot (a group's index, or where it went); the groups; and the copies' messages
     (a ``marshal`` blob when they come from the worker: read only when needed)."""
 
+    agent: str
     path: Path
     state: state.FileState
     size: int
@@ -87,6 +92,7 @@ class Placed:
     keys: list[GroupKey]
     groups: list[Group]
     rows: list[Message] | bytes
+    edges: dict[str, str]
 
     def messages(self) -> list[Message]:
         if isinstance(self.rows, bytes):
@@ -94,16 +100,15 @@ class Placed:
         return self.rows
 
 
-Job = tuple[Path, state.FileState | None, bool]  # a Claude Code file, its state, and whether to read it all
+Job = tuple[str, Path, state.FileState | None, bool]  # the agent, a file, its state, whether to read it all
 
 
 @dataclass
 class Reading:
-    """A scan's files, listed before the repository is opened; when there is a lot to read, the worker
-    that parses Claude Code's files has started on them already."""
+    """A scan's files (Claude Code's, then Codex's), listed before the repository is opened; when there is
+    a lot to read, the worker that parses them with this process has started on them already."""
 
-    claude: list[Job]
-    codex: list[Path]
+    jobs: list[Job]
     total: int
     worker: Worker | None = None
 
@@ -114,21 +119,20 @@ class Reading:
 
 def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Reading:
     """The new parts of the listed log files to read (forgetting files deleted or archived away: their
-    messages stay seen), and a forked worker parsing Claude Code's when they are large."""
-    claude_paths, codex_paths = listed.claude, listed.codex
+    messages stay seen), and a forked worker parsing them with this process when they are large."""
     for gone in listed.gone(current.files):
         del current.files[gone]
-    previous = {str(p): None if rescan else current.files.get(str(p)) for p in claude_paths + codex_paths}
-    total = sum(files.pending_bytes(p, previous[str(p)]) for p in claude_paths + codex_paths)
-    jobs = [(p, current.files.get(str(p)), rescan) for p in claude_paths]
-    reading = Reading(jobs, codex_paths, total)
-    if (
-        total >= PARALLEL_BYTES
-        and len(jobs) > 1
-        and (os.cpu_count() or 1) > 1
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
-        reading.worker = Worker(jobs, _parse_claude_job, _place, _pack, _unpack)
+    jobs: list[Job] = [("claude", p, current.files.get(str(p)), rescan) for p in listed.claude]
+    jobs += [("codex", p, current.files.get(str(p)), rescan) for p in listed.codex]
+    total = sum(files.pending_bytes(path, None if rescan else previous) for _, path, previous, _ in jobs)
+    reading = Reading(jobs, total)
+    if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        import multiprocessing  # here: a small capture starts no process
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            from gitokens.capture.worker import Worker
+
+            reading.worker = Worker(jobs, _parse_job, _place, _pack, _unpack)
     return reading
 
 
@@ -147,31 +151,25 @@ def read(
     done = 0
     run_seen: set[int] = set()
     found = Found()
-    codex_results = (
-        _place(parsed, context)
-        for parsed in (_parse_codex(p, current.files.get(str(p)), rescan, current.sessions) for p in reading.codex)
-        if parsed is not None
-    )
-    claude_results = (
+    results: Iterator[Placed | None] = (
         reading.worker.results(context)
         if reading.worker is not None
-        else (_placed(job, context) for job in reading.claude)
+        else (_placed(job, context) for job in reading.jobs)
     )
-    placed: list[tuple[str, Iterator[Placed | None]]] = [("claude", claude_results), ("codex", codex_results)]
-    for agent, results in placed:
-        for result in results:
-            if result is None:
-                continue
-            summary = agents[agent]
-            summary.files_read += 1
-            summary.bytes_read += result.size
-            summary.duplicates += result.copies
-            summary.malformed.extend(f"{result.path}:{n}" for n in result.bad)
-            _take(result, summary, current.seen, None if rescan else current.left, run_seen, found)
-            current.files[str(result.path)] = result.state
-            done += result.size
-            if progress is not None:
-                progress(done, reading.total)
+    for result in results:
+        if result is None:
+            continue
+        summary = agents[result.agent]
+        summary.files_read += 1
+        summary.bytes_read += result.size
+        summary.duplicates += result.copies
+        summary.malformed.extend(f"{result.path}:{n}" for n in result.bad)
+        current.sessions.update(result.edges)
+        _take(result, summary, current.seen, None if rescan else current.left, run_seen, found)
+        current.files[str(result.path)] = result.state
+        done += result.size
+        if progress is not None:
+            progress(done, reading.total)
     return found
 
 
@@ -275,6 +273,7 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         index.append((own, other, marks, slot))
     keys = list(slots)
     return Placed(
+        parsed.agent,
         parsed.path,
         parsed.state,
         parsed.size,
@@ -284,16 +283,21 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         keys,
         [groups[key] for key in keys],
         messages,
+        parsed.edges,
     )
 
 
 def _placed(job: Job, context: Context) -> Placed | None:
-    parsed = _parse_claude_job(job)
+    parsed = _parse_job(job)
     return None if parsed is None else _place(parsed, context)
 
 
-def _parse_claude_job(job: Job) -> Parsed | None:
-    path, previous, from_start = job
+def _parse_job(job: Job) -> Parsed | None:
+    agent, path, previous, from_start = job
+    return (_parse_claude if agent == "claude" else _parse_codex)(path, previous, from_start)
+
+
+def _parse_claude(path: Path, previous: state.FileState | None, from_start: bool) -> Parsed | None:
     chunk = files.read_new(path, previous, from_start=from_start)
     if chunk is None:
         return None
@@ -302,7 +306,7 @@ def _parse_claude_job(job: Job) -> Parsed | None:
         lines = [chunk.line_of(offset) for offset in bad]
     finally:
         chunk.close()
-    return Parsed(path, chunk.state, chunk.end - chunk.start, entries, lines, copies)
+    return Parsed("claude", path, chunk.state, chunk.end - chunk.start, entries, lines, copies)
 
 
 def _pack(placed: Placed | None) -> tuple[Any, ...] | None:
@@ -312,29 +316,35 @@ def _pack(placed: Placed | None) -> tuple[Any, ...] | None:
         return None
     rows = [tuple(message) for message in placed.messages()]
     table = marshal.dumps((placed.index, placed.keys, placed.groups))
-    return placed.path, placed.state, placed.size, placed.bad, placed.copies, table, marshal.dumps(rows)
+    head = (placed.agent, placed.path, placed.state, placed.size, placed.bad, placed.copies, placed.edges)
+    return *head, table, marshal.dumps(rows)
 
 
 def _unpack(packed: tuple[Any, ...]) -> Placed:
-    path, file_state, size, bad, copies, table, rows = packed
+    agent, path, file_state, size, bad, copies, edges, table, rows = packed
     index, keys, groups = marshal.loads(table)
-    return Placed(path, file_state, size, bad, copies, index, keys, groups, rows)
+    return Placed(agent, path, file_state, size, bad, copies, index, keys, groups, rows, edges)
 
 
-def _parse_codex(
-    path: Path, previous: state.FileState | None, from_start: bool, sessions: dict[str, str]
-) -> Parsed | None:
+def _parse_codex(path: Path, previous: state.FileState | None, from_start: bool) -> Parsed | None:
+    """One rollout's new lines, searched in the mapping of the file (only the lines read are copied); the
+    fork edges they name come back with them (the capture adds them to its state in file order)."""
     chunk = files.read_new(path, previous, from_start=from_start)
     if chunk is None:
         return None
+    edges: dict[str, str] = {}
     try:
-        data = bytes(chunk.data[chunk.start : chunk.end])
-        pairs, bad, chunk.state.context = codex.parse(data, chunk.start, chunk.state.context, sessions)
+        pairs, bad, chunk.state.context = codex.parse(
+            chunk.data, 0, chunk.state.context, edges, start=chunk.start, end=chunk.end
+        )
         lines = [chunk.line_of(offset) for offset in bad]
     finally:
         chunk.close()
-    candidates: list[Candidate] = [(m, cwd, m.seen_key, None, (m.seen_key,)) for m, cwd in pairs]
-    return Parsed(path, chunk.state, chunk.end - chunk.start, candidates, lines, 0)
+    candidates: list[Candidate] = []
+    for message, cwd in pairs:
+        key = message.seen_key
+        candidates.append((message, cwd, key, None, (key,)))
+    return Parsed("codex", path, chunk.state, chunk.end - chunk.start, candidates, lines, 0, edges)
 
 
 class Inside:

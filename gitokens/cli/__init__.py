@@ -60,6 +60,7 @@ _MODULES = {
     "hook-pre-push": "sharing",
     "import": "data",
     "export": "data",
+    "publish": "database",
     "ci": "budgets",
     "check": "budgets",
 }

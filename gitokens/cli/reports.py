@@ -60,6 +60,18 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
 @click.option("--format", "fmt_name", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @click.option(
+    "--database",
+    metavar="URL",
+    help="Report over the repositories published to this database (sqlite:///FILE or postgresql://...).",
+)
+@click.option(
+    "--repository",
+    "repositories",
+    multiple=True,
+    metavar="NAME",
+    help="With --database: only this repository (repeat).",
+)
+@click.option(
     "--color",
     "color_when",
     type=click.Choice(["auto", "always", "never"]),
@@ -76,6 +88,8 @@ def report(
     sections: str | None,
     fmt_name: str,
     output: str | None,
+    database: str | None,
+    repositories: tuple[str, ...],
     color_when: str,
     compare: str | None,
     against: str | None,
@@ -86,7 +100,9 @@ def report(
     Sections: overall, branch, time, hours, branches, merges, models, authors, sessions, recent, costs,
     trends. With --compare PERIOD [PERIOD]: overall, models, branches, authors, each period side by side
     with the change from the first to the second. --format csv: one row per record; with --sections
-    sessions or trends alone, one row per session or per period (and model, with --breakdown).
+    sessions or trends alone, one row per session or per period (and model, with --breakdown). Over a
+    database (--database, or $GITOKENS_DATABASE_URL with --database ""), also repositories, and merges are
+    those each repository published.
 
     \b
     Example:
@@ -97,17 +113,23 @@ def report(
         git tokens report --by month --breakdown
         git tokens report --compare 2025-10 2025-11
         git tokens report --compare 30d --format markdown
+        git tokens report --database postgresql://reports@db.example.com/tokens --since 30d
     """
     from gitokens.report import cache, pipeline  # heavy (numpy, prices, templates): only for this command
 
-    repo = current_repo()
-    loaded = cache.load(repo)
-    warn_invalid(loaded.invalid)
     if against is not None and compare is None:
         raise UsageError(f"unexpected argument {against!r}", hint="two periods: --compare 2025-10 2025-11")
     color = color_when == "always" or (
         color_when == "auto" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
+    options["compare"] = tuple(p for p in (compare, against) if p is not None)
+    if database is not None or repositories:
+        text = _database_report(database, repositories, since, until, days, tz_name, sections, fmt_name, color, options)
+        _emit(text, output, color and fmt_name == "text")
+        return
+    repo = current_repo()
+    loaded = cache.load(repo)
+    warn_invalid(loaded.invalid)
     text = pipeline.run(
         repo,
         loaded,
@@ -118,14 +140,43 @@ def report(
         sections=sections,
         fmt=fmt_name,
         color=color,
-        compare=tuple(p for p in (compare, against) if p is not None),
         **options,
     )
+    _emit(text, output, color and fmt_name == "text")
+
+
+def _emit(text: str, output: str | None, colour: bool) -> None:
     if output is None:
-        echo(text, nl=not text.endswith("\n"), colour=color and fmt_name == "text")
+        echo(text, nl=not text.endswith("\n"), colour=colour)
     else:
         write_file(output, text)
         echo(f"wrote {output}", err=True)
+
+
+def _database_report(database: str | None, repositories: tuple[str, ...], *args: Any) -> str:
+    """The report over a database's repositories; run inside a repository, its config (time zone, prices)
+    applies."""
+    from gitokens.db import report as across
+    from gitokens.errors import NotARepository
+
+    since, until, days, tz_name, sections, fmt_name, color, options = args
+    try:
+        repo = current_repo()
+    except NotARepository:
+        repo = None
+    published = across.fetch(repo, database or None, repositories, cost_mode=options["cost_mode"])
+    return across.run(
+        repo,
+        published,
+        since=since,
+        until=until,
+        days=days,
+        tz_name=tz_name,
+        sections=sections,
+        fmt=fmt_name,
+        color=color,
+        **options,
+    )
 
 
 @cli.command()

@@ -12,7 +12,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -97,14 +97,33 @@ class Options:
     compare: tuple[Period, Period] | None = None  # two periods side by side instead of the report
 
 
-def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Report:
-    """The full report over the records that pass ``options``' filters."""
+class Across(Protocol):
+    """A report over published repositories (``gitokens.db``) rather than one repository's commit graph:
+    its name, and what it adds once the records are summed (the merges that were published, a section
+    per repository)."""
+
+    name: str
+
+    def finish(self, report: Report, columns: Columns, records: Records) -> None: ...
+
+
+def build(
+    repo: Repo | None,
+    columns: Columns,
+    config: Config,
+    pricer: Pricer,
+    tz: tzinfo,
+    options: Options,
+    across: Across | None = None,
+) -> Report:
+    """The full report over the records that pass ``options``' filters; with ``across`` (and no ``repo``),
+    over published repositories."""
     now = (options.now or datetime.now(UTC)).astimezone(tz)
-    default = repo.default_branch(config.default_branch)
-    tip = repo.branch_tip(default) if default and "merges" in options.sections else None
-    history = first_parents(repo, tip) if tip else None  # git walks it while the report is built
+    default = repo.default_branch(config.default_branch) if repo is not None else None
+    tip = repo.branch_tip(default) if repo is not None and default and "merges" in options.sections else None
+    history = first_parents(repo, tip) if repo is not None and tip else None  # git walks it meanwhile
     records = _collect(repo, columns, config, pricer, tz, options)
-    current = options.current or repo.head_branch()
+    current = options.current or (repo.head_branch() if repo is not None else None)
     overall = records.sums()
     days = records.group(DAY)
     daily = records.table("date", {d.isoformat(): rows for d, rows in days.items()}, by_key=True)
@@ -120,7 +139,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         row.extra["average_tokens"] = row.totals.total_tokens // max(row.totals.sessions, 1)
     report = Report(
         generated_at=now.isoformat(timespec="seconds"),
-        repository=Path(str(repo.workdir or repo.git_dir)).name,
+        repository=across.name if across is not None else Path(str(repo.workdir or repo.git_dir)).name,  # type: ignore[union-attr]
         timezone=str(getattr(tz, "key", None) or now.tzname() or "UTC"),
         default_branch=default,
         current_branch=current,
@@ -155,9 +174,11 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
         records=listing.every(columns, records) if options.with_records else None,
     )
     _views(report, columns, records, tz, options)
-    if default and history:  # last: git has been walking the history meanwhile
+    if repo is not None and default and history:  # last: git has been walking the history meanwhile
         report.by_merge, brought = walk_merges(repo, default, history, columns, records)
         report.merge_totals = merge_totals(report.by_merge, records.sums(brought))
+    if across is not None:
+        across.finish(report, columns, records)
     return report
 
 
@@ -181,7 +202,9 @@ def _views(report: Report, columns: Columns, records: Records, tz: tzinfo, optio
         report.compare = compare.compare(records, options.compare, options.top)
 
 
-def _collect(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options) -> Records:
+def _collect(
+    repo: Repo | None, columns: Columns, config: Config, pricer: Pricer, tz: tzinfo, options: Options
+) -> Records:
     """Filter, price and key every record once, as columns."""
     texts = columns.texts
     keep = np.ones(len(columns), dtype=bool)
@@ -251,8 +274,8 @@ def _code(labels: list[str], value: str) -> int:
         return -2  # matches no row (unset is -1)
 
 
-def _authors(repo: Repo, columns: Columns, rows: np.ndarray) -> Dimension:
-    """The record's author, else the author of the commit that holds it."""
+def _authors(repo: Repo | None, columns: Columns, rows: np.ndarray) -> Dimension:
+    """The record's author, else the author of the commit that holds it (published records carry it)."""
     author, attached = columns.texts["author"], columns.texts["attached"]
     codes = author.codes[rows].astype(np.int64)
     labels = list(author.labels)
@@ -260,7 +283,7 @@ def _authors(repo: Repo, columns: Columns, rows: np.ndarray) -> Dimension:
     if len(unset):
         commits, inverse = factorize(attached.codes[rows[unset]])
         for commit in commits.tolist():
-            info = repo.commit_info(attached.label(commit))
+            info = repo.commit_info(attached.label(commit)) if repo is not None else None
             labels.append(info.author_email if info is not None else UNKNOWN)
         codes[unset] = len(author.labels) + inverse
     return Dimension.of(codes, labels, lambda a: a)

@@ -101,9 +101,10 @@ class Merge:
     totals: Totals
     by_model: list[Row]
     by_provider: list[Row]
+    repository: str | None = None  # in a report over published repositories
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return ({"repository": self.repository} if self.repository is not None else {}) | {
             "commit": self.commit,
             "merged_at": self.merged_at,
             "kind": self.kind,
@@ -186,6 +187,8 @@ class Report:
     breakdown: bool = False  # the trend rows carry their per-model rows (``--breakdown``)
     order: str | None = None  # --order: asc or desc for the tables ordered by time; None: each its own
     compare: dict[str, Any] | None = None  # two periods side by side (``compare.py``), with --compare
+    # A report over published repositories (``git tokens report --database``): a row per repository.
+    by_repository: Table | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,7 +240,7 @@ class Report:
                 )
                 if table.omitted
             },
-        }
+        } | ({"by_repository": self.by_repository.to_list()} if self.by_repository is not None else {})
 
 
 def _money(value: float | None) -> float | None:

@@ -13,13 +13,13 @@ from gitokens.errors import UsageError
 from gitokens.git.repo import Repo
 from gitokens.ledger.store import Ledger
 from gitokens.pricing import CostMode, PriceCache, Pricer
-from gitokens.report.build import SECTIONS, Options, build
+from gitokens.report.build import SECTIONS, Across, Options, build
 from gitokens.report.columns import Columns, from_ledger
 from gitokens.report.model import Report
 
 
 def run(
-    repo: Repo,
+    repo: Repo | None,
     ledger: Ledger | Columns,
     *,
     fmt: str = "text",
@@ -32,7 +32,7 @@ def run(
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
     from gitokens.report import render  # only now; Jinja and the templates only for the formats using them
 
-    if fmt in TEMPLATED:
+    if fmt in TEMPLATED and repo is not None:
         keep_templates_compiled(repo.state_dir() / "cache" / "templates")
     return render.render(model, fmt, color=color)
 
@@ -61,7 +61,7 @@ def keep_templates_compiled(folder: Path) -> None:
 
 
 def make(
-    repo: Repo,
+    repo: Repo | None,
     ledger: Ledger | Columns,
     *,
     since: str | None = None,
@@ -81,9 +81,11 @@ def make(
     breakdown: bool = False,
     order: str | None = None,
     compare: tuple[str, ...] = (),
+    across: Across | None = None,
 ) -> Report:
-    """The report model for these command-line choices, from a loaded ledger or its columns."""
-    config = load_config(repo.workdir)
+    """The report model for these command-line choices, from a loaded ledger or its columns; with ``across``,
+    from published repositories' columns (``repo``, when given, only lends its config and price cache)."""
+    config = load_config(repo.workdir if repo is not None else None)
     tz = resolve_timezone(tz_name, config)
     today = (now or datetime.now(UTC)).astimezone(tz).date()
     if days is not None and since is not None:
@@ -96,7 +98,7 @@ def make(
         model=model,
         top=top,
         by=by,
-        sections=parse_sections(sections),
+        sections=parse_sections(sections, across is not None),
         with_records=with_records,
         current=current_branch,
         now=now,
@@ -119,8 +121,8 @@ def make(
     if compare:
         comparing(options, compare, today, sections)
     columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
-    pricer = Pricer(config, cost_mode, prices_cache(repo))
-    return build(repo, columns, config, pricer, tz, options)
+    pricer = Pricer(config, cost_mode, prices_cache(repo) if repo is not None else PriceCache(None))
+    return build(None if across is not None else repo, columns, config, pricer, tz, options, across)
 
 
 def prices_cache(repo: Repo) -> PriceCache:
@@ -173,15 +175,18 @@ def comparing(options: Options, typed: tuple[str, ...], today: date, sections: s
     options.compare = compare.periods(typed, today)
     options.since, options.until = compare.span(options.compare)
     options.filters["compare"] = " ".join(typed)
-    options.sections = parse_sections(sections, compare.SECTIONS) if sections else compare.SECTIONS
+    options.sections = parse_sections(sections, known=compare.SECTIONS) if sections else compare.SECTIONS
 
 
-def parse_sections(text: str | None, known: tuple[str, ...] = SECTIONS) -> tuple[str, ...]:
+def parse_sections(text: str | None, across: bool = False, known: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The sections asked for, among ``known`` (the compared ones under --compare). A report over published
+    repositories has a Repositories section, and no current branch: its default is every other section."""
+    allowed = known or ((*SECTIONS, "repositories") if across else SECTIONS)
     if not text:
-        return SECTIONS
+        return tuple(s for s in allowed if s != "branch") if across else SECTIONS
     chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [s for s in chosen if s not in known]
+    unknown = [s for s in chosen if s not in allowed]
     if unknown:
-        where = " under --compare" if known != SECTIONS else ""
-        raise UsageError(f"--sections: unknown section {unknown[0]!r}{where}", hint=f"choose from {', '.join(known)}")
+        where = " under --compare" if known is not None else ""
+        raise UsageError(f"--sections: unknown section {unknown[0]!r}{where}", hint=f"choose from {', '.join(allowed)}")
     return chosen

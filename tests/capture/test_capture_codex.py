@@ -4,6 +4,7 @@ included, read whole or in pieces; through ``codex.parse`` and through a real ca
 from __future__ import annotations
 
 import json
+import mmap
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,18 @@ def test_reading_on_from_any_line_gives_what_a_whole_read_gives(lines: list[str]
         assert first + rest == whole
 
 
+@pytest.mark.parametrize("lines", [parent_lines("/w"), fork_lines("/w")])
+def test_a_window_of_a_mapped_file_reads_as_those_bytes_alone(lines: list[str], tmp_path: Path) -> None:
+    """The capture hands the parser the mapping of the whole file and where its new lines are."""
+    data = "".join(line + "\n" for line in lines).encode() + b'{"type":"token_count",\n'  # malformed
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"x" * 10 + data + b'{"type":"turn_context"')  # before and after the window: not read
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        windowed = codex.parse(mapped, 0, None, {}, start=10, end=10 + len(data))
+    found, bad, context = codex.parse(data, 10, None, {})
+    assert windowed == (found, bad, context) and len(bad) == 1 and found
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -324,3 +337,20 @@ def test_a_line_still_being_written_waits_and_reads_in_pieces_add_up_to_the_whol
     assert captured(w.path) == {(w.c2, "P", MODEL): P_CALLS, (w.c2, "F", MODEL): F_CALL}
     offsets = {log: capture.state.load(open_repo(w.path)).files[str(log)].offset for log in logs}
     assert offsets == {log: len(text.encode()) for log, text in texts.items()}
+
+
+def test_parsing_in_two_processes_gives_the_same_records_and_forks(
+    two_commits: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large capture's worker parses rollouts too: the records and the fork edges kept are the same."""
+    w = two_commits
+    write(codex_file(w.home, "P", T0 + 100), parent_lines(w.path))
+    write(codex_file(w.home, "F", T0 + 300), fork_lines(w.path, spawned=True))
+    one = capture.run(open_repo(w.path), dry_run=True, all_history=True)
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    with capture.start(open_repo(w.path).common_dir, all_history=True) as started:
+        assert started.reading is not None and started.reading.worker is not None
+        two = capture.run(open_repo(w.path), all_history=True, started=started)
+    assert [r.to_dict() for r in two.records] == [r.to_dict() for r in one.records]
+    assert captured(w.path) == {(w.c2, "P", MODEL): P_CALLS, (w.c2, "F", MODEL): F_CALL}
+    assert capture.state.load(open_repo(w.path)).sessions == {"F": "P"}
