@@ -79,6 +79,11 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
     show_default=True,
     help="Colour the text report: auto: on a terminal, unless NO_COLOR is set.",
 )
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Text: keep every column whole, however wide (default: fit COLUMNS, else the terminal, else 80).",
+)
 @click.argument("against", required=False, metavar="[PERIOD]")
 def report(
     since: str | None,
@@ -91,6 +96,7 @@ def report(
     database: str | None,
     repositories: tuple[str, ...],
     color_when: str,
+    wide: bool,
     compare: str | None,
     against: str | None,
     **options: Any,
@@ -123,6 +129,7 @@ def report(
         color_when == "auto" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
     options["compare"] = tuple(p for p in (compare, against) if p is not None)
+    options["width"] = None if wide else terminal_width()
     if database is not None or repositories:
         text = _database_report(database, repositories, since, until, days, tz_name, sections, fmt_name, color, options)
         _emit(text, output, color and fmt_name == "text")
@@ -177,6 +184,13 @@ def _database_report(database: str | None, repositories: tuple[str, ...], *args:
         color=color,
         **options,
     )
+
+
+def terminal_width() -> int:
+    """The width text is fitted to: ``COLUMNS``, else the terminal's, else 80 (a pipe, a file)."""
+    import shutil
+
+    return max(shutil.get_terminal_size((80, 24)).columns, 20)
 
 
 @cli.command()
@@ -253,7 +267,7 @@ def demo_cmd(path: str | None) -> None:
     echo(f"demo repository: {made.path}\n")
     loaded = store.load(made.repo)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = pipeline.run(made.repo, loaded, fmt="text", color=color, now=made.now)
+    text = pipeline.run(made.repo, loaded, fmt="text", color=color, width=terminal_width(), now=made.now)
     echo(text, nl=not text.endswith("\n"), colour=bool(color))
     dashboard = made.path / demo.DASHBOARD
     dashboard.write_text(pipeline.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ import jinja2
 from gitokens import fmt
 from gitokens.dates import in_zone
 from gitokens.fmt import one_line
+from gitokens.report.grid import SEP, Column, lay_out
 
 _F = TypeVar("_F", bound=Callable[..., str])
 FILTERS: dict[str, Callable[..., str]] = {}
@@ -126,6 +127,21 @@ def cell(text: object, width: int) -> str:
 @_filter
 def rcell(text: object, width: int) -> str:
     return squeeze(text, width).rjust(width)
+
+
+@jinja2.pass_context
+def grid(
+    context: jinja2.runtime.Context,
+    columns: list[Column],
+    rows: Iterable[Any],
+    caller: Callable[[Any], str],
+    indent: int = 2,
+    header: bool = True,
+) -> str:
+    """A text table fitted to the report's width (``grid``): the call block writes one row's cells, each
+    formatted, separated by ``SEP``; the header row comes from ``columns``. No line ends in a newline."""
+    cells = [str(caller(row)).strip("\n").split(SEP) for row in rows]
+    return "\n".join(lay_out(columns, cells, context.get("width"), indent=indent, header=header))
 
 
 def column_width(rows: list[dict[str, Any]], key: str, header: str, cap: int = 40) -> int:

@@ -24,9 +24,10 @@ def run(
     *,
     fmt: str = "text",
     color: bool = False,
+    width: int | None = 80,
     **choices: object,
 ) -> str:
-    """The report, rendered in ``fmt``."""
+    """The report, rendered in ``fmt``; text tables fitted to ``width`` columns (None: every column whole)."""
     if choices.get("compare") and fmt == "csv":
         raise UsageError("--compare has no csv rendering", hint="use --format text, markdown, html or json")
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
@@ -34,7 +35,7 @@ def run(
 
     if fmt in TEMPLATED and repo is not None:
         keep_templates_compiled(repo.state_dir() / "cache" / "templates")
-    return render.render(model, fmt, color=color)
+    return render.render(model, fmt, color=color, width=width)
 
 
 TEMPLATED = ("text", "markdown", "html")

@@ -78,8 +78,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTED = tuple("'" + start for start in (*_FORMULA_START, "'"))  # what _csv_cell quoted, or a quoted quote
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
-    """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true."""
+def render(report: Report, fmt: str, *, color: bool = False, width: int | None = 80) -> str:
+    """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true, and its tables
+    fitted to ``width`` columns (None: every column whole, however wide)."""
     if fmt == "json":
         return to_json(report.to_dict())
     if fmt == "csv":
@@ -99,7 +100,7 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
                 name: views.stacked_chart(data, value, context["charts"][name])
                 for name, value in (("tokens", "total_tokens"), ("cost", "cost_usd"))
             }
-        out = template.render(**context, color=color)
+        out = template.render(**context, color=color, width=width)
         if fmt == "text":
             out = "\n".join(line.rstrip() for line in out.split("\n"))
         if fmt != "markdown" or len(out.encode()) <= MARKDOWN_LIMIT:
@@ -342,7 +343,8 @@ def csv_unquote(cell: str) -> str:
 def _environment() -> jinja2.Environment:
     import jinja2  # not for JSON and CSV
 
-    from gitokens.report.filters import FILTERS, column_width
+    from gitokens.report.filters import FILTERS, column_width, grid
+    from gitokens.report.grid import SEP, Column
 
     # setup.cfg maps the top-level templates/ onto the package gitokens.templates (package_dir), so the
     # directory is found through the package, in an editable install as in a wheel; PackageLoader("gitokens")
@@ -358,4 +360,5 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS, width=column_width)
+    env.globals.update(grid=grid, col=Column, SEP=SEP)
     return env
