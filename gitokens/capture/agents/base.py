@@ -334,13 +334,16 @@ Handler = Any  # (entry: Any, context: dict[str, Any]) -> AgentCall | list[Agent
 LineErrors = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
 
 
-def read_jsonl(path: Path, position: Position | None, handle: Handler, begin: Any = dict) -> Reading:
+def read_jsonl(path: Path, position: Position | None, handle: Handler, begin: Any = None) -> Reading:
     """The calls in the lines appended to a JSONL log since ``position``. ``handle`` turns one decoded line
     into calls (or None), keeping what later lines need in ``context`` (saved with the offset, so a read that
     starts mid-file knows the session and the model); ``begin(path)`` is the context of a file read from its
     start. A line that is not JSON, or that ``handle`` cannot take, is counted as malformed."""
     read = tail(path, position)
-    context = begin(path) if read.restarted or not position else dict(position.get("context") or {})
+    if read.restarted or not position:
+        context = begin(path) if begin is not None else {}
+    else:
+        context = dict(position.get("context") or {})
     reading = Reading(position={**read.position, "context": context})
     for offset, line in read.lines:
         entry = loads(line) if line else None
