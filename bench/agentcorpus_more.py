@@ -16,6 +16,8 @@ What each corpus holds that makes its agent hard to read, as the agent writes it
 - amp: message usage with cache reads and writes.
 - opencode, kilo: assistant messages of several steps (the message keeps only the last step's tokens).
 - goose: the usage ledger and the session totals it feeds, cache included in input.
+- pi: sessions branched from others (the kept entries copied unchanged into the new file), costs as pi
+  reports them.
 - copilot: the session store's usage rows and, with OpenTelemetry file export on, the same calls as chat
   spans (``~/.copilot/otel/``), which is what ccusage reads.
 """
@@ -30,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import agentlogs_more as logs  # noqa: E402
-from agentlogs import iso  # noqa: E402
+import agentlogs_more as logs
+from agentlogs import iso
 
-AGENTS = ("gemini", "qwen", "kimi", "droid", "amp", "opencode", "kilo", "goose", "copilot")
+AGENTS = ("gemini", "qwen", "kimi", "droid", "amp", "opencode", "kilo", "goose", "copilot", "pi")
 KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 
@@ -136,7 +138,9 @@ def _droid(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
             for i, top in enumerate((5000, 2000, 50_000, 3000, 500)):
                 totals[i] += rng.randint(0, top)
         inp, out, read, write, thinking = totals
-        logs.droid_session(home, "/work/repo", session, times[-1], logs.droid_usage(*totals), "claude-sonnet-4-5-20250929")
+        logs.droid_session(
+            home, "/work/repo", session, times[-1], logs.droid_usage(*totals), "claude-sonnet-4-5-20250929"
+        )
         truth.append(Call(session, times[-1], "claude-sonnet-4-5-20250929", inp, out + thinking, read, write, thinking))
     return truth
 
@@ -146,7 +150,12 @@ def _amp(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
     for session, times in _sessions(spec, rng):
         thread, messages = f"T-{session}", []
         for n, at in enumerate(times):
-            inp, out, read, write = rng.randint(1, 50), rng.randint(10, 2000), rng.randint(0, 80_000), rng.randint(0, 7000)
+            inp, out, read, write = (
+                rng.randint(1, 50),
+                rng.randint(10, 2000),
+                rng.randint(0, 80_000),
+                rng.randint(0, 7000),
+            )
             messages += [{"role": "user", "messageId": 2 * n, "content": []}]
             messages.append(logs.amp_assistant(2 * n + 1, at, inp, out, read, write, model="claude-sonnet-4-5"))
             truth.append(Call(thread, at, "claude-sonnet-4-5", inp, out, read, write))
@@ -164,7 +173,11 @@ def _opencode_like(folder: str, database: str) -> object:
             for n, at in enumerate(times):
                 steps = []
                 for _ in range(rng.choice((1, 1, 1, 2, 3))):
-                    inp, out, reasoning = rng.randint(1, 3000), rng.randint(10, 2000), rng.choice((0, rng.randint(1, 500)))
+                    inp, out, reasoning = (
+                        rng.randint(1, 3000),
+                        rng.randint(10, 2000),
+                        rng.choice((0, rng.randint(1, 500))),
+                    )
                     read, write = rng.randint(0, 60_000), rng.randint(0, 4000)
                     tokens = logs.opencode_tokens(inp, out, reasoning, read, write)
                     steps.append({"cost": 0.0, "tokens": tokens})
@@ -182,7 +195,12 @@ def _goose(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
     for session, times in _sessions(spec, rng):
         logs.goose_session(db, session, "/work/repo", times[0])
         for at in times:
-            inp, out, read, write = rng.randint(1, 3000), rng.randint(10, 2000), rng.randint(0, 60_000), rng.randint(0, 4000)
+            inp, out, read, write = (
+                rng.randint(1, 3000),
+                rng.randint(10, 2000),
+                rng.randint(0, 60_000),
+                rng.randint(0, 4000),
+            )
             logs.goose_call(db, session, at, inp, out, read, write, cost=None)
             truth.append(Call(session, at, "claude-sonnet-4-5", inp, out, read, write))
     db.close()
@@ -195,7 +213,12 @@ def _copilot(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
     for session, times in _sessions(spec, rng):
         logs.copilot_events(home, session, "/work/repo", "main", times[0])
         for n, at in enumerate(times):
-            inp, out, read, write = rng.randint(1, 3000), rng.randint(10, 2000), rng.randint(0, 60_000), rng.randint(0, 4000)
+            inp, out, read, write = (
+                rng.randint(1, 3000),
+                rng.randint(10, 2000),
+                rng.randint(0, 60_000),
+                rng.randint(0, 4000),
+            )
             reasoning = rng.choice((0, rng.randint(0, out)))
             logs.copilot_call(db, session, at, "claude-sonnet-4.5", inp, out, read, write, reasoning)
             truth.append(Call(session, at, "claude-sonnet-4.5", inp, out, read, write, reasoning))
@@ -212,11 +235,45 @@ def _copilot(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
                 "gen_ai.usage.reasoning.output_tokens": reasoning,
             }
             seconds = int(at)
-            span = {"type": "span", "traceId": f"{session}{n:08x}", "spanId": f"{n:016x}", "name": "chat claude-sonnet-4.5"}
-            span |= {"startTime": [seconds - 3, 0], "endTime": [seconds, int((at - seconds) * 1e9)], "attributes": attributes}
+            span = {
+                "type": "span",
+                "traceId": f"{session}{n:08x}",
+                "spanId": f"{n:016x}",
+                "name": "chat claude-sonnet-4.5",
+            }
+            span |= {
+                "startTime": [seconds - 3, 0],
+                "endTime": [seconds, int((at - seconds) * 1e9)],
+                "attributes": attributes,
+            }
             spans.append(json.dumps(span, separators=(",", ":")))
     db.close()
     logs.append(home / ".copilot" / "otel" / "copilot-otel.jsonl", spans)
+    return truth
+
+
+def _pi(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
+    truth = []
+    for session, times in _sessions(spec, rng):
+        path = logs.pi_file(home, "/work/repo", session, times[0])
+        lines = [logs.pi_header(session, "/work/repo", times[0])]
+        for n, at in enumerate(times):
+            inp, out, read, write = (
+                rng.randint(1, 3000),
+                rng.randint(10, 2000),
+                rng.randint(0, 60_000),
+                rng.randint(0, 4000),
+            )
+            lines += [logs.pi_user(f"u{n:07x}", at - 1), logs.pi_assistant(f"{n:08x}", at, inp, out, read, write, 0.01)]
+            truth.append(Call(session, at, "claude-sonnet-4-5", inp, out, read, write))
+        logs.append(path, lines)
+        if rng.random() < 0.3:  # a branch: a new session starting with a copy of the entries it keeps
+            branch = f"{session[:-4]}b0b0"
+            kept = lines[1 : 1 + 2 * rng.randint(1, len(times))]
+            logs.append(
+                logs.pi_file(home, "/work/repo", branch, times[-1]),
+                [logs.pi_header(branch, "/work/repo", times[-1], str(path)), *kept],
+            )
     return truth
 
 
@@ -230,5 +287,6 @@ WRITERS = {
     "kilo": _opencode_like("kilo", "kilo.db"),
     "goose": _goose,
     "copilot": _copilot,
+    "pi": _pi,
 }
 __all__ = ["AGENTS", "KINDS", "Call", "Spec", "iso", "make"]

@@ -38,7 +38,12 @@ from gitokens.capture.agents import READERS, AgentCall
 from gitokens.config import Config
 from gitokens.pricing import Pricer
 
-CCUSAGE_KINDS = {"input": "inputTokens", "output": "outputTokens", "cache_read": "cacheReadTokens", "cache_write": "cacheCreationTokens"}
+CCUSAGE_KINDS = {
+    "input": "inputTokens",
+    "output": "outputTokens",
+    "cache_read": "cacheReadTokens",
+    "cache_write": "cacheCreationTokens",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +115,11 @@ def _cost(pricer: Pricer, calls: list[AgentCall]) -> float | None:
     """Our cost: each call at its model's genai-prices rates on its day; None when a model has no price."""
     total = 0.0
     for call in calls:
-        rates = pricer.rates(call.model or "", datetime.fromtimestamp(call.epoch, UTC), call.provider) if call.model else None
+        rates = (
+            pricer.rates(call.model or "", datetime.fromtimestamp(call.epoch, UTC), call.provider)
+            if call.model
+            else None
+        )
         if rates is None:
             return None
         read = rates.cache_read if rates.cache_read is not None else rates.input
@@ -124,7 +133,15 @@ def _cost(pricer: Pricer, calls: list[AgentCall]) -> float | None:
     return total
 
 
-def _row(agent: str, truth: list[Call], ours: list[AgentCall], theirs: dict[str, Any] | None, pricer: Pricer, our_time: float, their_time: float | None) -> dict[str, Any]:
+def _row(
+    agent: str,
+    truth: list[Call],
+    ours: list[AgentCall],
+    theirs: dict[str, Any] | None,
+    pricer: Pricer,
+    our_time: float,
+    their_time: float | None,
+) -> dict[str, Any]:
     return {
         "agent": agent,
         "calls": len(truth),
@@ -145,11 +162,18 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     for row in rows:
         for who in ("truth", "ours", "theirs"):
             counts = row[who]
-            shown = " / ".join(f"{counts[k]:,}" if counts and counts.get(k) is not None else "-" for k in KINDS[:4]) if counts else row["error"] or "-"
+            shown = (
+                " / ".join(f"{counts[k]:,}" if counts and counts.get(k) is not None else "-" for k in KINDS[:4])
+                if counts
+                else row["error"] or "-"
+            )
             extra = f" (reasoning {counts['reasoning']:,})" if counts and who != "theirs" else ""
             print(f"  {row['agent']:<9} {who:<7} {shown}{extra}")
     print()
-    header = f"{'agent':<9} {'calls':>6}  {'ours = truth':<12} {'ccusage = truth':<15} {'total tokens ccusage/ours':>25} {'cost diff %':>11} {'time ours/ccusage':>17}"
+    header = (
+        f"{'agent':<9} {'calls':>6}  {'ours = truth':<12} {'ccusage = truth':<15} "
+        f"{'total tokens ccusage/ours':>25} {'cost diff %':>11} {'time ours/ccusage':>17}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -162,7 +186,7 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         if row["our_cost"] and row["their_cost"] is not None:
             cost = f"{(row['their_cost'] - row['our_cost']) / row['our_cost'] * 100:+.2f}"
         speed = "-" if not row["their_time"] else f"{row['our_time'] / row['their_time']:.3f}"
-        print(f"{row['agent']:<9} {row['calls']:>6}  {str(same):<12} {their_same:<15} {ratio:>25} {cost:>11} {speed:>17}")
+        print(f"{row['agent']:<9} {row['calls']:>6}  {same!s:<12} {their_same:<15} {ratio:>25} {cost:>11} {speed:>17}")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,58 @@ def kimi_subagent(at: float, line: str) -> str:
     return spaced({"timestamp": at, "message": {"type": "SubagentEvent", "payload": payload}})
 
 
+# -- pi -----------------------------------------------------------------------------------------------------------
+
+
+def pi_file(home: Path, cwd: str, session: str, at: float) -> Path:
+    folder = "--" + cwd.lstrip("/").replace("/", "-") + "--"
+    return home / ".pi" / "agent" / "sessions" / folder / f"{iso(at).replace(':', '-')}_{session}.jsonl"
+
+
+def pi_header(session: str, cwd: str, at: float, parent: str | None = None) -> str:
+    header: dict[str, Any] = {"type": "session", "version": 3, "id": session, "timestamp": iso(at), "cwd": cwd}
+    if parent is not None:
+        header["parentSession"] = parent
+    return compact(header)
+
+
+def pi_assistant(
+    entry: str,
+    at: float,
+    inp: int,
+    out: int,
+    read: int = 0,
+    write: int = 0,
+    total_cost: float = 0.0,
+    model: str = "claude-sonnet-4-5",
+    provider: str = "anthropic",
+) -> str:
+    usage = {
+        "input": inp,
+        "output": out,
+        "cacheRead": read,
+        "cacheWrite": write,
+        "totalTokens": inp + out + read + write,
+        "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0, "total": total_cost},
+    }
+    message = {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "done"}],
+        "api": "anthropic-messages",
+        "provider": provider,
+        "model": model,
+        "usage": usage,
+        "stopReason": "stop",
+        "timestamp": int(at * 1000),
+    }
+    return compact({"type": "message", "id": entry, "parentId": None, "timestamp": iso(at), "message": message})
+
+
+def pi_user(entry: str, at: float) -> str:
+    message = {"role": "user", "content": "fix it", "timestamp": int(at * 1000)}
+    return compact({"type": "message", "id": entry, "parentId": None, "timestamp": iso(at), "message": message})
+
+
 # -- Droid --------------------------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,10 @@ from agentlogs_more import (
     kimi_status,
     kimi_subagent,
     kimi_wire,
+    pi_assistant,
+    pi_file,
+    pi_header,
+    pi_user,
     qwen_assistant,
     qwen_file,
     qwen_telemetry,
@@ -191,3 +195,33 @@ def test_kimi_keys_are_stable_across_reads_and_appends_are_read_alone(tmp_path: 
     assert [kinds(c) for c in second.calls] == [(20, 2, 0, 0, 0)]
     assert [c.key for c in READERS["kimi"].read(wire).calls] == [first.calls[0].key, second.calls[0].key]
     assert second.calls[0].cwd == "/w/repo"
+
+
+# -- pi -----------------------------------------------------------------------------------------------------------
+
+
+def test_pi_reads_assistant_usage_with_the_header_directory_and_branch_copies_once(tmp_path: Path) -> None:
+    first, second = pi_assistant("a1b2c3d4", T0 + 5, 10, 220, 16371, 6904, 0.12), pi_assistant("e5f6a7b8", T0 + 9, 3, 4)
+    main = pi_file(tmp_path, "/w/repo", "p1", T0)
+    append(main, [pi_header("p1", "/w/repo", T0), pi_user("u1", T0 + 1), first, second])
+    branch = pi_file(tmp_path, "/w/repo", "p2", T0 + 60)
+    append(branch, [pi_header("p2", "/w/repo", T0 + 60, parent=str(main)), first])
+    other = pi_file(tmp_path, "/w/other", "p3", T0)
+    append(
+        other,
+        [pi_header("p3", "/w/other", T0), pi_assistant("0000aaaa", T0 + 2, 1, 1, model="gpt-5", provider="openai")],
+    )
+    calls, _ = read_all("pi", {"HOME": str(tmp_path)})
+    assert sorted(((c.cwd, c.model, c.provider, c.cost_usd, kinds(c)) for c in calls), key=str) == [
+        ("/w/other", "gpt-5", "openai", None, (1, 1, 0, 0, 0)),
+        ("/w/repo", "claude-sonnet-4-5", "anthropic", 0.12, (10, 220, 16371, 6904, 0)),
+        ("/w/repo", "claude-sonnet-4-5", "anthropic", None, (3, 4, 0, 0, 0)),
+    ]
+
+
+def test_pi_reads_appended_entries_only(tmp_path: Path) -> None:
+    path = append(pi_file(tmp_path, "/w/repo", "p1", T0), [pi_header("p1", "/w/repo", T0), pi_assistant("a", T0, 1, 2)])
+    first = READERS["pi"].read(path)
+    append(path, [pi_assistant("b", T0 + 1, 5, 6)])
+    (call,) = READERS["pi"].read(path, first.position).calls
+    assert (call.session, call.cwd, kinds(call)) == ("p1", "/w/repo", (5, 6, 0, 0, 0))

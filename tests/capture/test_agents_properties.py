@@ -21,6 +21,8 @@ from agentlogs_more import (
     kimi_status,
     kimi_subagent,
     opencode_store,
+    pi_assistant,
+    pi_header,
     qwen_assistant,
     qwen_usage,
 )
@@ -40,12 +42,14 @@ PLACES = {
     "kilo": ".local/share/kilo/kilo.db",
     "goose": ".local/share/goose/sessions/sessions.db",
     "copilot": ".copilot/session-store.db",
+    "pi": ".pi/agent/sessions/--w--/s.jsonl",
 }
 SAMPLES = {
     "gemini": [gemini_meta("s", T0), gemini_message("a", T0, gemini_tokens(10, 2, cached=3, thoughts=1))],
     "qwen": [qwen_assistant("u", "s", "/w", T0, qwen_usage(10, 2, cached=3))],
     "kimi": [kimi_header(), kimi_status(T0, "m", 1, 2, 3), kimi_subagent(T0, kimi_status(T0, "n", 1, 1))],
     "amp": [json.dumps({"id": "T-1", "messages": [amp_assistant(1, T0, 1, 2)]}, indent=2)],
+    "pi": [pi_header("s", "/w", T0), pi_assistant("a", T0, 1, 2, 3, 4, 0.5)],
     "droid": [json.dumps({"model": "m", "tokenUsage": {"inputTokens": 5, "outputTokens": 1}}, indent=2)],
 }
 FILES = sorted(SAMPLES)
@@ -135,7 +139,14 @@ def filled(value: Any) -> Any:
     return "" if value is None else value
 
 
-cells = st.none() | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.text(max_size=12) | st.binary(max_size=8)
+# No NaN: SQLite stores it as NULL, which a NOT NULL column refuses.
+cells = (
+    st.none()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.binary(max_size=8)
+)
 
 
 @FAST

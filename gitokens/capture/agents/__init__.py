@@ -22,10 +22,12 @@ from gitokens.capture.agents.goose import Goose
 from gitokens.capture.agents.kilo import Kilo
 from gitokens.capture.agents.kimi import Kimi
 from gitokens.capture.agents.opencode import OpenCode
+from gitokens.capture.agents.pi import Pi
 from gitokens.capture.agents.qwen import Qwen
 
 READERS: dict[str, Agent] = {
-    agent.name: agent for agent in (Gemini(), Copilot(), OpenCode(), Qwen(), Goose(), Kimi(), Droid(), Amp(), Kilo())
+    agent.name: agent
+    for agent in (Gemini(), Copilot(), OpenCode(), Qwen(), Goose(), Kimi(), Droid(), Amp(), Kilo(), Pi())
 }
 """Each reader by the name ``--agent`` takes."""
 

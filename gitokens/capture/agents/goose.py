@@ -14,9 +14,12 @@ session_manager.rs`` in the ledger version, schema 15, and ``migrations.rs``):
 - ``sessions.working_dir`` (NOT NULL) is the session's directory; ``provider_name`` its provider
   (``anthropic``, ``openai``, ``databricks``, ...); ``model_config_json.model_name`` the model when a row has
   none. No branch.
-- ``input_tokens`` includes the cache reads and writes (Goose's Anthropic formatter sums them; medium
-  confidence for other providers), so our input = input - cache read - cache write. Reasoning is inside
-  ``output_tokens`` (no separate count). ``cost`` is USD, provider-reported or estimated by Goose.
+- ``input_tokens`` includes the cache reads and writes: Goose's Anthropic usage reader
+  (``crates/goose/src/providers/formats/anthropic.rs``, ``get_usage`` and its tests: input 12 plus cache
+  creation 12 gives ``input_tokens`` 24, with ``cache_write_input_tokens`` 12 beside it) sums them, and
+  OpenAI-style ``prompt_tokens`` include the cached ones by definition. So our input = input - cache read -
+  cache write. Reasoning is inside ``output_tokens`` (no separate count). ``cost`` is USD,
+  provider-reported or estimated by Goose.
 - Reading: the ledger after the saved ``id``. A store without ``usage_ledger`` (older schemas) is read from
   ``sessions``' ``accumulated_{input,output}_tokens`` (and the cache columns where they exist): each read
   gives one call per session, the growth since the snapshot kept in the position, dated at ``updated_at``

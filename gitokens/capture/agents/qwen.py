@@ -4,6 +4,11 @@ Facts relied on, read in QwenLM/qwen-code (``packages/core/src/services/chatReco
 ``config/storage.ts``, ``utils/paths.ts``, ``core/openaiContentGenerator/converter.ts``,
 ``core/anthropicContentGenerator/usage.ts``, ``services/usageHistoryService.ts``):
 
+- The OpenAI-compatible converter (``convertOpenAIResponseToLlm``) sets ``promptTokenCount`` to
+  ``usage.prompt_tokens`` (cached tokens included, as OpenAI counts them), ``cachedContentTokenCount`` to
+  ``prompt_tokens_details.cached_tokens``, ``candidatesTokenCount`` to ``completion_tokens`` (reasoning
+  included) and ``thoughtsTokenCount`` to ``completion_tokens_details.reasoning_tokens`` or, when absent, an
+  estimate from the reasoning text capped at the completion.
 - The runtime folder is ``$QWEN_RUNTIME_DIR``, else ``$QWEN_HOME``, else ``~/.qwen``. One append-only JSONL
   file per session, compact ``JSON.stringify`` lines; the project folder's name is a lossy sanitizing of
   the directory and is never decoded: every record carries ``cwd``, ``sessionId``, ``timestamp`` (ISO),
