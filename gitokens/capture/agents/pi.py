@@ -14,8 +14,10 @@ version 3; ``config.ts`` ``getAgentDir``; pi-ai's providers for ``Usage``):
   split: ``input`` without cache (OpenAI's cached tokens subtracted), ``output`` as the provider counts it
   (reasoning included, no separate count), ``cost.total`` USD from pi's model catalogue (0 when unknown:
   then None).
-- A branched or forked session copies the entries it keeps into a new file (``parentSession`` in its
-  header) unchanged, so the key is the entry's id with the message's time and usage: copies count once.
+- ``createBranchedSession`` and ``forkFrom`` write a new file (``parentSession`` in its header) holding the
+  kept entries as they were (``JSON.stringify(entry)``), so the key is the entry's id with the message's
+  time and usage: copies count once, under the session read first (``forkFrom`` into another directory
+  copies the source's calls too; they ran in the source's directory).
 - No branch. Subagents and compaction summaries made by extensions are not necessarily logged.
 """
 
