@@ -225,3 +225,20 @@ def test_pi_reads_appended_entries_only(tmp_path: Path) -> None:
     append(path, [pi_assistant("b", T0 + 1, 5, 6)])
     (call,) = READERS["pi"].read(path, first.position).calls
     assert (call.session, call.cwd, kinds(call)) == ("p1", "/w/repo", (5, 6, 0, 0, 0))
+
+
+def test_a_call_becomes_capture_s_message_with_its_directory_waiting_for_a_commit(tmp_path: Path) -> None:
+    path = qwen_file(tmp_path, "/w/repo", "s1")
+    append(path, [qwen_assistant("u1", "s1", "/w/repo", T0, qwen_usage(300, 30, cached=100), branch=None)])
+    append(path, [qwen_assistant("u2", "s1", "/w/repo", T0 + 1, qwen_usage(300, 30), branch="feature")])
+    loose, placed = READERS["qwen"].read(path).calls
+    message = loose.to_message()
+    assert (message.key, message.epoch, message.ts, message.source) == (
+        loose.key,
+        T0,
+        "2025-06-15T15:06:40.000Z",
+        "qwen-code",
+    )
+    assert (message.input_tokens, message.cache_read_tokens, message.output_tokens) == (200, 100, 30)
+    assert (message.branch, message.worktree) == (None, "/w/repo")
+    assert (placed.to_message().branch, placed.to_message().worktree) == ("feature", None)
