@@ -9,6 +9,7 @@ or unreachable still count everywhere else, by their own fields.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -144,6 +145,7 @@ def build(repo: Repo, columns: Columns, config: Config, pricer: Pricer, tz: tzin
             {"commit": i.commit, "line": i.line_no, "error": i.error, "text": i.text[:200]} for i in columns.invalid
         ],
         estimated_split={"input": config.split.input, "output": config.split.output},
+        default_model=_default_model(records, models, pricer),
         sections=list(options.sections),
         by=options.by,
         records=listing.every(columns, records) if options.with_records else None,
@@ -360,11 +362,27 @@ def _insights(daily: Table, by_branch: Table, now: datetime) -> dict[str, Any]:
     }
 
 
+def _default_model(records: Records, models: dict[str, np.ndarray], pricer: Pricer) -> dict[str, Any] | None:
+    """How many records without a model were priced as ``default_model`` (None: none were): a report says so,
+    as their cost is the team's assumption, not the record's. ``reported`` mode prices nothing."""
+    default, rows = pricer.config.default_model, models.get(UNKNOWN)
+    if default is None or rows is None or pricer.mode == "reported":
+        return None
+    t = records.sums(rows)
+    return {"model": default, "records": t.records, "total_tokens": t.total_tokens}
+
+
 def _cost_analysis(records: Records, models: dict[str, np.ndarray], pricer: Pricer, now: datetime) -> list[CostLine]:
     lines = []
+    default = pricer.config.default_model
     for model, rows in models.items():
         t = records.sums(rows)
-        rates = pricer.rates(model, now) if model != UNKNOWN else None
+        if model == UNKNOWN:
+            rates = pricer.rates(default, now) if default else None
+            if rates is not None:
+                rates = dataclasses.replace(rates, source=f"default_model -> {default} ({rates.source})")
+        else:
+            rates = pricer.rates(model, now)
         lines.append(
             CostLine(
                 model=model,

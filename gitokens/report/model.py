@@ -177,6 +177,8 @@ class Report:
     estimated_split: dict[str, float]
     sections: list[str]
     by: str  # the trend table's period: day, week or month
+    # Records without a model priced as the configured default_model: {model, records, total_tokens}, or None.
+    default_model: dict[str, Any] | None = None
     # One row per record, oldest first, only when asked for (CSV); built as it is read (it can be read once,
     # unless it is a list); not in to_dict.
     records: Iterable[dict[str, Any]] | None = None
@@ -214,6 +216,7 @@ class Report:
             "insights": self.insights,
             "projection": self.projection,
             "unpriced_models": self.unpriced_models,
+            "default_model": self.default_model,
             "invalid_lines": self.invalid_lines,
             "omitted": {
                 name: table.omitted

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gitokens.pricing import UNKNOWN_MODEL
 from gitokens.report.model import Report
 
 if TYPE_CHECKING:
@@ -146,7 +147,13 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     table, key, label = _TREND.get(data["by"], _TREND["day"])
     rows, more["trend"] = _keep(data[table], -limits["trend"])
     trend = {"rows": rows, "key": key, "label": label}
+    # Records without a model need another fix than a model without a price: the templates say each apart.
+    unpriced = {
+        "named": [name for name in report["unpriced_models"] if name != UNKNOWN_MODEL],
+        "no_model": UNKNOWN_MODEL in data["unpriced_models"],
+    }
     return {
+        "unpriced": unpriced,
         "report": report,
         "more": more,
         "trend": trend,
