@@ -109,7 +109,7 @@ class Merge:
             "kind": self.kind,
             "pr": self.pr,
             "source_branch": self.source_branch,
-            "title": self.title,
+            "title": _without_pr(self.title, self.pr),
             **self.totals.to_dict(),
             "by_model": [r.to_dict("model") for r in self.by_model],
             "by_provider": [r.to_dict("provider") for r in self.by_provider],
@@ -229,6 +229,15 @@ class Report:
                 if table.omitted
             },
         }
+
+
+def _without_pr(title: str, pr: int | None) -> str:
+    """A merge's title without the " (#17)" GitHub appends to a squash's subject: the row shows its PR apart.
+    Another number stays: it is part of the title."""
+    suffix = f" (#{pr})"
+    if pr is not None and title.endswith(suffix) and len(title) > len(suffix):
+        return title[: -len(suffix)].rstrip()
+    return title
 
 
 def _money(value: float | None) -> float | None:
