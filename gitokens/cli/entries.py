@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from gitokens import dates, fmt
-from gitokens.cli import COUNT, cli, current_repo, dump_json, echo, load_ledger
+from gitokens.cli import COUNT, cli, complete_branches, complete_revs, current_repo, dump_json, echo, load_ledger
 from gitokens.errors import UsageError
 from gitokens.ledger import edits, shortids, store, views
 from gitokens.ledger.record import SOURCES
@@ -70,7 +70,9 @@ SPLIT_LEGEND = "* split unknown: only the total was recorded (reports split it w
 @click.option(
     "--at", "at_text", metavar="WHEN", help="When the tokens were spent (default: now), e.g. 2025-09-29T14:03."
 )
-@click.option("--commit", "rev", metavar="REV", help="Attach to this commit instead of HEAD.")
+@click.option(
+    "--commit", "rev", metavar="REV", shell_complete=complete_revs, help="Attach to this commit instead of HEAD."
+)
 @click.option("--pending", is_flag=True, help="Queue the record; the post-commit hook attaches it to the next commit.")
 @click.option("-i", "--interactive", is_flag=True, help="Prompt for each value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
@@ -134,7 +136,7 @@ def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | Non
 
 
 @cli.command()
-@click.argument("rev", required=False)
+@click.argument("rev", required=False, shell_complete=complete_revs)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(rev: str | None, as_json: bool) -> None:
     """Show the records on a commit, one record (by id, as `git tokens log` shows it), or (without REV) the
@@ -245,7 +247,7 @@ def _record_text(entry: store.Entry, short: shortids.Shortener) -> str:
 
 
 @cli.command(name="log")
-@click.option("--branch", help="Only records made on this branch.")
+@click.option("--branch", shell_complete=complete_branches, help="Only records made on this branch.")
 @click.option("--author", help="Only records whose author contains this text.")
 @click.option("--model", help="Only records whose model contains this text.")
 @click.option("--since", help="Only records from this day on (YYYY-MM-DD, YYYYMMDD, or 7d / 2w: the last days).")
