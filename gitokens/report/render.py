@@ -132,7 +132,8 @@ def to_json(data: Any) -> str:
 def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     """The template context: the report with long tables trimmed; ``more``: rows left out of each table (by
     ``--top`` or here); ``trend``: the table ``--by`` picks; ``invalid_count``: all invalid lines;
-    ``requests``, ``hour_writes``: whether the optional columns are shown."""
+    ``requests``, ``hour_writes``: whether the optional columns are shown; ``unpriced``: the unpriced models
+    by name, and whether records without a model are among them; each branch row's ``bar`` width."""
     report, more = dict(data), {}
     for name in (*_BREAKDOWNS, "unpriced_models"):
         report[name], more[name] = _keep(data[name], limits["rows"])
