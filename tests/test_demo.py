@@ -64,7 +64,7 @@ def test_pull_requests_are_merges_and_one_squash(report: dict[str, Any]) -> None
     assert all(isinstance(row["pr"], int) and row["source_branch"] and row["total_tokens"] > 0 for row in merges)
     squash = [row for row in report["by_merge"] if row["kind"] == "squash"]
     assert [(row["pr"], row["source_branch"], row["title"]) for row in squash] == [
-        (17, "feature/search", "Add search (#17)")
+        (17, "feature/search", "Add search")  # the PR number is its own column
     ]
     assert squash[0]["sessions"] > 1
 
