@@ -10,7 +10,16 @@ from typing import Any
 import click
 
 from gitokens import fmt
-from gitokens.cli import cli, current_repo, dump_json, echo, load_ledger, warn_invalid, write_file
+from gitokens.cli import (
+    cli,
+    complete_branches,
+    current_repo,
+    dump_json,
+    echo,
+    load_ledger,
+    warn_invalid,
+    write_file,
+)
 from gitokens.errors import UsageError
 from gitokens.ledger import store
 
@@ -23,7 +32,7 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
 @click.option("--since", metavar="DAY", help="From this day on: YYYY-MM-DD, YYYYMMDD, or relative (7d, 2w).")
 @click.option("--until", metavar="DAY", help="Up to this day, inclusive.")
 @click.option("--days", type=click.IntRange(min=1), help="The last N days (the same as --since Nd).")
-@click.option("--branch", help="Only records made on this branch.")
+@click.option("--branch", shell_complete=complete_branches, help="Only records made on this branch.")
 @click.option("--author", help="Only records whose author contains this text.")
 @click.option("--model", help="Only records whose model contains this text.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows per breakdown (0: all).")

@@ -110,7 +110,7 @@ class Merge:
             "kind": self.kind,
             "pr": self.pr,
             "source_branch": self.source_branch,
-            "title": self.title,
+            "title": _without_pr(self.title, self.pr),
             **self.totals.to_dict(),
             "by_model": [r.to_dict("model") for r in self.by_model],
             "by_provider": [r.to_dict("provider") for r in self.by_provider],
@@ -178,6 +178,8 @@ class Report:
     estimated_split: dict[str, float]
     sections: list[str]
     by: str  # the trend table's period: day, week or month
+    # Records without a model priced as the configured default_model: {model, records, total_tokens}, or None.
+    default_model: dict[str, Any] | None = None
     # One row per record, oldest first, only when asked for (CSV); built as it is read (it can be read once,
     # unless it is a list); not in to_dict.
     records: Iterable[dict[str, Any]] | None = None
@@ -223,6 +225,7 @@ class Report:
             "insights": self.insights,
             "projection": self.projection,
             "unpriced_models": self.unpriced_models,
+            "default_model": self.default_model,
             "invalid_lines": self.invalid_lines,
             "by_session": self.by_session.to_list(),
             "hours": self.hours,
@@ -241,6 +244,15 @@ class Report:
                 if table.omitted
             },
         } | ({"by_repository": self.by_repository.to_list()} if self.by_repository is not None else {})
+
+
+def _without_pr(title: str, pr: int | None) -> str:
+    """A merge's title without the " (#17)" GitHub appends to a squash's subject: the row shows its PR apart.
+    Another number stays: it is part of the title."""
+    suffix = f" (#{pr})"
+    if pr is not None and title.endswith(suffix) and len(title) > len(suffix):
+        return title[: -len(suffix)].rstrip()
+    return title
 
 
 def _money(value: float | None) -> float | None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gitokens.pricing import UNKNOWN_MODEL
 from gitokens.report import views
 from gitokens.report.model import Report
 
@@ -141,11 +142,13 @@ def to_json(data: Any) -> str:
 def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     """The template context: the report with long tables trimmed; ``more``: rows left out of each table (by
     ``--top`` or here); ``trend``: the table ``--by`` picks; ``invalid_count``: all invalid lines;
-    ``requests``, ``hour_writes``: whether the optional columns are shown."""
+    ``requests``, ``hour_writes``: whether the optional columns are shown; ``unpriced``: the unpriced models
+    by name, and whether records without a model are among them; each branch row's ``bar`` width."""
     report, more = dict(data), {}
     for name in (*_BREAKDOWNS, "unpriced_models"):
         report[name], more[name] = _keep(data[name], limits["rows"])
         more[name] += data["omitted"].get(name, 0)
+    report["by_branch"] = _share_bars(report["by_branch"])
     report["by_merge"], more["by_merge"] = _keep(data["by_merge"], limits["by_merge"])
     report["merge_totals"] = dict(data["merge_totals"])
     split = data["merge_totals"]["provider_split"]
@@ -160,7 +163,13 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     report["by_session"], more["by_session"] = _keep(data["by_session"], (-1 if oldest_first else 1) * limits["rows"])
     more["by_session"] += data["omitted"].get("by_session", 0)
     trend = {"rows": rows, "key": key, "label": label, "width": views.trend_width(rows)}
+    # Records without a model need another fix than a model without a price: the templates say each apart.
+    unpriced = {
+        "named": [name for name in report["unpriced_models"] if name != UNKNOWN_MODEL],
+        "no_model": UNKNOWN_MODEL in data["unpriced_models"],
+    }
     return {
+        "unpriced": unpriced,
         "report": report,
         "more": more,
         "trend": trend,
@@ -171,6 +180,13 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
         "hour_writes": any(line["cache_write_1h_tokens"] for line in data["cost_analysis"]),
         "hours": views.hour_strip(data["hours"]),
     }
+
+
+def _share_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each branch row with ``bar``: its share as a percentage of the largest share, the width of its bar,
+    so that the bars are proportional and the largest fills its track (13% and 6% look different)."""
+    largest = max((row["share"] for row in rows), default=0.0)
+    return [{**row, "bar": round(100.0 * row["share"] / largest, 1) if largest else 0.0} for row in rows]
 
 
 def _keep(rows: list[Any], limit: int) -> tuple[list[Any], int]:
@@ -218,11 +234,17 @@ def daily_chart(data: dict[str, Any], value: str, width: int = 640, height: int 
             }
         )
     yticks = [{"y": round(top + plot_h - plot_h * i / ticks, 1), "label": label(step_y * i)} for i in range(ticks + 1)]
-    every = max(1, math.ceil(span / 6))
+    every = _tick_days(span)
     xticks = [
-        {"x": round(left + (i + 0.5) * step, 1), "label": (first + timedelta(days=i)).strftime("%b %d")}
-        for i in range(0, span, every)
+        {
+            "x": round(left + (i + 0.5) * step, 1),
+            "label": (first + timedelta(days=i)).strftime("%b %d"),
+            "anchor": "middle",
+        }
+        for i in reversed(range(span - 1, -1, -every))  # from the last day back: the latest is always labelled
     ]
+    if span > 1:  # the last label ends at the plot's edge, so that it is never cut off
+        xticks[-1].update(x=width - right, anchor="end")
     return {
         "width": width,
         "height": height,
@@ -237,6 +259,12 @@ def daily_chart(data: dict[str, Any], value: str, width: int = 640, height: int 
         "days": span,
         "clipped": sum(1 for day in days if day < first),
     }
+
+
+def _tick_days(span: int) -> int:
+    """Days between date labels: a day, two, a week or two weeks (a month past CHART_DAYS), the first that needs
+    at most seven labels for ``span`` days, so that labels never crowd and a week's chart labels every day."""
+    return next((days for days in (1, 2, 7, 14) if span <= 7 * days), 30)
 
 
 def _nice(value: float) -> float:
