@@ -16,7 +16,7 @@ import jinja2
 from gitokens import fmt
 from gitokens.dates import in_zone
 from gitokens.fmt import one_line
-from gitokens.report.grid import SEP, Column, lay_out
+from gitokens.report.grid import Column, lay_out, split_rows, wrap
 
 _F = TypeVar("_F", bound=Callable[..., str])
 FILTERS: dict[str, Callable[..., str]] = {}
@@ -138,10 +138,17 @@ def grid(
     indent: int = 2,
     header: bool = True,
 ) -> str:
-    """A text table fitted to the report's width (``grid``): the call block writes one row's cells, each
-    formatted, separated by ``SEP``; the header row comes from ``columns``. No line ends in a newline."""
-    cells = [str(caller(row)).strip("\n").split(SEP) for row in rows]
-    return "\n".join(lay_out(columns, cells, context.get("width"), indent=indent, header=header))
+    """A text table fitted to the report's width (``grid``): the call block writes a row's cells, each
+    formatted, separated by ``SEP`` (more lines: more rows); the header row comes from ``columns``."""
+    cells = [cell for row in rows for cell in split_rows(str(caller(row)))]
+    return "\n".join(lay_out(columns, cells, context.get("width"), indent=indent, header=header)) + "\n"
+
+
+@_filter
+@jinja2.pass_context
+def fit(context: jinja2.runtime.Context, text: object, indent: int = 2, hang: int = 4) -> str:
+    """A line of prose wrapped to the report's width (``grid.wrap``)."""
+    return wrap(str(text), context.get("width"), indent, hang)
 
 
 def column_width(rows: list[dict[str, Any]], key: str, header: str, cap: int = 40) -> int:

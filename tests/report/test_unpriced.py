@@ -23,7 +23,7 @@ def unsplit(repo: Path) -> Path:
 
 
 def report(*args: str) -> str:
-    result = run("report", *args)
+    result = run("report", "--wide", *args)  # a hint on one line, however long
     assert result.exit_code == 0, result.output
     return result.output
 

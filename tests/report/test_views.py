@@ -101,7 +101,7 @@ def test_sessions_order_top_and_filters(
 
 def test_sessions_in_text_markdown_and_csv(ledger: dict[str, str]) -> None:
     report = make(sections="sessions")
-    text = render.render(report, "text")
+    text = render.render(report, "text", width=None)
     line = next(line for line in text.splitlines() if line.startswith("  2025-10-10 14:10"))
     assert line.split()[2:5] == ["1h", "10m", "claude-code"] and "m-one, m-two" in line and "18,800" in line
     assert f"{ledger['c1'][:10]} +1" in line
