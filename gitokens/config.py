@@ -3,7 +3,7 @@
 Read with PyYAML's safe loader and checked node by node, so that every mistake (a misspelled key, a
 price that is not a number, a time zone that does not exist) is reported with the file and line it is
 on. A missing file means the defaults. Nothing here knows about git or prices: ``pricing.py`` reads
-``Config.prices``, ``Config.aliases`` and ``Config.split``.
+``Config.prices``, ``Config.aliases``, ``Config.split`` and ``Config.default_model``.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ class Config:
     split: Split = field(default_factory=Split)
     budgets: Mapping[str, Budget] = field(default_factory=_frozen)
     database: Database = field(default_factory=Database)
+    # The model a record without one is priced as (``git tokens add 54161`` names none); it may be a
+    # ``prices:`` entry of the team's own, which is how a blended rate is given.
+    default_model: str | None = None
 
     @property
     def tzinfo(self) -> ZoneInfo | None:
@@ -242,7 +245,7 @@ class _Reader:
         if self.is_null(root):
             return Config(path=self.path)
         assert root is not None
-        known = ("default_branch", "timezone", "prices", "aliases", "split", "budgets", "database")
+        known = ("default_branch", "timezone", "prices", "aliases", "split", "budgets", "database", "default_model")
         nodes = self.fixed(root, "top level", known)
         prices: dict[str, ModelPrices] = self.section(nodes, "prices", self.prices, {})
         aliases: dict[str, str] = self.section(nodes, "aliases", lambda n: self.aliases(n, prices), {})
@@ -256,6 +259,7 @@ class _Reader:
             split=self.section(nodes, "split", self.split, Split()),
             budgets=_frozen(budgets),
             database=self.section(nodes, "database", self.database, Database()),
+            default_model=self.section(nodes, "default_model", lambda n: self.text(n, "default_model"), None),
         )
 
     def database(self, node: yaml.Node) -> Database:

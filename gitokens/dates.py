@@ -95,3 +95,54 @@ def last_days(count: int, option: str, today: date, typed: object = None) -> dat
             hint=f"give at most {most:,} days, or leave {option} out for every record",
         )
     return today - timedelta(days=max(count - 1, 0))
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.ASCII | re.IGNORECASE)
+_PERIOD_HINT = "write a month 2025-10, an ISO week 2025-W41, a day 2025-10-07, a range 2025-10-01..2025-10-15, or 30d"
+
+
+def parse_period(text: str, option: str, today: date) -> tuple[date, date]:
+    """A period of whole days, first and last included: a month (``2025-10``), an ISO week (``2025-W41``), a
+    day (``2025-10-07`` or ``20251007``), a range of two days (``2025-10-01..2025-10-15``, each end as
+    ``parse_since`` takes it), or the last days up to ``today`` (``30d``, ``2w``)."""
+    stripped = text.strip()
+    if ".." in stripped:
+        start_text, _, end_text = stripped.partition("..")
+        start, end = parse_since(start_text, option, today), parse_since(end_text, option, today)
+        if start > end:
+            raise UsageError(f"{option}: {text!r} ends before it starts", hint="write the earlier day first")
+        return start, end
+    if _RELATIVE.match(stripped.lower()):
+        return parse_since(stripped, option, today), today
+    month, week = _MONTH.match(stripped), _WEEK.match(stripped)
+    try:
+        if month:
+            first = date(int(month[1]), int(month[2]), 1)
+            return first, _next_month(first) - timedelta(days=1)
+        if week:
+            monday = date.fromisocalendar(int(week[1]), int(week[2]), 1)
+            return monday, monday + timedelta(days=6)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{option}: {text!r} is not a period", hint=_PERIOD_HINT) from None
+    if _COMPACT.match(stripped) or _DAY.match(stripped):
+        day = parse_date(stripped, option)
+        return day, day
+    raise UsageError(f"{option}: {text!r} is not a period", hint=_PERIOD_HINT)
+
+
+def period_before(start: date, end: date, option: str) -> tuple[date, date]:
+    """The period just before ``start..end`` and as long: the month before a whole calendar month, else as
+    many days ending the day before ``start``."""
+    try:
+        if start.day == 1 and end == _next_month(start) - timedelta(days=1):
+            previous = (start - timedelta(days=1)).replace(day=1)
+            return previous, start - timedelta(days=1)
+        length = end - start
+        return start - length - timedelta(days=1), start - timedelta(days=1)
+    except (OverflowError, ValueError):
+        raise UsageError(f"{option}: no period before {start.isoformat()}", hint="give two periods") from None
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)

@@ -312,7 +312,7 @@ class Pricer:
 
     def _calculate(self, record: Record) -> Cost:
         estimated = record.total_tokens is not None
-        model = record.model
+        model = record.model or self.config.default_model  # a record without a model: the team's default
         if model is None:
             self.unpriced.add(UNKNOWN_MODEL)
             return Cost(usd=None, estimated=estimated, reported=False)

@@ -21,6 +21,7 @@ budgets:
   month: {usd: 500}
   pull_request:
     tokens: 2_000_000
+default_model: claude-sonnet-4-5
 """
 
 
@@ -49,6 +50,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert dict(config.aliases) == {"claude-custom": "claude-sonnet-4-5"}
     assert config.split == Split(input=0.7, output=0.3)  # the complement of a one-sided split
     assert dict(config.budgets) == {"month": Budget(usd=500.0), "pull_request": Budget(tokens=2_000_000)}
+    assert config.default_model == "claude-sonnet-4-5"
 
 
 ERRORS = [
@@ -62,6 +64,8 @@ ERRORS = [
     ("missing-output", "prices:\n  m:\n    input: 1\n", 2, "prices.m: 'output' is missing", "input and output"),
     ("tokens-fraction", "budgets:\n  month: {tokens: 1.5}\n", 2, "tokens: expected a whole number", "2_000_000"),
     ("branch-number", "default_branch: 1.0\n", 1, "default_branch: expected text", "quote it"),
+    ("default-model-list", "default_model: [a, b]\n", 1, "default_model: expected text", "quote it"),
+    ("default-model-typo", "default_modle: x\n", 1, "unknown key 'default_modle'", "'default_model'"),
     ("timezone", "timezone: Mars/Olympus\n", 1, "'Mars/Olympus' is not a known time zone", "IANA"),
     ("split-sum", "split:\n  input: 0.5\n  output: 0.6\n", 2, "add up to 1.1, not 1", "0.8"),
     ("duplicate", "timezone: UTC\ntimezone: UTC\n", 2, "'timezone' is given twice", "keep one"),

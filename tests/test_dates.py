@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from conftest import commit, git, run
 
 from gitokens import dates
 from gitokens.cli import cli
-from gitokens.errors import InvalidRecord
+from gitokens.errors import InvalidRecord, UsageError
 from gitokens.git.repo import open_repo
 from gitokens.ledger import edits, store
 from gitokens.ledger.record import format_timestamp
@@ -160,3 +160,63 @@ def test_in_zone_keeps_the_edges_of_the_calendar_in_utc(moment: datetime, zone: 
 )
 def test_format_timestamp_is_canonical(moment: datetime, text: str | None) -> None:
     assert format_timestamp(moment) == (text or "2025-01-02T03:04:05.006Z")
+
+
+TODAY = date(2025, 11, 20)
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("2025-10", date(2025, 10, 1), date(2025, 10, 31)),
+        ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+        ("2025-W41", date(2025, 10, 6), date(2025, 10, 12)),
+        ("2025-10-07", date(2025, 10, 7), date(2025, 10, 7)),
+        ("20251007", date(2025, 10, 7), date(2025, 10, 7)),
+        ("2025-10-01..2025-10-15", date(2025, 10, 1), date(2025, 10, 15)),
+        ("2025-11-01..7d", date(2025, 11, 1), date(2025, 11, 14)),
+        ("30d", date(2025, 10, 22), date(2025, 11, 20)),
+        (" 2w ", date(2025, 11, 7), date(2025, 11, 20)),
+    ],
+    ids=["month", "leap-february", "iso-week", "day", "compact-day", "range", "range-to-relative", "days", "weeks"],
+)
+def test_parse_period(text: str, first: date, last: date) -> None:
+    assert dates.parse_period(text, "--compare", TODAY) == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2025-13", "is not a period"),
+        ("2025-W60", "is not a period"),
+        ("9999-12", "is not a period"),
+        ("october", "is not a period"),
+        ("2025-10-15..2025-10-01", "ends before it starts"),
+        ("2025-10-01..soon", "is not a date"),
+    ],
+    ids=["month-13", "week-60", "last-month-of-the-calendar", "words", "backwards", "bad-end"],
+)
+def test_parse_period_refuses(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as caught:
+        dates.parse_period(text, "--compare", TODAY)
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "before"),
+    [
+        (date(2025, 3, 1), date(2025, 3, 31), (date(2025, 2, 1), date(2025, 2, 28))),
+        (date(2025, 1, 1), date(2025, 1, 31), (date(2024, 12, 1), date(2024, 12, 31))),
+        (date(2025, 10, 7), date(2025, 10, 7), (date(2025, 10, 6), date(2025, 10, 6))),
+        (date(2025, 10, 22), date(2025, 11, 20), (date(2025, 9, 22), date(2025, 10, 21))),
+        (date(2025, 3, 1), date(2025, 3, 15), (date(2025, 2, 14), date(2025, 2, 28))),
+    ],
+    ids=["month", "january", "day", "thirty-days", "half-month"],
+)
+def test_period_before(first: date, last: date, before: tuple[date, date]) -> None:
+    assert dates.period_before(first, last, "--compare") == before
+
+
+def test_no_period_before_the_calendar() -> None:
+    with pytest.raises(UsageError, match="no period before 0001-01-01"):
+        dates.period_before(date(1, 1, 1), date(1, 1, 31), "--compare")

@@ -124,6 +124,31 @@ class _Count(click.ParamType):  # type: ignore[type-arg]
 
 
 COUNT = _Count()
+
+
+def _ref_completions(incomplete: str, *, tags: bool) -> list[Any]:
+    """Branch (and tag) names starting with ``incomplete``; after ``A..`` the part after it. Nothing outside
+    a repository, or in one that cannot be read: completion must never print a traceback into a shell."""
+    from click.shell_completion import CompletionItem  # only when completing
+
+    head, dots, tail = incomplete.rpartition("..")
+    try:
+        names = current_repo().ref_names(tags=tags)
+    except Exception:
+        return []
+    return [CompletionItem(head + dots + n) for n in names if n.startswith(tail)]
+
+
+def complete_branches(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion for a branch option: the repository's branch names."""
+    return _ref_completions(incomplete, tags=False)
+
+
+def complete_revs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion for a revision (REV, COMMIT, A..B): branch and tag names."""
+    return _ref_completions(incomplete, tags=True)
+
+
 COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
 
 
@@ -170,7 +195,7 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True, colour: bool = F
     escaped (``fmt.terminal``; ``colour`` keeps the report's own colours); to a file or pipe, the text as it is."""
     if (sys.stderr if err else sys.stdout).isatty():
         text = fmt.terminal(text, colour=colour)
-    click.echo(text, err=err, nl=nl)
+    click.echo(text, err=err, nl=nl, color=colour or None)  # click strips colour off a terminal unless told
 
 
 def write_file(path: str, text: str, *, newline: str | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gitokens.cli import cli, current_repo, echo, load_ledger
+from gitokens.cli import cli, complete_branches, current_repo, echo, load_ledger
 
 _C = TypeVar("_C", bound=Callable[..., Any])
 
@@ -16,7 +16,9 @@ _C = TypeVar("_C", bound=Callable[..., Any])
 @cli.command(name="check")
 @click.option("--budget-usd", metavar="USD", help="Fail above this many US dollars.")
 @click.option("--budget-tokens", metavar="N", help="Fail above this many tokens.")
-@click.option("--branch", help="Check this branch's records (default: the current branch).")
+@click.option(
+    "--branch", shell_complete=complete_branches, help="Check this branch's records (default: the current branch)."
+)
 @click.option("--since", metavar="DAY", help="Check the records from this day on (YYYY-MM-DD, or 7d, 2w).")
 def check_cmd(budget_usd: str | None, budget_tokens: str | None, branch: str | None, since: str | None) -> None:
     """Check spending against a budget: one line per budget; exit 1 when one is over.
@@ -56,7 +58,12 @@ def _bool_input(name: str, default: bool, text: str) -> Callable[[_C], _C]:
 )
 @click.option("--sections", metavar="LIST", envvar="GITOKENS_SECTIONS", help="Report sections (see `report`).")
 @click.option("--since", metavar="DAY", envvar="GITOKENS_SINCE", help="Report (and budget) from this day on.")
-@click.option("--branch", envvar="GITOKENS_BRANCH", help="Report (and budget) on this branch's records.")
+@click.option(
+    "--branch",
+    shell_complete=complete_branches,
+    envvar="GITOKENS_BRANCH",
+    help="Report (and budget) on this branch's records.",
+)
 @click.option("--budget-usd", metavar="USD", envvar="GITOKENS_BUDGET_USD", help="Budget in US dollars.")
 @click.option("--budget-tokens", metavar="N", envvar="GITOKENS_BUDGET_TOKENS", help="Budget in tokens.")
 @_bool_input("fail-on-budget", True, "Exit 1 when a budget is over.")

@@ -6,14 +6,20 @@ from typing import Any
 
 import click
 
-from gitokens.cli import cli, current_repo, echo, load_ledger, write_file
+from gitokens.cli import cli, complete_branches, complete_revs, current_repo, echo, load_ledger, write_file
 
 # -- import and export -----------------------------------------------------------------------------
 
 
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--commit", "rev", metavar="REV", help="Attach records that fit no commit or branch here to REV.")
+@click.option(
+    "--commit",
+    "rev",
+    metavar="REV",
+    shell_complete=complete_revs,
+    help="Attach records that fit no commit or branch here to REV.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
 def import_cmd(files: tuple[str, ...], rev: str | None, dry_run: bool) -> None:
     """Import token records from the older tracking scripts' files, or from `git tokens export`.
@@ -43,7 +49,7 @@ def import_cmd(files: tuple[str, ...], rev: str | None, dry_run: bool) -> None:
 @click.option("--format", "fmt_name", type=click.Choice(["json", "jsonl", "csv"]), help="Default: FILE's extension.")
 @click.option("--since", metavar="DAY", help="From this day on: YYYY-MM-DD, YYYYMMDD, or relative (7d, 2w).")
 @click.option("--until", metavar="DAY", help="Up to this day, inclusive.")
-@click.option("--branch", help="Only records made on this branch.")
+@click.option("--branch", shell_complete=complete_branches, help="Only records made on this branch.")
 @click.option("--author", help="Only records whose author contains this text.")
 @click.option("--model", help="Only records whose model contains this text.")
 def export_cmd(output: str | None, fmt_name: str | None, **filters: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from gitokens import dates, fmt
-from gitokens.cli import COUNT, cli, current_repo, dump_json, echo, load_ledger
+from gitokens.cli import COUNT, cli, complete_branches, complete_revs, current_repo, dump_json, echo, load_ledger
 from gitokens.errors import UsageError
 from gitokens.ledger import edits, shortids, store, views
 from gitokens.ledger.record import SOURCES
@@ -34,7 +34,14 @@ def _rows(entries: list[store.Entry], short: shortids.Shortener, *, with_branch:
         row += [r.source, fmt.one_line(r.note, 40)]
         rows.append(row)
     first = 5 if with_branch else 4
-    return fmt.table(headers, rows, right=[first, first + 1] if hour else [first])
+    table = fmt.table(headers, rows, right=[first, first + 1] if hour else [first])
+    if any(not e.record.split_known for e in entries):
+        table += f"\n{SPLIT_LEGEND}"
+    return table
+
+
+# What the "*" after a count means, said under every table that shows one.
+SPLIT_LEGEND = "* split unknown: only the total was recorded (reports split it with `split:` in .gitokens.yml)"
 
 
 # -- add -------------------------------------------------------------------------------------------
@@ -63,7 +70,9 @@ def _rows(entries: list[store.Entry], short: shortids.Shortener, *, with_branch:
 @click.option(
     "--at", "at_text", metavar="WHEN", help="When the tokens were spent (default: now), e.g. 2025-09-29T14:03."
 )
-@click.option("--commit", "rev", metavar="REV", help="Attach to this commit instead of HEAD.")
+@click.option(
+    "--commit", "rev", metavar="REV", shell_complete=complete_revs, help="Attach to this commit instead of HEAD."
+)
 @click.option("--pending", is_flag=True, help="Queue the record; the post-commit hook attaches it to the next commit.")
 @click.option("-i", "--interactive", is_flag=True, help="Prompt for each value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
@@ -127,7 +136,7 @@ def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | Non
 
 
 @cli.command()
-@click.argument("rev", required=False)
+@click.argument("rev", required=False, shell_complete=complete_revs)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(rev: str | None, as_json: bool) -> None:
     """Show the records on a commit, one record (by id, as `git tokens log` shows it), or (without REV) the
@@ -173,26 +182,31 @@ def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortene
     name = branch or "(detached HEAD)"
     if s.records == 0:
         return f'No token records on {name} yet.\nhint: git tokens add 54161 "what you did"'
-    lines = [
-        f"Branch: {name}",
-        f"Total tokens:  {fmt.tokens(s.total_tokens)}",
-        f"  input:       {fmt.tokens(s.input_tokens)}",
-        f"  output:      {fmt.tokens(s.output_tokens)}"
-        + (f" (reasoning {fmt.tokens(s.reasoning_tokens)})" if s.reasoning_tokens else ""),
-        f"  cache read:  {fmt.tokens(s.cache_read_tokens)}",
-        f"  cache write: {fmt.tokens(s.cache_write_tokens)}"
-        + (f" (1-hour {fmt.tokens(s.cache_write_1h_tokens)})" if s.cache_write_1h_tokens else ""),
+    facts = [
+        ("Total tokens", fmt.tokens(s.total_tokens)),
+        ("  input", fmt.tokens(s.input_tokens)),
+        (
+            "  output",
+            fmt.tokens(s.output_tokens)
+            + (f" (reasoning {fmt.tokens(s.reasoning_tokens)})" if s.reasoning_tokens else ""),
+        ),
+        ("  cache read", fmt.tokens(s.cache_read_tokens)),
+        (
+            "  cache write",
+            fmt.tokens(s.cache_write_tokens)
+            + (f" (1-hour {fmt.tokens(s.cache_write_1h_tokens)})" if s.cache_write_1h_tokens else ""),
+        ),
     ]
     if s.unsplit_tokens:
-        lines.append(f"  split unknown: {fmt.tokens(s.unsplit_tokens)}")
-    lines += [
-        f"Sessions:      {s.sessions}" + (f" ({s.records} records)" if s.records != s.sessions else ""),
-        f"First use:     {fmt.local_time(s.first)}",
-        f"Last use:      {fmt.local_time(s.last)}",
-        "",
-        f"Last {len(s.recent)} record(s):",
-        _rows(s.recent, short, with_branch=False),
+        facts.append(("  split unknown", fmt.tokens(s.unsplit_tokens)))
+    facts += [
+        ("Sessions", f"{s.sessions}" + (f" ({s.records} records)" if s.records != s.sessions else "")),
+        ("First use", fmt.local_time(s.first)),
+        ("Last use", fmt.local_time(s.last)),
     ]
+    width = max(len(label) for label, _ in facts) + 2  # every value starts in one column
+    lines = [f"Branch: {name}", *(f"{label + ':':<{width}}{value}" for label, value in facts)]
+    lines += ["", f"Last {len(s.recent)} record(s):", _rows(s.recent, short, with_branch=False)]
     return "\n".join(lines)
 
 
@@ -233,7 +247,7 @@ def _record_text(entry: store.Entry, short: shortids.Shortener) -> str:
 
 
 @cli.command(name="log")
-@click.option("--branch", help="Only records made on this branch.")
+@click.option("--branch", shell_complete=complete_branches, help="Only records made on this branch.")
 @click.option("--author", help="Only records whose author contains this text.")
 @click.option("--model", help="Only records whose model contains this text.")
 @click.option("--since", help="Only records from this day on (YYYY-MM-DD, YYYYMMDD, or 7d / 2w: the last days).")

@@ -10,7 +10,17 @@ from typing import Any
 import click
 
 from gitokens import fmt
-from gitokens.cli import cli, current_repo, dump_json, echo, load_ledger, warn_invalid, write_file
+from gitokens.cli import (
+    cli,
+    complete_branches,
+    current_repo,
+    dump_json,
+    echo,
+    load_ledger,
+    warn_invalid,
+    write_file,
+)
+from gitokens.errors import UsageError
 from gitokens.ledger import store
 
 # -- report --------------------------------------------------------------------------------------
@@ -22,7 +32,7 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
 @click.option("--since", metavar="DAY", help="From this day on: YYYY-MM-DD, YYYYMMDD, or relative (7d, 2w).")
 @click.option("--until", metavar="DAY", help="Up to this day, inclusive.")
 @click.option("--days", type=click.IntRange(min=1), help="The last N days (the same as --since Nd).")
-@click.option("--branch", help="Only records made on this branch.")
+@click.option("--branch", shell_complete=complete_branches, help="Only records made on this branch.")
 @click.option("--author", help="Only records whose author contains this text.")
 @click.option("--model", help="Only records whose model contains this text.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows per breakdown (0: all).")
@@ -33,7 +43,19 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
     show_default=True,
     help="The trend table's period.",
 )
+@click.option("--breakdown", is_flag=True, help="Follow each row of the trend table with its per-model rows.")
+@click.option(
+    "--order",
+    type=click.Choice(["asc", "desc"]),
+    help="Oldest or newest first in the tables ordered by time (trend, branch days, sessions).",
+)
 @click.option("--sections", metavar="LIST", help="Comma-separated sections to show (default: all).")
+@click.option(
+    "--compare",
+    metavar="PERIOD [PERIOD]",
+    help="Compare two periods instead (a month 2025-10, a week 2025-W41, a day, FROM..TO, or 30d; one period: "
+    "with the one before it): overall totals and sources, models and providers, branches, authors.",
+)
 @click.option(
     "--timezone", "tz_name", metavar="ZONE", help="IANA time zone for days and weeks (default: config, else local)."
 )
@@ -58,6 +80,20 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
     metavar="NAME",
     help="With --database: only this repository (repeat).",
 )
+@click.option(
+    "--color",
+    "color_when",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text report: auto: on a terminal, unless NO_COLOR is set.",
+)
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Text: keep every column whole, however wide (default: fit COLUMNS, else the terminal, else 80).",
+)
+@click.argument("against", required=False, metavar="[PERIOD]")
 def report(
     since: str | None,
     until: str | None,
@@ -68,11 +104,18 @@ def report(
     output: str | None,
     database: str | None,
     repositories: tuple[str, ...],
+    color_when: str,
+    wide: bool,
+    compare: str | None,
+    against: str | None,
     **options: Any,
 ) -> None:
     """Report token usage and cost from the ledger and the commit graph.
 
-    Sections: overall, branch, time, branches, merges, models, authors, recent, costs, trends; over a
+    Sections: overall, branch, time, hours, branches, merges, models, authors, sessions, recent, costs,
+    trends. With --compare PERIOD [PERIOD]: overall, models, branches, authors, each period side by side
+    with the change from the first to the second. --format csv: one row per record; with --sections
+    sessions or trends alone, one row per session or per period (and model, with --breakdown). Over a
     database (--database, or $GITOKENS_DATABASE_URL with --database ""), also repositories, and merges are
     those each repository published.
 
@@ -81,11 +124,21 @@ def report(
         git tokens report
         git tokens report --since 7d --format markdown -o summary.md
         git tokens report --format html -o tokens.html
+        git tokens report --sections sessions --top 20
+        git tokens report --by month --breakdown
+        git tokens report --compare 2025-10 2025-11
+        git tokens report --compare 30d --format markdown
         git tokens report --database postgresql://reports@db.example.com/tokens --since 30d
     """
     from gitokens.report import cache, pipeline  # heavy (numpy, prices, templates): only for this command
 
-    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if against is not None and compare is None:
+        raise UsageError(f"unexpected argument {against!r}", hint="two periods: --compare 2025-10 2025-11")
+    color = color_when == "always" or (
+        color_when == "auto" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+    options["compare"] = tuple(p for p in (compare, against) if p is not None)
+    options["width"] = None if wide else terminal_width()
     if database is not None or repositories:
         text = _database_report(database, repositories, since, until, days, tz_name, sections, fmt_name, color, options)
         _emit(text, output, color and fmt_name == "text")
@@ -140,6 +193,13 @@ def _database_report(database: str | None, repositories: tuple[str, ...], *args:
         color=color,
         **options,
     )
+
+
+def terminal_width() -> int:
+    """The width text is fitted to: ``COLUMNS``, else the terminal's, else 80 (a pipe, a file)."""
+    import shutil
+
+    return max(shutil.get_terminal_size((80, 24)).columns, 20)
 
 
 @cli.command()
@@ -216,7 +276,7 @@ def demo_cmd(path: str | None) -> None:
     echo(f"demo repository: {made.path}\n")
     loaded = store.load(made.repo)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = pipeline.run(made.repo, loaded, fmt="text", color=color, now=made.now)
+    text = pipeline.run(made.repo, loaded, fmt="text", color=color, width=terminal_width(), now=made.now)
     echo(text, nl=not text.endswith("\n"), colour=bool(color))
     dashboard = made.path / demo.DASHBOARD
     dashboard.write_text(pipeline.run(made.repo, loaded, fmt="html", now=made.now), encoding="utf-8")

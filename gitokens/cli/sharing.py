@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gitokens.cli import cli, current_repo, echo, load_ledger
+from gitokens.cli import cli, complete_branches, complete_revs, current_repo, echo, load_ledger
 from gitokens.errors import GitTokensError
 
 # -- sync, carry, doctor ---------------------------------------------------------------------------
@@ -48,9 +48,19 @@ def sync_cmd(remote: str | None, no_push: bool, dry_run: bool) -> None:
 
 
 @cli.command(name="carry")
-@click.argument("sources", nargs=-1, metavar="[SOURCE...]")
-@click.option("--onto", metavar="COMMIT", help="Where the records go; a range (A..B) matches commits by patch id.")
-@click.option("--squash-merged", metavar="BRANCH", help="Find where BRANCH was squash- or rebase-merged, carry there.")
+@click.argument("sources", nargs=-1, metavar="[SOURCE...]", shell_complete=complete_revs)
+@click.option(
+    "--onto",
+    metavar="COMMIT",
+    shell_complete=complete_revs,
+    help="Where the records go; a range (A..B) matches commits by patch id.",
+)
+@click.option(
+    "--squash-merged",
+    metavar="BRANCH",
+    shell_complete=complete_branches,
+    help="Find where BRANCH was squash- or rebase-merged, carry there.",
+)
 def carry_cmd(sources: tuple[str, ...], onto: str | None, squash_merged: str | None) -> None:
     """Copy the records of commits onto the commits that replaced them (squash, rebase merge, cherry-pick).
 

@@ -182,6 +182,16 @@ class Repo:
                         tips[name[len(prefix) :]] = str(self.pg.references[name].resolve().target)
         return tips
 
+    def ref_names(self, *, tags: bool = False) -> list[str]:
+        """Branch names (local, and origin's without their prefix), then tag names with ``tags``, each once
+        and sorted: what shell completion offers. Nothing is resolved, so a broken ref costs nothing."""
+        prefixes = ("refs/heads/", "refs/remotes/origin/", *(("refs/tags/",) if tags else ()))
+        found: dict[str, None] = {}
+        for prefix in prefixes:
+            names = (name[len(prefix) :] for name in self.pg.references if name.startswith(prefix))
+            found.update(dict.fromkeys(sorted(name for name in names if name != "HEAD")))
+        return list(found)
+
     def default_branch(self, configured: str | None = None) -> str | None:
         """The branch merges land on: as configured, else origin's HEAD, else main or master, else HEAD's."""
         candidates = [configured] if configured else []

@@ -9,6 +9,7 @@ or unreachable still count everywhere else, by their own fields.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 from gitokens.config import Config
 from gitokens.git.repo import Repo
 from gitokens.pricing import Pricer
-from gitokens.report import listing
+from gitokens.report import breakdown, compare, hours, listing, sessions
 from gitokens.report.aggregate import (
     AUTHOR,
     BRANCH,
@@ -51,6 +52,7 @@ from gitokens.report.columns import (
     factorize,
     ts_text,
 )
+from gitokens.report.compare import Period
 from gitokens.report.costs import costs
 from gitokens.report.localdays import day_number, from_day_number, local_days, ms
 from gitokens.report.merges import merge_totals, walk_merges
@@ -69,6 +71,8 @@ SECTIONS = (
     "recent",
     "costs",
     "trends",
+    "sessions",
+    "hours",
 )
 
 
@@ -89,6 +93,9 @@ class Options:
     current: str | None = None  # the branch the report is about (default: HEAD's)
     now: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
+    breakdown: bool = False  # the trend tables' rows split by model
+    order: str | None = None  # asc or desc for the tables ordered by time; None: each its own
+    compare: tuple[Period, Period] | None = None  # two periods side by side instead of the report
 
 
 class Across(Protocol):
@@ -142,7 +149,7 @@ def build(
         totals=overall,
         session_stats=_session_stats(records, None, overall),
         branch=_branch_section(records, branches.get(current or "(detached)", _NONE), current, overall),
-        windows=_windows(records, now),
+        windows=_windows(records, days, now),
         by_branch=by_branch,
         by_merge=[],
         merge_totals=merge_totals([], Totals()),
@@ -157,22 +164,44 @@ def build(
         recent=listing.rows(columns, records, listing.recent(columns, records, options.recent), full=False),
         cost_analysis=_cost_analysis(records, models, pricer, now),
         insights=_insights(daily, by_branch, now),
-        projection=_projection(records, days, now),
+        projection=_projection(records, days, now, options),
         unpriced_models=sorted(pricer.unpriced),
         invalid_lines=[
             {"commit": i.commit, "line": i.line_no, "error": i.error, "text": i.text[:200]} for i in columns.invalid
         ],
         estimated_split={"input": config.split.input, "output": config.split.output},
+        default_model=_default_model(records, models, pricer),
         sections=list(options.sections),
         by=options.by,
         records=listing.every(columns, records) if options.with_records else None,
     )
+    _views(report, columns, records, tz, options)
     if repo is not None and default and history:  # last: git has been walking the history meanwhile
         report.by_merge, brought = walk_merges(repo, default, history, columns, records)
         report.merge_totals = merge_totals(report.by_merge, records.sums(brought))
     if across is not None:
         across.finish(report, columns, records)
     return report
+
+
+def _views(report: Report, columns: Columns, records: Records, tz: tzinfo, options: Options) -> None:
+    """The views beyond the tables: sessions, hours of the day, the per-model breakdown, the order of the
+    tables ordered by time, and the comparison of two periods."""
+    if "sessions" in options.sections:
+        report.by_session = sessions.table(columns, records, options.top, options.order)
+    if "hours" in options.sections:
+        report.hours = hours.hours(records, tz)
+    if options.breakdown:
+        breakdown.add_models(records, DAY, report.daily, lambda d: d.isoformat())
+        breakdown.add_models(records, WEEK, report.weekly)
+        breakdown.add_models(records, MONTH, report.monthly)
+    report.breakdown, report.order = options.breakdown, options.order
+    if options.order == "desc":
+        for table in (report.daily, report.weekly, report.monthly):
+            table.rows.reverse()
+        report.branch["daily"].reverse()
+    if options.compare:
+        report.compare = compare.compare(records, options.compare, options.top)
 
 
 def _collect(
@@ -337,24 +366,51 @@ def _branch_section(records: Records, mine: np.ndarray, branch: str | None, over
     }
 
 
-def _windows(records: Records, now: datetime) -> dict[str, Totals]:
-    end = ms(now)
-    spans = (("last_24h", timedelta(hours=24)), ("last_7d", timedelta(days=7)), ("last_30d", timedelta(days=30)))
-    return {name: records.sums(records.between(ms(now - span), end)) for name, span in spans}
+def _windows(records: Records, days: dict[date, np.ndarray], now: datetime) -> dict[str, Totals]:
+    """The last 24 hours (rolling), and the last 7 and 30 days as calendar days in the report's time zone,
+    today included: the same days as the trends' week and the charts' bars."""
+    today = now.date()
+    return {
+        "last_24h": records.sums(records.between(ms(now - timedelta(hours=24)), ms(now))),
+        "last_7d": _sum_days(records, days, today - timedelta(days=6), today),
+        "last_30d": _sum_days(records, days, today - timedelta(days=29), today),
+    }
 
 
-def _projection(records: Records, days: dict[date, np.ndarray], now: datetime) -> dict[str, Any]:
-    last_30 = records.sums(records.between(ms(now - timedelta(days=30)), ms(now)))
+def _sum_days(records: Records, days: dict[date, np.ndarray], first: date, last: date) -> Totals:
+    """The totals of the records of the calendar days ``first`` to ``last``, both included."""
+    picked = [rows for day, rows in days.items() if first <= day <= last]
+    return records.sums(np.concatenate(picked)) if picked else Totals()
+
+
+def _average_days(now: datetime, options: Options) -> tuple[date, date]:
+    """The days a daily average is taken over: the last 30 (today included), within --since and --until, so
+    that a week's report divides by 7, not by 30 days it did not look at."""
+    last = min(now.date(), options.until) if options.until else now.date()
+    first = last - timedelta(days=29)
+    if options.since and options.since > first:
+        first = options.since
+    return first, last
+
+
+def _projection(records: Records, days: dict[date, np.ndarray], now: datetime, options: Options) -> dict[str, Any]:
+    first, last = _average_days(now, options)
+    spanned = max((last - first).days + 1, 0)
+    window = _sum_days(records, days, first, last)
+    per_day = max(spanned, 1)
     month_start = now.date().replace(day=1)
     in_month = [rows for day, rows in days.items() if month_start <= day <= now.date()]
     this_month = records.sums(np.concatenate(in_month)) if in_month else Totals()
     days_in_month = calendar.monthrange(now.year, now.month)[1]
     elapsed = now.day
     return {
-        "daily_average_tokens": last_30.total_tokens // 30,
-        "daily_average_cost_usd": None if last_30.cost_usd is None else round(last_30.cost_usd / 30, 6),
-        "monthly_tokens": last_30.total_tokens,
-        "monthly_cost_usd": None if last_30.cost_usd is None else round(last_30.cost_usd, 6),
+        "average_days": spanned,
+        "average_first_day": first.isoformat(),
+        "average_last_day": last.isoformat(),
+        "daily_average_tokens": window.total_tokens // per_day,
+        "daily_average_cost_usd": None if window.cost_usd is None else round(window.cost_usd / per_day, 6),
+        "monthly_tokens": window.total_tokens * 30 // per_day,
+        "monthly_cost_usd": None if window.cost_usd is None else round(window.cost_usd * 30 / per_day, 6),
         "month": month_start.strftime("%Y-%m"),
         "month_to_date_tokens": this_month.total_tokens,
         "month_to_date_cost_usd": None if this_month.cost_usd is None else round(this_month.cost_usd, 6),
@@ -383,11 +439,27 @@ def _insights(daily: Table, by_branch: Table, now: datetime) -> dict[str, Any]:
     }
 
 
+def _default_model(records: Records, models: dict[str, np.ndarray], pricer: Pricer) -> dict[str, Any] | None:
+    """How many records without a model were priced as ``default_model`` (None: none were): a report says so,
+    as their cost is the team's assumption, not the record's. ``reported`` mode prices nothing."""
+    default, rows = pricer.config.default_model, models.get(UNKNOWN)
+    if default is None or rows is None or pricer.mode == "reported":
+        return None
+    t = records.sums(rows)
+    return {"model": default, "records": t.records, "total_tokens": t.total_tokens}
+
+
 def _cost_analysis(records: Records, models: dict[str, np.ndarray], pricer: Pricer, now: datetime) -> list[CostLine]:
     lines = []
+    default = pricer.config.default_model
     for model, rows in models.items():
         t = records.sums(rows)
-        rates = pricer.rates(model, now) if model != UNKNOWN else None
+        if model == UNKNOWN:
+            rates = pricer.rates(default, now) if default else None
+            if rates is not None:
+                rates = dataclasses.replace(rates, source=f"default_model -> {default} ({rates.source})")
+        else:
+            rates = pricer.rates(model, now)
         lines.append(
             CostLine(
                 model=model,

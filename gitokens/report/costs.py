@@ -48,7 +48,8 @@ def costs(pricer: Pricer, columns: Columns, rows: np.ndarray) -> np.ndarray:
             for code in np.unique(model_codes[todo]).tolist():
                 pricer.unpriced.add(model.labels[code] if code >= 0 else UNKNOWN_MODEL)
             return out
-    if (model_codes[todo] < 0).any():
+    default = pricer.config.default_model  # what a record without a model is priced as, if anything
+    if default is None and (model_codes[todo] < 0).any():
         pricer.unpriced.add(UNKNOWN_MODEL)
         todo = todo[model_codes[todo] >= 0]
     if not len(todo):
@@ -58,7 +59,7 @@ def costs(pricer: Pricer, columns: Columns, rows: np.ndarray) -> np.ndarray:
     # Group by (model, provider), and by UTC day for the models whose price changed over time.
     pairs = model_codes[todo].astype(np.int64) * (len(provider.labels) + 1) + provider.codes[rows[todo]] + 1
     distinct, which = factorize(pairs)
-    dated = np.array([pricer.dated(*_names(columns, pair)) for pair in distinct.tolist()], dtype=bool)
+    dated = np.array([pricer.dated(*_names(columns, pair, default)) for pair in distinct.tolist()], dtype=bool)
     days = ts // _DAY
     days = np.where(dated[which], days - days.min(), -1)
     groups, inverse = factorize(which * (int(days.max()) + 2) + days + 1)
@@ -69,7 +70,7 @@ def costs(pricer: Pricer, columns: Columns, rows: np.ndarray) -> np.ndarray:
     table_of = np.full(len(groups), -1, dtype=np.int64)  # -1: unpriced, -2: priced one record at a time
     for g, i in enumerate(sample.tolist()):
         when = _EPOCH + timedelta(milliseconds=int(ts[i]))
-        priced, table = pricer.table(*_names(columns, int(pairs[i])), when)
+        priced, table = pricer.table(*_names(columns, int(pairs[i]), default), when)
         if table is not None:
             number = numbers.get(id(table))
             if number is None:
@@ -90,10 +91,11 @@ def costs(pricer: Pricer, columns: Columns, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _names(columns: Columns, pair: int) -> tuple[str, str | None]:
+def _names(columns: Columns, pair: int, default: str | None) -> tuple[str, str | None]:
+    """The (model, provider) of a pair code; a record without a model (code -1) is priced as ``default``."""
     model, provider = columns.texts["model"], columns.texts["provider"]
     m, p = divmod(pair, len(provider.labels) + 1)
-    return model.labels[m], provider.labels[p - 1] if p else None
+    return (model.labels[m] if m >= 0 else str(default)), provider.labels[p - 1] if p else None
 
 
 def _priced(table: PriceTable, counts: np.ndarray, split_input: float) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ import jinja2
 from gitokens import fmt
 from gitokens.dates import in_zone
 from gitokens.fmt import one_line
+from gitokens.report.grid import Column, lay_out, split_rows, wrap
 
 _F = TypeVar("_F", bound=Callable[..., str])
 FILTERS: dict[str, Callable[..., str]] = {}
@@ -99,6 +100,20 @@ def signed_pct(value: float | None) -> str:
 
 
 @_filter
+def signed(n: int | None) -> str:
+    """A change in a count: ``+1,234``, ``-56``, ``0``; ``-`` when unknown."""
+    return "-" if n is None else f"{n:+,}" if n else "0"
+
+
+@_filter
+def signed_usd(value: float | None) -> str:
+    """A change in money: ``+$1.50``, ``-$0.0400``; ``unknown`` when either side's cost is."""
+    if value is None:
+        return "unknown"
+    return ("-" if value < 0 else "+") + fmt.usd(abs(value))
+
+
+@_filter
 def squeeze(text: object, width: int = 40) -> str:
     """Untrusted text on one line of printable characters, at most ``width`` long (``-`` for None)."""
     return "-" if text is None else one_line(str(text), width)
@@ -114,9 +129,48 @@ def rcell(text: object, width: int) -> str:
     return squeeze(text, width).rjust(width)
 
 
+@jinja2.pass_context
+def grid(
+    context: jinja2.runtime.Context,
+    columns: list[Column],
+    rows: Iterable[Any],
+    caller: Callable[[Any], str],
+    indent: int = 2,
+    header: bool = True,
+) -> str:
+    """A text table fitted to the report's width (``grid``): the call block writes a row's cells, each
+    formatted, separated by ``SEP`` (more lines: more rows); the header row comes from ``columns``."""
+    cells = [cell for row in rows for cell in split_rows(str(caller(row)))]
+    return "\n".join(lay_out(columns, cells, context.get("width"), indent=indent, header=header)) + "\n"
+
+
+@_filter
+@jinja2.pass_context
+def fit(context: jinja2.runtime.Context, text: object, indent: int = 2, hang: int = 4) -> str:
+    """A line of prose wrapped to the report's width (``grid.wrap``)."""
+    return wrap(str(text), context.get("width"), indent, hang)
+
+
 def column_width(rows: list[dict[str, Any]], key: str, header: str, cap: int = 40) -> int:
-    """The width of a text column: its widest (squeezed) cell or header, at most ``cap``."""
-    return max([len(header)] + [len(squeeze(row.get(key), cap)) for row in rows])
+    """The width of a text column: its widest (squeezed) cell or header, at most ``cap``; a list is shown
+    joined by ``, ``."""
+    return max([len(header)] + [len(squeeze(listed(row.get(key)), cap)) for row in rows])
+
+
+@_filter
+def listed(value: object) -> str:
+    """A list's items joined by ``, `` (a session's branches, models); ``-`` for None."""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return "-" if value is None else str(value)
+
+
+@_filter
+@jinja2.pass_context
+def span(context: jinja2.runtime.Context, row: dict[str, Any]) -> str:
+    """A row's ``first`` to ``last`` in the report's zone: ``2025-09-29 16:00-18:30`` within a day."""
+    start, end = when(context, row["first"]), when(context, row["last"])
+    return start if start == end else f"{start}-{end[11:]}" if start[:10] == end[:10] else f"{start} - {end}"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~$])")
@@ -151,6 +205,32 @@ def _code_span(text: str) -> str:
 def names(rows: list[dict[str, Any]], key: str) -> str:
     """The ``key`` of each row, comma-separated (a merge's models)."""
     return ", ".join(str(row.get(key) or "-") for row in rows)
+
+
+@_filter
+def duration(row: dict[str, Any]) -> str:
+    """From a row's ``first`` to its ``last`` record: ``-`` for one moment, else ``45m``, ``3h 20m``, ``2d 4h``."""
+    minutes = int((_moment(row["last"]) - _moment(row["first"])).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m" if minutes else "-"
+
+
+@_filter
+def hour(value: int) -> str:
+    return f"{value:02d}:00"
+
+
+@_filter
+def commits(ids: list[str]) -> str:
+    """A session's commits: the first one's short id, and how many more (``1a2b3c4d5e +2``)."""
+    if not ids:
+        return "-"
+    return short(ids[0]) + (f" +{len(ids) - 1}" if len(ids) > 1 else "")
 
 
 @_filter

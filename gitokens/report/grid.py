@@ -20,6 +20,7 @@ from dataclasses import dataclass
 SEP = "\x1f"  # between a row's cells: a control character, so none can come from ledger text (squeezed)
 ELLIPSIS = "…"
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
+_BREAK = re.compile(r"(?<=\S) (?=\S)")
 
 
 @dataclass(frozen=True)
@@ -150,5 +151,34 @@ def lay_out(
 
 
 def split_rows(text: str) -> list[list[str]]:
-    """The rows a template's call block wrote: one per line, cells separated by ``SEP``."""
-    return [line.split(SEP) for line in text.strip("\n").split("\n") if line.strip()]
+    """The rows a template's call block wrote: one per line, cells separated by ``SEP``; a line of separators
+    alone is an empty row (a blank line in the table), a line of spaces none."""
+    return [line.split(SEP) for line in text.split("\n") if SEP in line or line.strip()]
+
+
+def wrap(text: str, width: int | None, indent: int = 2, hang: int = 4) -> str:
+    """Prose on lines of at most ``width`` columns, ``indent`` spaces before the first and ``hang`` before the
+    others; broken after a `` · `` where one fits, else between words (a run of spaces, which aligns a
+    label, is never a break). As it is when ``width`` is None or it fits."""
+    if width is None or indent + display_width(text) <= width:
+        return " " * indent + text
+    lines: list[str] = []
+    line = " " * indent
+    for number, part in enumerate(text.split(" · ")):
+        piece = part if number == 0 else "· " + part
+        started = bool(line.strip())
+        if display_width(line) + started + display_width(piece) <= width:
+            line = f"{line} {piece}" if started else line + piece
+            continue
+        if started and display_width(" " * hang + part) <= width:  # the part whole on a line of its own
+            lines.append(line + " ·" if number else line)
+            line = " " * hang + part
+            continue
+        for word in _BREAK.split(piece):  # at single spaces
+            if line.strip() and display_width(line) + 1 + display_width(word) > width:
+                lines.append(line)
+                line = " " * hang + word
+            else:
+                line = f"{line} {word}" if line.strip() else line + word
+    lines.append(line)
+    return "\n".join(lines)

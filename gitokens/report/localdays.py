@@ -16,7 +16,12 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def local_days(ts: np.ndarray, tz: tzinfo) -> np.ndarray:
-    """The local day (days since 1970-01-01) of each timestamp (milliseconds, UTC) in ``tz``.
+    """The local day (days since 1970-01-01) of each timestamp (milliseconds, UTC) in ``tz``."""
+    return local_times(ts, tz) // DAY
+
+
+def local_times(ts: np.ndarray, tz: tzinfo) -> np.ndarray:
+    """Each timestamp (milliseconds, UTC) as the milliseconds since 1970-01-01 00:00 of its wall clock in ``tz``.
 
     The zone's offset is looked up once per distinct UTC day; in a day where it changes (a daylight-saving
     switch), once per UTC hour; in an hour where it changes, per timestamp.
@@ -32,7 +37,7 @@ def local_days(ts: np.ndarray, tz: tzinfo) -> np.ndarray:
         steady = (starts == ends)[inverse]
         local[todo[steady]] = ts[todo[steady]] + starts[inverse[steady]]
         todo = todo[~steady]
-    return local // DAY
+    return local
 
 
 def day_number(day: date) -> int:

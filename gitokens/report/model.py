@@ -110,7 +110,7 @@ class Merge:
             "kind": self.kind,
             "pr": self.pr,
             "source_branch": self.source_branch,
-            "title": self.title,
+            "title": _without_pr(self.title, self.pr),
             **self.totals.to_dict(),
             "by_model": [r.to_dict("model") for r in self.by_model],
             "by_provider": [r.to_dict("provider") for r in self.by_provider],
@@ -178,9 +178,17 @@ class Report:
     estimated_split: dict[str, float]
     sections: list[str]
     by: str  # the trend table's period: day, week or month
+    # Records without a model priced as the configured default_model: {model, records, total_tokens}, or None.
+    default_model: dict[str, Any] | None = None
     # One row per record, oldest first, only when asked for (CSV); built as it is read (it can be read once,
     # unless it is a list); not in to_dict.
     records: Iterable[dict[str, Any]] | None = None
+    # One row per agent session (``sessions.py``), in ``order``; empty unless the section was asked for.
+    by_session: Table = field(default_factory=lambda: Table("session"))
+    hours: dict[str, Any] = field(default_factory=dict)  # activity per hour of the day (``hours.py``)
+    breakdown: bool = False  # the trend rows carry their per-model rows (``--breakdown``)
+    order: str | None = None  # --order: asc or desc for the tables ordered by time; None: each its own
+    compare: dict[str, Any] | None = None  # two periods side by side (``compare.py``), with --compare
     # A report over published repositories (``git tokens report --database``): a row per repository.
     by_repository: Table | None = None
 
@@ -217,7 +225,13 @@ class Report:
             "insights": self.insights,
             "projection": self.projection,
             "unpriced_models": self.unpriced_models,
+            "default_model": self.default_model,
             "invalid_lines": self.invalid_lines,
+            "by_session": self.by_session.to_list(),
+            "hours": self.hours,
+            "breakdown": self.breakdown,
+            "order": self.order,
+            "compare": self.compare,
             "omitted": {
                 name: table.omitted
                 for name, table in (
@@ -225,10 +239,20 @@ class Report:
                     ("by_model", self.by_model),
                     ("by_endpoint", self.by_endpoint),
                     ("by_author", self.by_author),
+                    ("by_session", self.by_session),
                 )
                 if table.omitted
             },
         } | ({"by_repository": self.by_repository.to_list()} if self.by_repository is not None else {})
+
+
+def _without_pr(title: str, pr: int | None) -> str:
+    """A merge's title without the " (#17)" GitHub appends to a squash's subject: the row shows its PR apart.
+    Another number stays: it is part of the title."""
+    suffix = f" (#{pr})"
+    if pr is not None and title.endswith(suffix) and len(title) > len(suffix):
+        return title[: -len(suffix)].rstrip()
+    return title
 
 
 def _money(value: float | None) -> float | None:

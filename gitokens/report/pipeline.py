@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from gitokens import dates
@@ -24,15 +24,18 @@ def run(
     *,
     fmt: str = "text",
     color: bool = False,
+    width: int | None = 80,
     **choices: object,
 ) -> str:
-    """The report, rendered in ``fmt``."""
+    """The report, rendered in ``fmt``; text tables fitted to ``width`` columns (None: every column whole)."""
+    if choices.get("compare") and fmt == "csv":
+        raise UsageError("--compare has no csv rendering", hint="use --format text, markdown, html or json")
     model = make(repo, ledger, with_records=fmt == "csv", **choices)  # type: ignore[arg-type]
     from gitokens.report import render  # only now; Jinja and the templates only for the formats using them
 
     if fmt in TEMPLATED and repo is not None:
         keep_templates_compiled(repo.state_dir() / "cache" / "templates")
-    return render.render(model, fmt, color=color)
+    return render.render(model, fmt, color=color, width=width)
 
 
 TEMPLATED = ("text", "markdown", "html")
@@ -76,6 +79,9 @@ def make(
     with_records: bool = False,
     current_branch: str | None = None,
     now: datetime | None = None,
+    breakdown: bool = False,
+    order: str | None = None,
+    compare: tuple[str, ...] = (),
     across: Across | None = None,
 ) -> Report:
     """The report model for these command-line choices, from a loaded ledger or its columns; with ``across``,
@@ -112,6 +118,9 @@ def make(
     )
     if days is not None:
         options.since = dates.last_days(days, "--days", today)
+    options.breakdown, options.order = breakdown, order
+    if compare:
+        comparing(options, compare, today, sections)
     columns = ledger if isinstance(ledger, Columns) else from_ledger(ledger)
     pricer = Pricer(config, cost_mode, prices_cache(repo) if repo is not None else PriceCache(None))
     return build(None if across is not None else repo, columns, config, pricer, tz, options, across)
@@ -155,14 +164,30 @@ def local_timezone() -> tzinfo:
     return datetime.now().astimezone().tzinfo or UTC
 
 
-def parse_sections(text: str | None, across: bool = False) -> tuple[str, ...]:
-    """The sections asked for. A report over published repositories has a Repositories section, and no
-    current branch: its default is every other section."""
-    known = (*SECTIONS, "repositories") if across else SECTIONS
+def comparing(options: Options, typed: tuple[str, ...], today: date, sections: str | None) -> None:
+    """``options`` for ``--compare``: the records of both periods, and only the sections a comparison has."""
+    from gitokens.report import compare
+
+    if options.since or options.until:
+        raise UsageError(
+            "give --compare or --since/--until/--days, not both",
+            hint="--compare 30d compares the last 30 days with the 30 before",
+        )
+    options.compare = compare.periods(typed, today)
+    options.since, options.until = compare.span(options.compare)
+    options.filters["compare"] = " ".join(typed)
+    options.sections = parse_sections(sections, known=compare.SECTIONS) if sections else compare.SECTIONS
+
+
+def parse_sections(text: str | None, across: bool = False, known: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The sections asked for, among ``known`` (the compared ones under --compare). A report over published
+    repositories has a Repositories section, and no current branch: its default is every other section."""
+    allowed = known or ((*SECTIONS, "repositories") if across else SECTIONS)
     if not text:
-        return tuple(s for s in known if s != "branch") if across else SECTIONS
+        return tuple(s for s in allowed if s != "branch") if across else SECTIONS
     chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [s for s in chosen if s not in known]
+    unknown = [s for s in chosen if s not in allowed]
     if unknown:
-        raise UsageError(f"--sections: unknown section {unknown[0]!r}", hint=f"choose from {', '.join(known)}")
+        where = " under --compare" if known is not None else ""
+        raise UsageError(f"--sections: unknown section {unknown[0]!r}{where}", hint=f"choose from {', '.join(allowed)}")
     return chosen

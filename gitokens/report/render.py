@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gitokens.pricing import UNKNOWN_MODEL
+from gitokens.report import views
 from gitokens.report.model import Report
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ CSV_COLUMNS = (
 MARKDOWN_LIMIT = 1024 * 1024  # GitHub refuses a job summary or a comment above 1 MiB (comments: 65,536 chars)
 CHART_DAYS = 90
 _TEMPLATES = {"text": "report.txt.j2", "markdown": "report.md.j2", "html": "dashboard.html.j2"}
+_COMPARE_TEMPLATES = {"text": "compare.txt.j2", "markdown": "compare.md.j2", "html": "compare.html.j2"}
 # Rows kept per long table (0: all); what is left out is counted in ``more`` and said. "rows" is every
 # breakdown; Markdown falls back to the second set when the first is still too large for GitHub.
 _LIMITS: dict[str, tuple[dict[str, int], ...]] = {
@@ -76,8 +79,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTED = tuple("'" + start for start in (*_FORMULA_START, "'"))  # what _csv_cell quoted, or a quoted quote
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
-    """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true."""
+def render(report: Report, fmt: str, *, color: bool = False, width: int | None = 80) -> str:
+    """``report`` as ``fmt`` (one of FORMATS); ANSI colour in text only when ``color`` is true, and its tables
+    fitted to ``width`` columns (None: every column whole, however wide)."""
     if fmt == "json":
         return to_json(report.to_dict())
     if fmt == "csv":
@@ -85,12 +89,19 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     if fmt not in _TEMPLATES:
         raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
     data = report.to_dict()
-    template = _environment().get_template(_TEMPLATES[fmt])
+    name = _COMPARE_TEMPLATES.get(fmt) if data["compare"] is not None else _TEMPLATES[fmt]
+    if name is None:
+        raise ValueError(f"a comparison has no {fmt} rendering")
+    template = _environment().get_template(name)
     for limits in _LIMITS[fmt]:
         context = _view(data, limits)
-        if fmt == "html":
+        if fmt == "html" and data["compare"] is None:
             context["charts"] = {"tokens": daily_chart(data, "total_tokens"), "cost": daily_chart(data, "cost_usd")}
-        out = template.render(**context, color=color)
+            context["model_charts"] = {
+                name: views.stacked_chart(data, value, context["charts"][name])
+                for name, value in (("tokens", "total_tokens"), ("cost", "cost_usd"))
+            }
+        out = template.render(**context, color=color, width=width)
         if fmt == "text":
             out = "\n".join(line.rstrip() for line in out.split("\n"))
         if fmt != "markdown" or len(out.encode()) <= MARKDOWN_LIMIT:
@@ -131,22 +142,34 @@ def to_json(data: Any) -> str:
 def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     """The template context: the report with long tables trimmed; ``more``: rows left out of each table (by
     ``--top`` or here); ``trend``: the table ``--by`` picks; ``invalid_count``: all invalid lines;
-    ``requests``, ``hour_writes``: whether the optional columns are shown."""
+    ``requests``, ``hour_writes``: whether the optional columns are shown; ``unpriced``: the unpriced models
+    by name, and whether records without a model are among them; each branch row's ``bar`` width."""
     report, more = dict(data), {}
     for name in (*_BREAKDOWNS, "unpriced_models"):
         report[name], more[name] = _keep(data[name], limits["rows"])
         more[name] += data["omitted"].get(name, 0)
+    report["by_branch"] = _share_bars(report["by_branch"])
     report["by_merge"], more["by_merge"] = _keep(data["by_merge"], limits["by_merge"])
     report["merge_totals"] = dict(data["merge_totals"])
     split = data["merge_totals"]["provider_split"]
     report["merge_totals"]["provider_split"], more["provider_split"] = _keep(split, limits["rows"])
     report["invalid_lines"], more["invalid_lines"] = _keep(data["invalid_lines"], limits["invalid_lines"])
+    newest = 1 if data["order"] == "desc" else -1  # the newest rows are kept: first or last
     report["branch"] = dict(data["branch"])
-    report["branch"]["daily"], more["branch_daily"] = _keep(data["branch"]["daily"], -limits["branch_daily"])
+    report["branch"]["daily"], more["branch_daily"] = _keep(data["branch"]["daily"], newest * limits["branch_daily"])
     table, key, label = _TREND.get(data["by"], _TREND["day"])
-    rows, more["trend"] = _keep(data[table], -limits["trend"])
-    trend = {"rows": rows, "key": key, "label": label}
+    rows, more["trend"] = _keep(data[table], newest * limits["trend"])
+    oldest_first = data["order"] == "asc"  # sessions are newest first unless asked otherwise
+    report["by_session"], more["by_session"] = _keep(data["by_session"], (-1 if oldest_first else 1) * limits["rows"])
+    more["by_session"] += data["omitted"].get("by_session", 0)
+    trend = {"rows": rows, "key": key, "label": label, "width": views.trend_width(rows)}
+    # Records without a model need another fix than a model without a price: the templates say each apart.
+    unpriced = {
+        "named": [name for name in report["unpriced_models"] if name != UNKNOWN_MODEL],
+        "no_model": UNKNOWN_MODEL in data["unpriced_models"],
+    }
     return {
+        "unpriced": unpriced,
         "report": report,
         "more": more,
         "trend": trend,
@@ -155,6 +178,7 @@ def _view(data: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
         # cache writes in the cost analysis.
         "requests": any(row["requests"] for row in data["by_model"]),
         "hour_writes": any(line["cache_write_1h_tokens"] for line in data["cost_analysis"]),
+        "hours": views.hour_strip(data["hours"]),
         "across": _across(data),
     }
 
@@ -174,6 +198,13 @@ def _across(data: dict[str, Any]) -> dict[str, Any] | None:
     if len(defaults) > 1:
         into = "the default branches (" + ", ".join(defaults) + ")"
     return {"count": len(names), "names": names if len(names) <= _NAMED else [], "into": into, "many": len(names) > 1}
+
+
+def _share_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each branch row with ``bar``: its share as a percentage of the largest share, the width of its bar,
+    so that the bars are proportional and the largest fills its track (13% and 6% look different)."""
+    largest = max((row["share"] for row in rows), default=0.0)
+    return [{**row, "bar": round(100.0 * row["share"] / largest, 1) if largest else 0.0} for row in rows]
 
 
 def _keep(rows: list[Any], limit: int) -> tuple[list[Any], int]:
@@ -221,11 +252,17 @@ def daily_chart(data: dict[str, Any], value: str, width: int = 640, height: int 
             }
         )
     yticks = [{"y": round(top + plot_h - plot_h * i / ticks, 1), "label": label(step_y * i)} for i in range(ticks + 1)]
-    every = max(1, math.ceil(span / 6))
+    every = _tick_days(span)
     xticks = [
-        {"x": round(left + (i + 0.5) * step, 1), "label": (first + timedelta(days=i)).strftime("%b %d")}
-        for i in range(0, span, every)
+        {
+            "x": round(left + (i + 0.5) * step, 1),
+            "label": (first + timedelta(days=i)).strftime("%b %d"),
+            "anchor": "middle",
+        }
+        for i in reversed(range(span - 1, -1, -every))  # from the last day back: the latest is always labelled
     ]
+    if span > 1:  # the last label ends at the plot's edge, so that it is never cut off
+        xticks[-1].update(x=width - right, anchor="end")
     return {
         "width": width,
         "height": height,
@@ -240,6 +277,12 @@ def daily_chart(data: dict[str, Any], value: str, width: int = 640, height: int 
         "days": span,
         "clipped": sum(1 for day in days if day < first),
     }
+
+
+def _tick_days(span: int) -> int:
+    """Days between date labels: a day, two, a week or two weeks (a month past CHART_DAYS), the first that needs
+    at most seven labels for ``span`` days, so that labels never crowd and a week's chart labels every day."""
+    return next((days for days in (1, 2, 7, 14) if span <= 7 * days), 30)
 
 
 def _nice(value: float) -> float:
@@ -270,7 +313,37 @@ def _tick_title(value: str, amount: float) -> str:
 # -- CSV ---------------------------------------------------------------------------------------------
 
 
+# The columns of the per-session and per-period CSVs (``--sections sessions`` or ``trends`` alone), after the
+# key columns; a list (sources, branches, commits, models) is one cell, its items separated by spaces.
+TABLE_CSV_COLUMNS = (
+    "records",
+    "sessions",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "estimated_tokens",
+    "cost_usd",
+    "unpriced_sessions",
+    "requests",
+)
+SESSION_CSV_KEYS = ("session", "sources", "first", "last", "branches", "commits", "models")
+
+
 def _csv(report: Report) -> str:
+    if report.sections == ["sessions"]:
+        rows = report.by_session.to_list()
+        return _table_csv(SESSION_CSV_KEYS, [{k: _joined(v) for k, v in row.items()} for row in rows])
+    if report.sections == ["trends"]:
+        table, key, _ = _TREND.get(report.by, _TREND["day"])
+        rows = []
+        for row in getattr(report, table).to_list():
+            rows.append({**row, "model": None})
+            rows += [{**model, key: row[key]} for model in row.get("models", [])]
+        return _table_csv((key, "model"), rows)
     if report.records is None:
         raise ValueError("this report was built without its records: build it with with_records=True for CSV")
     out = io.StringIO()
@@ -282,6 +355,19 @@ def _csv(report: Report) -> str:
     for row in report.records:
         writer.writerow([_csv_cell(row.get(column)) for column in columns])
     return out.getvalue()
+
+
+def _table_csv(keys: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow((*keys, *TABLE_CSV_COLUMNS))
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(column)) for column in (*keys, *TABLE_CSV_COLUMNS)])
+    return out.getvalue()
+
+
+def _joined(value: object) -> object:
+    return " ".join(value) if isinstance(value, list) else value
 
 
 def _csv_cell(value: object) -> object:
@@ -306,7 +392,8 @@ def csv_unquote(cell: str) -> str:
 def _environment() -> jinja2.Environment:
     import jinja2  # not for JSON and CSV
 
-    from gitokens.report.filters import FILTERS, column_width
+    from gitokens.report.filters import FILTERS, column_width, grid
+    from gitokens.report.grid import SEP, Column
 
     # setup.cfg maps the top-level templates/ onto the package gitokens.templates (package_dir), so the
     # directory is found through the package, in an editable install as in a wheel; PackageLoader("gitokens")
@@ -322,4 +409,5 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS, width=column_width)
+    env.globals.update(grid=grid, col=Column, SEP=SEP)
     return env

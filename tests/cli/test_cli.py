@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -99,15 +100,30 @@ def test_show_branch_summary_and_commit(repo: Path) -> None:
     for n in range(6):
         run("add", str(100 + n), f"session {n}", "--at", f"2025-01-0{n + 2}T10:00:00Z")
     out = run("show").output
-    assert "Branch: main" in out and "Total tokens:  1,865" in out and "Sessions:      7" in out
-    assert "cache read:  50" in out and "split unknown: 615" in out and "Last 5 record(s):" in out
+    assert "Branch: main" in out and "Total tokens:    1,865" in out and "Sessions:        7" in out
+    assert "cache read:    50" in out and "  split unknown: 615" in out and "Last 5 record(s):" in out
     assert "session 5" in out and "session 0" not in out  # the last five only
-    assert "First use:     2025-01-01 00:00" in out
+    assert "First use:       2025-01-01 00:00" in out
+    summary = out.split("\n\n")[0].splitlines()[1:]
+    assert len(summary) == 9 and {len(re.match(r"[^:]+:\s+", line)[0]) for line in summary} == {17}  # one column
+    assert out.rstrip().splitlines()[-1].startswith("* split unknown: only the total was recorded")
     data = json.loads(run("show", "--json").output)
     assert (data["sessions"], data["total_tokens"], len(data["recent"])) == (7, 1865, 5)
     on_first = json.loads(run("show", first[:8], "--json").output)
     assert [r["input_tokens"] for r in on_first] == [1000]
     assert "6 record(s) on" in run("show", second).output
+
+
+def test_the_split_marker_is_explained_only_where_it_appears(repo: Path) -> None:
+    head = commit(repo)
+    run("add", "--input", "10", "--output", "2", "--model", "m1")
+    for args in (["show"], ["show", head], ["log"]):
+        assert "*" not in run(*args).output
+    run("add", "500")
+    for args in (["show"], ["show", head], ["log"]):
+        lines = run(*args).output.rstrip().splitlines()
+        assert any("500*" in line for line in lines[:-1])
+        assert lines[-1].startswith("* split unknown: only the total was recorded")
 
 
 def test_show_on_a_branch_without_records(repo: Path) -> None:

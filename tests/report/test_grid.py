@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitokens.report.grid import Column, display_width, elide, lay_out
+from gitokens.report.grid import Column, display_width, elide, lay_out, wrap
 
 COLUMNS = [
     Column("Branch", shrink=12, cap=40),
@@ -84,3 +84,12 @@ def test_fitting_never_loses_a_kept_number_and_fits_when_it_can(rows: list[list[
     # What can go: if the table still overflows, every droppable column is gone and names are at their least.
     if any(display_width(line) > width for line in lines):
         assert "Sessions" not in header and "Share" not in header
+
+
+def test_prose_breaks_after_a_dot_separator_and_keeps_aligned_labels() -> None:
+    text = "Sessions      10   average 33,186 tokens · largest 176,000 · smallest 1,000"
+    lines = wrap(text, 60, indent=2, hang=6).splitlines()
+    assert lines == ["  Sessions      10   average 33,186 tokens · largest 176,000 ·", "      smallest 1,000"]
+    assert wrap(text, None) == "  " + text and wrap(text, 200) == "  " + text
+    words = wrap("hint: " + "word " * 30, 40, indent=0, hang=6).splitlines()
+    assert all(display_width(line) <= 40 for line in words) and words[1].startswith("      word")

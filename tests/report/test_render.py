@@ -237,6 +237,9 @@ PLACES = {
     "merge branch": lambda r: setattr(r.by_merge[0], "source_branch", HOSTILE),
     "unpriced model": lambda r: r.unpriced_models.append(HOSTILE),
     "repository": lambda r: setattr(r, "repository", HOSTILE),
+    "session branches": lambda r: r.by_session.rows[0].extra.update(branches=[HOSTILE, "main"]),
+    "session models": lambda r: r.by_session.rows[0].extra.update(models=[HOSTILE]),
+    "session agent": lambda r: r.by_session.rows[0].extra.update(sources=[HOSTILE]),
 }
 
 
@@ -272,6 +275,18 @@ def test_md_escapes(text: str, expected: str) -> None:
     assert filters.md(text) == expected
 
 
+def test_markdown_comparison_never_injects(demo_path: Path) -> None:
+    """The demo's hostile branch (rec-07, 2025-09-20) in a comparison of the weeks before and after."""
+    out = render.render(make(demo_path, compare=("2025-09-14..2025-09-20", "2025-09-21..2025-09-27")), "markdown")
+    assert "alert\\(1\\)" in out and "| 2,200 | 0 | -2,200 | -100.0% |" in out
+    for raw in ("<script", "](http", "![", "http://"):
+        assert raw not in out, raw
+    assert not re.search(r"@everyone", out) and ragged_tables(out) == []
+    html = render.render(make(demo_path, compare=("2025-09-14..2025-09-20",)), "html")
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<a " not in html and "<img" not in html and "src=" not in html
+
+
 def test_html_escapes_hostile_text(demo: Report) -> None:
     out = render.render(demo, "html")
     assert "<script" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
@@ -282,7 +297,7 @@ def test_html_escapes_hostile_text(demo: Report) -> None:
 def test_text_squeezes_control_characters(demo: Report) -> None:
     report = copy.deepcopy(demo)
     report.recent[0]["note"] = "line one\n\x1b[31mred\x1b[0m\rline two"
-    out = render.render(report, "text")
+    out = render.render(report, "text", width=None)  # --wide: the Note column is the first to go at 80
     assert "\x1b" not in out and "\r" not in out
     assert "line one [31mred [0m line two" in out
 
@@ -383,6 +398,8 @@ HEADINGS = {
     "recent": "Recent activity",
     "costs": "Cost analysis",
     "trends": "Trends (daily)",
+    "sessions": "Commits",
+    "hours": "Hours of the day",
 }
 
 
@@ -390,7 +407,7 @@ HEADINGS = {
 def test_each_section_alone(demo_path: Path, section: str) -> None:
     report = make(demo_path, sections=section)
     for fmt in ("text", "markdown", "html"):
-        out = render.render(report, fmt)
+        out = render.render(report, fmt, width=None)
         assert HEADINGS[section] in out, fmt
         others = [heading for name, heading in HEADINGS.items() if name != section and heading in out]
         assert others == [], f"{fmt} shows sections that were not asked for"

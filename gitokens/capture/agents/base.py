@@ -1,0 +1,380 @@
+"""What every agent reader shares: the call it returns, the reading it hands back, and the safe ways to open
+an agent's files (JSONL read from a saved offset, a JSON file re-read when it changed, SQLite read-only).
+
+A reader never raises on what it reads: a line that is not the agent's, a table that is missing, a database
+locked or being written become a count of malformed lines or a one-line warning in the ``Reading``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gitokens.capture.model import EARLIEST, Message, digester
+
+MAX_LINE = 8 << 20  # a line past this is no agent's usage record
+MAX_JSON = 64 << 20  # a whole-file JSON log past this is not read
+MAX_COUNT = 10**12  # a token count past this is not a count
+Position = dict[str, Any]
+"""Where a reader stopped in one file or database, JSON-able so the capture state can keep it."""
+
+
+class AgentCall(NamedTuple):
+    """One model call read from an agent's log, in Anthropic semantics: ``input_tokens`` excludes cache
+    reads and writes; ``output_tokens`` includes reasoning; ``reasoning_tokens`` is the part of the output
+    that was reasoning. ``cwd`` is None when the log does not say where the session ran (the call cannot be
+    attributed); ``provider`` is who served the call when the log says so. ``key`` is 128 bits of the
+    call's dedupe key, the same across re-reads and copies of the call."""
+
+    key: bytes
+    epoch: float
+    source: str
+    session: str | None
+    cwd: str | None
+    branch: str | None
+    model: str | None
+    provider: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_usd: float | None
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def ts(self) -> str:
+        from datetime import UTC, datetime
+
+        moment = datetime.fromtimestamp(self.epoch, UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def to_message(self) -> Message:
+        """The call as capture's ``Message`` (the working directory goes to ``worktree`` for a call without a
+        branch, so attribution can place it by the work tree, as a Codex call without a branch is)."""
+        return Message(
+            self.key,
+            self.epoch,
+            self.ts,
+            self.source,
+            self.session,
+            self.model,
+            self.branch,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+            self.cost_usd,
+            0,
+            None if self.branch else self.cwd,
+        )
+
+
+@dataclass
+class Reading:
+    """What one read of one log gave: the calls, where to continue from, the lines that were not the
+    agent's (by offset or row), and warnings to show (a locked database, a missing table)."""
+
+    calls: list[AgentCall] = field(default_factory=list)
+    position: Position = field(default_factory=dict)
+    malformed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Agent:
+    """One agent's reader. Subclasses set the class attributes and implement ``logs`` and ``read``."""
+
+    name: str = ""  # as ``--agent`` takes it
+    source: str = ""  # the ledger record's ``source``
+    variable: str | None = None  # the environment variable that moves the logs (the agent's own)
+    default: str = ""  # where the logs live by default, for people
+    reads: str = ""  # what is read, for people
+    unknown: str = ""  # what the logs cannot tell (empty: nothing that matters)
+
+    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        """The agent's log files or databases, in the order they are best read."""
+        raise NotImplementedError
+
+    def read(self, path: Path, position: Position | None = None) -> Reading:
+        """The calls in ``path`` after ``position`` (None: from the start) and the position to save."""
+        raise NotImplementedError
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------
+
+
+def home_of(env: Mapping[str, str] | None) -> tuple[Mapping[str, str], Path]:
+    env = os.environ if env is None else env
+    return env, Path(env.get("HOME") or os.path.expanduser("~"))
+
+
+def setting(env: Mapping[str, str], name: str) -> Path | None:
+    """The path an environment variable names, ``~`` expanded; None when unset or blank."""
+    value = env.get(name, "").strip()
+    return Path(os.path.expanduser(value)) if value else None
+
+
+def xdg_data(env: Mapping[str, str], home: Path) -> Path:
+    value = env.get("XDG_DATA_HOME", "").strip()
+    return Path(value) if value and os.path.isabs(value) else home / ".local" / "share"
+
+
+def walk(root: Path, accept: Any, depth: int = 6) -> list[Path]:
+    """The files under ``root`` (at most ``depth`` folders down) whose name ``accept`` takes, sorted."""
+    found: list[Path] = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if depth > 0:
+                    found += walk(Path(entry.path), accept, depth - 1)
+            elif entry.is_file() and accept(entry.name):
+                found.append(Path(entry.path))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def count(value: Any) -> int:
+    """A token count as the log gave it, or 0 when it is missing or not a count."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return 0
+    number = int(value)
+    return number if 0 <= number <= MAX_COUNT else 0
+
+
+def cost(value: Any) -> float | None:
+    """A reported cost in USD, or None when missing, zero (unknown) or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and 0 < value < 1e6 else None
+
+
+def text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def epoch_of(value: Any) -> float | None:
+    """Seconds since the epoch from an ISO-8601 string, or from a number (seconds or milliseconds); None
+    when it is not a time an agent could have logged."""
+    from datetime import UTC, datetime
+
+    seconds: float
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = moment.timestamp()
+    elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        seconds = value / 1000 if value > 1e11 else float(value)
+    else:
+        return None
+    import time
+
+    return seconds if EARLIEST <= seconds <= time.time() + 86_400 else None
+
+
+def key_of(source: str, *parts: Any) -> bytes:
+    """The 128-bit dedupe key of a call from its stable parts."""
+    digest = _DIGESTS.get(source)
+    if digest is None:
+        digest = _DIGESTS[source] = digester(source + "\0")
+    return digest(json.dumps(parts, separators=(",", ":"), sort_keys=True))
+
+
+_DIGESTS: dict[str, Callable[[str], bytes]] = {}
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON, or None when it is not JSON (or nests deeper than Python can take)."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+class Tail(NamedTuple):
+    """The complete lines appended to a JSONL file since a position, and the position after them."""
+
+    lines: list[tuple[int, bytes]]  # (offset, line without its newline)
+    position: Position
+    restarted: bool  # read from the start: the file is new, shorter, or another file
+
+
+def tail(path: Path, position: Position | None) -> Tail:
+    """The whole lines of ``path`` after the saved offset. The file is read from the start when it is not the
+    same file (inode) or is shorter than the offset. A last line without a newline is left for the next read
+    unless it is a whole JSON value already (an agent that ended without one)."""
+    position = position or {}
+    try:
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            offset = position.get("offset", 0)
+            same = position.get("inode") == stat.st_ino and isinstance(offset, int) and 0 <= offset <= stat.st_size
+            start = offset if same else 0
+            handle.seek(start)
+            data = handle.read()
+    except OSError:
+        return Tail([], dict(position), False)
+    lines: list[tuple[int, bytes]] = []
+    at = 0
+    while at < len(data):
+        end = data.find(b"\n", at)
+        if end < 0:
+            rest = data[at:]
+            if rest.strip() and loads(rest) is None:
+                break  # still being written
+            end = len(data)
+        line = data[at:end]
+        if line.strip():
+            lines.append((start + at, line if len(line) <= MAX_LINE else b""))
+        at = end + 1
+    moved = {"offset": start + min(at, len(data)), "inode": stat.st_ino}
+    return Tail(lines, moved, not same)
+
+
+def changed(path: Path, position: Position | None) -> tuple[bool, Position]:
+    """Whether a file rewritten in place changed since ``position`` (its mtime and size), and its new one."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False, dict(position or {})
+    now = {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+    return now != {k: (position or {}).get(k) for k in now}, now
+
+
+def read_json(path: Path) -> Any:
+    """A whole JSON file, or None when it is missing, too large or not JSON."""
+    try:
+        if path.stat().st_size > MAX_JSON:
+            return None
+        return loads(path.read_bytes())
+    except OSError:
+        return None
+
+
+class Database:
+    """A SQLite database opened read-only (``mode=ro``, so its write-ahead log is read too), with a short
+    busy timeout. ``problem`` says in one line why it could not be read (None when it could)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problem: str | None = None
+        self.connection: sqlite3.Connection | None = None
+        try:
+            uri = "file:" + _quote(str(path)) + "?mode=ro"
+            self.connection = sqlite3.connect(uri, uri=True, timeout=2.0)
+            self.connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.Error as error:
+            self.fail(error)
+
+    def fail(self, error: sqlite3.Error) -> None:
+        busy = "locked" in str(error) or "busy" in str(error)
+        why = "it is locked by the agent; the next capture reads it" if busy else str(error)
+        self.problem = f"{self.path}: cannot read ({why})"
+        self.close()
+
+    def columns(self, table: str) -> set[str]:
+        """The columns of ``table``; empty when the table is missing."""
+        if self.connection is None:
+            return set()
+        try:
+            rows = self.connection.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+        except sqlite3.Error as error:
+            self.fail(error)
+            return set()
+        return {str(row[0]) for row in rows}
+
+    def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        """The rows of a query; on an error (locked, corrupt) no more rows and ``problem`` set."""
+        if self.connection is None:
+            return
+        try:
+            cursor = self.connection.execute(sql, parameters)
+            while batch := cursor.fetchmany(1000):
+                yield from batch
+        except sqlite3.Error as error:
+            self.fail(error)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _quote(path: str) -> str:
+    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+
+
+Handler = Any  # (entry: Any, context: dict[str, Any]) -> AgentCall | list[AgentCall] | None
+LineErrors = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
+
+
+def read_jsonl(path: Path, position: Position | None, handle: Handler, begin: Any = None) -> Reading:
+    """The calls in the lines appended to a JSONL log since ``position``. ``handle`` turns one decoded line
+    into calls (or None), keeping what later lines need in ``context`` (saved with the offset, so a read that
+    starts mid-file knows the session and the model); ``begin(path)`` is the context of a file read from its
+    start. A line that is not JSON, or that ``handle`` cannot take, is counted as malformed."""
+    read = tail(path, position)
+    if read.restarted or not position:
+        context = begin(path) if begin is not None else {}
+    else:
+        context = dict(position.get("context") or {})
+    reading = Reading(position={**read.position, "context": context})
+    for offset, line in read.lines:
+        entry = loads(line) if line else None
+        if entry is None:
+            reading.malformed.append(f"{path}:{offset}")
+            continue
+        try:
+            found = handle(entry, context)
+        except LineErrors:
+            reading.malformed.append(f"{path}:{offset}")
+            continue
+        if isinstance(found, list):
+            reading.calls += found
+        elif found is not None:
+            reading.calls.append(found)
+    return reading
+
+
+def read_rewritten(path: Path, position: Position | None, parse: Any) -> Reading:
+    """The calls of a JSON log the agent rewrites whole: every call again when the file changed (their keys
+    make the second reading count nothing twice), none when it did not."""
+    moved, now = changed(path, position)
+    reading = Reading(position=now)
+    if not moved:
+        return reading
+    document = read_json(path)
+    if document is None:
+        reading.malformed.append(str(path))
+        return reading
+    try:
+        reading.calls = parse(document)
+    except LineErrors:
+        reading.malformed.append(str(path))
+    return reading

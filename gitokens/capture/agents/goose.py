@@ -1,0 +1,192 @@
+"""Goose's SQLite store: ``<data>/sessions/sessions.db``, ``<data>`` = ``$GOOSE_PATH_ROOT/data`` or
+``${XDG_DATA_HOME:-~/.local/share}/goose``.
+
+Facts relied on, read in block/goose (``crates/goose/src/config/paths.rs``, ``crates/goose/src/session/
+session_manager.rs`` in the ledger version, schema 15, and ``migrations.rs``):
+
+- One database for all sessions (WAL). Recent builds insert one ``usage_ledger`` row per model call
+  (``id`` AUTOINCREMENT, ``session_id``, ``created_timestamp`` in unix seconds, ``model``, ``input_tokens``,
+  ``output_tokens``, ``total_tokens``, ``cache_read_tokens``, ``cache_write_tokens``, ``cost``,
+  ``cost_source``, ``is_compaction``) and add the same amounts to the session's ``accumulated_*`` columns in
+  one transaction: the ledger is read and the totals never (they would count every call twice).
+  Compaction calls are ledger rows: real spend, kept. A ``carried_forward`` row (model NULL) holds the
+  usage of before the ledger, lumped at the upgrade; it is kept.
+- ``sessions.working_dir`` (NOT NULL) is the session's directory; ``provider_name`` its provider
+  (``anthropic``, ``openai``, ``databricks``, ...); ``model_config_json.model_name`` the model when a row has
+  none. No branch.
+- ``input_tokens`` includes the cache reads and writes: Goose's Anthropic usage reader
+  (``crates/goose/src/providers/formats/anthropic.rs``, ``get_usage`` and its tests: input 12 plus cache
+  creation 12 gives ``input_tokens`` 24, with ``cache_write_input_tokens`` 12 beside it) sums them, and
+  OpenAI-style ``prompt_tokens`` include the cached ones by definition. So our input = input - cache read -
+  cache write. Reasoning is inside ``output_tokens`` (no separate count). ``cost`` is USD,
+  provider-reported or estimated by Goose.
+- Reading: the ledger after the saved ``id``. A store without ``usage_ledger`` (older schemas) is read from
+  ``sessions``' ``accumulated_{input,output}_tokens`` (and the cache columns where they exist): each read
+  gives one call per session, the growth since the snapshot kept in the position, dated at ``updated_at``
+  and keyed by the session and its totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gitokens.capture.agents.base import (
+    Agent,
+    AgentCall,
+    Database,
+    Position,
+    Reading,
+    cost,
+    count,
+    epoch_of,
+    home_of,
+    key_of,
+    loads,
+    setting,
+    text,
+    xdg_data,
+)
+
+SOURCE = "goose"
+_SESSION_COLUMNS = ("working_dir", "provider_name", "model_config_json")
+_TOTALS = (
+    "accumulated_input_tokens",
+    "accumulated_output_tokens",
+    "accumulated_cache_read_tokens",
+    "accumulated_cache_write_tokens",
+)
+
+
+class Goose(Agent):
+    name = "goose"
+    source = SOURCE
+    variable = "GOOSE_PATH_ROOT"
+    default = "~/.local/share/goose/sessions/sessions.db"
+    reads = "the usage_ledger rows (one per call); older stores: the growth of each session's totals"
+    unknown = "branch; per-call times and counts in stores older than the usage ledger"
+
+    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        env, home = home_of(env)
+        root = setting(env, "GOOSE_PATH_ROOT")
+        data = root / "data" if root is not None and root.is_absolute() else xdg_data(env, home) / "goose"
+        candidates = [data, home / "Library" / "Application Support" / "goose"]
+        return [path for base in candidates if (path := base / "sessions" / "sessions.db").is_file()]
+
+    def read(self, path: Path, position: Position | None = None) -> Reading:
+        with Database(path) as db:
+            sessions = db.columns("sessions")
+            ledger = db.columns("usage_ledger")
+            if db.problem is None and "id" not in sessions:
+                reading = Reading(position=dict(position or {}))
+                reading.warnings.append(f"{path}: no sessions table; not a Goose store of a known version")
+                return reading
+            if {"id", "session_id", "input_tokens", "output_tokens"} <= ledger:
+                reading = _ledger(db, position, sessions, ledger)
+            else:
+                reading = _totals(db, position, sessions)
+            if db.problem:
+                reading.warnings.append(db.problem)
+        return reading
+
+
+def _pick(columns: set[str], name: str, table: str) -> str:
+    return f"{table}.{name}" if name in columns else "NULL"
+
+
+def _ledger(db: Database, position: Position | None, sessions: set[str], ledger: set[str]) -> Reading:
+    mark = (position or {}).get("id", 0)
+    mark = mark if isinstance(mark, int) else 0
+    top = next(db.rows("SELECT max(id) FROM usage_ledger"), (0,))[0] or 0
+    if top < mark:
+        mark = 0
+    reading = Reading(position={"id": mark})
+    wanted = (
+        "created_timestamp",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost",
+    )
+    fields = ", ".join(_pick(ledger, name, "u") for name in wanted)
+    extra = ", ".join(_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    query = (
+        f"SELECT u.id, u.session_id, {fields}, {extra} FROM usage_ledger u LEFT JOIN sessions s "
+        "ON s.id = u.session_id WHERE u.id > ? ORDER BY u.id"
+    )
+    for row in db.rows(query, (mark,)):
+        reading.position["id"] = row[0]
+        rid, session, created, model, inp, out, read, write, spent, cwd, provider, config = row
+        when = epoch_of(created)
+        if when is None:
+            reading.malformed.append(f"{db.path}:usage_ledger id {rid}")
+            continue
+        read, write = count(read), count(write)
+        reading.calls.append(
+            AgentCall(
+                key_of(SOURCE, "ledger", session, rid),
+                when,
+                SOURCE,
+                text(session),
+                text(cwd),
+                None,
+                text(model) or _configured(config),
+                text(provider),
+                max(count(inp) - read - write, 0),
+                count(out),
+                read,
+                write,
+                0,
+                cost(spent),
+            )
+        )
+    return reading
+
+
+def _configured(config: Any) -> str | None:
+    parsed = loads(config) if isinstance(config, str) else None
+    return text(parsed.get("model_name")) if isinstance(parsed, dict) else None
+
+
+def _totals(db: Database, position: Position | None, sessions: set[str]) -> Reading:
+    """One call per session whose running totals grew since the snapshot in ``position``."""
+    before = (position or {}).get("sessions")
+    before = before if isinstance(before, dict) else {}
+    reading = Reading(position={"sessions": dict(before)})
+    totals = ", ".join(_pick(sessions, name, "s") for name in _TOTALS)
+    extra = ", ".join(_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    updated = _pick(sessions, "updated_at", "s")
+    for row in db.rows(f"SELECT s.id, {updated}, {totals}, {extra} FROM sessions s ORDER BY s.id"):
+        session, stamp, *numbers = row[: 2 + len(_TOTALS)]
+        cwd, provider, config = row[2 + len(_TOTALS) :]
+        now = [count(n) for n in numbers]
+        earlier = before.get(str(session))
+        earlier = earlier if isinstance(earlier, list) and len(earlier) == len(now) else [0] * len(now)
+        reading.position["sessions"][str(session)] = now
+        grown = [a - b for a, b in zip(now, earlier, strict=True)]
+        when = epoch_of(stamp.replace(" ", "T") if isinstance(stamp, str) else stamp)
+        if not any(grown) or min(grown) < 0 or when is None:
+            continue
+        inp, out, read, write = grown
+        reading.calls.append(
+            AgentCall(
+                key_of(SOURCE, "totals", session, now),
+                when,
+                SOURCE,
+                text(session),
+                text(cwd),
+                None,
+                _configured(config),
+                text(provider),
+                max(inp - read - write, 0),
+                out,
+                read,
+                write,
+                0,
+                None,
+            )
+        )
+    return reading

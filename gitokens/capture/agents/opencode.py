@@ -1,0 +1,156 @@
+"""OpenCode's SQLite store: ``${XDG_DATA_HOME:-~/.local/share}/opencode/opencode.db`` (``OPENCODE_DB`` moves it).
+
+Facts relied on, read in anomalyco/opencode (the successor of sst/opencode; ``packages/opencode/src/
+session/session.sql.ts``, ``message-v2.ts``, ``processor.ts``, ``session/index.ts``, ``storage/db.ts``,
+``storage/json-migration.ts``, ``global/index.ts``):
+
+- The data folder comes from xdg-basedir on every OS. ``OPENCODE_DB`` is an absolute path or a name in the
+  data folder; install channels other than latest/beta use ``opencode-<channel>.db``: every
+  ``opencode*.db`` there is read. The older JSON tree (``storage/``) was migrated into the database on
+  first run and is left in place: it is not read, so nothing counts twice.
+- One ``part`` row with ``data.type == "step-finish"`` per model call, written once when the step ends:
+  ``{"cost", "snapshot", "tokens": {"total", "input", "output", "reasoning", "cache": {"read", "write"}}}``.
+  ``message.data`` (``role: "assistant"``) has the ``modelID``, ``providerID``, ``time.created`` and
+  ``path.cwd``; ``session.directory`` (NOT NULL) is the session's directory. The message's own ``tokens``
+  is overwritten by each step (the last only), so the parts are the per-call ledger.
+- Token semantics (``Session.getUsage``): ``input`` is without cache reads and writes. Current builds (AI SDK
+  v6) report ``output`` without ``reasoning`` and ``total`` as the provider's total (input with cache, output
+  and reasoning); older ones (v5) reported the provider's output, reasoning included, alongside
+  ``reasoning``. A part whose ``total`` equals input + output + cache (reasoning not on top) is read as the
+  older kind. Our output = output (+ reasoning when not already in it); reasoning = reasoning.
+- ``cost`` is USD computed by OpenCode (models.dev prices; 0 when unknown or under a subscription: then
+  None). No branch.
+- Reading: a watermark on ``part``'s rowid (new rows get larger rowids; a database whose largest rowid
+  fell below the watermark was replaced and is read again). ``Session.fork`` copies a session's messages
+  and parts under new ids with the same data, so the key is the copied data (the message's creation time,
+  provider, model, the step's snapshot, tokens and cost), not the part id: a fork's copies count once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gitokens.capture.agents.base import (
+    Agent,
+    AgentCall,
+    Database,
+    Position,
+    Reading,
+    cost,
+    count,
+    epoch_of,
+    home_of,
+    key_of,
+    loads,
+    text,
+    xdg_data,
+)
+
+SOURCE = "opencode"
+_QUERY = (
+    "SELECT p.rowid, p.{time} , p.data, m.data, s.id, s.directory FROM part p "
+    "LEFT JOIN message m ON m.id = p.message_id LEFT JOIN session s ON s.id = p.session_id "
+    "WHERE p.rowid > ? AND p.data LIKE '%step-finish%' ORDER BY p.rowid"
+)
+
+
+class OpenCode(Agent):
+    name = "opencode"
+    source = SOURCE
+    variable: str | None = "OPENCODE_DB"
+    default = "~/.local/share/opencode/opencode.db (XDG_DATA_HOME moves the folder)"
+    reads = "each step-finish part (one per model call) of the SQLite store"
+    unknown = "branch; the pre-SQLite JSON tree (migrated into the store by OpenCode itself)"
+
+    def folder(self, env: Mapping[str, str] | None = None) -> Path:
+        env, home = home_of(env)
+        return xdg_data(env, home) / name_of(self)
+
+    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        env, _ = home_of(env)
+        folder = self.folder(env)
+        chosen = env.get(self.variable or "", "").strip() if self.variable else ""
+        if chosen and chosen != ":memory:":
+            path = Path(chosen).expanduser()
+            return [path if path.is_absolute() else folder / path]
+        try:
+            return sorted(p for p in folder.iterdir() if p.name.startswith(name_of(self)) and p.suffix == ".db")
+        except OSError:
+            return []
+
+    def read(self, path: Path, position: Position | None = None) -> Reading:
+        return read_store(path, position, self.source)
+
+
+def name_of(agent: Agent) -> str:
+    return agent.name
+
+
+def read_store(path: Path, position: Position | None, source: str) -> Reading:
+    """The step-finish parts after the saved rowid in an OpenCode-schema store (OpenCode's or a fork's)."""
+    mark = (position or {}).get("rowid", 0)
+    mark = mark if isinstance(mark, int) else 0
+    reading = Reading(position={"rowid": mark})
+    with Database(path) as db:
+        columns = db.columns("part")
+        if db.problem is None and not {"message_id", "session_id", "data"} <= columns:
+            reading.warnings.append(f"{path}: no part table of a known shape; not read")
+            return reading
+        top = next(db.rows("SELECT max(rowid) FROM part"), (0,))[0] or 0
+        if top < mark:
+            mark = 0  # a new database under the old name
+        time = "time_created" if "time_created" in columns else "rowid"
+        for row in db.rows(_QUERY.format(time=time), (mark,)):
+            reading.position["rowid"] = row[0]
+            try:
+                call = _step(row, source)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                reading.malformed.append(f"{path}:part rowid {row[0]}")
+                continue
+            if call is not None:
+                reading.calls.append(call)
+        if db.problem:
+            reading.warnings.append(db.problem)
+    return reading
+
+
+def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
+    _, created, part_data, message_data, session, directory = row
+    part = loads(part_data) if isinstance(part_data, str | bytes) else None
+    if not isinstance(part, dict) or part.get("type") != "step-finish":
+        return None
+    tokens = part.get("tokens")
+    if not isinstance(tokens, dict):
+        raise ValueError("a step without tokens")
+    decoded = loads(message_data) if isinstance(message_data, str | bytes) else None
+    message: dict[str, Any] = decoded if isinstance(decoded, dict) else {}
+    times: dict[str, Any] = message["time"] if isinstance(message.get("time"), dict) else {}
+    when = epoch_of(created) if isinstance(created, int) and created > 1e11 else None
+    when = when or epoch_of(times.get("completed")) or epoch_of(times.get("created"))
+    if when is None:
+        raise ValueError("no time")
+    cache: dict[str, Any] = tokens["cache"] if isinstance(tokens.get("cache"), dict) else {}
+    inp, out, reasoning = count(tokens.get("input")), count(tokens.get("output")), count(tokens.get("reasoning"))
+    read, write = count(cache.get("read")), count(cache.get("write"))
+    inside = reasoning > 0 and count(tokens.get("total")) == inp + out + read + write
+    model, provider = text(message.get("modelID")), text(message.get("providerID"))
+    path: dict[str, Any] = message["path"] if isinstance(message.get("path"), dict) else {}
+    key = key_of(source, times.get("created"), provider, model, part.get("snapshot"), tokens, part.get("cost"))
+    return AgentCall(
+        key,
+        when,
+        source,
+        text(session),
+        text(directory) or text(path.get("cwd")),
+        None,
+        model,
+        provider,
+        inp,
+        out if inside else out + reasoning,
+        read,
+        write,
+        min(reasoning, out) if inside else reasoning,
+        cost(part.get("cost")),
+    )
