@@ -3,10 +3,11 @@ its way to a terminal (ledger text is untrusted: an escape sequence in a model n
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from gitokens.dates import in_zone
 
@@ -31,11 +32,13 @@ def usd(value: float) -> str:
     """A cost as every table and command shows it: to the ten-thousandth of a dollar under $1, to the cent
     from $1 up, rounded half up from the millionth of a dollar that reports keep (so ``report``, ``check``
     and the Action's summary show one amount the same way)."""
+    if not math.isfinite(value):
+        return f"${value}"
     amount = Decimal(repr(round(value, 6)))
-    shown = amount.quantize(_TEN_THOUSANDTH, ROUND_HALF_UP)
+    shown = amount.quantize(_TEN_THOUSANDTH, ROUND_HALF_UP, _WIDE)
     if abs(shown) >= 1:
-        shown = amount.quantize(_CENT, ROUND_HALF_UP)
-    return f"-${-shown:,}" if shown < 0 else f"${shown:,}"
+        shown = amount.quantize(_CENT, ROUND_HALF_UP, _WIDE)
+    return f"-${shown.copy_abs():,}" if shown < 0 else f"${shown.copy_abs():,}"  # exact; -0.0000 is $0.0000
 
 
 def rate(value: float | None, missing: str = "-") -> str:
@@ -48,6 +51,7 @@ def rate(value: float | None, missing: str = "-") -> str:
 
 
 _TEN_THOUSANDTH, _CENT = Decimal("0.0001"), Decimal("0.01")
+_WIDE = Context(prec=400)  # any float's digits to the ten-thousandth (the default 28 digits end at 1e24)
 
 
 def local_time(ts: str | None) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import errno
 import os
 import pty
+import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import commit, git, run
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gitokens import fmt
 
@@ -106,11 +110,21 @@ def test_csv_to_a_file_or_pipe_is_exact(repo: Path, tmp_path: Path, piped: list[
         (1234.5, "$1,234.50"),
         (12.345, "$12.35"),
         (0.0, "$0.0000"),
+        (999999999999999916113920.0, "$1,000,000,000,000,000,000,000,000.00"),  # past decimal's 28 digits
+        (-2.5, "-$2.50"),
     ],
-    ids=["raw", "kept", "half-up", "to-a-dollar", "thousands", "cents", "zero"],
+    ids=["raw", "kept", "half-up", "to-a-dollar", "thousands", "cents", "zero", "huge", "negative"],
 )
 def test_one_rule_for_money(value: float, shown: str) -> None:
     assert fmt.usd(value) == shown
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_any_amount_is_shown_to_the_cent_or_closer(value: float) -> None:
+    shown = fmt.usd(value)
+    assert re.fullmatch(r"-?\$\d{1,3}(,\d{3})*\.(\d{2}|\d{4})", shown), shown
+    kept = Decimal(repr(round(value, 6)))
+    assert abs(Decimal(shown.replace("$", "").replace(",", "")) - kept) <= Decimal("0.005")
 
 
 @pytest.mark.parametrize(
