@@ -28,8 +28,8 @@ from gitokens.git.notes import blob_data, note_changes
 from gitokens.git.repo import Repo
 from gitokens.ledger.record import Record
 from gitokens.ledger.store import Entry, InvalidLine
-from gitokens.ledger.store import load as load_ledger
-from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_ledger, record
+from gitokens.ledger.store import load_rows as load_ledger
+from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_rows, record
 
 _LAYOUT = 2  # 2: sessions coded by distinct value (reports count them)
 _FILE = f"columns-{__version__}-{_LAYOUT}.npz"
@@ -52,7 +52,7 @@ def load(repo: Repo, *, use_cache: bool = True) -> Columns:
             if moved.carried > _REWRITE:
                 _write(repo, moved)
             return moved
-    columns = from_ledger(load_ledger(repo, use_cache=use_cache))
+    columns = from_rows(load_ledger(repo, use_cache=use_cache))
     if use_cache:
         _write(repo, columns)
     return columns

@@ -10,6 +10,7 @@ commits (for records without one) are applied by ``report.py`` on every run.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import operator
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from gitokens.ledger.record import SPLIT_FIELDS, Record, format_timestamp
-from gitokens.ledger.store import Entry, InvalidLine, Ledger
+from gitokens.ledger.store import Entry, InvalidLine, Ledger, Row, Rows
 
 # Text fields, in the order they are stored; "attached" is the commit whose note holds the record now.
 TEXTS = ("id", "branch", "author", "model", "provider", "endpoint", "source", "session", "note", "commit", "attached")
@@ -31,6 +32,8 @@ INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL_ONLY, CACHE_WRITE_1H, R
 # Fields not worth deduplicating: a label per record. (Sessions are deduplicated: reports count them by code.)
 UNIQUE = ("id", "note")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIELDS = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}  # where each is in Record.values()
+_TARGET = _FIELDS["target"]
 
 
 class Text:
@@ -129,22 +132,37 @@ def ts_ms(text: str) -> int:
 
 def from_ledger(ledger: Ledger) -> Columns:
     """The columns of a loaded ledger (one pass over its records in effect)."""
+    columns = from_entries(ledger.tip, list(ledger.entries.values()), ledger.invalid)
+    columns.removed = {t.record.target for t in ledger.tombstones if t.record.target is not None}
+    return columns
+
+
+def from_rows(rows: Rows) -> Columns:
+    """The columns of the ledger as ``store.load_rows`` reads it, without a ``Record`` per row."""
+    columns = _build(rows.tip, rows.usage, rows.invalid)
+    columns.removed = {row[0][_TARGET] for row in rows.tombstones if row[0][_TARGET] is not None}
+    return columns
+
+
+def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
+    return _build(tip, [(e.record.values(), e.attached, e.placements) for e in entries], invalid)
+
+
+def _build(tip: str | None, entries: Sequence[Row], invalid: list[InvalidLine]) -> Columns:
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        columns = from_entries(ledger.tip, list(ledger.entries.values()), ledger.invalid)
-        columns.removed = {t.record.target for t in ledger.tombstones if t.record.target is not None}
-        return columns
+        return _columns(tip, entries, invalid)
     finally:
         if collecting:
             gc.enable()
 
 
-def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
+def _columns(tip: str | None, entries: Sequence[Row], invalid: list[InvalidLine]) -> Columns:
     n = len(entries)
     fields = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
-    rows = map(operator.attrgetter(*fields), (e.record for e in entries))
+    rows = map(operator.itemgetter(*(_FIELDS[name] for name in fields)), (e[0] for e in entries))
     by_field = dict(zip(fields, zip(*rows, strict=True), strict=True)) if n else {name: () for name in fields}
     stamps = np.array([ts[:-1] for ts in by_field["ts"]], dtype="datetime64[ms]").astype(np.int64)
     counts = np.empty((n, len(COUNTS)), dtype=np.int64)
@@ -156,12 +174,12 @@ def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[Invali
         else:
             counts[:, c] = by_field[name]
     texts = {name: (_each if name in UNIQUE else _encode)(by_field[name]) for name in TEXTS[:-1]}
-    attached = _encode([e.attached for e in entries])
+    attached = _encode([e[1] for e in entries])
     index = {label: code for code, label in enumerate(attached.labels)}
     placed_rows, placed_commits = [], []
     for row, entry in enumerate(entries):
-        if len(entry.placements) > 1:
-            for commit in entry.placements:
+        if len(entry[2]) > 1:
+            for commit in entry[2]:
                 placed_rows.append(row)
                 placed_commits.append(index.setdefault(commit, len(index)))
     texts["attached"] = Text(attached.codes, list(index))
