@@ -120,6 +120,12 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(keys, return_inverse=True)
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of integers, without its first call importing ``numpy.ma`` (~18 ms a report)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def ts_text(ms: int) -> str:
     return format_timestamp(_EPOCH + timedelta(milliseconds=ms))
 
