@@ -135,20 +135,33 @@ class Records:
         return np.ascontiguousarray(self.counts.T, dtype=np.float64)
 
     def _distinct_sessions(self, ids: np.ndarray, size: int, picked: np.ndarray | slice) -> np.ndarray:
-        """The number of distinct session keys among each group's rows."""
+        """The number of distinct session keys among each group's rows. A key no other row has counts once
+        wherever its row is (its rows sum once too); only the keys that rows share are told apart by a sort."""
         keys = self.sessions[picked]
         if not len(keys):
             return np.zeros(size, dtype=np.int64)
+        shared = self._shared_sessions[picked]
+        alone = np.bincount(ids[~shared], minlength=size)
+        if not shared.any():
+            return alone
         width = int(keys.max()) + 1
-        pairs, _ = factorize(ids.astype(np.int64) * width + keys)
-        return np.bincount(pairs // width, minlength=size)
+        pairs, _ = factorize(ids[shared].astype(np.int64) * width + keys[shared])
+        return alone + np.bincount(pairs // width, minlength=size)
+
+    @functools.cached_property
+    def _shared_sessions(self) -> np.ndarray:
+        """Whether each row's session key is another row's too."""
+        if not len(self.sessions):
+            return np.zeros(0, dtype=bool)
+        _, inverse = factorize(self.sessions)
+        return np.asarray(np.bincount(inverse)[inverse] > 1)
 
     @functools.cached_property
     def _exact_in_float(self) -> bool:
         return bool(len(self.counts) == 0 or float(self.counts.max()) * len(self.counts) < 2.0**53)
 
     def sums_by(self, groups: dict[Any, np.ndarray]) -> list[Totals]:
-        """The totals of every group at once."""
+        """The totals of every group at once (a group holds a row at most once, as ``group`` makes them)."""
         if not groups:
             return []
         sizes = [len(rows) for rows in groups.values()]
