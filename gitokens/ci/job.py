@@ -113,7 +113,7 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
     model, report_md, dashboard = _report(repo, loaded, settings, env, now, _event_branch(event))
     tz = pipeline.resolve_timezone(None, config)
     scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
-    pricer = Pricer(config)
+    pricer = Pricer(config, cache=pipeline.prices_cache(repo))  # the prices the report just looked up
     out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
     out.log += [v.line() for v in out.verdicts]
     if settings.push:
