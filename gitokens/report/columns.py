@@ -14,9 +14,10 @@ import dataclasses
 import gc
 import itertools
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -145,31 +146,50 @@ def from_ledger(ledger: Ledger) -> Columns:
 
 def from_rows(rows: Rows) -> Columns:
     """The columns of the ledger as ``store.load_rows`` reads it, without a ``Record`` per row."""
-    columns = _build(rows.tip, rows.usage, rows.invalid)
+    usage = rows.usage
+    fields = operator.itemgetter(*(_FIELDS[name] for name in _READ))
+    columns = _build(rows.tip, map(fields, (row[0] for row in usage)), usage, [row[1] for row in usage], rows.invalid)
     columns.removed = {row[0][_TARGET] for row in rows.tombstones if row[0][_TARGET] is not None}
     return columns
 
 
 def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
-    return _build(tip, [(e.record.values(), e.attached, e.placements) for e in entries], invalid)
+    fields = operator.attrgetter(*_READ)
+    return _build(tip, map(fields, (e.record for e in entries)), entries, [e.attached for e in entries], invalid)
 
 
-def _build(tip: str | None, entries: Sequence[Row], invalid: list[InvalidLine]) -> Columns:
+# The record fields the columns hold, in the order ``_build`` reads them.
+_READ = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
+
+
+def _build(
+    tip: str | None,
+    values: Iterable[tuple[Any, ...]],
+    placed: Sequence[Row] | Sequence[Entry],
+    attached: list[str],
+    invalid: list[InvalidLine],
+) -> Columns:
+    """The columns of records given as their ``_READ`` fields (``values``), with the commit holding each
+    (``attached``) and every commit holding a copy (``placed[i][2]``)."""
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _columns(tip, entries, invalid)
+        return _columns(tip, values, placed, attached, invalid)
     finally:
         if collecting:
             gc.enable()
 
 
-def _columns(tip: str | None, entries: Sequence[Row], invalid: list[InvalidLine]) -> Columns:
-    n = len(entries)
-    fields = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
-    rows = map(operator.itemgetter(*(_FIELDS[name] for name in fields)), (e[0] for e in entries))
-    by_field = dict(zip(fields, zip(*rows, strict=True), strict=True)) if n else {name: () for name in fields}
+def _columns(
+    tip: str | None,
+    values: Iterable[tuple[Any, ...]],
+    placed: Sequence[Row] | Sequence[Entry],
+    attached_to: list[str],
+    invalid: list[InvalidLine],
+) -> Columns:
+    n = len(attached_to)
+    by_field = dict(zip(_READ, zip(*values, strict=True), strict=True)) if n else {name: () for name in _READ}
     stamps = np.array([ts[:-1] for ts in by_field["ts"]], dtype="datetime64[ms]").astype(np.int64)
     counts = np.empty((n, len(COUNTS)), dtype=np.int64)
     for c, name in enumerate(COUNTS):
@@ -180,10 +200,10 @@ def _columns(tip: str | None, entries: Sequence[Row], invalid: list[InvalidLine]
         else:
             counts[:, c] = by_field[name]
     texts = {name: (_each if name in UNIQUE else _encode)(by_field[name]) for name in TEXTS[:-1]}
-    attached = _encode([e[1] for e in entries])
+    attached = _encode(attached_to)
     index = {label: code for code, label in enumerate(attached.labels)}
     placed_rows, placed_commits = [], []
-    for row, entry in enumerate(entries):
+    for row, entry in enumerate(placed):
         if len(entry[2]) > 1:
             for commit in entry[2]:
                 placed_rows.append(row)
