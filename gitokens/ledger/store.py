@@ -95,7 +95,11 @@ class Rows:
 
 def load(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ledger:
     """Read the whole ledger: each fanout subtree parsed once and cached by its object id."""
-    rows = load_rows(repo, ref, use_cache=use_cache)
+    return ledger_of(load_rows(repo, ref, use_cache=use_cache))
+
+
+def ledger_of(rows: Rows) -> Ledger:
+    """The ledger of ``load_rows``' rows, a ``Record`` each."""
     collecting = gc.isenabled()
     gc.disable()
     try:
