@@ -135,8 +135,8 @@ class Records:
         return np.ascontiguousarray(self.counts.T, dtype=np.float64)
 
     def _distinct_sessions(self, ids: np.ndarray, size: int, picked: np.ndarray | slice) -> np.ndarray:
-        """The number of distinct session keys among each group's rows. A key no other row has counts once
-        wherever its row is (its rows sum once too); only the keys that rows share are told apart by a sort."""
+        """The number of distinct session keys among each group's rows. A key that only one row has counts
+        once in that row's group; only the keys rows share need the sort of (group, key) pairs."""
         keys = self.sessions[picked]
         if not len(keys):
             return np.zeros(size, dtype=np.int64)
