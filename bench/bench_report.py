@@ -17,6 +17,7 @@ it waited for, from ``os.wait4``: what ``/usr/bin/time -v`` reports):
   parsed-notes cache, where one subtree is parsed again);
 - the import floor of the report command (``gitokens.cli``, ``report.pipeline``, ``render`` and genai-prices);
 - in this process, on a freshly opened repository each run: ``store.load``, ``columns.from_ledger``,
+  ``columns.from_rows(store.load_rows(..))`` (a report's columns rebuilt without a record object each),
   ``cache.load`` from its cache, pricing every record (``costs``), ``pipeline.make`` (pricing
   included) and ``render.render(.., "json")``;
 - in a child process, the peak memory after each of those stages.
@@ -229,7 +230,7 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
 
     from gitokens.config import load_config
     from gitokens.git.repo import open_repo
-    from gitokens.ledger.store import load
+    from gitokens.ledger.store import load, load_rows
     from gitokens.pricing import Pricer
     from gitokens.report import cache, columns, pipeline, render
     from gitokens.report.costs import costs
@@ -237,6 +238,7 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
     names = {
         "load": "store.load(repo)  (parsed-notes cache)",
         "from_ledger": "columns.from_ledger(ledger)",
+        "rebuild": "columns.from_rows(store.load_rows(repo))  (no columns cache)",
         "columns": "cache.load(repo)  (columns cache)",
         "pricing": "  pricing: costs() of every record (fresh Pricer)",
         "make": "pipeline.make(repo, columns)  (pricing included)",
@@ -253,6 +255,10 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
         built_at = time.perf_counter()
         del loaded
         gc.collect()
+        rebuild_at = time.perf_counter()
+        columns.from_rows(load_rows(repo))
+        rebuilt_at = time.perf_counter()
+        gc.collect()
         opened_at = time.perf_counter()
         cols = cache.load(repo)
         columns_at = time.perf_counter()
@@ -266,6 +272,7 @@ def _in_process(repo_path: Path, runs: int) -> dict[str, Timing]:
         if i >= 0:
             timings["load"].samples.append(loaded_at - start)
             timings["from_ledger"].samples.append(built_at - loaded_at)
+            timings["rebuild"].samples.append(rebuilt_at - rebuild_at)
             timings["columns"].samples.append(columns_at - opened_at)
             timings["pricing"].samples.append(priced_at - columns_at)
             timings["make"].samples.append(made_at - priced_at)

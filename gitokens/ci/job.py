@@ -99,7 +99,8 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
         fetched = sync.sync(repo, remote, push=False)
         out.log.append(f"ledger fetched from {remote}: {fetched.received} record(s) received")
         out.log += [f"received a line that is not a record, kept and skipped: {bad}" for bad in fetched.invalid]
-    loaded = store.load(repo)
+    rows = store.load_rows(repo)  # read once: the ledger's records, and the report's columns if not cached
+    loaded = store.ledger_of(rows)
     if loaded.invalid:
         out.log.append(f"ledger: {len(loaded.invalid)} line(s) are not valid records, kept and skipped")
     if settings.carry:
@@ -107,13 +108,15 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
         out.log += log
         out.notes += carried
         if wrote:
-            loaded = store.load(repo)
+            rows = store.load_rows(repo)
+            loaded = store.ledger_of(rows)
     if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
-        loaded = store.load(repo)
-    model, report_md, dashboard = _report(repo, loaded, settings, env, now, _event_branch(event))
+        rows = store.load_rows(repo)
+        loaded = store.ledger_of(rows)
+    model, report_md, dashboard = _report(repo, rows, settings, env, now, _event_branch(event))
     tz = pipeline.resolve_timezone(None, config)
     scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
-    pricer = Pricer(config)
+    pricer = Pricer(config, cache=pipeline.prices_cache(repo))  # the prices the report just looked up
     out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
     out.log += [v.line() for v in out.verdicts]
     if settings.push:
@@ -146,18 +149,19 @@ def _event_branch(event: Event) -> str | None:
 
 def _report(
     repo: Repo,
-    loaded: store.Ledger,
+    rows: store.Rows,
     settings: Settings,
     env: Mapping[str, str],
     now: datetime,
     current: str | None = None,
 ) -> tuple[Report, Path, Path]:
-    """The report model, and the Markdown report and HTML dashboard written under ``$RUNNER_TEMP/gitokens``."""
-    from gitokens.report import pipeline, render
+    """The report model, and the Markdown report and HTML dashboard written under ``$RUNNER_TEMP/gitokens``.
+    The columns come from the report's cache when a job runs twice on one clone, else from ``rows``."""
+    from gitokens.report import cache, pipeline, render
 
     model = pipeline.make(
         repo,
-        loaded,
+        cache.load(repo, rows=rows),
         since=settings.since,
         branch=settings.branch,
         sections=settings.sections,
@@ -168,6 +172,7 @@ def _report(
     folder = settings.out_dir or (Path(temp) / "gitokens" if temp else repo.state_dir() / "ci")
     folder.mkdir(parents=True, exist_ok=True)
     report_md, dashboard = folder / "report.md", folder / "tokens.html"
+    pipeline.keep_templates_compiled(repo.state_dir() / "cache" / "templates")
     report_md.write_text(render.render(model, "markdown"), encoding="utf-8")
     dashboard.write_text(render.render(model, "html"), encoding="utf-8")
     return model, report_md, dashboard

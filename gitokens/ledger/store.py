@@ -8,6 +8,7 @@ carry) counts once.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
@@ -72,11 +73,58 @@ class Ledger:
         return shortids.Shortener([*self.entries, *self.removed])
 
 
+# One record as the loader keeps it until a caller wants objects: its ``Record.values()``, the commit whose
+# note holds it, and every commit whose note holds a copy.
+Row = tuple[tuple[Any, ...], str, tuple[str, ...]]
+_FIELDS = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}
+_ID, _KIND, _TARGET = _FIELDS["id"], _FIELDS["kind"], _FIELDS["target"]
+
+
+@dataclass
+class Rows:
+    """The ledger as ``load`` resolves it, before any ``Record`` is built: what the report's columns are made
+    from (300,000 record objects cost more than everything else the report does with them)."""
+
+    tip: str | None
+    usage: list[Row] = field(default_factory=list)  # in effect, in the ledger's order
+    removed: list[Row] = field(default_factory=list)  # removed by tombstones
+    tombstones: list[Row] = field(default_factory=list)
+    invalid: list[InvalidLine] = field(default_factory=list)
+    conflicting_ids: set[RecordId] = field(default_factory=set)
+
+
 def load(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ledger:
     """Read the whole ledger: each fanout subtree parsed once and cached by its object id."""
+    return ledger_of(load_rows(repo, ref, use_cache=use_cache))
+
+
+def ledger_of(rows: Rows) -> Ledger:
+    """The ledger of ``load_rows``' rows, a ``Record`` each."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return Ledger(
+            tip=rows.tip,
+            entries={row[0][_ID]: _entry(row) for row in rows.usage},
+            removed={row[0][_ID]: _entry(row) for row in rows.removed},
+            tombstones=[_entry(row) for row in rows.tombstones],
+            invalid=rows.invalid,
+            conflicting_ids=rows.conflicting_ids,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _entry(row: Row) -> Entry:
+    return Entry(Record.from_values(row[0]), row[1], row[2])
+
+
+def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Rows:
+    """``load``'s ledger as rows of values: parsed, deduplicated and with tombstones applied the same way."""
     tip = repo.notes_tip(ref)
-    ledger = Ledger(tip=tip)
-    seen: dict[RecordId, list[tuple[Record, str]]] = {}
+    rows = Rows(tip=tip)
+    seen: dict[RecordId, list[tuple[tuple[Any, ...], str]]] = {}
     cache = NoteCache(repo) if use_cache else None
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
@@ -95,41 +143,41 @@ def load(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ledger:
                     cache.put(oid, parsed)
             records, invalid = parsed
             for commit, values in records:
-                record = Record.from_values(values)
-                found = seen.get(record.id)
+                found = seen.get(values[_ID])
                 if found is None:
-                    seen[record.id] = [(record, commit)]
+                    seen[values[_ID]] = [(values, commit)]
                 else:
-                    found.append((record, commit))
-            ledger.invalid.extend(InvalidLine(*bad) for bad in invalid)
+                    found.append((values, commit))
+            rows.invalid.extend(InvalidLine(*bad) for bad in invalid)
         if cache is not None:
             cache.keep_only({oid for oid, _ in groups if oid is not None})
-        _resolve(repo, seen, ledger)
+        _resolve(repo, seen, rows)
     finally:
         if collecting:
             gc.enable()
-    return ledger
+    return rows
 
 
-def _resolve(repo: Repo, seen: dict[RecordId, list[tuple[Record, str]]], ledger: Ledger) -> None:
+def _resolve(repo: Repo, seen: dict[RecordId, list[tuple[tuple[Any, ...], str]]], rows: Rows) -> None:
     """Dedupe copies by id, then apply tombstones."""
-    usage: dict[RecordId, Entry] = {}
+    usage: dict[RecordId, Row] = {}
     for record_id, copies in seen.items():
+        row: Row
         if len(copies) == 1:
-            record, attached = copies[0]
-            entry = Entry(record, attached, (attached,))
+            values, attached = copies[0]
+            row = (values, attached, (attached,))
         else:
-            record, attached = _choose(repo, copies, ledger)
-            entry = Entry(record, attached, tuple(sorted({c for _, c in copies})))
-        if record.kind == "tombstone":
-            ledger.tombstones.append(entry)
+            values, attached = _choose(repo, copies, rows)
+            row = (values, attached, tuple(sorted({c for _, c in copies})))
+        if values[_KIND] == "tombstone":
+            rows.tombstones.append(row)
         else:
-            usage[record_id] = entry
-    for tomb in ledger.tombstones:
-        target = tomb.record.target
+            usage[record_id] = row
+    for tomb in rows.tombstones:
+        target = tomb[0][_TARGET]
         if target is not None and target in usage:
-            ledger.removed[target] = usage.pop(target)
-    ledger.entries = usage
+            rows.removed.append(usage.pop(target))
+    rows.usage = list(usage.values())
 
 
 def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: NoteCache) -> dict[str, Parsed]:
@@ -186,15 +234,16 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
     return records, invalid
 
 
-def _choose(repo: Repo, copies: list[tuple[Record, str]], ledger: Ledger) -> tuple[Record, str]:
+def _choose(repo: Repo, copies: list[tuple[tuple[Any, ...], str]], rows: Rows) -> tuple[tuple[Any, ...], str]:
     """One copy of a record seen on several notes: the same content, attached where it now lives."""
-    lines = {record.to_line() for record, _ in copies}
+    records = [(Record.from_values(values), commit) for values, commit in copies]
+    lines = {record.to_line() for record, _ in records}
     if len(lines) > 1:
-        ledger.conflicting_ids.add(copies[0][0].id)
-    record = min(copies, key=lambda c: c[0].to_line())[0]
+        rows.conflicting_ids.add(records[0][0].id)
+    record = min(records, key=lambda c: c[0].to_line())[0]
     # Amend, rebase and carry copy a record onto a newer commit: the newest existing commit is where it lives.
-    best = max(copies, key=lambda c: repo.commit_time(c[1]) or -1)[1]
-    return record, best
+    best = max(records, key=lambda c: repo.commit_time(c[1]) or -1)[1]
+    return record.values(), best
 
 
 @dataclass(frozen=True)

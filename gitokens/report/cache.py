@@ -27,18 +27,19 @@ from gitokens.errors import GitTokensError, InvalidRecord
 from gitokens.git.notes import blob_data, note_changes
 from gitokens.git.repo import Repo
 from gitokens.ledger.record import Record
-from gitokens.ledger.store import Entry, InvalidLine
-from gitokens.ledger.store import load as load_ledger
-from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_ledger, record
+from gitokens.ledger.store import Entry, InvalidLine, Rows
+from gitokens.ledger.store import load_rows as load_ledger
+from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_rows, record
 
 _LAYOUT = 2  # 2: sessions coded by distinct value (reports count them)
 _FILE = f"columns-{__version__}-{_LAYOUT}.npz"
 _REWRITE = 500  # records carried forward since the file's notes commit before the file is written again
 
 
-def load(repo: Repo, *, use_cache: bool = True) -> Columns:
+def load(repo: Repo, *, use_cache: bool = True, rows: Rows | None = None) -> Columns:
     """The columns of the ledger at its current tip: from the cache; else the cache carried forward over
-    what was added since; else built from the ledger. What it returns is cached."""
+    what was added since; else built from the ledger, or from ``rows`` when the caller has read it at this
+    tip already. What it returns is cached."""
     tip = repo.notes_tip()
     if tip is None:
         return from_entries(None, [], [])
@@ -52,7 +53,7 @@ def load(repo: Repo, *, use_cache: bool = True) -> Columns:
             if moved.carried > _REWRITE:
                 _write(repo, moved)
             return moved
-    columns = from_ledger(load_ledger(repo, use_cache=use_cache))
+    columns = from_rows(rows if rows is not None and rows.tip == tip else load_ledger(repo, use_cache=use_cache))
     if use_cache:
         _write(repo, columns)
     return columns

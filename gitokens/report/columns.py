@@ -10,17 +10,19 @@ commits (for records without one) are applied by ``report.py`` on every run.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
 from gitokens.ledger.record import SPLIT_FIELDS, Record, format_timestamp
-from gitokens.ledger.store import Entry, InvalidLine, Ledger
+from gitokens.ledger.store import Entry, InvalidLine, Ledger, Row, Rows
 
 # Text fields, in the order they are stored; "attached" is the commit whose note holds the record now.
 TEXTS = ("id", "branch", "author", "model", "provider", "endpoint", "source", "session", "note", "commit", "attached")
@@ -31,6 +33,8 @@ INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL_ONLY, CACHE_WRITE_1H, R
 # Fields not worth deduplicating: a label per record. (Sessions are deduplicated: reports count them by code.)
 UNIQUE = ("id", "note")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIELDS = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}  # where each is in Record.values()
+_TARGET = _FIELDS["target"]
 
 
 class Text:
@@ -117,6 +121,12 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(keys, return_inverse=True)
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of integers, without its first call importing ``numpy.ma`` (~18 ms a report)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def ts_text(ms: int) -> str:
     return format_timestamp(_EPOCH + timedelta(milliseconds=ms))
 
@@ -129,23 +139,57 @@ def ts_ms(text: str) -> int:
 
 def from_ledger(ledger: Ledger) -> Columns:
     """The columns of a loaded ledger (one pass over its records in effect)."""
+    columns = from_entries(ledger.tip, list(ledger.entries.values()), ledger.invalid)
+    columns.removed = {t.record.target for t in ledger.tombstones if t.record.target is not None}
+    return columns
+
+
+def from_rows(rows: Rows) -> Columns:
+    """The columns of the ledger as ``store.load_rows`` reads it, without a ``Record`` per row."""
+    usage = rows.usage
+    fields = operator.itemgetter(*(_FIELDS[name] for name in _READ))
+    columns = _build(rows.tip, map(fields, (row[0] for row in usage)), usage, [row[1] for row in usage], rows.invalid)
+    columns.removed = {row[0][_TARGET] for row in rows.tombstones if row[0][_TARGET] is not None}
+    return columns
+
+
+def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
+    fields = operator.attrgetter(*_READ)
+    return _build(tip, map(fields, (e.record for e in entries)), entries, [e.attached for e in entries], invalid)
+
+
+# The record fields the columns hold, in the order ``_build`` reads them.
+_READ = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
+
+
+def _build(
+    tip: str | None,
+    values: Iterable[tuple[Any, ...]],
+    placed: Sequence[Row] | Sequence[Entry],
+    attached: list[str],
+    invalid: list[InvalidLine],
+) -> Columns:
+    """The columns of records given as their ``_READ`` fields (``values``), with the commit holding each
+    (``attached``) and every commit holding a copy (``placed[i][2]``)."""
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        columns = from_entries(ledger.tip, list(ledger.entries.values()), ledger.invalid)
-        columns.removed = {t.record.target for t in ledger.tombstones if t.record.target is not None}
-        return columns
+        return _columns(tip, values, placed, attached, invalid)
     finally:
         if collecting:
             gc.enable()
 
 
-def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
-    n = len(entries)
-    fields = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
-    rows = map(operator.attrgetter(*fields), (e.record for e in entries))
-    by_field = dict(zip(fields, zip(*rows, strict=True), strict=True)) if n else {name: () for name in fields}
+def _columns(
+    tip: str | None,
+    values: Iterable[tuple[Any, ...]],
+    placed: Sequence[Row] | Sequence[Entry],
+    attached_to: list[str],
+    invalid: list[InvalidLine],
+) -> Columns:
+    n = len(attached_to)
+    by_field = dict(zip(_READ, zip(*values, strict=True), strict=True)) if n else {name: () for name in _READ}
     stamps = np.array([ts[:-1] for ts in by_field["ts"]], dtype="datetime64[ms]").astype(np.int64)
     counts = np.empty((n, len(COUNTS)), dtype=np.int64)
     for c, name in enumerate(COUNTS):
@@ -156,12 +200,12 @@ def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[Invali
         else:
             counts[:, c] = by_field[name]
     texts = {name: (_each if name in UNIQUE else _encode)(by_field[name]) for name in TEXTS[:-1]}
-    attached = _encode([e.attached for e in entries])
+    attached = _encode(attached_to)
     index = {label: code for code, label in enumerate(attached.labels)}
     placed_rows, placed_commits = [], []
-    for row, entry in enumerate(entries):
-        if len(entry.placements) > 1:
-            for commit in entry.placements:
+    for row, entry in enumerate(placed):
+        if len(entry[2]) > 1:
+            for commit in entry[2]:
                 placed_rows.append(row)
                 placed_commits.append(index.setdefault(commit, len(index)))
     texts["attached"] = Text(attached.codes, list(index))

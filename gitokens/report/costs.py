@@ -45,7 +45,7 @@ def costs(pricer: Pricer, columns: Columns, rows: np.ndarray) -> np.ndarray:
         out[has] = reported[has]
         todo = np.flatnonzero(~has)
         if pricer.mode == "reported":
-            for code in np.unique(model_codes[todo]).tolist():
+            for code in cols.distinct(model_codes[todo]).tolist():
                 pricer.unpriced.add(model.labels[code] if code >= 0 else UNKNOWN_MODEL)
             return out
     default = pricer.config.default_model  # what a record without a model is priced as, if anything

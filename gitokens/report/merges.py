@@ -20,7 +20,7 @@ import numpy as np
 from gitokens.git.repo import CommitInfo, Repo
 from gitokens.report.aggregate import MODEL, PROVIDER, UNKNOWN, Records, share
 from gitokens.report.chain import Step
-from gitokens.report.columns import Columns
+from gitokens.report.columns import Columns, distinct
 from gitokens.report.model import Merge, Totals
 
 _PR_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)")
@@ -52,10 +52,10 @@ def walk_merges(
         if len(brought):
             info = repo.commit_info(commit)
             assert info is not None
-            brought = np.unique(brought)
+            brought = distinct(brought)
             merges.append(_merge_row(info, kind, columns, records, brought))
             every.append(brought)
-    return merges, np.unique(np.concatenate(every)) if every else _NONE
+    return merges, distinct(np.concatenate(every)) if every else _NONE
 
 
 class _OnCommit:
@@ -96,13 +96,13 @@ def _by_commit(columns: Columns, records: Records, default: str) -> tuple[_OnCom
     branches, firsts = branch.codes[rows], first.codes[rows]
     default_code = branch.labels.index(default) if default in branch.labels else -2
     elsewhere = (branches >= 0) & (branches != default_code) & (firsts >= 0)
-    candidates = np.unique(firsts[elsewhere])
+    candidates = distinct(firsts[elsewhere])
     first_labels = first.labels
     as_attached = np.array([where.get(first_labels[c], -1) for c in candidates.tolist()], dtype=np.int64)
     first_attached = np.full(len(rows), -1, dtype=np.int64)
     first_attached[elsewhere] = as_attached[np.searchsorted(candidates, firsts[elsewhere])]
     carried = elsewhere & (first_attached != commits)
-    return on_commit, {attached.label(code) for code in np.unique(commits[carried]).tolist()}
+    return on_commit, {attached.label(code) for code in distinct(commits[carried]).tolist()}
 
 
 def _merge_row(info: CommitInfo, kind: str, columns: Columns, records: Records, brought: np.ndarray) -> Merge:
