@@ -14,11 +14,11 @@ import json
 import mmap
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitokens.capture.state import HEAD_BYTES, FileState
+from gitokens.capture.state import HEAD_BYTES, FileState, Place
 
 
 def claude_roots(env: dict[str, str] | None = None) -> list[Path]:
@@ -62,11 +62,13 @@ def codex_files(roots: list[Path]) -> list[Path]:
 
 @dataclass
 class Listing:
-    """The selected agents' log files, and the folders they were looked for in."""
+    """The selected agents' log files, and the folders they were looked for in: Claude Code's and Codex's
+    (read by capture's own parsers), and the other agents' by agent (read by the registry's readers)."""
 
     claude: list[Path]
     codex: list[Path]
     roots: list[Path]
+    others: dict[str, list[Path]] = field(default_factory=dict)
 
     def gone(self, known: dict[str, FileState]) -> list[str]:
         """The files of ``known`` in these folders that are no longer listed (deleted, archived away)."""
@@ -74,9 +76,22 @@ class Listing:
         under = tuple(str(root) + os.sep for root in self.roots)
         return [p for p in known if p not in present and p.startswith(under)]
 
-    def unchanged(self, known: dict[str, FileState]) -> bool:
-        """Whether every file is the one ``known`` records, read to its end, with the size and mtime it had
-        then, and no known file is gone: a capture would read nothing. A stat per file, nothing opened."""
+    def gone_places(self, places: dict[str, Place]) -> list[str]:
+        """The logs of the selected other agents that are no longer listed (their calls stay taken)."""
+        present = {str(p) for paths in self.others.values() for p in paths}
+        return [p for p, place in places.items() if place.agent in self.others and p not in present]
+
+    def unchanged(self, known: dict[str, FileState], places: dict[str, Place]) -> bool:
+        """Whether every file is the one ``known`` (or ``places``) records, read to its end, with the size and
+        mtime it had then, and no known file is gone: a capture would read nothing. A stat per file (two for
+        a database with a write-ahead log), nothing opened."""
+        for paths in self.others.values():
+            for path in paths:
+                place = places.get(str(path))
+                if place is None or signature(path) != place.signature:
+                    return False
+        if self.gone_places(places):
+            return False
         for path in self.claude + self.codex:
             previous = known.get(str(path))
             try:
@@ -94,11 +109,41 @@ class Listing:
 
 
 def listing(agents: Iterable[str]) -> Listing:
-    """The log files of the selected agents (``claude``, ``codex``)."""
+    """The log files of the selected agents (``claude``, ``codex``, and the registry's other names)."""
     chosen = set(agents)
     claude = claude_roots() if "claude" in chosen else []
     codex = codex_roots() if "codex" in chosen else []
-    return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex)
+    others: dict[str, list[Path]] = {}
+    if chosen - {"claude", "codex"}:
+        from gitokens.capture.agents import READERS
+
+        others = {name: reader.logs() for name, reader in READERS.items() if name in chosen}
+    return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex, others)
+
+
+def watched() -> list[str]:
+    """The folders the other agents' logs are in (after the environment variables): the post-commit hook
+    looks there (``find -newer`` the capture stamp) to tell whether a capture has anything to read."""
+    from gitokens.capture.agents import READERS
+
+    roots = {str(root) for reader in READERS.values() for root in reader.roots()}
+    return sorted(root for root in roots if "\n" not in root)
+
+
+def signature(path: Path) -> list[int] | None:
+    """What says a log changed without opening it: its device, inode, size and mtime, and a SQLite store's
+    write-ahead log's size and mtime (the agent writes there first); None when it is gone."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return None
+    marks = [now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns]
+    try:
+        wal = os.stat(f"{path}-wal")
+        marks += [wal.st_size, wal.st_mtime_ns]
+    except OSError:
+        pass
+    return marks
 
 
 def _walk(root: Path, want: Any) -> list[Path]:
