@@ -51,9 +51,5 @@ def known(env: Mapping[str, str] | None = None) -> list[Known]:
     ]
 
 
-def names() -> list[str]:
-    return list(AGENTS)
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
