@@ -28,7 +28,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from gitokens.capture import attribute, files, state
-from gitokens.capture.agents import AGENTS as REGISTRY
 from gitokens.capture.summary import AgentSummary
 from gitokens.git import command
 
@@ -37,8 +36,23 @@ if TYPE_CHECKING:
     from gitokens.git.repo import Repo
     from gitokens.ledger.record import Record
 
-AGENTS = tuple(REGISTRY)
-SOURCES = {name: agent.source for name, agent in REGISTRY.items()}
+SOURCES = {
+    "claude": "claude-code",
+    "codex": "codex",
+    "gemini": "gemini-cli",
+    "copilot": "copilot-cli",
+    "opencode": "opencode",
+    "qwen": "qwen-code",
+    "goose": "goose",
+    "kimi": "kimi-cli",
+    "droid": "droid",
+    "amp": "amp",
+    "kilo": "kilo",
+    "pi": "pi",
+}
+"""The registry's names and sources (``agents.AGENTS``, in its order), written out so that a capture with
+nothing new does not load the readers; a test holds the two equal."""
+AGENTS = tuple(SOURCES)
 NATIVE = ("claude", "codex")  # read on capture's own path; the ones a recapture is for
 
 
@@ -115,7 +129,13 @@ def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> St
         if options.recapture:
             current.forget()
         listed = files.listing(options.agents)
-        current.watch = files.watched()
+        others = [name for name in options.agents if name not in NATIVE]
+        # The other agents' readers load only when their folders changed, or something else is to be read.
+        if others and not (
+            _idle(current, options, listed) and files.quiet(current.watch, current.last_capture, others)
+        ):
+            files.list_others(listed, others)
+            current.watch = files.watched(others)
         reading = None
         if not _idle(current, options, listed):
             from gitokens.capture import scan  # here: with nothing new, neither it nor its parsers load

@@ -109,25 +109,90 @@ class Listing:
 
 
 def listing(agents: Iterable[str]) -> Listing:
-    """The log files of the selected agents (``claude``, ``codex``, and the registry's other names)."""
+    """The log files of the selected agents among Claude Code and Codex (the others: ``list_others``)."""
     chosen = set(agents)
     claude = claude_roots() if "claude" in chosen else []
     codex = codex_roots() if "codex" in chosen else []
-    others: dict[str, list[Path]] = {}
-    if chosen - {"claude", "codex"}:
-        from gitokens.capture.agents import READERS
-
-        others = {name: reader.logs() for name, reader in READERS.items() if name in chosen}
-    return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex, others)
+    return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex)
 
 
-def watched() -> list[str]:
-    """The folders the other agents' logs are in (after the environment variables): the post-commit hook
-    looks there (``find -newer`` the capture stamp) to tell whether a capture has anything to read."""
+def list_others(listed: Listing, agents: Iterable[str]) -> None:
+    """Add the log files of the selected agents read by the registry's readers to ``listed``."""
     from gitokens.capture.agents import READERS
 
-    roots = {str(root) for reader in READERS.values() for root in reader.roots()}
-    return sorted(root for root in roots if "\n" not in root)
+    chosen = set(agents)
+    listed.others = {name: reader.logs() for name, reader in READERS.items() if name in chosen}
+
+
+AGENT_VARIABLES = (
+    "HOME",
+    "XDG_DATA_HOME",
+    "GEMINI_CLI_HOME",
+    "COPILOT_HOME",
+    "OPENCODE_DB",
+    "QWEN_RUNTIME_DIR",
+    "QWEN_HOME",
+    "GOOSE_PATH_ROOT",
+    "KIMI_SHARE_DIR",
+    "PI_CODING_AGENT_DIR",
+)
+"""Every environment variable the other agents' readers consult to place their logs (a test holds them to it)."""
+MARGIN_NS = 2_000_000_000  # a file's mtime comes from a coarser clock than the capture's start: look back further
+
+
+def watched(agents: Iterable[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Where the other agents' logs are (after the environment variables) and which of those folders exist,
+    with the variables that placed them and the ``agents`` whose logs this capture lists: the post-commit
+    hook looks there (``find -newer`` the capture stamp), and so does ``quiet``."""
+    from gitokens.capture.agents import READERS
+
+    env = dict(os.environ) if env is None else env
+    roots = sorted({str(root) for reader in READERS.values() for root in reader.roots(env)})
+    folders = {root: os.path.exists(root) for root in roots}
+    return {"env": _placing(env), "roots": folders, "agents": sorted(agents)}
+
+
+def quiet(
+    watch: dict[str, Any] | None, since: float | None, agents: Iterable[str], env: dict[str, str] | None = None
+) -> bool:
+    """Whether nothing in the other agents' folders changed since ``since`` (the last capture's start), told
+    without loading their readers: the capture that listed the folders read the logs of all of ``agents``,
+    the same variables place the folders, each exists as it did, and no file or folder in them (the folders
+    themselves included: a file added or removed changes its folder) was modified since then."""
+    env = dict(os.environ) if env is None else env
+    if watch is None or since is None or watch.get("env") != _placing(env):
+        return False
+    if not set(agents) <= set(watch.get("agents") or ()):
+        return False
+    after = int(since * 1e9) - MARGIN_NS
+    for root, existed in watch["roots"].items():
+        if not isinstance(root, str) or os.path.exists(root) != existed:
+            return False
+        if existed and _modified_after(root, after):
+            return False
+    return True
+
+
+def _placing(env: dict[str, str]) -> dict[str, str]:
+    return {name: env.get(name, "") for name in AGENT_VARIABLES}
+
+
+def _modified_after(root: str, after: int) -> bool:
+    try:
+        if os.stat(root).st_mtime_ns > after:
+            return True
+        entries = list(os.scandir(root))
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime_ns > after:
+                return True
+            if entry.is_dir(follow_symlinks=False) and _modified_after(entry.path, after):
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def signature(path: Path) -> list[int] | None:

@@ -22,7 +22,9 @@ were taken, and the usage waiting for its commit.
 - ``stamp``: its mtime is the start of the last capture that finished; the hook compares log files
   against it (``find -newer``) to skip starting Python when no log grew.
 - ``watch``: the folders of the other agents' logs (one per line, as the last capture's environment placed
-  them), where the hook looks besides Claude Code's and Codex's (which it finds itself).
+  them), where the hook looks besides Claude Code's and Codex's (which it finds itself). ``files.json`` keeps
+  them too (``watch``), with the environment that placed them and which of them existed, so that a capture
+  can tell nothing changed there without loading the agents' readers (``files.quiet``).
 - ``lock``: held for the whole of a capture that writes, so two captures never take the same messages.
 """
 
@@ -159,7 +161,7 @@ class State:
     pending: dict[str, list[Message]] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # Codex session -> the session it was forked from
     last_capture: float | None = None
-    watch: list[str] | None = None  # the other agents' log folders, for the hook (None: leave the file as it is)
+    watch: dict[str, Any] | None = None  # the other agents' log folders and what placed them (``files.Watch``)
     horizon: float | None = None  # usage older than this is left out unless asked for (see attribute.horizon)
 
     def is_seen(self, digest: int) -> bool:
@@ -230,6 +232,9 @@ def load_from(where: Path) -> State:
             place = Place.from_json(value)
             if place is not None:
                 state.places[path] = place
+        watch = meta.get("watch")
+        if isinstance(watch, dict) and isinstance(watch.get("env"), dict) and isinstance(watch.get("roots"), dict):
+            state.watch = watch
         sessions = meta.get("sessions")
         if isinstance(sessions, dict):
             state.sessions = {str(k): str(v) for k, v in sessions.items()}
@@ -273,6 +278,7 @@ def save(state: State, started: float) -> None:
     meta = {
         "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
         "positions": {path: place.to_json() for path, place in sorted(state.places.items())},
+        "watch": state.watch,
         "sessions": state.sessions,
         "last_capture": started,
         "horizon": state.horizon if state.horizon is None or math.isfinite(state.horizon) else -1e18,
@@ -287,7 +293,8 @@ def save(state: State, started: float) -> None:
     for name, rows in wanted.items():
         _write_json(where / "pending" / name, [m.to_json() for m in sorted(rows)])
     if state.watch is not None:
-        _write_bytes(where / "watch", "".join(line + "\n" for line in state.watch).encode("utf-8", "surrogateescape"))
+        roots = "".join(root + "\n" for root in state.watch["roots"] if "\n" not in root)
+        _write_bytes(where / "watch", roots.encode("utf-8", "surrogateescape"))
     stamp = where / "stamp"
     stamp.touch()
     os.utime(stamp, (started, started))

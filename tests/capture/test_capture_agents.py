@@ -3,7 +3,10 @@ Kimi CLI, Droid, Amp, pi), written in their real shapes in a private HOME, end t
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -472,3 +475,51 @@ def test_the_capture_hook_takes_another_agents_usage_and_skips_python_when_no_lo
     git(repo, "commit", "-q", "--allow-empty", "-m", "second with pi")
     second = git(repo, "rev-parse", "HEAD").strip()
     assert kinds(repo)[second] == {"pi": (20, 10, 0, 0, 0)}
+
+
+def test_the_names_capture_knows_without_the_readers_are_the_registrys() -> None:
+    from gitokens.capture import SOURCES
+    from gitokens.capture.agents import AGENTS as REGISTRY
+
+    assert {name: agent.source for name, agent in REGISTRY.items()} == SOURCES
+    assert list(SOURCES) == list(REGISTRY)
+
+
+@pytest.mark.parametrize("agent", SCENARIOS, ids=lambda a: a.name)
+def test_the_variables_that_place_an_agents_logs_are_the_ones_a_quiet_check_compares(
+    agent: Agent, tmp_path: Path
+) -> None:
+    from gitokens.capture.agents import AGENTS as REGISTRY
+    from gitokens.capture.files import AGENT_VARIABLES
+
+    reader = REGISTRY[agent.name]
+    placing = {name: str(tmp_path / name.lower()) for name in AGENT_VARIABLES}
+    assert reader.variable is None or reader.variable in AGENT_VARIABLES
+    assert reader.roots(placing) == reader.roots({**placing, "SOME_OTHER_VARIABLE": "/elsewhere", "PATH": "/bin"})
+
+
+_IDLE = """
+import sys
+from gitokens.cli import main
+try:
+    main(["capture"])
+except SystemExit:
+    print(sorted(m for m in ("gitokens.capture.agents", "gitokens.capture.scan", "sqlite3") if m in sys.modules))
+"""
+
+
+def test_nothing_new_in_any_agents_folder_is_told_without_loading_the_readers(
+    world_of: Callable[[Agent], World], hermetic: Path, tmp_path: Path
+) -> None:
+    w = world_of(Pi())
+    for path in [tmp_path, *tmp_path.rglob("*"), *hermetic.rglob("*")]:  # the logs were written a while ago
+        os.utime(path, (T0, T0), follow_symlinks=False)
+    run("capture")
+    idle = subprocess.run([sys.executable, "-c", _IDLE], cwd=w.repo, capture_output=True, text=True, check=True)
+    assert idle.stdout.splitlines()[-2:] == ["wrote 0 records", "[]"]
+    OpenCode().first(hermetic, str(w.repo), str(w.other))  # a new agent's store appears: read
+    busy = subprocess.run([sys.executable, "-c", _IDLE], cwd=w.repo, capture_output=True, text=True, check=True)
+    assert "opencode: 1 session, 1 new message" in busy.stdout
+    Pi().more(w.logs.base, str(w.repo))  # a log grows: read
+    grown = subprocess.run([sys.executable, "-c", _IDLE], cwd=w.repo, capture_output=True, text=True, check=True)
+    assert "pi: 1 session, 1 new message" in grown.stdout
