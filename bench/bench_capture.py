@@ -15,7 +15,10 @@ the work dir, for a repository whose main and feature branches have a commit eve
   new (``--history-marks N``: with the seen marks of a long history added first, as an earlier version
   left them);
 - ``git commit --allow-empty`` without the hook, with ``install --no-prompt``, and with
-  ``install --no-prompt --capture`` when no log changed: what the capture adds to a commit.
+  ``install --no-prompt --capture`` when no log changed: what the capture adds to a commit;
+- the same capture with nothing new and the same commit once an OpenCode store (``--opencode-calls`` calls,
+  written by ``agentcorpus_more``) is there too, read once before: what another agent's logs cost when
+  nothing changed.
 
 Run it as a file from the repository root: ``python bench/bench_capture.py [--mb 50]``.
 """
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seen marks of a long history, appended to the capture state after the first capture (default 0)",
     )
     parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
+    parser.add_argument("--opencode-calls", type=int, default=2000, help="calls in the OpenCode store (default 2000)")
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / ".work")
     args = parser.parse_args(argv)
 
@@ -165,6 +169,18 @@ def main(argv: list[str] | None = None) -> int:
         "hook installed --no-prompt --capture", commit, env=env, cwd=repo, runs=args.commit_runs
     )
 
+    header(f"with an OpenCode store of {args.opencode_calls:,} calls too (read once before)")
+    from agentcorpus_more import Spec, make
+
+    make("opencode", logs_copy, Spec(calls=args.opencode_calls))
+    run([*gt, "capture"], env=env, cwd=repo)
+    r["nothing_opencode"] = measure(
+        "git tokens capture, nothing new", [*gt, "capture"], env=env, cwd=repo, runs=args.runs
+    )
+    r["capture_hook_opencode"] = measure(
+        "hook installed --no-prompt --capture", commit, env=env, cwd=repo, runs=args.commit_runs
+    )
+
     header("ratios", columns=False)
     if "ccusage" in r:
         print(ratio_line("full scan / ccusage daily (target: at most 1x)", r["full"], r["ccusage"]))
@@ -177,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     added = (r["capture_hook"].median - r["commit"].median) * 1000
     print(f"{'the --capture hook adds to a commit (medians)':<58} {added:>8.1f} ms  (target: under 100 ms)")
     print(f"{'the --no-prompt hook adds (medians)':<58} {(r['hook'].median - r['commit'].median) * 1000:>8.1f} ms")
+    print(ratio_line("nothing new, OpenCode store too / import floor", r["nothing_opencode"], r["floor"]))
+    print(ratio_line("nothing new, OpenCode store too / without it", r["nothing_opencode"], r["nothing"]))
+    added = (r["capture_hook_opencode"].median - r["commit"].median) * 1000
+    print(f"{'the --capture hook adds, OpenCode store too (medians)':<58} {added:>8.1f} ms")
     print(f"\ntokens, capture: {ours}")
     if theirs is not None:
         print(f"tokens, ccusage: {theirs}")

@@ -29,6 +29,15 @@ _SCRUB = (
     "GIT_TRACE",
     "CLAUDE_CONFIG_DIR",
     "CODEX_HOME",
+    "GEMINI_CLI_HOME",
+    "COPILOT_HOME",
+    "OPENCODE_DB",
+    "XDG_DATA_HOME",
+    "QWEN_RUNTIME_DIR",
+    "QWEN_HOME",
+    "GOOSE_PATH_ROOT",
+    "KIMI_SHARE_DIR",
+    "PI_CODING_AGENT_DIR",
 )
 
 

@@ -1,11 +1,11 @@
-"""``git tokens capture``: token usage read from Claude Code and Codex logs, attached to the commits it
-went into.
+"""``git tokens capture``: token usage read from the coding agents' logs (Claude Code, Codex and the other
+agents of the registry, ``agents``), attached to the commits it went into.
 
-One capture: read what the logs gained since the last one (``files``), parse it (``claude``, ``codex``),
-keep the messages made in this repository's work trees that were not taken before (``state``), attribute
-them to commits or queue them for the next one (``attribute``), write one record per (commit, session,
-model, hour, price tier: ``tiers``) that the ledger does not hold yet, and save the state. A dry run does
-all but the writing.
+One capture: read what the logs gained since the last one (``files``), parse it (``claude``, ``codex``, the
+other agents' readers), keep the messages made in this repository's work trees that were not taken before
+(``state``), attribute them to commits or queue them for the next one (``attribute``), write one record per
+(commit, session, model, hour, price tier: ``tiers``) that the ledger does not hold yet, and save the state.
+A dry run does all but the writing.
 
 May import ``pricing``, ``ledger``, ``git`` (never pygit2 before the worker is forked: ``git.command``
 only, until then) and the shared top-level modules; never ``report``, ``share``, ``data``, ``ci`` or ``cli``.
@@ -36,8 +36,24 @@ if TYPE_CHECKING:
     from gitokens.git.repo import Repo
     from gitokens.ledger.record import Record
 
-AGENTS = ("claude", "codex")
-SOURCES = {"claude": "claude-code", "codex": "codex"}  # claude.SOURCE, codex.SOURCE: not imported for nothing new
+SOURCES = {
+    "claude": "claude-code",
+    "codex": "codex",
+    "gemini": "gemini-cli",
+    "copilot": "copilot-cli",
+    "opencode": "opencode",
+    "qwen": "qwen-code",
+    "goose": "goose",
+    "kimi": "kimi-cli",
+    "droid": "droid",
+    "amp": "amp",
+    "kilo": "kilo",
+    "pi": "pi",
+}
+"""The registry's names and sources (``agents.AGENTS``, in its order), written out so that a capture with
+nothing new does not load the readers; a test holds the two equal."""
+AGENTS = tuple(SOURCES)
+NATIVE = ("claude", "codex")  # read on capture's own path; the ones a recapture is for
 
 
 @dataclass
@@ -113,6 +129,13 @@ def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> St
         if options.recapture:
             current.forget()
         listed = files.listing(options.agents)
+        others = [name for name in options.agents if name not in NATIVE]
+        # The other agents' readers load only when their folders changed, or something else is to be read.
+        if others and not (
+            _idle(current, options, listed) and files.quiet(current.watch, current.last_capture, others)
+        ):
+            files.list_others(listed, others)
+            current.watch = files.watched(others)
         reading = None
         if not _idle(current, options, listed):
             from gitokens.capture import scan  # here: with nothing new, neither it nor its parsers load
@@ -133,7 +156,7 @@ def _idle(current: state.State, options: Options, listed: files.Listing) -> bool
         and current.horizon is not None
         and current.rules == attribute.RULES
         and not any(current.pending.values())
-        and listed.unchanged(current.files)
+        and listed.unchanged(current.files, current.places)
     )
 
 
@@ -196,7 +219,10 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         heads = attribute.HeadLogs()
         price_tiers = Tiers(started.folder.parent / "cache" / "tiers.json")
         context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor, heads, price_tiers)
-        found = scan.read(started.reading, current, result.agents, context, rescan=options.rescan, progress=progress)
+        fresh = frozenset(NATIVE) if options.recapture else frozenset()
+        found = scan.read(
+            started.reading, current, result.agents, context, rescan=options.rescan, progress=progress, fresh=fresh
+        )
         selected = {SOURCES[a] for a in options.agents}
         for message in (m for msgs in current.pending.values() for m in msgs):
             if message.branch:
@@ -207,7 +233,8 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
                 found.pending.setdefault(state.pending_key(message), []).append(message)
             else:
                 hour = int(message.epoch // 3600)
-                tier = price_tiers.tier(message.model, attribute.PROVIDERS.get(message.source), message.prompt)
+                provider = attribute.PROVIDERS.get(message.source) or message.provider
+                tier = price_tiers.tier(message.model, provider, message.prompt)
                 key = (place[0], message.source, message.session, message.model, message.branch, hour, tier)
                 attribute.add(found.groups, key, message)
         _summarize(result, found)
@@ -237,7 +264,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         if current.rules is None or options.recapture:
             current.rules = attribute.RULES
             result.outdated = False
-        state.save(current, started.began, rewrite=options.recapture)
+        state.save(current, started.began)
     return result
 
 
@@ -343,10 +370,15 @@ def after_commit(repo: Repo) -> Iterator[str]:
 
 
 def describe(result: Result) -> list[str]:
-    """The capture's report, per agent: sessions, messages, tokens, commits, what waits and what was left out."""
+    """The capture's report, per agent: sessions, messages, tokens, commits, what waits, what was left out and
+    what could not be attributed. Claude Code and Codex always have a line; another agent when the capture
+    was narrowed to it or found something in its logs."""
     lines = []
+    narrowed = tuple(result.agents) != AGENTS
     for summary in result.agents.values():
         name = SOURCES[summary.agent]
+        if not (narrowed or summary.agent in NATIVE or _found_anything(summary)):
+            continue
         if summary.messages or summary.attached or summary.waiting:
             line = (
                 f"{name}: {_n(len(summary.sessions), 'session')}, {_n(summary.messages, 'new message')}, "
@@ -365,6 +397,12 @@ def describe(result: Result) -> list[str]:
         ]
         if any(count for count, _ in left):
             lines.append("  left out: " + ", ".join(f"{count} {what}" for count, what in left if count))
+        if summary.unattributable:
+            lines.append(
+                f"  not attributable: {_n(summary.unattributable, 'call')} whose log does not say which directory "
+                "it ran in (not attributed to any repository)"
+            )
+        lines.extend(f"  warning: {warning}" for warning in summary.warnings)
         if summary.no_model:
             lines.append(
                 f"  {_n(summary.no_model, 'call')} without a model: recorded so, and listed as unpriced in reports"
@@ -386,6 +424,18 @@ def describe(result: Result) -> list[str]:
         f"dry run: would write {count}{already}; nothing written" if result.dry_run else f"wrote {count}{already}"
     )
     return lines
+
+
+def _found_anything(summary: AgentSummary) -> bool:
+    return bool(
+        summary.files_read
+        or summary.messages
+        or summary.waiting
+        or summary.elsewhere
+        or summary.unattributable
+        or summary.malformed
+        or summary.warnings
+    )
 
 
 def _n(count: int, noun: str) -> str:

@@ -42,8 +42,8 @@ _SALT = int.from_bytes(b"gitokens-rules-2", "big")
 Group = list[Any]
 """The running sums of one record: [messages, XOR of the keys, input, output, cache read, cache write,
 reasoning, the logged costs (None once a message has none), (epoch, key, ts) of the latest message,
-1-hour cache writes]. A list, not a class: tens of thousands of updates, and ``marshal`` carries it
-between processes."""
+1-hour cache writes, the provider the first message named]. A list, not a class: tens of thousands of
+updates, and ``marshal`` carries it between processes."""
 
 
 class Chains:
@@ -148,12 +148,24 @@ def _git_dir(root: Path) -> Path:
 
 def add(groups: dict[GroupKey, Group], key: GroupKey, message: Message) -> None:
     """Count one message into its record's group."""
-    digest, epoch, ts, _, _, _, _, inp, out, read, write, reasoning, cost, write_1h, _ = message
+    digest, epoch, ts, _, _, _, _, inp, out, read, write, reasoning, cost, write_1h, _, provider = message
     group = groups.get(key)
     if group is None:
         costs = None if cost is None else [cost]
         latest = (epoch, digest, ts)
-        groups[key] = [1, int.from_bytes(digest, "big"), inp, out, read, write, reasoning, costs, latest, write_1h]
+        groups[key] = [
+            1,
+            int.from_bytes(digest, "big"),
+            inp,
+            out,
+            read,
+            write,
+            reasoning,
+            costs,
+            latest,
+            write_1h,
+            provider,
+        ]
         return
     group[0] += 1
     group[1] ^= int.from_bytes(digest, "big")
@@ -185,6 +197,7 @@ def merge(groups: dict[GroupKey, Group], key: GroupKey, other: Group) -> None:
     group[7] = None if group[7] is None or other[7] is None else group[7] + other[7]
     group[8] = max(group[8], other[8])
     group[9] += other[9]
+    group[10] = group[10] or other[10]
 
 
 def horizon(repo: Repo) -> float:
@@ -201,7 +214,7 @@ def record(key: GroupKey, group: Group, author: str | None) -> Record:
     """The one record of a group: sums, the latest time, the log's own costs when every message had one
     (``math.fsum``: the same total in any order)."""
     commit, source, session, model, branch, _, _ = key
-    requests, xor, inp, out, read, write, reasoning, costs, (_, _, ts), write_1h = group
+    requests, xor, inp, out, read, write, reasoning, costs, (_, _, ts), write_1h, provider = group
     data = {
         "id": f"{source}:{xor ^ _SALT:032x}",
         "ts": ts,  # made canonical by the record's own check
@@ -210,7 +223,7 @@ def record(key: GroupKey, group: Group, author: str | None) -> Record:
         "branch": branch,
         "author": author,
         "model": model,
-        "provider": PROVIDERS.get(source),
+        "provider": PROVIDERS.get(source) or provider,
         "session": session,
         "cost_usd": None if costs is None else round(math.fsum(costs), 10),
         "input_tokens": inp,

@@ -185,6 +185,7 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
             float(cost) if type(cost) in (int, float) and cost >= 0 else None,
             write_1h,
             None,
+            None,
         ),
     )
     own: int = _LOW(key)[0]

@@ -380,5 +380,6 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload) -> Message | Non
             None,
             0,
             None,
+            None,
         ),
     )

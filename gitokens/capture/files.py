@@ -14,11 +14,11 @@ import json
 import mmap
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitokens.capture.state import HEAD_BYTES, FileState
+from gitokens.capture.state import HEAD_BYTES, FileState, Place
 
 
 def claude_roots(env: dict[str, str] | None = None) -> list[Path]:
@@ -62,11 +62,13 @@ def codex_files(roots: list[Path]) -> list[Path]:
 
 @dataclass
 class Listing:
-    """The selected agents' log files, and the folders they were looked for in."""
+    """The selected agents' log files, and the folders they were looked for in: Claude Code's and Codex's
+    (read by capture's own parsers), and the other agents' by agent (read by the registry's readers)."""
 
     claude: list[Path]
     codex: list[Path]
     roots: list[Path]
+    others: dict[str, list[Path]] = field(default_factory=dict)
 
     def gone(self, known: dict[str, FileState]) -> list[str]:
         """The files of ``known`` in these folders that are no longer listed (deleted, archived away)."""
@@ -74,9 +76,22 @@ class Listing:
         under = tuple(str(root) + os.sep for root in self.roots)
         return [p for p in known if p not in present and p.startswith(under)]
 
-    def unchanged(self, known: dict[str, FileState]) -> bool:
-        """Whether every file is the one ``known`` records, read to its end, with the size and mtime it had
-        then, and no known file is gone: a capture would read nothing. A stat per file, nothing opened."""
+    def gone_places(self, places: dict[str, Place]) -> list[str]:
+        """The logs of the selected other agents that are no longer listed (their calls stay taken)."""
+        present = {str(p) for paths in self.others.values() for p in paths}
+        return [p for p, place in places.items() if place.agent in self.others and p not in present]
+
+    def unchanged(self, known: dict[str, FileState], places: dict[str, Place]) -> bool:
+        """Whether every file is the one ``known`` (or ``places``) records, read to its end, with the size and
+        mtime it had then, and no known file is gone: a capture would read nothing. A stat per file (two for
+        a database with a write-ahead log), nothing opened."""
+        for paths in self.others.values():
+            for path in paths:
+                place = places.get(str(path))
+                if place is None or signature(path) != place.signature:
+                    return False
+        if self.gone_places(places):
+            return False
         for path in self.claude + self.codex:
             previous = known.get(str(path))
             try:
@@ -94,11 +109,106 @@ class Listing:
 
 
 def listing(agents: Iterable[str]) -> Listing:
-    """The log files of the selected agents (``claude``, ``codex``)."""
+    """The log files of the selected agents among Claude Code and Codex (the others: ``list_others``)."""
     chosen = set(agents)
     claude = claude_roots() if "claude" in chosen else []
     codex = codex_roots() if "codex" in chosen else []
     return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex)
+
+
+def list_others(listed: Listing, agents: Iterable[str]) -> None:
+    """Add the log files of the selected agents read by the registry's readers to ``listed``."""
+    from gitokens.capture.agents import READERS
+
+    chosen = set(agents)
+    listed.others = {name: reader.logs() for name, reader in READERS.items() if name in chosen}
+
+
+AGENT_VARIABLES = (
+    "HOME",
+    "XDG_DATA_HOME",
+    "GEMINI_CLI_HOME",
+    "COPILOT_HOME",
+    "OPENCODE_DB",
+    "QWEN_RUNTIME_DIR",
+    "QWEN_HOME",
+    "GOOSE_PATH_ROOT",
+    "KIMI_SHARE_DIR",
+    "PI_CODING_AGENT_DIR",
+)
+"""Every environment variable the other agents' readers consult to place their logs (a test holds them to it)."""
+MARGIN_NS = 2_000_000_000  # a file's mtime comes from a coarser clock than the capture's start: look back further
+
+
+def watched(agents: Iterable[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Where the other agents' logs are (after the environment variables) and which of those folders exist,
+    with the variables that placed them and the ``agents`` whose logs this capture lists: the post-commit
+    hook looks there (``find -newer`` the capture stamp), and so does ``quiet``."""
+    from gitokens.capture.agents import READERS
+
+    env = dict(os.environ) if env is None else env
+    roots = sorted({str(root) for reader in READERS.values() for root in reader.roots(env)})
+    folders = {root: os.path.exists(root) for root in roots}
+    return {"env": _placing(env), "roots": folders, "agents": sorted(agents)}
+
+
+def quiet(
+    watch: dict[str, Any] | None, since: float | None, agents: Iterable[str], env: dict[str, str] | None = None
+) -> bool:
+    """Whether nothing in the other agents' folders changed since ``since`` (the last capture's start), told
+    without loading their readers: the capture that listed the folders read the logs of all of ``agents``,
+    the same variables place the folders, each exists as it did, and no file or folder in them (the folders
+    themselves included: a file added or removed changes its folder) was modified since then."""
+    env = dict(os.environ) if env is None else env
+    if watch is None or since is None or watch.get("env") != _placing(env):
+        return False
+    if not set(agents) <= set(watch.get("agents") or ()):
+        return False
+    after = int(since * 1e9) - MARGIN_NS
+    for root, existed in watch["roots"].items():
+        if not isinstance(root, str) or os.path.exists(root) != existed:
+            return False
+        if existed and _modified_after(root, after):
+            return False
+    return True
+
+
+def _placing(env: dict[str, str]) -> dict[str, str]:
+    return {name: env.get(name, "") for name in AGENT_VARIABLES}
+
+
+def _modified_after(root: str, after: int) -> bool:
+    try:
+        if os.stat(root).st_mtime_ns > after:
+            return True
+        entries = list(os.scandir(root))
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime_ns > after:
+                return True
+            if entry.is_dir(follow_symlinks=False) and _modified_after(entry.path, after):
+                return True
+        except OSError:
+            return True
+    return False
+
+
+def signature(path: Path) -> list[int] | None:
+    """What says a log changed without opening it: its device, inode, size and mtime, and a SQLite store's
+    write-ahead log's size and mtime (the agent writes there first); None when it is gone."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return None
+    marks = [now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns]
+    try:
+        wal = os.stat(f"{path}-wal")
+        marks += [wal.st_size, wal.st_mtime_ns]
+    except OSError:
+        pass
+    return marks
 
 
 def _walk(root: Path, want: Any) -> list[Path]:

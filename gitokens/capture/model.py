@@ -33,6 +33,7 @@ class Message(NamedTuple):
     cost_usd: float | None
     cache_write_1h_tokens: int = 0  # the part of cache_write_tokens written to the 1-hour cache
     worktree: str | None = None  # a call without a branch, waiting: the work tree whose next commit takes it
+    provider: str | None = None  # who served the call, when the log says so (Claude's and Codex's: by source)
 
     @property
     def prompt(self) -> int:

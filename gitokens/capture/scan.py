@@ -6,9 +6,11 @@ or added into the group of the record it belongs to (see ``attribute``). Then th
 the files in order and keeps the first copy of each call not taken before: a file's groups are taken
 whole, unless one of their copies was a duplicate after all, and then added up again without it.
 
-The files (Claude Code's, then Codex's) are parsed by this process and a forked worker (``worker``) when
-there is a lot to read; the worker starts as soon as the files are listed, before the repository is
-opened. Which copy of a call counts does not depend on that.
+The files (Claude Code's, then Codex's, then the other agents' logs, read by the registry's readers from
+their saved positions) are parsed by this process and a forked worker (``worker``) when there is a lot to
+read; the worker starts as soon as the files are listed, before the repository is opened. Which copy of a
+call counts does not depend on that. A call whose log names no directory is counted as not attributable
+and never placed.
 """
 
 from __future__ import annotations
@@ -32,23 +34,25 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
 Candidate = claude.Candidate
-ELSEWHERE, OLDER, WAITING = -1, -2, -4  # where a copy went when it is in no group
+ELSEWHERE, OLDER, WAITING, NOWHERE = -1, -2, -4, -8  # where a copy went when it is in no group
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
 
 
 @dataclass
 class Parsed:
-    """One file's new lines, parsed; ``bad`` the line numbers of malformed lines; ``edges`` the Codex
-    sessions the lines say were forked from (or spawned by) another."""
+    """One file's new lines, parsed; ``bad`` where the malformed lines are (``file:line``, or a reader's
+    own location); ``edges`` the Codex sessions the lines say were forked from (or spawned by) another;
+    ``warnings`` a reader's (a locked database)."""
 
     agent: str
     path: Path
-    state: state.FileState
+    state: state.FileState | state.Place
     size: int
     candidates: list[Candidate]
-    bad: list[int]
+    bad: list[str]
     copies: int
     edges: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,15 +88,16 @@ class Placed:
 
     agent: str
     path: Path
-    state: state.FileState
+    state: state.FileState | state.Place
     size: int
-    bad: list[int]
+    bad: list[str]
     copies: int
     index: list[tuple[int, int | None, tuple[int, ...], int]]
     keys: list[GroupKey]
     groups: list[Group]
     rows: list[Message] | bytes
     edges: dict[str, str]
+    warnings: list[str]
 
     def messages(self) -> list[Message]:
         if isinstance(self.rows, bytes):
@@ -100,13 +105,14 @@ class Placed:
         return self.rows
 
 
-Job = tuple[str, Path, state.FileState | None, bool]  # the agent, a file, its state, whether to read it all
+Job = tuple[str, Path, state.FileState | state.Place | None, bool]  # the agent, a file, its state, read it all?
 
 
 @dataclass
 class Reading:
-    """A scan's files (Claude Code's, then Codex's), listed before the repository is opened; when there is
-    a lot to read, the worker that parses them with this process has started on them already."""
+    """A scan's files (Claude Code's, then Codex's, then the other agents'), listed before the repository is
+    opened; when there is a lot to read, the worker that parses them with this process has started on them
+    already."""
 
     jobs: list[Job]
     total: int
@@ -122,9 +128,13 @@ def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Readi
     messages stay seen), and a forked worker parsing them with this process when they are large."""
     for gone in listed.gone(current.files):
         del current.files[gone]
+    for gone in listed.gone_places(current.places):
+        del current.places[gone]
+    native = listed.claude + listed.codex
+    total = sum(files.pending_bytes(p, None if rescan else current.files.get(str(p))) for p in native)
     jobs: list[Job] = [("claude", p, current.files.get(str(p)), rescan) for p in listed.claude]
     jobs += [("codex", p, current.files.get(str(p)), rescan) for p in listed.codex]
-    total = sum(files.pending_bytes(path, None if rescan else previous) for _, path, previous, _ in jobs)
+    jobs += [(agent, p, current.places.get(str(p)), rescan) for agent, paths in listed.others.items() for p in paths]
     reading = Reading(jobs, total)
     if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
         import multiprocessing  # here: a small capture starts no process
@@ -144,10 +154,12 @@ def read(
     *,
     rescan: bool,
     progress: Progress | None,
+    fresh: frozenset[str] = frozenset(),
 ) -> Found:
     """The new calls made in this repository's work trees and not taken before, placed. Unless ``rescan``
     (a floor of the user's own), a copy of a call left out before as older than the first capture stays
-    left out."""
+    left out. The calls of the agents in ``fresh`` (a recapture's) are taken whether taken before or not."""
+    nothing = state.Marks()
     done = 0
     run_seen: set[int] = set()
     found = Found()
@@ -163,10 +175,15 @@ def read(
         summary.files_read += 1
         summary.bytes_read += result.size
         summary.duplicates += result.copies
-        summary.malformed.extend(f"{result.path}:{n}" for n in result.bad)
+        summary.malformed.extend(result.bad)
+        summary.warnings.extend(result.warnings)
         current.sessions.update(result.edges)
-        _take(result, summary, current.seen, None if rescan else current.left, run_seen, found)
-        current.files[str(result.path)] = result.state
+        seen = nothing if result.agent in fresh else current.seen
+        _take(result, summary, seen, None if rescan else current.left, run_seen, found)
+        if isinstance(result.state, state.Place):
+            current.places[str(result.path)] = result.state
+        else:
+            current.files[str(result.path)] = result.state
         done += result.size
         if progress is not None:
             progress(done, reading.total)
@@ -187,6 +204,8 @@ def _take(
     for at, (own, other, marks, slot) in enumerate(result.index):
         if slot == ELSEWHERE:
             summary.elsewhere += 1
+        elif slot == NOWHERE:
+            summary.unattributable += 1
         elif own in run_seen or own in seen or (other is not None and (other in run_seen or other in seen)):
             summary.duplicates += 1
             if slot >= 0:
@@ -248,13 +267,13 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         branch, epoch = message.branch, message.epoch
         root = root_of(cwd)
         if root is None:
-            index.append((own, other, marks, ELSEWHERE))
+            index.append((own, other, marks, ELSEWHERE if cwd is not None else NOWHERE))
             continue
         if epoch < floor:
             index.append((own, other, marks, OLDER))
             continue
         hour = int(epoch // 3600)
-        tier = tier_of(message.model, attribute.PROVIDERS.get(message.source), message.prompt)
+        tier = tier_of(message.model, attribute.PROVIDERS.get(message.source) or message.provider, message.prompt)
         place = (branch, root if branch is None else None, message[4:6], hour, tier)
         if last and place == last[0] and last[1] <= epoch < last[2]:
             slot = last[4]
@@ -284,6 +303,7 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         [groups[key] for key in keys],
         messages,
         parsed.edges,
+        parsed.warnings,
     )
 
 
@@ -294,7 +314,31 @@ def _placed(job: Job, context: Context) -> Placed | None:
 
 def _parse_job(job: Job) -> Parsed | None:
     agent, path, previous, from_start = job
-    return (_parse_claude if agent == "claude" else _parse_codex)(path, previous, from_start)
+    if agent == "claude" or agent == "codex":
+        assert not isinstance(previous, state.Place)
+        return (_parse_claude if agent == "claude" else _parse_codex)(path, previous, from_start)
+    assert not isinstance(previous, state.FileState)
+    return _parse_other(agent, path, previous, from_start)
+
+
+def _parse_other(agent: str, path: Path, previous: state.Place | None, from_start: bool) -> Parsed | None:
+    """One log of an agent read by the registry's reader, from its saved position (from the start, but for
+    the totals already counted, when ``from_start``); None when it did not change since."""
+    from gitokens.capture.agents import READERS
+
+    reader = READERS[agent]
+    signature = files.signature(path)  # before reading: a change during the read is read next time
+    if signature is None or (not from_start and previous is not None and previous.signature == signature):
+        return None
+    at = None if previous is None else previous.at
+    reading = reader.read(path, reader.restart(at) if from_start else at)
+    candidates: list[Candidate] = []
+    for call in reading.calls:
+        message = call.to_message()
+        key = message.seen_key
+        candidates.append((message, call.cwd, key, None, (key,)))
+    place = state.Place(agent, signature, reading.position)
+    return Parsed(agent, path, place, 0, candidates, reading.malformed, 0, {}, reading.warnings)
 
 
 def _parse_claude(path: Path, previous: state.FileState | None, from_start: bool) -> Parsed | None:
@@ -303,7 +347,7 @@ def _parse_claude(path: Path, previous: state.FileState | None, from_start: bool
         return None
     try:
         entries, bad, copies = claude.parse(chunk.data, chunk.start, chunk.end)
-        lines = [chunk.line_of(offset) for offset in bad]
+        lines = [f"{path}:{chunk.line_of(offset)}" for offset in bad]
     finally:
         chunk.close()
     return Parsed("claude", path, chunk.state, chunk.end - chunk.start, entries, lines, copies)
@@ -317,13 +361,13 @@ def _pack(placed: Placed | None) -> tuple[Any, ...] | None:
     rows = [tuple(message) for message in placed.messages()]
     table = marshal.dumps((placed.index, placed.keys, placed.groups))
     head = (placed.agent, placed.path, placed.state, placed.size, placed.bad, placed.copies, placed.edges)
-    return *head, table, marshal.dumps(rows)
+    return *head, placed.warnings, table, marshal.dumps(rows)
 
 
 def _unpack(packed: tuple[Any, ...]) -> Placed:
-    agent, path, file_state, size, bad, copies, edges, table, rows = packed
+    agent, path, file_state, size, bad, copies, edges, warnings, table, rows = packed
     index, keys, groups = marshal.loads(table)
-    return Placed(agent, path, file_state, size, bad, copies, index, keys, groups, rows, edges)
+    return Placed(agent, path, file_state, size, bad, copies, index, keys, groups, rows, edges, warnings)
 
 
 def _parse_codex(path: Path, previous: state.FileState | None, from_start: bool) -> Parsed | None:
@@ -337,7 +381,7 @@ def _parse_codex(path: Path, previous: state.FileState | None, from_start: bool)
         pairs, bad, chunk.state.context = codex.parse(
             chunk.data, 0, chunk.state.context, edges, start=chunk.start, end=chunk.end
         )
-        lines = [chunk.line_of(offset) for offset in bad]
+        lines = [f"{path}:{chunk.line_of(offset)}" for offset in bad]
     finally:
         chunk.close()
     candidates: list[Candidate] = []

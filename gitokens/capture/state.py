@@ -3,7 +3,10 @@ were taken, and the usage waiting for its commit.
 
 - ``files.json``: per log file its device and inode, the bytes consumed, its mtime, a digest of
   its first bytes (a file truncated or rewritten in place is read again from the start) and, for Codex,
-  the parse context (session, model, running totals) needed to continue reading in the middle.
+  the parse context (session, model, running totals) needed to continue reading in the middle; under
+  ``positions``, per log of the other agents (read by ``agents``' readers) the agent, the log's signature
+  when it was last read (``files.signature``) and the reader's own position (an offset, a row id, a
+  snapshot of running totals).
 - ``seen.bin``: 8 bytes per message already taken (a digest of its key); a message seen again (streaming
   copies, resumed sessions, side-chains, a re-read file, a second capture) is skipped. The file's first
   marks are sorted (how many: ``sorted`` in ``files.json``) and searched by bisection in a mapping of the
@@ -18,6 +21,10 @@ were taken, and the usage waiting for its commit.
   next commit in their work tree.
 - ``stamp``: its mtime is the start of the last capture that finished; the hook compares log files
   against it (``find -newer``) to skip starting Python when no log grew.
+- ``watch``: the folders of the other agents' logs (one per line, as the last capture's environment placed
+  them), where the hook looks besides Claude Code's and Codex's (which it finds itself). ``files.json`` keeps
+  them too (``watch``), with the environment that placed them and which of them existed, so that a capture
+  can tell nothing changed there without loading the agents' readers (``files.quiet``).
 - ``lock``: held for the whole of a capture that writes, so two captures never take the same messages.
 """
 
@@ -115,11 +122,36 @@ class FileState:
 
 
 @dataclass
+class Place:
+    """How far one log of an agent read through the registry's readers has been read: the agent, the log's
+    signature when it was (``files.signature``: a capture with nothing new compares it), and the reader's
+    own position."""
+
+    agent: str
+    signature: list[int]
+    at: dict[str, Any] | None
+
+    def to_json(self) -> list[Any]:
+        return [self.agent, self.signature, self.at]
+
+    @classmethod
+    def from_json(cls, value: Any) -> Place | None:
+        try:
+            agent, signature, at = value
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(agent, str) or not isinstance(signature, list) or not isinstance(at, dict | None):
+            return None
+        return cls(agent, [n for n in signature if type(n) is int], at)
+
+
+@dataclass
 class State:
     """The capture state of one repository, loaded whole and saved in one go."""
 
     folder: Path
     files: dict[str, FileState] = field(default_factory=dict)
+    places: dict[str, Place] = field(default_factory=dict)  # the other agents' logs, by path
     seen: Marks = field(default_factory=Marks)
     new_seen: list[int] = field(default_factory=list)
     left: Marks = field(default_factory=Marks)
@@ -129,6 +161,7 @@ class State:
     pending: dict[str, list[Message]] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # Codex session -> the session it was forked from
     last_capture: float | None = None
+    watch: dict[str, Any] | None = None  # the other agents' log folders and what placed them (``files.Watch``)
     horizon: float | None = None  # usage older than this is left out unless asked for (see attribute.horizon)
 
     def is_seen(self, digest: int) -> bool:
@@ -143,13 +176,21 @@ class State:
         self.new_left.append(digest)
 
     def forget(self) -> None:
-        """Start again from nothing (a recapture): every file from its start, no message taken before. The
-        horizon stays: a recapture leaves out what the first capture left out."""
+        """Start Claude Code's and Codex's logs again from nothing (a recapture): every file from its start,
+        and their calls taken before are taken again (the scan does not ask the marks for them). The horizon
+        stays: a recapture leaves out what the first capture left out.
+
+        A recapture replaces what older rules captured from those two agents' logs; the other agents' were
+        never captured under older rules, so where they were read stays, and so do their marks and their
+        usage waiting for a commit (read again from the start, a session's calls already written in part
+        would make records of other sums, and count twice)."""
         self.files.clear()
-        self.seen, self.left, self.ordered = Marks(), Marks(), {}
-        self.pending.clear()
+        self.pending = {
+            key: kept
+            for key, messages in self.pending.items()
+            if (kept := [m for m in messages if m.source not in ("claude-code", "codex")])
+        }
         self.sessions.clear()
-        self.new_seen, self.new_left = [], []
         self.last_capture = None
 
 
@@ -187,6 +228,13 @@ def load_from(where: Path) -> State:
             loaded = FileState.from_json(value)
             if loaded is not None:
                 state.files[path] = loaded
+        for path, value in (meta.get("positions") or {}).items():
+            place = Place.from_json(value)
+            if place is not None:
+                state.places[path] = place
+        watch = meta.get("watch")
+        if isinstance(watch, dict) and isinstance(watch.get("env"), dict) and isinstance(watch.get("roots"), dict):
+            state.watch = watch
         sessions = meta.get("sessions")
         if isinstance(sessions, dict):
             state.sessions = {str(k): str(v) for k, v in sessions.items()}
@@ -211,17 +259,13 @@ def load_from(where: Path) -> State:
     return state
 
 
-def save(state: State, started: float, *, rewrite: bool = False) -> None:
-    """Write everything; ``started`` (the capture's start) becomes the stamp the hook compares logs with.
-    ``rewrite``: the marks files are written anew rather than appended to (after ``forget``)."""
+def save(state: State, started: float) -> None:
+    """Write everything; ``started`` (the capture's start) becomes the stamp the hook compares logs with."""
     where = state.folder
     (where / "pending").mkdir(parents=True, exist_ok=True)
     for kind, new in (("seen", state.new_seen), ("older", state.new_left)):
         path = where / MARKS[kind]
-        if rewrite:
-            _write_bytes(path, array("Q", new).tobytes())
-            state.ordered.pop(kind, None)
-        elif new:
+        if new:
             with open(path, "ab") as handle:
                 handle.write(array("Q", new).tobytes())
         with contextlib.suppress(OSError):
@@ -233,6 +277,8 @@ def save(state: State, started: float, *, rewrite: bool = False) -> None:
     state.new_seen, state.new_left = [], []
     meta = {
         "files": {path: fs.to_json() for path, fs in sorted(state.files.items())},
+        "positions": {path: place.to_json() for path, place in sorted(state.places.items())},
+        "watch": state.watch,
         "sessions": state.sessions,
         "last_capture": started,
         "horizon": state.horizon if state.horizon is None or math.isfinite(state.horizon) else -1e18,
@@ -246,6 +292,9 @@ def save(state: State, started: float, *, rewrite: bool = False) -> None:
             path.unlink(missing_ok=True)
     for name, rows in wanted.items():
         _write_json(where / "pending" / name, [m.to_json() for m in sorted(rows)])
+    if state.watch is not None:
+        roots = "".join(root + "\n" for root in state.watch["roots"] if "\n" not in root)
+        _write_bytes(where / "watch", roots.encode("utf-8", "surrogateescape"))
     stamp = where / "stamp"
     stamp.touch()
     os.utime(stamp, (started, started))

@@ -22,4 +22,6 @@ class AgentSummary:
     elsewhere: int = 0
     older: int = 0
     no_model: int = 0  # calls taken that name no model: their records are unpriced
+    unattributable: int = 0  # calls whose log names no directory: never attributed to any repository
     malformed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # a reader's (a database locked by its agent)

@@ -13,7 +13,11 @@ from gitokens.share import hook, install
 
 @cli.command(name="install")
 @click.option("--no-prompt", is_flag=True, help="Never ask for tokens after a commit; only attach queued records.")
-@click.option("--capture", is_flag=True, help="Also capture Claude Code and Codex usage after each commit.")
+@click.option(
+    "--capture",
+    is_flag=True,
+    help="Also capture the coding agents' usage after each commit (every agent `capture` reads).",
+)
 @click.option("--sync", "sync_hook", is_flag=True, help="Also a pre-push hook: sync the ledger when you push a branch.")
 def install_cmd(no_prompt: bool, capture: bool, sync_hook: bool) -> None:
     """Install the post-commit hook and make notes follow amend and rebase.

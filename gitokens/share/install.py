@@ -83,7 +83,9 @@ def install(repo: Repo, *, prompt: bool = True, capture: bool = False, sync: boo
             hint = "point core.hooksPath at a folder you can write to, or unset it: git config --unset core.hooksPath"
         raise InstallError(f"cannot install the hook into {folder}: {exc.strerror or exc}", hint=hint) from None
     if capture:
-        outcome.done.append("the hook also captures Claude Code and Codex usage after each commit")
+        outcome.done.append(
+            "the hook also captures the coding agents' usage after each commit (every agent `capture` reads)"
+        )
     outcome.done.extend(ensure_config(repo))
     if sync:
         _place_hook(folder, SYNC_HOOK, shim_text(prompt, hook=SYNC_HOOK), outcome)

@@ -1,6 +1,8 @@
-"""Readers of the coding agents' logs other than Claude Code's and Codex's: one module per agent, each
-saying in its docstring the facts it relies on (where the logs are, the fields, what each token count
-means, the quirks), and this registry.
+"""The registry of the coding agents capture knows (``AGENTS``: name, source, where the logs are, what is
+read, what cannot be known), and the readers of those other than Claude Code and Codex (``READERS``): one
+module per agent, each saying in its docstring the facts it relies on (where the logs are, the fields, what
+each token count means, the quirks). Claude Code's and Codex's logs are read on capture's own fast path
+(``native``).
 
 Every reader (``base.Agent``) lists its agent's log files or databases (``logs``) and reads one of them from
 a saved position (``read``): a byte offset for an append-only JSONL log, a row id for a SQLite store, the
@@ -21,14 +23,31 @@ from gitokens.capture.agents.gemini import Gemini
 from gitokens.capture.agents.goose import Goose
 from gitokens.capture.agents.kilo import Kilo
 from gitokens.capture.agents.kimi import Kimi
+from gitokens.capture.agents.native import ClaudeCode, Codex, Native
 from gitokens.capture.agents.opencode import OpenCode
 from gitokens.capture.agents.pi import Pi
 from gitokens.capture.agents.qwen import Qwen
 
-READERS: dict[str, Agent] = {
+AGENTS: dict[str, Agent] = {
     agent.name: agent
-    for agent in (Gemini(), Copilot(), OpenCode(), Qwen(), Goose(), Kimi(), Droid(), Amp(), Kilo(), Pi())
+    for agent in (
+        ClaudeCode(),
+        Codex(),
+        Gemini(),
+        Copilot(),
+        OpenCode(),
+        Qwen(),
+        Goose(),
+        Kimi(),
+        Droid(),
+        Amp(),
+        Kilo(),
+        Pi(),
+    )
 }
-"""Each reader by the name ``--agent`` takes."""
+"""Every agent by the name ``--agent`` takes, in the order a capture reads them."""
 
-__all__ = ["READERS", "Agent", "AgentCall", "Position", "Reading"]
+READERS: dict[str, Agent] = {name: agent for name, agent in AGENTS.items() if not isinstance(agent, Native)}
+"""The agents whose logs are read through ``Agent.read``."""
+
+__all__ = ["AGENTS", "READERS", "Agent", "AgentCall", "Position", "Reading"]

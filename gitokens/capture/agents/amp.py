@@ -62,6 +62,10 @@ class Amp(Agent):
         "cost in USD; the directory of a thread without exactly one tree"
     )
 
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        env, home = home_of(env)
+        return [xdg_data(env, home) / "amp" / "threads"]
+
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         env, home = home_of(env)
         folder = xdg_data(env, home) / "amp" / "threads"

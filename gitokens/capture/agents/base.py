@@ -77,6 +77,7 @@ class AgentCall(NamedTuple):
             self.cost_usd,
             0,
             None if self.branch else self.cwd,
+            self.provider,
         )
 
 
@@ -100,10 +101,24 @@ class Agent:
     default: str = ""  # where the logs live by default, for people
     reads: str = ""  # what is read, for people
     unknown: str = ""  # what the logs cannot tell (empty: nothing that matters)
+    snapshot: tuple[str, ...] = ()
+    """The keys of a position that hold the running totals already counted (a reader that gives the growth
+    of a session's totals, not calls): a read from the start keeps them, or the totals would count again."""
+
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        """The folders (or files) ``logs`` looks in, after the environment variables: what ``capture
+        --list-agents`` shows and what the post-commit hook watches for changes."""
+        raise NotImplementedError
 
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         """The agent's log files or databases, in the order they are best read."""
         raise NotImplementedError
+
+    def restart(self, position: Position | None) -> Position | None:
+        """The position to read a log from its start with (``--all-history``, ``--since``): nothing, but for
+        the ``snapshot`` of totals already counted."""
+        kept = {key: (position or {})[key] for key in self.snapshot if key in (position or {})}
+        return kept or None
 
     def read(self, path: Path, position: Position | None = None) -> Reading:
         """The calls in ``path`` after ``position`` (None: from the start) and the position to save."""

@@ -63,6 +63,9 @@ class Copilot(Agent):
         env, home = home_of(env)
         return setting(env, "COPILOT_HOME") or home / ".copilot"
 
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        return [self.home(env)]
+
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         path = self.home(env) / "session-store.db"
         return [path] if path.is_file() else []

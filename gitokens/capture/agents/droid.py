@@ -12,7 +12,8 @@ schema, several session-storage readers): confidence medium.
 - There are no per-call counts: each read gives one call, the growth of the totals since the position's
   snapshot (the whole totals on a first read). Its key is the session and the totals, so an archived copy
   or a rewrite that leaves the totals alone counts nothing again; totals that shrink are a new baseline.
-  The snapshot lives in the position: a reader started again from nothing gives the whole totals once more.
+  The snapshot lives in the position: a reader started again from nothing gives the whole totals once more,
+  so a read from the start (``Agent.restart``) keeps it.
 - The call is dated at the last ``timestamp`` in the transcript ``<session>.jsonl`` beside the settings,
   else the settings file's modification time. The working directory is ``cwd`` on the transcript's first
   line (``{"type": "session_start", ..., "cwd": ...}``); without it, cwd is None (the folder name encodes
@@ -56,6 +57,11 @@ class Droid(Agent):
     default = "~/.factory/sessions/**/<session>.settings.json (no variable moves it)"
     reads = "the growth of each session's running tokenUsage totals between reads"
     unknown = "per-call counts and times (one call per read per session); branch; cost in USD"
+    snapshot = ("totals",)  # the totals counted so far: a read from the start measures the growth from them
+
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        env, home = home_of(env)
+        return [home / ".factory" / "sessions"]
 
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         env, home = home_of(env)

@@ -67,6 +67,9 @@ class Gemini(Agent):
         env, home = home_of(env)
         return (setting(env, "GEMINI_CLI_HOME") or home) / ".gemini"
 
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        return [self.root(env) / "tmp"]
+
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         tmp = self.root(env) / "tmp"
         return walk(tmp, _is_chat, depth=4)

@@ -67,12 +67,16 @@ class Goose(Agent):
     reads = "the usage_ledger rows (one per call); older stores: the growth of each session's totals"
     unknown = "branch; per-call times and counts in stores older than the usage ledger"
 
-    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+    snapshot = ("sessions",)  # an older store's per-session totals: kept when the store is read again from the start
+
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
         env, home = home_of(env)
         root = setting(env, "GOOSE_PATH_ROOT")
         data = root / "data" if root is not None and root.is_absolute() else xdg_data(env, home) / "goose"
-        candidates = [data, home / "Library" / "Application Support" / "goose"]
-        return [path for base in candidates if (path := base / "sessions" / "sessions.db").is_file()]
+        return [base / "sessions" for base in (data, home / "Library" / "Application Support" / "goose")]
+
+    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        return [path for root in self.roots(env) if (path := root / "sessions.db").is_file()]
 
     def read(self, path: Path, position: Position | None = None) -> Reading:
         with Database(path) as db:

@@ -64,6 +64,9 @@ class Kimi(Agent):
         env, home = home_of(env)
         return setting(env, "KIMI_SHARE_DIR") or home / ".kimi"
 
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        return [self.root(env) / "sessions"]
+
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         return walk(self.root(env) / "sessions", lambda name: name == "wire.jsonl", depth=4)
 

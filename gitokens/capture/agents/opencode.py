@@ -68,13 +68,24 @@ class OpenCode(Agent):
         env, home = home_of(env)
         return xdg_data(env, home) / name_of(self)
 
-    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        chosen = self.chosen(env)
+        return [chosen.parent if chosen is not None else self.folder(env)]  # the folder: it holds the -wal too
+
+    def chosen(self, env: Mapping[str, str] | None) -> Path | None:
+        """The store the variable names, if it names one."""
         env, _ = home_of(env)
+        value = env.get(self.variable or "", "").strip() if self.variable else ""
+        if not value or value == ":memory:":
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.folder(env) / path
+
+    def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        chosen = self.chosen(env)
+        if chosen is not None:
+            return [chosen]
         folder = self.folder(env)
-        chosen = env.get(self.variable or "", "").strip() if self.variable else ""
-        if chosen and chosen != ":memory:":
-            path = Path(chosen).expanduser()
-            return [path if path.is_absolute() else folder / path]
         try:
             return sorted(p for p in folder.iterdir() if p.name.startswith(name_of(self)) and p.suffix == ".db")
         except OSError:

@@ -54,6 +54,10 @@ class Pi(Agent):
     reads = "each assistant message's usage, once per entry (branched copies counted once)"
     unknown = "branch"
 
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        env, home = home_of(env)
+        return [(setting(env, "PI_CODING_AGENT_DIR") or home / ".pi" / "agent") / "sessions"]
+
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         env, home = home_of(env)
         base = setting(env, "PI_CODING_AGENT_DIR") or home / ".pi" / "agent"

@@ -63,6 +63,9 @@ class Qwen(Agent):
         env, home = home_of(env)
         return setting(env, "QWEN_RUNTIME_DIR") or setting(env, "QWEN_HOME") or home / ".qwen"
 
+    def roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        return [self.root(env) / "projects"]
+
     def logs(self, env: Mapping[str, str] | None = None) -> list[Path]:
         return walk(self.root(env) / "projects", lambda name: name.endswith(".jsonl"), depth=2)
 
