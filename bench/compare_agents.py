@@ -11,8 +11,9 @@ logs into a home of its own; then:
 
 Printed per agent: tokens per kind (truth, ours, ccusage), whether ours equal the truth and whether ccusage's
 do, ccusage's cost against ours (ccusage prices with LiteLLM's list; both priced only where genai-prices knows
-the model), and the time ratio ours/ccusage (each the median of ``--runs`` runs, ccusage's including its
-process start). A report, not a test: it exits 0.
+the model), the time ratio of our reader alone to ccusage (each the median of ``--runs`` runs, ccusage's
+including its process start), and that of the whole ``git tokens capture --agent AGENT --all-history``
+command, process start included, to ccusage. A report, not a test: it exits 0.
 
 Run it from the repository root: ``python bench/compare_agents.py [--calls 2000] [--seed 1]``.
 """
@@ -66,12 +67,38 @@ def main(argv: list[str] | None = None) -> int:
         home = base / agent
         truth = make(agent, home, Spec(calls=args.calls, seed=args.seed))
         ours, our_time = _timed(lambda home=home, agent=agent: read(agent, home), args.runs)
+        capture_time = _capture_time(agent, home, base / f"{agent}-repo", args.runs)
         theirs, their_time = (None, None)
         if ccusage is not None:
             theirs, their_time = _timed(lambda home=home, agent=agent: run_ccusage(ccusage, agent, home), args.runs)
-        rows.append(_row(agent, truth, ours, theirs, pricer, our_time, their_time))
+        rows.append(_row(agent, truth, ours, theirs, pricer, our_time, their_time) | {"capture_time": capture_time})
     _print(rows, args)
     return 0
+
+
+def _capture_time(agent: str, home: Path, repo: Path, runs: int) -> float:
+    """The median time of the whole command a user runs, ``git tokens capture --agent AGENT --all-history``
+    (its process start and imports included, as ccusage's time includes its own), each run in a new
+    repository so that every run reads all the logs."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "TZ": "UTC",
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+    times = []
+    for _ in range(max(runs, 1)):
+        shutil.rmtree(repo, ignore_errors=True)
+        subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
+        subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "start"], check=True, env=env)
+        command = [sys.executable, "-m", "gitokens", "capture", "--agent", agent, "--all-history"]
+        began = time.perf_counter()
+        subprocess.run(command, cwd=repo, env=env, capture_output=True, check=True)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
 
 
 def read(agent: str, home: Path) -> list[AgentCall]:
@@ -172,7 +199,7 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print()
     header = (
         f"{'agent':<9} {'calls':>6}  {'ours = truth':<12} {'ccusage = truth':<15} "
-        f"{'total tokens ccusage/ours':>25} {'cost diff %':>11} {'time ours/ccusage':>17}"
+        f"{'total tokens ccusage/ours':>25} {'cost diff %':>11} {'time ours/ccusage':>17} {'capture/ccusage':>15}"
     )
     print(header)
     print("-" * len(header))
@@ -186,7 +213,11 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         if row["our_cost"] and row["their_cost"] is not None:
             cost = f"{(row['their_cost'] - row['our_cost']) / row['our_cost'] * 100:+.2f}"
         speed = "-" if not row["their_time"] else f"{row['our_time'] / row['their_time']:.3f}"
-        print(f"{row['agent']:<9} {row['calls']:>6}  {same!s:<12} {their_same:<15} {ratio:>25} {cost:>11} {speed:>17}")
+        whole = "-" if not row["their_time"] else f"{row['capture_time'] / row['their_time']:.3f}"
+        print(
+            f"{row['agent']:<9} {row['calls']:>6}  {same!s:<12} {their_same:<15} {ratio:>25} {cost:>11} {speed:>17}"
+            f" {whole:>15}"
+        )
 
 
 if __name__ == "__main__":
