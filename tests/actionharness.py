@@ -6,7 +6,9 @@ Expressions are substituted as Actions evaluates them, for the forms action.yml 
 an expression), ``format('...{0}', a)``, ``startsWith(a, 'b')``, ``!`` and ``&&``, and the status functions
 ``cancelled()`` (never) and ``always()``. Each step gets a fresh ``GITHUB_OUTPUT`` file, read back into
 ``steps.<id>.outputs``; after a failing step only the steps whose ``if:`` calls a status function run, as
-in a composite action. A ``uses:`` step whose ``if:`` holds fails the harness: it cannot run other actions.
+in a composite action. ``actions/cache/restore`` and ``actions/cache/save`` run against a folder of saved
+caches beside the runner's temp (``CacheStore``: kept across the runs of one test, as a repository's caches
+are kept across its workflow runs); any other ``uses:`` step whose ``if:`` holds fails the harness.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +57,32 @@ class ActionRun:
     @property
     def stderr(self) -> str:
         return "".join(step.stderr for step in self.steps)
+
+
+@dataclass
+class CacheStore:
+    """What actions/cache keeps for a repository: one folder per key, the newest restored for a prefix."""
+
+    root: Path
+
+    def restore(self, workspace: Path, spec: dict[str, str]) -> dict[str, str]:
+        key, prefixes = spec["key"], [p.strip() for p in spec.get("restore-keys", "").splitlines() if p.strip()]
+        saved = sorted(self.root.iterdir(), key=lambda entry: entry.stat().st_mtime_ns) if self.root.is_dir() else []
+        names = [entry.name for entry in saved]
+        matched = (
+            key
+            if key in names
+            else next((name for prefix in prefixes for name in reversed(names) if name.startswith(prefix)), "")
+        )
+        if matched:
+            shutil.copytree(self.root / matched, workspace / spec["path"], dirs_exist_ok=True)
+        return {"cache-hit": str(matched == key).lower(), "cache-primary-key": key, "cache-matched-key": matched}
+
+    def save(self, workspace: Path, spec: dict[str, str]) -> dict[str, str]:
+        target = self.root / spec["key"]
+        if not target.exists() and (workspace / spec["path"]).is_dir():  # a saved key is never replaced
+            shutil.copytree(workspace / spec["path"], target)
+        return {}
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
@@ -153,7 +182,7 @@ def run_action(
             "ref": env.get("GITHUB_REF", ""),
             "event": payload,
         },
-        "runner": {"temp": str(runner_temp)},
+        "runner": {"temp": str(runner_temp), "os": "Linux"},
         "steps": {},
     }
     context["inputs"] = {name: substitute(str(spec.get("default", "")), context) for name, spec in declared.items()}
@@ -181,7 +210,12 @@ def run_action(
             break  # an implicit success(): a step runs after a failure only when its if: says so
         if condition and not evaluate(condition, context):
             continue
-        assert "run" in step, f"the harness cannot run `uses: {step.get('uses')}` (step {step.get('name')})"
+        if "uses" in step:
+            outputs = _cache_step(step, workspace, CacheStore(runner_temp / "_actions_cache"), context)
+            result.steps.append(StepRun(step.get("name", ""), 0, json.dumps(outputs), ""))
+            if "id" in step:
+                context["steps"][step["id"]] = {"outputs": outputs}
+            continue
         output = work / f"output-{number}"
         output.write_text("")
         step_env = {name: substitute(str(value), context) for name, value in (step.get("env") or {}).items()}
@@ -203,3 +237,14 @@ def run_action(
     result.outputs = {name: substitute(str(spec["value"]), context) for name, spec in ACTION["outputs"].items()}
     result.summary = summary.read_text(encoding="utf-8")
     return result
+
+
+def _cache_step(step: dict[str, Any], workspace: Path, store: CacheStore, context: dict[str, Any]) -> dict[str, str]:
+    """An actions/cache/restore or actions/cache/save step; no other action can run here."""
+    uses = str(step["uses"])
+    spec = {name: substitute(str(value), context) for name, value in (step.get("with") or {}).items()}
+    if uses.startswith("actions/cache/restore@"):
+        return store.restore(workspace, spec)
+    if uses.startswith("actions/cache/save@"):
+        return store.save(workspace, spec)
+    raise AssertionError(f"the harness cannot run `uses: {uses}` (step {step.get('name')})")

@@ -19,11 +19,13 @@ from typing import Any, NewType
 import orjson
 
 from gitokens.errors import InvalidRecord
+from gitokens.ledger import canonical
+from gitokens.ledger.canonical import MAX_TOKENS as MAX_TOKENS
+from gitokens.ledger.canonical import SCHEMA_VERSION as SCHEMA_VERSION
+from gitokens.ledger.canonical import TS_WINDOW as TS_WINDOW
 
 RecordId = NewType("RecordId", str)
 
-SCHEMA_VERSION = 1
-MAX_TOKENS = 10**12
 SOURCES = ("manual", "hook", "claude-code", "codex", "ci", "import", "api")
 SPLIT_FIELDS = (
     "input_tokens",
@@ -33,14 +35,13 @@ SPLIT_FIELDS = (
     "reasoning_tokens",
 )
 _TEXT_FIELDS = ("branch", "author", "model", "provider", "endpoint", "session", "note")
-_ID_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
-_SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
-_CANONICAL_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
-_COMMIT_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_ID_RE = re.compile(canonical.ID_PATTERN)
+_SOURCE_RE = re.compile(canonical.SOURCE_PATTERN)
+_CANONICAL_TS = re.compile(canonical.CANONICAL_TS_PATTERN)
+_COMMIT_RE = re.compile(canonical.COMMIT_PATTERN)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_LINE = 64 * 1024  # bytes in one ledger line
 MAX_DEPTH = 8  # a record is one flat object; room for a field holding a small structure, reported by name
-TS_WINDOW = (1970, 9000)  # UTC years a ledger record may carry
 _MAX_MESSAGE = 300
 
 
@@ -337,9 +338,20 @@ def line_values(line: str | bytes, commit: str | None = None) -> tuple[Any, ...]
     size = len(line) if isinstance(line, bytes) or len(line) * 4 <= MAX_LINE else len(line.encode("utf-8", "replace"))
     if size > MAX_LINE:
         raise InvalidRecord(f"line: {size:,} bytes is more than the {MAX_LINE:,} a record may take")
+    values = canonical.values(line)
+    if values is not None:
+        return values
+    values = _full_values(line, commit)
+    year = int(values[_TS_AT][:4]) if values[_TS_AT][:4].isdigit() else 0
+    if not TS_WINDOW[0] <= year <= TS_WINDOW[1]:
+        raise InvalidRecord(f"ts: {values[_TS_AT]!r} is outside the years {TS_WINDOW[0]}-{TS_WINDOW[1]}")
+    return values
+
+
+def _full_values(line: str | bytes, commit: str | None) -> tuple[Any, ...]:
+    """``checked_values`` of a line the fast reader left undecided, every failure worded as InvalidRecord."""
     try:
-        data = parse_json(line)
-        values = checked_values(data, commit)
+        return checked_values(parse_json(line), commit)
     except InvalidRecord as exc:
         if len(exc.message) <= _MAX_MESSAGE:
             raise
@@ -352,10 +364,6 @@ def line_values(line: str | bytes, commit: str | None = None) -> tuple[Any, ...]
         raise InvalidRecord(f"a value is out of range: {exc}") from None
     except Exception as exc:  # hostile bytes: whatever the parser trips on, the line is invalid
         raise InvalidRecord(f"not a record: {type(exc).__name__}: {str(exc)[:200]}") from None
-    year = int(values[_TS_AT][:4]) if values[_TS_AT][:4].isdigit() else 0
-    if not TS_WINDOW[0] <= year <= TS_WINDOW[1]:
-        raise InvalidRecord(f"ts: {values[_TS_AT]!r} is outside the years {TS_WINDOW[0]}-{TS_WINDOW[1]}")
-    return values
 
 
 def parse_json(text: str | bytes) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,43 @@ def test_copies_from_amend_and_carry_are_carried_forward(repo: Path, monkeypatch
     assert advanced.carried == 3
     attached = {advanced.text("id", i): advanced.text("attached", i) for i in range(len(advanced))}
     assert attached == {kept.id: first, other.id: branch}  # the amend is dated before both
+
+
+def clone_with_ledger(origin: Path, path: Path) -> Path:
+    """A fresh clone of ``origin`` with its ledger fetched, as a CI runner makes one."""
+    git(origin.parent, "clone", "-q", str(origin), str(path))
+    git(path, "fetch", "-q", "origin", "refs/notes/tokens:refs/notes/tokens")
+    return path
+
+
+def test_a_cache_kept_from_an_older_clone_is_carried_forward(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the Action's cache step relies on: a fresh clone given the cache directory of a clone of an
+    older ledger parses only the notes subtrees that changed, and carries the columns forward."""
+    for n in range(30):
+        put(repo, commit(repo, f"c{n}"), session=f"s{n % 3}", cost_usd=n / 8)
+    older = clone_with_ledger(repo, tmp_path / "older")
+    columncache.load(open_repo(older))  # what the older workflow run left in .git/gitokens/cache
+    kept_tip = open_repo(older).notes_tip()
+    newest = commit(repo, "newest")
+    put(repo, newest, model="o3")
+    put(repo, newest, total_tokens=77)
+    fresh = clone_with_ledger(repo, tmp_path / "fresh")
+    expected = rebuilt(fresh)
+    shutil.copytree(older / ".git" / "gitokens" / "cache", fresh / ".git" / "gitokens" / "cache")
+
+    parsed: list[str | None] = []
+    parse_group = store._parse_group
+    monkeypatch.setattr(store, "_parse_group", lambda repo, group: parsed.append(group[0]) or parse_group(repo, group))
+    rows = store.load_rows(open_repo(fresh))
+    changed = {group[0] for group in open_repo(fresh).notes_groups()} - {g[0] for g in open_repo(older).notes_groups()}
+    assert parsed == list(changed) and len(changed) == 1  # one of the 20-odd subtrees: the newest commit's
+
+    def no_ledger(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the ledger was read")
+
+    monkeypatch.setattr(columncache, "load_ledger", no_ledger)
+    carried = columncache.load(open_repo(fresh), rows=rows)
+    same(carried, expected)
+    assert carried.carried == 2 and columncache._read(open_repo(fresh)).tip == kept_tip  # extended, not rebuilt
