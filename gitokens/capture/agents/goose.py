@@ -121,15 +121,15 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
         f"SELECT u.id, u.session_id, {fields}, {extra} FROM usage_ledger u LEFT JOIN sessions s "
         "ON s.id = u.session_id WHERE u.id > ? ORDER BY u.id"
     )
-    for row in db.rows(query, (mark,)):
-        reading.position["id"] = row[0]
-        rid, session, created, model, inp, out, read, write, spent, cwd, provider, config = row
+    last, append = mark, reading.calls.append
+    for rid, session, created, model, inp, out, read, write, spent, cwd, provider, config in db.rows(query, (mark,)):
+        last = rid
         when = epoch_of(created)
         if when is None:
             reading.malformed.append(f"{db.path}:usage_ledger id {rid}")
             continue
         read, write = count(read), count(write)
-        reading.calls.append(
+        append(
             AgentCall(
                 key_of(SOURCE, "ledger", session, rid),
                 when,
@@ -147,6 +147,7 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
                 cost(spent),
             )
         )
+    reading.position["id"] = last
     return reading
 
 
