@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -57,10 +58,8 @@ class AgentCall(NamedTuple):
 
     @property
     def ts(self) -> str:
-        from datetime import UTC, datetime
-
         moment = datetime.fromtimestamp(self.epoch, UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # without its "+00:00"
 
     def to_message(self) -> Message:
         """The call as capture's ``Message`` (the working directory goes to ``worktree`` for a call without a
@@ -193,8 +192,6 @@ def text(value: Any) -> str | None:
 def epoch_of(value: Any) -> float | None:
     """Seconds since the epoch from an ISO-8601 string, or from a number (seconds or milliseconds); None
     when it is not a time an agent could have logged."""
-    from datetime import UTC, datetime
-
     seconds: float
     if type(value) is int:  # the common case of a store's column, decided first (a bool is not an int here)
         seconds = value / 1000 if value > 1e11 else float(value)
@@ -327,6 +324,25 @@ def read_json(path: Path) -> Any:
         return loads(path.read_bytes())
     except OSError:
         return None
+
+
+def settled(path: Path, parse: Callable[[Path], Any]) -> Any:
+    """``parse(path)``, remembered while the file keeps its inode, size and modification time: a reader that
+    needs one settings file beside each of many logs parses it once a capture, not once a log. The value is
+    shared: callers only read it."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return parse(path)
+    key = (str(path), parse, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _SETTLED:
+        if len(_SETTLED) >= 64:
+            _SETTLED.clear()
+        _SETTLED[key] = parse(path)
+    return _SETTLED[key]
+
+
+_SETTLED: dict[tuple[Any, ...], Any] = {}
 
 
 class Database:
