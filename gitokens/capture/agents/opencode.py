@@ -113,15 +113,17 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
         if top < mark:
             mark = 0  # a new database under the old name
         time = "time_created" if "time_created" in columns else "rowid"
+        last, append = reading.position["rowid"], reading.calls.append
         for row in db.rows(_QUERY.format(time=time), (mark,)):
-            reading.position["rowid"] = row[0]
+            last = row[0]
             try:
                 call = _step(row, source)
             except (ValueError, TypeError, KeyError, AttributeError):
                 reading.malformed.append(f"{path}:part rowid {row[0]}")
                 continue
             if call is not None:
-                reading.calls.append(call)
+                append(call)
+        reading.position["rowid"] = last
         if db.problem:
             reading.warnings.append(db.problem)
     return reading
@@ -129,13 +131,13 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
 
 def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
     _, created, part_data, message_data, session, directory = row
-    part = loads(part_data) if isinstance(part_data, str | bytes) else None
-    if not isinstance(part, dict) or part.get("type") != "step-finish":
+    part = loads(part_data) if isinstance(part_data, (str, bytes)) else None
+    if type(part) is not dict or part.get("type") != "step-finish":
         return None
     tokens = part.get("tokens")
     if not isinstance(tokens, dict):
         raise ValueError("a step without tokens")
-    decoded = loads(message_data) if isinstance(message_data, str | bytes) else None
+    decoded = loads(message_data) if isinstance(message_data, (str, bytes)) else None
     message: dict[str, Any] = decoded if isinstance(decoded, dict) else {}
     times: dict[str, Any] = message["time"] if isinstance(message.get("time"), dict) else {}
     when = epoch_of(created) if isinstance(created, int) and created > 1e11 else None
