@@ -151,7 +151,9 @@ def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
     inside = reasoning > 0 and count(tokens.get("total")) == inp + out + read + write
     model, provider = text(message.modelID), text(message.providerID)
     path: dict[str, Any] = message.path if isinstance(message.path, dict) else {}
-    key = key_of(source, times.get("created"), provider, model, part.get("snapshot"), tokens, part.get("cost"))
+    key = key_of(
+        source, times.get("created"), provider, model, part.get("snapshot"), tokens, part.get("cost"), plain=False
+    )
     return AgentCall(
         key,
         when,
