@@ -197,6 +197,20 @@ def test_kimi_keys_are_stable_across_reads_and_appends_are_read_alone(tmp_path: 
     assert second.calls[0].cwd == "/w/repo"
 
 
+def test_kimi_reads_settings_changed_between_reads_not_the_ones_it_read_before(tmp_path: Path) -> None:
+    share = kimi_share(tmp_path, ["/w/repo"])
+    wire = append(kimi_wire(share, "/w/repo", "s1"), [kimi_header(), kimi_status(T0, None, 10, 1)])
+    before = READERS["kimi"].read(wire).calls
+    kimi_share(tmp_path, ["/w/elsewhere", "/w/repo"], model="kimi-k2-thinking")  # both files rewritten
+    after = READERS["kimi"].read(wire).calls
+    assert [(c.model, c.cwd) for c in before + after] == [
+        ("kimi-k2-turbo", "/w/repo"),
+        ("kimi-k2-thinking", "/w/repo"),
+    ]
+    (share / "config.toml").unlink()
+    assert [c.model for c in READERS["kimi"].read(wire).calls] == [None]
+
+
 # -- pi -----------------------------------------------------------------------------------------------------------
 
 

@@ -11,10 +11,15 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import msgspec
 
 from gitokens.capture.model import EARLIEST, Message, digester
 
@@ -53,10 +58,8 @@ class AgentCall(NamedTuple):
 
     @property
     def ts(self) -> str:
-        from datetime import UTC, datetime
-
         moment = datetime.fromtimestamp(self.epoch, UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # without its "+00:00"
 
     def to_message(self) -> Message:
         """The call as capture's ``Message`` (the working directory goes to ``worktree`` for a call without a
@@ -165,6 +168,8 @@ def walk(root: Path, accept: Any, depth: int = 6) -> list[Path]:
 
 def count(value: Any) -> int:
     """A token count as the log gave it, or 0 when it is missing or not a count."""
+    if type(value) is int:  # the common case, decided without the checks below (a bool is not an int here)
+        return value if 0 <= value <= MAX_COUNT else 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
@@ -187,10 +192,10 @@ def text(value: Any) -> str | None:
 def epoch_of(value: Any) -> float | None:
     """Seconds since the epoch from an ISO-8601 string, or from a number (seconds or milliseconds); None
     when it is not a time an agent could have logged."""
-    from datetime import UTC, datetime
-
     seconds: float
-    if isinstance(value, str):
+    if type(value) is int:  # the common case of a store's column, decided first (a bool is not an int here)
+        seconds = value / 1000 if value > 1e11 else float(value)
+    elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -202,24 +207,64 @@ def epoch_of(value: Any) -> float | None:
         seconds = value / 1000 if value > 1e11 else float(value)
     else:
         return None
-    import time
-
     return seconds if EARLIEST <= seconds <= time.time() + 86_400 else None
 
 
-def key_of(source: str, *parts: Any) -> bytes:
-    """The 128-bit dedupe key of a call from its stable parts."""
+def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
+    """The 128-bit dedupe key of a call from its stable parts. ``plain=False`` only saves time where some part
+    is always a float, a list or a dict (the same key either way)."""
     digest = _DIGESTS.get(source)
     if digest is None:
         digest = _DIGESTS[source] = digester(source + "\0")
-    return digest(json.dumps(parts, separators=(",", ":"), sort_keys=True))
+    if not plain:
+        return digest(_key_text(parts))
+    try:
+        text = "[" + ",".join([_PLAIN[type(part)](part) for part in parts]) + "]"
+    except KeyError:  # a float, a bool, a list or a dict among the parts: the encoder writes them
+        text = _key_text(parts)
+    return digest(text)
 
 
 _DIGESTS: dict[str, Callable[[str], bytes]] = {}
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring_ascii,
+    int: int.__repr__,
+    type(None): lambda _: "null",
+}
+"""How ``json.dumps`` writes a string (ASCII-escaped), an int and None, for the keys made only of those (most
+are: a session and an id), without building the encoder's machinery for each."""
+
+
+def _key_text(parts: tuple[Any, ...]) -> str:
+    """``json.dumps(parts, separators=(",", ":"), sort_keys=True)``: the keys are the ledger's dedupe keys, so
+    their text never changes. The C encoder is made once (``json.dumps`` makes one per call), without the
+    check for circular values (the parts come from decoded JSON, which has none); where there is
+    none, ``json.dumps`` itself."""
+    if _ENCODE is None:
+        return json.dumps(parts, separators=(",", ":"), sort_keys=True)
+    return "".join(_ENCODE(parts, 0))
+
+
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_ENCODE = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(None, _unencodable, encode_basestring_ascii, None, ":", ",", True, False, True)
+)
+_DECODE = msgspec.json.Decoder().decode
 
 
 def loads(data: bytes | str) -> Any:
-    """JSON, or None when it is not JSON (or nests deeper than Python can take)."""
+    """JSON, or None when it is not JSON (or nests deeper than Python can take). msgspec decodes first (the
+    same values as ``json`` where it succeeds, big integers included, several times faster); ``json`` decides
+    what it refuses (NaN, a lone surrogate, a BOM, UTF-16), so the values read are ``json``'s."""
+    try:
+        return _DECODE(data)
+    except (msgspec.MsgspecError, RecursionError):
+        pass
     try:
         return json.loads(data)
     except (ValueError, RecursionError):
@@ -250,20 +295,18 @@ def tail(path: Path, position: Position | None) -> Tail:
     except OSError:
         return Tail([], dict(position), False)
     lines: list[tuple[int, bytes]] = []
-    at = 0
-    while at < len(data):
-        end = data.find(b"\n", at)
-        if end < 0:
-            rest = data[at:]
-            if rest.strip() and loads(rest) is None:
-                break  # still being written
-            end = len(data)
-        line = data[at:end]
-        if line.strip():
-            lines.append((start + at, line if len(line) <= MAX_LINE else b""))
-        at = end + 1
-    moved = {"offset": start + min(at, len(data)), "inode": stat.st_ino}
-    return Tail(lines, moved, not same)
+    *whole, rest = data.split(b"\n")  # rest: what follows the last newline (empty when the data ends with one)
+    at = start
+    for line in whole:
+        if line and not line.isspace():
+            lines.append((at, line if len(line) <= MAX_LINE else b""))
+        at += len(line) + 1
+    if rest.isspace():
+        at += len(rest)
+    elif rest and loads(rest) is not None:  # a whole value without its newline; else still being written
+        lines.append((at, rest if len(rest) <= MAX_LINE else b""))
+        at += len(rest)
+    return Tail(lines, {"offset": at, "inode": stat.st_ino}, not same)
 
 
 def changed(path: Path, position: Position | None) -> tuple[bool, Position]:
@@ -284,6 +327,25 @@ def read_json(path: Path) -> Any:
         return loads(path.read_bytes())
     except OSError:
         return None
+
+
+def settled(path: Path, parse: Callable[[Path], Any]) -> Any:
+    """``parse(path)``, remembered while the file keeps its inode, size and modification time: a reader that
+    needs one settings file beside each of many logs parses it once a capture, not once a log. The value is
+    shared: callers only read it."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return parse(path)
+    key = (str(path), parse, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _SETTLED:
+        if len(_SETTLED) >= 64:
+            _SETTLED.clear()
+        _SETTLED[key] = parse(path)
+    return _SETTLED[key]
+
+
+_SETTLED: dict[tuple[Any, ...], Any] = {}
 
 
 class Database:

@@ -48,6 +48,7 @@ from gitokens.capture.agents.base import (
     read_jsonl,
     read_rewritten,
     setting,
+    settled,
     text,
     walk,
 )
@@ -105,7 +106,7 @@ def project_dir(path: Path) -> str | None:
         marker = ""
     if marker:
         return marker
-    registry = read_json(folder.parent.parent / "projects.json")
+    registry = settled(folder.parent.parent / "projects.json", read_json)
     projects = registry.get("projects") if isinstance(registry, dict) else None
     if not isinstance(projects, dict):
         return None

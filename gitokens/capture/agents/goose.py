@@ -116,20 +116,24 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
         "cost",
     )
     fields = ", ".join(_pick(ledger, name, "u") for name in wanted)
-    extra = ", ".join(_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    cwd, provider, config = (_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    model = _pick(ledger, "model", "u")
+    # the session's model settings only for a row without a model of its own (``text`` of it is None)
+    config = f"CASE WHEN typeof({model}) = 'text' AND {model} <> '' THEN NULL ELSE {config} END"
+    extra = f"{cwd}, {provider}, {config}"
     query = (
         f"SELECT u.id, u.session_id, {fields}, {extra} FROM usage_ledger u LEFT JOIN sessions s "
         "ON s.id = u.session_id WHERE u.id > ? ORDER BY u.id"
     )
-    for row in db.rows(query, (mark,)):
-        reading.position["id"] = row[0]
-        rid, session, created, model, inp, out, read, write, spent, cwd, provider, config = row
+    last, append = mark, reading.calls.append
+    for rid, session, created, model, inp, out, read, write, spent, cwd, provider, config in db.rows(query, (mark,)):
+        last = rid
         when = epoch_of(created)
         if when is None:
             reading.malformed.append(f"{db.path}:usage_ledger id {rid}")
             continue
         read, write = count(read), count(write)
-        reading.calls.append(
+        append(
             AgentCall(
                 key_of(SOURCE, "ledger", session, rid),
                 when,
@@ -147,6 +151,7 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
                 cost(spent),
             )
         )
+    reading.position["id"] = last
     return reading
 
 

@@ -42,6 +42,7 @@ from gitokens.capture.agents.base import (
     read_json,
     read_jsonl,
     setting,
+    settled,
     text,
     walk,
 )
@@ -96,7 +97,7 @@ def _begin(path: Path) -> dict[str, Any]:
 
 def _work_dir(share: Path, group: str) -> str | None:
     """The directory whose md5 names the group, from ``kimi.json`` (a non-local KAOS prefixes it)."""
-    listed = read_json(share / "kimi.json")
+    listed = settled(share / "kimi.json", read_json)
     dirs = listed.get("work_dirs") if isinstance(listed, dict) else None
     digest = group.rsplit("_", 1)[-1]
     for item in dirs if isinstance(dirs, list) else []:
@@ -108,8 +109,13 @@ def _work_dir(share: Path, group: str) -> str | None:
 
 def _model(share: Path) -> tuple[str | None, str | None]:
     """The configured default model and its provider, from ``config.toml``."""
+    found: tuple[str | None, str | None] = settled(share / "config.toml", _configured)
+    return found
+
+
+def _configured(path: Path) -> tuple[str | None, str | None]:
     try:
-        config = tomllib.loads((share / "config.toml").read_text(encoding="utf-8"))
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None, None
     chosen = config.get("default_model")

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from gitokens.capture.agents.base import (
     Agent,
     AgentCall,
@@ -113,15 +115,17 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
         if top < mark:
             mark = 0  # a new database under the old name
         time = "time_created" if "time_created" in columns else "rowid"
+        last, append = reading.position["rowid"], reading.calls.append
         for row in db.rows(_QUERY.format(time=time), (mark,)):
-            reading.position["rowid"] = row[0]
+            last = row[0]
             try:
                 call = _step(row, source)
             except (ValueError, TypeError, KeyError, AttributeError):
                 reading.malformed.append(f"{path}:part rowid {row[0]}")
                 continue
             if call is not None:
-                reading.calls.append(call)
+                append(call)
+        reading.position["rowid"] = last
         if db.problem:
             reading.warnings.append(db.problem)
     return reading
@@ -129,15 +133,14 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
 
 def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
     _, created, part_data, message_data, session, directory = row
-    part = loads(part_data) if isinstance(part_data, str | bytes) else None
-    if not isinstance(part, dict) or part.get("type") != "step-finish":
+    part = loads(part_data) if isinstance(part_data, (str, bytes)) else None
+    if type(part) is not dict or part.get("type") != "step-finish":
         return None
     tokens = part.get("tokens")
     if not isinstance(tokens, dict):
         raise ValueError("a step without tokens")
-    decoded = loads(message_data) if isinstance(message_data, str | bytes) else None
-    message: dict[str, Any] = decoded if isinstance(decoded, dict) else {}
-    times: dict[str, Any] = message["time"] if isinstance(message.get("time"), dict) else {}
+    message = _message(message_data)
+    times: dict[str, Any] = message.time if isinstance(message.time, dict) else {}
     when = epoch_of(created) if isinstance(created, int) and created > 1e11 else None
     when = when or epoch_of(times.get("completed")) or epoch_of(times.get("created"))
     if when is None:
@@ -146,9 +149,11 @@ def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
     inp, out, reasoning = count(tokens.get("input")), count(tokens.get("output")), count(tokens.get("reasoning"))
     read, write = count(cache.get("read")), count(cache.get("write"))
     inside = reasoning > 0 and count(tokens.get("total")) == inp + out + read + write
-    model, provider = text(message.get("modelID")), text(message.get("providerID"))
-    path: dict[str, Any] = message["path"] if isinstance(message.get("path"), dict) else {}
-    key = key_of(source, times.get("created"), provider, model, part.get("snapshot"), tokens, part.get("cost"))
+    model, provider = text(message.modelID), text(message.providerID)
+    path: dict[str, Any] = message.path if isinstance(message.path, dict) else {}
+    key = key_of(
+        source, times.get("created"), provider, model, part.get("snapshot"), tokens, part.get("cost"), plain=False
+    )
     return AgentCall(
         key,
         when,
@@ -165,3 +170,29 @@ def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
         min(reasoning, out) if inside else reasoning,
         cost(part.get("cost")),
     )
+
+
+class _Message(msgspec.Struct):
+    """The fields of a message's ``data`` that a step takes (None when missing); the rest is skipped unbuilt."""
+
+    time: Any = None
+    modelID: Any = None
+    providerID: Any = None
+    path: Any = None
+
+
+_MESSAGE = msgspec.json.Decoder(_Message).decode
+
+
+def _message(data: Any) -> _Message:
+    """A message's fields: decoded straight into them, or (data msgspec refuses: not an object, NaN, ...) by
+    ``loads``, so that they are what the whole decoded message would give; all None when it is not JSON."""
+    if not isinstance(data, (str, bytes)):
+        return _Message()
+    try:
+        return _MESSAGE(data)
+    except (msgspec.MsgspecError, RecursionError):
+        decoded = loads(data)
+    if not isinstance(decoded, dict):
+        return _Message()
+    return _Message(decoded.get("time"), decoded.get("modelID"), decoded.get("providerID"), decoded.get("path"))

@@ -87,7 +87,7 @@ def _line(entry: Any, context: dict[str, Any]) -> AgentCall | None:
         return None
     spent = usage.get("cost")
     return AgentCall(
-        key_of(SOURCE, entry.get("id"), message.get("timestamp"), counts),
+        key_of(SOURCE, entry.get("id"), message.get("timestamp"), counts, plain=False),
         when,
         SOURCE,
         context.get("session"),
