@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,10 +41,16 @@ def test_terminal_escapes_what_could_drive_a_terminal(text: str, colour: bool, s
     assert fmt.terminal(text, colour=colour) == shown
 
 
-def on_a_terminal(repo: Path, *args: str) -> tuple[int, bytes]:
-    """Run ``git-tokens ARGS`` with its stdout and stderr on a pseudo-terminal; its exit code and output."""
+def on_a_terminal(
+    repo: Path, *args: str, width: int | None = None, env: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """Run ``git-tokens ARGS`` with its stdout and stderr on a pseudo-terminal; its exit code and output. The
+    terminal is ``width`` columns wide (and COLUMNS unset) when given, else COLUMNS says 200."""
     main, child = pty.openpty()
-    env = {**os.environ, "COLUMNS": "200"}
+    env = {**os.environ, **(env or {}), "COLUMNS": "200"}
+    if width is not None:
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
+        del env["COLUMNS"]
     done = subprocess.Popen([sys.executable, "-m", "gitokens", *args], cwd=repo, stdout=child, stderr=child, env=env)
     os.close(child)
     chunks = []

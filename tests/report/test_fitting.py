@@ -3,14 +3,9 @@ every column whole. Run through the real command, in a real repository."""
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
@@ -83,26 +78,11 @@ def test_narrow_terminals_shorten_names_in_the_middle_and_drop_what_can_go(busy:
 
 
 def test_without_columns_the_terminals_width_decides(busy: Path) -> None:
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    env["NO_COLOR"] = "1"
-    done = subprocess.Popen([sys.executable, "-m", "gitokens", "report"], cwd=busy, stdout=child, stderr=child, env=env)
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError as exc:  # EIO: the other end closed
-            assert exc.errno == errno.EIO
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    assert done.wait() == 0
-    out = b"".join(chunks).decode().replace("\r\n", "\n")
-    assert 80 < widest(out) <= 100  # the terminal's 100, not the 80 of a pipe
+    from test_fmt import on_a_terminal
+
+    code, out = on_a_terminal(busy, "report", width=100, env={"NO_COLOR": "1"})
+    assert code == 0
+    assert 80 < widest(out.decode().replace("\r\n", "\n")) <= 100  # the terminal's 100, not the 80 of a pipe
 
 
 def test_a_pipe_without_columns_gets_80(busy: Path) -> None:
