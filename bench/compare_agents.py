@@ -1,7 +1,9 @@
-"""The other agents' readers against ccusage and against the corpus's ground truth, agent by agent.
+"""The other agents' readers against ccusage and against the corpus's ground truth, agent by agent, at one
+or more corpus sizes.
 
 For each agent ccusage also reads, ``agentcorpus_more.make`` writes a corpus shaped as the agent writes its
-logs into a home of its own; then:
+logs into a home of its own (kept under ``--work-dir`` and reused while the generator's source is the same);
+then:
 
 - ours: every log the reader lists (``gitokens.capture.agents.READERS``), each call once per key, summed per
   token kind and priced with the rates gitokens prices with (genai-prices), call by call;
@@ -9,18 +11,27 @@ logs into a home of its own; then:
   own way of finding each agent's logs), its ``totals``;
 - the truth: the calls the generator wrote, once.
 
-Printed per agent: tokens per kind (truth, ours, ccusage), whether ours equal the truth and whether ccusage's
-do, ccusage's cost against ours (ccusage prices with LiteLLM's list; both priced only where genai-prices knows
-the model), the time ratio of our reader alone to ccusage (each the median of ``--runs`` runs, ccusage's
-including its process start), and that of the whole ``git tokens capture --agent AGENT --all-history``
-command, process start included, to ccusage. A report, not a test: it exits 0.
+Printed per size and agent: tokens per kind (truth, ours, ccusage), whether ours equal the truth and whether
+ccusage's do, ccusage's cost against ours (ccusage prices with LiteLLM's list; both priced only where
+genai-prices knows the model), and the times, each the median (and min) of ``--runs`` runs taken in turn:
 
-Run it from the repository root: ``python bench/compare_agents.py [--calls 2000] [--seed 1]``.
+- ccusage's whole run (its process start included);
+- the reader alone: every log read once in a new process, the interpreter's start and imports left out
+  (what ``git tokens capture`` spends reading), and its ratio to ccusage;
+- the whole ``git tokens capture --agent AGENT --all-history`` (process start and imports included, as
+  ccusage's time includes its own) in a new repository each run, and its ratio to ccusage.
+
+``--baseline PYTHON`` times the same two with another installation's interpreter (a virtualenv of the code
+before a change) in the same runs, and checks that both readers give the same readings: a digest of every
+call, position, malformed line and warning of every log. A report, not a test: it exits 0.
+
+Run it from the repository root: ``python bench/compare_agents.py [--calls 2000 [--calls 20000 ...]]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -28,80 +39,167 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentcorpus_more import AGENTS, KINDS, Call, Spec, make
-from bench_capture import find_ccusage
+if TYPE_CHECKING:
+    from agentcorpus_more import Call
 
-from gitokens.capture.agents import READERS, AgentCall
-from gitokens.config import Config
-from gitokens.pricing import Pricer
+    from gitokens.capture.agents import AgentCall
+    from gitokens.pricing import Pricer
 
+BENCH = Path(__file__).resolve().parent
 CCUSAGE_KINDS = {
     "input": "inputTokens",
     "output": "outputTokens",
     "cache_read": "cacheReadTokens",
     "cache_write": "cacheCreationTokens",
 }
+KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")  # as agentcorpus_more has them
+AGENT_NAMES = ("gemini", "qwen", "kimi", "droid", "amp", "opencode", "kilo", "goose", "copilot", "pi")
+
+
+@dataclass
+class Times:
+    """One agent's samples in seconds: ccusage's, the reader's and the whole command's, ours and the
+    baseline's; and whether every baseline reading gave the same digest as ours."""
+
+    ccusage: list[float] = field(default_factory=list)
+    reader: list[float] = field(default_factory=list)
+    capture: list[float] = field(default_factory=list)
+    base_reader: list[float] = field(default_factory=list)
+    base_capture: list[float] = field(default_factory=list)
+    same: bool | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=2000, help="model calls per agent (default 2000)")
+    parser.add_argument(
+        "--calls", type=int, action="append", help="model calls per agent; repeat for a size sweep (default 2000)"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each reader (default 3)")
-    parser.add_argument("--agent", action="append", choices=AGENTS, help="only these agents (default all)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each (default 3)")
+    parser.add_argument("--agent", action="append", choices=AGENT_NAMES, help="only these agents (default all)")
     parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
-    parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / ".work")
+    parser.add_argument("--baseline", type=Path, help="the Python of another installation to time beside this one")
+    parser.add_argument("--work-dir", type=Path, default=BENCH / ".work")
     args = parser.parse_args(argv)
+    from bench_capture import find_ccusage
+
     ccusage = find_ccusage(args.ccusage, args.work_dir.resolve())
     if ccusage is None:
         print("ccusage: not found (see bench/README.md); comparing with the ground truth only")
-    base = args.work_dir.resolve() / "compare-agents" / f"calls{args.calls}-seed{args.seed}"
-    shutil.rmtree(base, ignore_errors=True)
-    pricer = Pricer(Config())
-    rows = []
-    for agent in args.agent or AGENTS:
-        home = base / agent
-        truth = make(agent, home, Spec(calls=args.calls, seed=args.seed))
-        ours, our_time = _timed(lambda home=home, agent=agent: read(agent, home), args.runs)
-        capture_time = _capture_time(agent, home, base / f"{agent}-repo", args.runs)
-        theirs, their_time = (None, None)
-        if ccusage is not None:
-            theirs, their_time = _timed(lambda home=home, agent=agent: run_ccusage(ccusage, agent, home), args.runs)
-        rows.append(_row(agent, truth, ours, theirs, pricer, our_time, their_time) | {"capture_time": capture_time})
-    _print(rows, args)
+    print(f"load average at the start: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    for calls in args.calls or [2000]:
+        rows = [_agent_row(agent, calls, args, ccusage) for agent in args.agent or AGENT_NAMES]
+        _print(rows, calls, args)
+    print(f"\nload average at the end: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
     return 0
 
 
-def _capture_time(agent: str, home: Path, repo: Path, runs: int) -> float:
-    """The median time of the whole command a user runs, ``git tokens capture --agent AGENT --all-history``
-    (its process start and imports included, as ccusage's time includes its own), each run in a new
-    repository so that every run reads all the logs."""
-    env = {
+def _agent_row(agent: str, calls: int, args: argparse.Namespace, ccusage: Path | None) -> dict[str, Any]:
+    from gitokens.config import Config
+    from gitokens.pricing import Pricer
+
+    base = args.work_dir.resolve() / "compare-agents" / f"calls{calls}-seed{args.seed}-{_fingerprint()}"
+    home = base / agent
+    truth = corpus(agent, home, calls, args.seed)
+    ours = read(agent, home)
+    theirs = run_ccusage(ccusage, agent, home) if ccusage is not None else None
+    times = Times()
+    for _ in range(max(args.runs, 1)):
+        if ccusage is not None:
+            times.ccusage.append(_timed(lambda: run_ccusage(ccusage, agent, home)))
+        seconds, mine = time_reader(Path(sys.executable), agent, home)
+        times.reader.append(seconds)
+        times.capture.append(capture_time(Path(sys.executable), agent, home, base / f"{agent}-repo"))
+        if args.baseline is not None:
+            seconds, digest = time_reader(args.baseline, agent, home)
+            times.base_reader.append(seconds)
+            times.base_capture.append(capture_time(args.baseline, agent, home, base / f"{agent}-repo"))
+            times.same = times.same is not False and digest == mine
+    return _row(agent, truth, ours, theirs, Pricer(Config())) | {"times": times}
+
+
+def _fingerprint() -> str:
+    """The corpus generator's source, hashed: a corpus kept from an earlier run is reused only when it is the
+    same generator's."""
+    digest = hashlib.sha256()
+    for path in (BENCH / "agentcorpus_more.py", BENCH.parent / "tests" / "agentlogs_more.py"):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def corpus(agent: str, home: Path, calls: int, seed: int) -> list[Call]:
+    """The agent's corpus under ``home`` and its truth: written (and its truth saved beside it) when missing,
+    read back otherwise."""
+    from agentcorpus_more import Call, Spec, make
+
+    kept = home.parent / f"{agent}.truth.json"
+    if kept.exists() and home.exists():
+        return [Call(**row) for row in json.loads(kept.read_text())]
+    shutil.rmtree(home, ignore_errors=True)
+    truth = make(agent, home, Spec(calls=calls, seed=seed))
+    kept.write_text(json.dumps([asdict(call) for call in truth]))
+    return truth
+
+
+def time_reader(python: Path, agent: str, home: Path) -> tuple[float, str]:
+    """The time one new process of ``python`` takes to read every log of the agent (its start and imports
+    left out), and the digest of what it read."""
+    command = [str(python), str(BENCH / "compare_agents.py"), "--time-read", agent, str(home)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=_env(home))
+    answer = json.loads(done.stdout)
+    return answer["seconds"], answer["digest"]
+
+
+def _time_read(agent: str, home: str) -> None:
+    """In the timing process: read every log once, print the time and the readings' digest as JSON."""
+    from gitokens.capture.agents import READERS
+
+    reader = READERS[agent]
+    began = time.perf_counter()
+    readings = [(path, reader.read(path)) for path in reader.logs({"HOME": home})]
+    seconds = time.perf_counter() - began
+    digest = hashlib.sha256()
+    for path, reading in readings:
+        shown = [str(path), reading.calls, sorted(reading.position.items()), reading.malformed, reading.warnings]
+        digest.update(repr(shown).encode())
+    print(json.dumps({"seconds": seconds, "digest": digest.hexdigest()}))
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(home),
         "TZ": "UTC",
+        "NO_COLOR": "1",
         "GIT_AUTHOR_NAME": "bench",
         "GIT_AUTHOR_EMAIL": "bench@example.com",
         "GIT_COMMITTER_NAME": "bench",
         "GIT_COMMITTER_EMAIL": "bench@example.com",
     }
-    times = []
-    for _ in range(max(runs, 1)):
-        shutil.rmtree(repo, ignore_errors=True)
-        subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
-        subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "start"], check=True, env=env)
-        command = [sys.executable, "-m", "gitokens", "capture", "--agent", agent, "--all-history"]
-        began = time.perf_counter()
-        subprocess.run(command, cwd=repo, env=env, capture_output=True, check=True)
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+
+
+def capture_time(python: Path, agent: str, home: Path, repo: Path) -> float:
+    """The time of the whole command a user runs, ``git tokens capture --agent AGENT --all-history`` (its
+    process start and imports included, as ccusage's time includes its own), in a new repository so that it
+    reads all the logs."""
+    env = _env(home)
+    shutil.rmtree(repo, ignore_errors=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "start"], check=True, env=env)
+    command = [str(python), "-m", "gitokens", "capture", "--agent", agent, "--all-history"]
+    began = time.perf_counter()
+    subprocess.run(command, cwd=repo, env=env, capture_output=True, check=True)
+    return time.perf_counter() - began
 
 
 def read(agent: str, home: Path) -> list[AgentCall]:
+    from gitokens.capture.agents import READERS
+
     reader, seen = READERS[agent], {}
     for path in reader.logs({"HOME": str(home)}):
         for call in reader.read(path).calls:
@@ -120,13 +218,10 @@ def run_ccusage(ccusage: Path, agent: str, home: Path) -> dict[str, Any]:
     return totals
 
 
-def _timed(work: Any, runs: int) -> tuple[Any, float]:
-    times, result = [], None
-    for _ in range(max(runs, 1)):
-        began = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - began)
-    return result, statistics.median(times)
+def _timed(work: Any) -> float:
+    began = time.perf_counter()
+    work()
+    return time.perf_counter() - began
 
 
 def _sum_truth(calls: list[Call]) -> dict[str, int]:
@@ -161,13 +256,7 @@ def _cost(pricer: Pricer, calls: list[AgentCall]) -> float | None:
 
 
 def _row(
-    agent: str,
-    truth: list[Call],
-    ours: list[AgentCall],
-    theirs: dict[str, Any] | None,
-    pricer: Pricer,
-    our_time: float,
-    their_time: float | None,
+    agent: str, truth: list[Call], ours: list[AgentCall], theirs: dict[str, Any] | None, pricer: Pricer
 ) -> dict[str, Any]:
     return {
         "agent": agent,
@@ -178,13 +267,11 @@ def _row(
         "error": theirs.get("error") if theirs else None,
         "our_cost": _cost(pricer, ours),
         "their_cost": theirs.get("totalCost") if theirs else None,
-        "our_time": our_time,
-        "their_time": their_time,
     }
 
 
-def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print(f"corpus: {args.calls} calls per agent, seed {args.seed}; times: median of {args.runs} runs\n")
+def _print(rows: list[dict[str, Any]], calls: int, args: argparse.Namespace) -> None:
+    print(f"\n== corpus: {calls} calls per agent, seed {args.seed}; times: median (min) of {args.runs} runs\n")
     print("tokens per kind (input / output / cache read / cache write; reasoning is inside output):")
     for row in rows:
         for who in ("truth", "ours", "theirs"):
@@ -199,7 +286,7 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print()
     header = (
         f"{'agent':<9} {'calls':>6}  {'ours = truth':<12} {'ccusage = truth':<15} "
-        f"{'total tokens ccusage/ours':>25} {'cost diff %':>11} {'time ours/ccusage':>17} {'capture/ccusage':>15}"
+        f"{'total tokens ccusage/ours':>25} {'cost diff %':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -212,13 +299,40 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         cost = "-"
         if row["our_cost"] and row["their_cost"] is not None:
             cost = f"{(row['their_cost'] - row['our_cost']) / row['our_cost'] * 100:+.2f}"
-        speed = "-" if not row["their_time"] else f"{row['our_time'] / row['their_time']:.3f}"
-        whole = "-" if not row["their_time"] else f"{row['capture_time'] / row['their_time']:.3f}"
-        print(
-            f"{row['agent']:<9} {row['calls']:>6}  {same!s:<12} {their_same:<15} {ratio:>25} {cost:>11} {speed:>17}"
-            f" {whole:>15}"
-        )
+        print(f"{row['agent']:<9} {row['calls']:>6}  {same!s:<12} {their_same:<15} {ratio:>25} {cost:>11}")
+    _print_times(rows, calls, args)
+
+
+def _print_times(rows: list[dict[str, Any]], calls: int, args: argparse.Namespace) -> None:
+    """Each time as median (min) in ms, and its ratio to ccusage's (median over median: below 1 is faster)."""
+    base = args.baseline is not None
+    print(f"\ntimes at {calls} calls per agent, ms (x = median / ccusage's median)")
+    header = f"{'agent':<9} {'ccusage':>15} {'reader':>22} {'capture':>22}"
+    if base:
+        header += f" {'baseline reader':>22} {'baseline capture':>22} {'same readings':>13}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        times: Times = row["times"]
+        their = statistics.median(times.ccusage) if times.ccusage else None
+        line = f"{row['agent']:<9} {_shown(times.ccusage, None):>15} {_shown(times.reader, their):>22}"
+        line += f" {_shown(times.capture, their):>22}"
+        if base:
+            line += f" {_shown(times.base_reader, their):>22} {_shown(times.base_capture, their):>22}"
+            line += f" {times.same!s:>13}"
+        print(line)
+
+
+def _shown(samples: list[float], against: float | None) -> str:
+    if not samples:
+        return "-"
+    median = statistics.median(samples)
+    text = f"{median * 1000:.0f} ({min(samples) * 1000:.0f})"
+    return text + (f" {median / against:.2f}x" if against else "")
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--time-read"]:
+        _time_read(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     sys.exit(main())

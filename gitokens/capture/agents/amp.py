@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Position,
@@ -115,8 +116,9 @@ def _call(
     thread: str, mid: Any, when: float, cwd: str | None, branch: str | None, model: str | None, tokens: tuple[int, ...]
 ) -> AgentCall:
     inp, out, read, write = tokens
-    return AgentCall(
-        key_of(SOURCE, thread, mid), when, SOURCE, thread, cwd, branch, model, None, inp, out, read, write, 0, None
+    return MAKE(
+        AgentCall,
+        (key_of(SOURCE, thread, mid), when, SOURCE, thread, cwd, branch, model, None, inp, out, read, write, 0, None),
     )
 
 

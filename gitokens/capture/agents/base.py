@@ -26,6 +26,7 @@ from gitokens.capture.model import EARLIEST, Message, digester
 MAX_LINE = 8 << 20  # a line past this is no agent's usage record
 MAX_JSON = 64 << 20  # a whole-file JSON log past this is not read
 MAX_COUNT = 10**12  # a token count past this is not a count
+MAKE = tuple.__new__  # a named tuple from a plain one, without its generated constructor's keyword handling
 Position = dict[str, Any]
 """Where a reader stopped in one file or database, JSON-able so the capture state can keep it."""
 
@@ -58,30 +59,56 @@ class AgentCall(NamedTuple):
 
     @property
     def ts(self) -> str:
-        moment = datetime.fromtimestamp(self.epoch, UTC)
-        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # without its "+00:00"
+        return iso_ms(self.epoch)
 
     def to_message(self) -> Message:
         """The call as capture's ``Message`` (the working directory goes to ``worktree`` for a call without a
         branch, so attribution can place it by the work tree, as a Codex call without a branch is)."""
-        return Message(
-            self.key,
-            self.epoch,
-            self.ts,
-            self.source,
-            self.session,
-            self.model,
-            self.branch,
-            self.input_tokens,
-            self.output_tokens,
-            self.cache_read_tokens,
-            self.cache_write_tokens,
-            self.reasoning_tokens,
-            self.cost_usd,
-            0,
-            None if self.branch else self.cwd,
-            self.provider,
+        return MAKE(
+            Message,
+            (
+                self.key,
+                self.epoch,
+                iso_ms(self.epoch),
+                self.source,
+                self.session,
+                self.model,
+                self.branch,
+                self.input_tokens,
+                self.output_tokens,
+                self.cache_read_tokens,
+                self.cache_write_tokens,
+                self.reasoning_tokens,
+                self.cost_usd,
+                0,
+                None if self.branch else self.cwd,
+                self.provider,
+            ),
         )
+
+
+def iso_ms(epoch: float) -> str:
+    """``datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")`` with ``Z`` for its ``+00:00``,
+    written without a datetime: the microseconds rounded half to even as ``fromtimestamp`` rounds them (a
+    carry into the next second included), then cut to milliseconds, the date looked up by day."""
+    fraction, whole = math.modf(epoch)
+    micro, seconds = round(fraction * 1e6), int(whole)
+    if micro >= 1_000_000:
+        micro, seconds = micro - 1_000_000, seconds + 1
+    elif micro < 0:
+        micro, seconds = micro + 1_000_000, seconds - 1
+    day, second = divmod(seconds, 86_400)
+    date = _DATES.get(day)
+    if date is None:
+        if len(_DATES) >= 4096:
+            _DATES.clear()
+        date = _DATES[day] = datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%dT")
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{micro // 1000:03d}Z"
+
+
+_DATES: dict[int, str] = {}
 
 
 @dataclass

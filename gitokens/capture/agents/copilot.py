@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Database,
@@ -107,21 +108,24 @@ def _call(row: tuple[Any, ...], places: _Places) -> AgentCall | None:
     read, write, out = count(read), count(write), count(out)
     cwd, branch = places.of(session)
     aiu = count(nano)
-    return AgentCall(
-        key_of(SOURCE, session, rid, created),
-        when,
-        SOURCE,
-        session,
-        cwd,
-        branch,
-        text(model),
-        PROVIDER,
-        max(count(inp) - read - write, 0),
-        out,
-        read,
-        write,
-        min(count(reasoning), out),
-        aiu / 1e11 if aiu else None,
+    return MAKE(
+        AgentCall,
+        (
+            key_of(SOURCE, session, rid, created),
+            when,
+            SOURCE,
+            session,
+            cwd,
+            branch,
+            text(model),
+            PROVIDER,
+            max(count(inp) - read - write, 0),
+            out,
+            read,
+            write,
+            min(count(reasoning), out),
+            aiu / 1e11 if aiu else None,
+        ),
     )
 
 

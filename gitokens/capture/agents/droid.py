@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gitokens.capture.agents.base import (
+    MAKE,
     MAX_JSON,
     Agent,
     AgentCall,
@@ -91,21 +92,24 @@ class Droid(Agent):
         cwd, last = _transcript(path.with_name(session + ".jsonl"))
         when = last or epoch_of(now["mtime_ns"] / 1e9) or 0.0
         reading.calls.append(
-            AgentCall(
-                key_of(SOURCE, session, totals),
-                when,
-                SOURCE,
-                session,
-                cwd,
-                None,
-                text(settings.get("model")),
-                text(settings.get("providerLock")),
-                grown[0],
-                grown[1] + grown[4],
-                grown[2],
-                grown[3],
-                grown[4],
-                None,
+            MAKE(
+                AgentCall,
+                (
+                    key_of(SOURCE, session, totals),
+                    when,
+                    SOURCE,
+                    session,
+                    cwd,
+                    None,
+                    text(settings.get("model")),
+                    text(settings.get("providerLock")),
+                    grown[0],
+                    grown[1] + grown[4],
+                    grown[2],
+                    grown[3],
+                    grown[4],
+                    None,
+                ),
             )
         )
         return reading

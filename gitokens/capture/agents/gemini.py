@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Position,
@@ -142,21 +143,24 @@ def _message(entry: dict[str, Any], context: dict[str, Any]) -> AgentCall | None
         raise ValueError("no timestamp")
     own = context.get("session")
     cached, thoughts = count(tokens.get("cached")), count(tokens.get("thoughts"))
-    return AgentCall(
-        key_of(SOURCE, own, mid),
-        when,
-        SOURCE,
-        context.get("parent") or own,
-        context.get("cwd"),
-        None,
-        model,
-        "google",
-        max(count(tokens.get("input")) - cached, 0) + count(tokens.get("tool")),
-        count(tokens.get("output")) + thoughts,
-        cached,
-        0,
-        thoughts,
-        None,
+    return MAKE(
+        AgentCall,
+        (
+            key_of(SOURCE, own, mid),
+            when,
+            SOURCE,
+            context.get("parent") or own,
+            context.get("cwd"),
+            None,
+            model,
+            "google",
+            max(count(tokens.get("input")) - cached, 0) + count(tokens.get("tool")),
+            count(tokens.get("output")) + thoughts,
+            cached,
+            0,
+            thoughts,
+            None,
+        ),
     )
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Database,
@@ -133,24 +134,23 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
             reading.malformed.append(f"{db.path}:usage_ledger id {rid}")
             continue
         read, write = count(read), count(write)
-        append(
-            AgentCall(
-                key_of(SOURCE, "ledger", session, rid),
-                when,
-                SOURCE,
-                text(session),
-                text(cwd),
-                None,
-                text(model) or _configured(config),
-                text(provider),
-                max(count(inp) - read - write, 0),
-                count(out),
-                read,
-                write,
-                0,
-                cost(spent),
-            )
+        values = (
+            key_of(SOURCE, "ledger", session, rid),
+            when,
+            SOURCE,
+            text(session),
+            text(cwd),
+            None,
+            text(model) or _configured(config),
+            text(provider),
+            max(count(inp) - read - write, 0),
+            count(out),
+            read,
+            write,
+            0,
+            cost(spent),
         )
+        append(MAKE(AgentCall, values))
     reading.position["id"] = last
     return reading
 
@@ -181,21 +181,24 @@ def _totals(db: Database, position: Position | None, sessions: set[str]) -> Read
             continue
         inp, out, read, write = grown
         reading.calls.append(
-            AgentCall(
-                key_of(SOURCE, "totals", session, now),
-                when,
-                SOURCE,
-                text(session),
-                text(cwd),
-                None,
-                _configured(config),
-                text(provider),
-                max(inp - read - write, 0),
-                out,
-                read,
-                write,
-                0,
-                None,
+            MAKE(
+                AgentCall,
+                (
+                    key_of(SOURCE, "totals", session, now),
+                    when,
+                    SOURCE,
+                    text(session),
+                    text(cwd),
+                    None,
+                    _configured(config),
+                    text(provider),
+                    max(inp - read - write, 0),
+                    out,
+                    read,
+                    write,
+                    0,
+                    None,
+                ),
             )
         )
     return reading

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Position,
@@ -150,19 +151,22 @@ def _line(entry: Any, context: dict[str, Any]) -> AgentCall | None:
         return None
     mid = text(payload.get("message_id"))
     key = key_of(SOURCE, "id", mid) if mid else key_of(SOURCE, "at", entry.get("timestamp"), *counts)
-    return AgentCall(
-        key,
-        when,
-        SOURCE,
-        context.get("session"),
-        context.get("cwd"),
-        None,
-        context.get("model"),
-        context.get("provider"),
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        0,
-        None,
+    return MAKE(
+        AgentCall,
+        (
+            key,
+            when,
+            SOURCE,
+            context.get("session"),
+            context.get("cwd"),
+            None,
+            context.get("model"),
+            context.get("provider"),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            0,
+            None,
+        ),
     )

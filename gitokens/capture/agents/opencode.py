@@ -35,6 +35,8 @@ from typing import Any
 import msgspec
 
 from gitokens.capture.agents.base import (
+    MAKE,
+    MAX_COUNT,
     Agent,
     AgentCall,
     Database,
@@ -52,10 +54,18 @@ from gitokens.capture.agents.base import (
 
 SOURCE = "opencode"
 _QUERY = (
-    "SELECT p.rowid, p.{time} , p.data, m.data, s.id, s.directory FROM part p "
+    "SELECT p.rowid, p.{time}, p.data, m.data, s.id, s.directory FROM part p "
     "LEFT JOIN message m ON m.id = p.message_id LEFT JOIN session s ON s.id = p.session_id "
-    "WHERE p.rowid > ? AND p.data LIKE '%step-finish%' ORDER BY p.rowid"
+    "WHERE p.rowid > ? AND p.data LIKE '%step-finish%' AND (instr(p.data, '\"step-finish\"') OR instr(p.data, '\\')) "
+    "ORDER BY p.rowid"
 )
+"""The parts that can be steps: ``step-finish`` in them (any case), and either the string ``"step-finish"``
+whole or a backslash (an escape inside a ``type`` that decodes to ``step-finish``). A step's ``type`` is that
+string, so the parts left out are ones ``_step`` would skip: a text that mentions the word (every message
+talking about OpenCode); no JSON is parsed by SQLite, so it cannot disagree with ours."""
+_LAST = "SELECT max(rowid) FROM part WHERE rowid > ? AND data LIKE '%step-finish%'"
+"""The last part mentioning ``step-finish`` after the last step read: where the next read starts, as when
+every such part was read."""
 
 
 class OpenCode(Agent):
@@ -115,51 +125,63 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
         if top < mark:
             mark = 0  # a new database under the old name
         time = "time_created" if "time_created" in columns else "rowid"
-        last, append = reading.position["rowid"], reading.calls.append
+        last, after, append = reading.position["rowid"], mark, reading.calls.append
+        memo: list[Any] = [None, _Message()]  # the last message's data and fields: a message's steps come together
         for row in db.rows(_QUERY.format(time=time), (mark,)):
-            last = row[0]
+            last = after = row[0]
             try:
-                call = _step(row, source)
+                call = _step(row, memo, source)
             except (ValueError, TypeError, KeyError, AttributeError):
                 reading.malformed.append(f"{path}:part rowid {row[0]}")
                 continue
             if call is not None:
                 append(call)
+        if db.problem is None:
+            final = next(db.rows(_LAST, (after,)), (None,))[0]
+            last = last if final is None else final
         reading.position["rowid"] = last
         if db.problem:
             reading.warnings.append(db.problem)
     return reading
 
 
-def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
+def _step(row: tuple[Any, ...], memo: list[Any], source: str) -> AgentCall | None:
+    """The call of one part that is a step (None for another part). ``memo`` holds the last message's data and
+    what the steps take from it (its steps come one after another: decoded once for them all)."""
     _, created, part_data, message_data, session, directory = row
-    part = loads(part_data) if isinstance(part_data, (str, bytes)) else None
-    if type(part) is not dict or part.get("type") != "step-finish":
+    part = _part(part_data)
+    if part is None or part.type != "step-finish":
         return None
-    tokens = part.get("tokens")
+    tokens = part.tokens
     if not isinstance(tokens, dict):
         raise ValueError("a step without tokens")
-    message = _message(message_data)
-    times: dict[str, Any] = message.time if isinstance(message.time, dict) else {}
+    if message_data != memo[0]:
+        memo[:] = message_data, *_fields(_message(message_data))
+    times, model, provider, cwd = memo[1], memo[2], memo[3], memo[4]
     when = epoch_of(created) if isinstance(created, int) and created > 1e11 else None
     when = when or epoch_of(times.get("completed")) or epoch_of(times.get("created"))
     if when is None:
         raise ValueError("no time")
     cache: dict[str, Any] = tokens["cache"] if isinstance(tokens.get("cache"), dict) else {}
-    inp, out, reasoning = count(tokens.get("input")), count(tokens.get("output")), count(tokens.get("reasoning"))
-    read, write = count(cache.get("read")), count(cache.get("write"))
-    inside = reasoning > 0 and count(tokens.get("total")) == inp + out + read + write
-    model, provider = text(message.modelID), text(message.providerID)
-    path: dict[str, Any] = message.path if isinstance(message.path, dict) else {}
-    key = key_of(
-        source, times.get("created"), provider, model, part.get("snapshot"), tokens, part.get("cost"), plain=False
-    )
-    return AgentCall(
+    inp, out, reasoning, read, write, total = [
+        value if type(value) is int and 0 <= value <= MAX_COUNT else count(value)  # count's own first case
+        for value in (
+            tokens.get("input"),
+            tokens.get("output"),
+            tokens.get("reasoning"),
+            cache.get("read"),
+            cache.get("write"),
+            tokens.get("total"),
+        )
+    ]
+    inside = reasoning > 0 and total == inp + out + read + write
+    key = key_of(source, times.get("created"), provider, model, part.snapshot, tokens, part.cost, plain=False)
+    values = (
         key,
         when,
         source,
         text(session),
-        text(directory) or text(path.get("cwd")),
+        text(directory) or cwd,
         None,
         model,
         provider,
@@ -168,8 +190,42 @@ def _step(row: tuple[Any, ...], source: str) -> AgentCall | None:
         read,
         write,
         min(reasoning, out) if inside else reasoning,
-        cost(part.get("cost")),
+        cost(part.cost),
     )
+    return MAKE(AgentCall, values)
+
+
+def _fields(message: _Message) -> tuple[dict[str, Any], str | None, str | None, str | None]:
+    """What a step takes from its message: its times, model, provider and directory."""
+    times = message.time if isinstance(message.time, dict) else {}
+    path = message.path if isinstance(message.path, dict) else {}
+    return times, text(message.modelID), text(message.providerID), text(path.get("cwd"))
+
+
+class _Part(msgspec.Struct):
+    """The fields of a part's ``data`` that a step takes (None when missing); the rest is skipped unbuilt."""
+
+    type: Any = None
+    tokens: Any = None
+    snapshot: Any = None
+    cost: Any = None
+
+
+_PART = msgspec.json.Decoder(_Part).decode
+
+
+def _part(data: Any) -> _Part | None:
+    """A part's fields, decoded straight into them, or (data msgspec refuses: not an object, NaN, ...) by
+    ``loads``, so that they are what the whole decoded part would give; None when it is not a JSON object."""
+    if not isinstance(data, (str, bytes)):
+        return None
+    try:
+        return _PART(data)
+    except (msgspec.MsgspecError, RecursionError):
+        decoded = loads(data)
+    if not isinstance(decoded, dict):
+        return None
+    return _Part(decoded.get("type"), decoded.get("tokens"), decoded.get("snapshot"), decoded.get("cost"))
 
 
 class _Message(msgspec.Struct):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Position,
@@ -86,19 +87,22 @@ def _line(entry: Any, context: dict[str, Any]) -> AgentCall | None:
     if not any(counts):
         return None
     spent = usage.get("cost")
-    return AgentCall(
-        key_of(SOURCE, entry.get("id"), message.get("timestamp"), counts, plain=False),
-        when,
-        SOURCE,
-        context.get("session"),
-        context.get("cwd"),
-        None,
-        text(message.get("model")),
-        text(message.get("provider")),
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        0,
-        cost(spent.get("total")) if isinstance(spent, dict) else None,
+    return MAKE(
+        AgentCall,
+        (
+            key_of(SOURCE, entry.get("id"), message.get("timestamp"), counts, plain=False),
+            when,
+            SOURCE,
+            context.get("session"),
+            context.get("cwd"),
+            None,
+            text(message.get("model")),
+            text(message.get("provider")),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            0,
+            cost(spent.get("total")) if isinstance(spent, dict) else None,
+        ),
     )

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from gitokens.capture.agents.base import (
+    MAKE,
     Agent,
     AgentCall,
     Position,
@@ -87,19 +88,22 @@ def _line(entry: Any, context: dict[str, Any]) -> AgentCall | None:
     prompt, cached = count(usage.get("promptTokenCount")), count(usage.get("cachedContentTokenCount"))
     total = count(usage.get("totalTokenCount"))
     output = total - prompt if total >= prompt and total > 0 else count(usage.get("candidatesTokenCount"))
-    return AgentCall(
-        key_of(SOURCE, uuid),
-        when,
-        SOURCE,
-        text(entry.get("sessionId")),
-        text(entry.get("cwd")),
-        text(entry.get("gitBranch")),
-        text(entry.get("model")),
-        None,
-        max(prompt - cached, 0),
-        output,
-        min(cached, prompt),
-        0,
-        min(count(usage.get("thoughtsTokenCount")), output),
-        None,
+    return MAKE(
+        AgentCall,
+        (
+            key_of(SOURCE, uuid),
+            when,
+            SOURCE,
+            text(entry.get("sessionId")),
+            text(entry.get("cwd")),
+            text(entry.get("gitBranch")),
+            text(entry.get("model")),
+            None,
+            max(prompt - cached, 0),
+            output,
+            min(cached, prompt),
+            0,
+            min(count(usage.get("thoughtsTokenCount")), output),
+            None,
+        ),
     )
