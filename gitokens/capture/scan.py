@@ -22,18 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitokens.capture import attribute, claude, codex, files, state
+from gitokens.capture import attribute, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
 from gitokens.capture.summary import AgentSummary
 from gitokens.capture.tiers import Tiers
 
 if TYPE_CHECKING:
+    from gitokens.capture.claude import Candidate
     from gitokens.capture.worker import Worker
 
 Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
-Candidate = claude.Candidate
 ELSEWHERE, OLDER, WAITING, NOWHERE = -1, -2, -4, -8  # where a copy went when it is in no group
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
 
@@ -342,6 +342,8 @@ def _parse_other(agent: str, path: Path, previous: state.Place | None, from_star
 
 
 def _parse_claude(path: Path, previous: state.FileState | None, from_start: bool) -> Parsed | None:
+    from gitokens.capture import claude  # here: a capture of the other agents only does without it
+
     chunk = files.read_new(path, previous, from_start=from_start)
     if chunk is None:
         return None
@@ -373,6 +375,8 @@ def _unpack(packed: tuple[Any, ...]) -> Placed:
 def _parse_codex(path: Path, previous: state.FileState | None, from_start: bool) -> Parsed | None:
     """One rollout's new lines, searched in the mapping of the file (only the lines read are copied); the
     fork edges they name come back with them (the capture adds them to its state in file order)."""
+    from gitokens.capture import codex  # here: a capture of the other agents only does without it
+
     chunk = files.read_new(path, previous, from_start=from_start)
     if chunk is None:
         return None

@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from gitokens.capture.agents.base import (
     MAKE,
@@ -128,6 +127,8 @@ def _tree(env: Any) -> tuple[str | None, str | None]:
     trees = initial.get("trees") if isinstance(initial, dict) else None
     if not isinstance(trees, list) or len(trees) != 1 or not isinstance(trees[0], dict):
         return None, None
+    from urllib.parse import unquote, urlparse  # here: a capture without Amp's threads does without it
+
     uri = text(trees[0].get("uri"))
     parsed = urlparse(uri) if uri else None
     cwd = unquote(parsed.path) if parsed is not None and parsed.scheme == "file" and parsed.path else None

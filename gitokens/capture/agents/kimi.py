@@ -25,7 +25,6 @@ Facts relied on, read in MoonshotAI/kimi-cli (HEAD 4a550ef, 2026-07; ``src/kimi_
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -115,6 +114,8 @@ def _model(share: Path) -> tuple[str | None, str | None]:
 
 
 def _configured(path: Path) -> tuple[str | None, str | None]:
+    import tomllib  # here: a capture without Kimi's logs does without it
+
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
