@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitokens.capture.agents import opencode
-from gitokens.capture.agents.base import AgentCall, iso_ms, loads
+from gitokens.capture.agents.base import AgentCall, iso_ms, loads, walk
 from gitokens.capture.model import Message
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -197,3 +197,16 @@ def test_sqlite_is_not_asked_to_parse_json(tmp_path: Path) -> None:
     assert [c.input_tokens for c in calls] == [1, 10] and malformed == [] and warnings == []
     with sqlite3.connect(path) as db, pytest.raises(sqlite3.OperationalError):
         db.execute("SELECT json_extract(data, '$.type') FROM part").fetchall()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["a-b.jsonl", "a/b.jsonl", "a.jsonl"], ["s/x/wire.jsonl", "s-x/wire.jsonl", "s/x.jsonl", "s!/wire.jsonl"]],
+    ids=["flat", "nested"],
+)
+def test_walk_lists_files_in_the_order_paths_sort(tmp_path: Path, names: list[str]) -> None:
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    listed = walk(tmp_path, lambda name: name.endswith(".jsonl"))
+    assert listed == sorted(tmp_path / name for name in names) and listed != sorted(listed, key=str)

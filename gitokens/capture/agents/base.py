@@ -175,8 +175,14 @@ def xdg_data(env: Mapping[str, str], home: Path) -> Path:
 
 
 def walk(root: Path, accept: Any, depth: int = 6) -> list[Path]:
-    """The files under ``root`` (at most ``depth`` folders down) whose name ``accept`` takes, sorted."""
-    found: list[Path] = []
+    """The files under ``root`` (at most ``depth`` folders down) whose name ``accept`` takes, sorted as paths
+    sort (part by part). The folders are walked as strings: a path is made only for a file taken."""
+    found = _walk(str(root), accept, depth)
+    return [Path(name) for name in sorted(found, key=_parts)]
+
+
+def _walk(root: str, accept: Any, depth: int) -> list[str]:
+    found: list[str] = []
     try:
         entries = list(os.scandir(root))
     except OSError:
@@ -185,12 +191,17 @@ def walk(root: Path, accept: Any, depth: int = 6) -> list[Path]:
         try:
             if entry.is_dir(follow_symlinks=False):
                 if depth > 0:
-                    found += walk(Path(entry.path), accept, depth - 1)
+                    found += _walk(entry.path, accept, depth - 1)
             elif entry.is_file() and accept(entry.name):
-                found.append(Path(entry.path))
+                found.append(entry.path)
         except OSError:
             continue
-    return sorted(found)
+    return found
+
+
+def _parts(name: str) -> list[str]:
+    """What paths sort by: their parts (``a/b`` before ``a-b``, unlike their strings)."""
+    return name.split(os.sep)
 
 
 def count(value: Any) -> int:

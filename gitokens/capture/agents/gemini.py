@@ -146,7 +146,7 @@ def _message(entry: dict[str, Any], context: dict[str, Any]) -> AgentCall | None
     return MAKE(
         AgentCall,
         (
-            key_of(SOURCE, own, mid),
+            _key(own, mid),
             when,
             SOURCE,
             context.get("parent") or own,
@@ -162,6 +162,20 @@ def _message(entry: dict[str, Any], context: dict[str, Any]) -> AgentCall | None
             None,
         ),
     )
+
+
+def _key(session: str | None, mid: str) -> bytes:
+    """The key of a message, made once for its copies (each message is appended two to four times, and copied
+    into other folders and files)."""
+    key = _KEYS.get((session, mid))
+    if key is None:
+        if len(_KEYS) >= 1 << 16:
+            _KEYS.clear()
+        key = _KEYS[session, mid] = key_of(SOURCE, session, mid)
+    return key
+
+
+_KEYS: dict[tuple[str | None, str], bytes] = {}
 
 
 def _document(document: Any, path: Path) -> list[AgentCall]:

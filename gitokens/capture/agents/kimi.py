@@ -75,41 +75,58 @@ class Kimi(Agent):
         return read_jsonl(path, position, _line, _begin)
 
 
-def share_of(path: Path) -> Path | None:
-    """The share folder a wire file is in (the parent of its ``sessions``)."""
-    sessions = next((p for p in path.parents if p.name == "sessions"), None)
-    return sessions.parent if sessions is not None else None
-
-
 def _begin(path: Path) -> dict[str, Any]:
-    share = share_of(path)
-    sessions = share / "sessions" if share is not None else None
-    parts = path.relative_to(sessions).parts if sessions is not None and path.is_relative_to(sessions) else ()
-    group, session = (parts[0], parts[1]) if len(parts) >= 3 else (None, None)
-    model, provider = _model(share) if share is not None else (None, None)
+    """The session, directory and model of a wire read from its start: its share folder is the parent of the
+    nearest folder above it named ``sessions``."""
+    parts = path.parts
+    at = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] == "sessions"), None)
+    if at is None:
+        return {"session": None, "cwd": None, "model": None, "provider": None}
+    listed, configured = _settings(parts[:at])
+    rest = parts[at + 1 :]
+    group, session = (rest[0], rest[1]) if len(rest) >= 3 else (None, None)
+    model, provider = _model(configured)
     return {
         "session": session,
-        "cwd": _work_dir(share, group) if share is not None and group else None,
+        "cwd": _work_dir(listed, group) if group else None,
         "model": model,
         "provider": provider,
     }
 
 
-def _work_dir(share: Path, group: str) -> str | None:
+def _settings(share: tuple[str, ...]) -> tuple[Path, Path]:
+    """The share folder's ``kimi.json`` and ``config.toml``, made once for the many wires under it."""
+    paths = _SHARES.get(share)
+    if paths is None:
+        folder = Path(*share)
+        paths = _SHARES[share] = (folder / "kimi.json", folder / "config.toml")
+    return paths
+
+
+_SHARES: dict[tuple[str, ...], tuple[Path, Path]] = {}
+
+
+def _work_dir(listed: Path, group: str) -> str | None:
     """The directory whose md5 names the group, from ``kimi.json`` (a non-local KAOS prefixes it)."""
-    listed = settled(share / "kimi.json", read_json)
+    found: str | None = settled(listed, _work_dirs).get(group.rsplit("_", 1)[-1])
+    return found
+
+
+def _work_dirs(path: Path) -> dict[str, str]:
+    """The directories ``kimi.json`` lists by their md5 (the first of those with the same md5)."""
+    listed = read_json(path)
     dirs = listed.get("work_dirs") if isinstance(listed, dict) else None
-    digest = group.rsplit("_", 1)[-1]
+    found: dict[str, str] = {}
     for item in dirs if isinstance(dirs, list) else []:
         where = item.get("path") if isinstance(item, dict) else None
-        if isinstance(where, str) and hashlib.md5(where.encode("utf-8", "surrogatepass")).hexdigest() == digest:
-            return where
-    return None
+        if isinstance(where, str):
+            found.setdefault(hashlib.md5(where.encode("utf-8", "surrogatepass")).hexdigest(), where)
+    return found
 
 
-def _model(share: Path) -> tuple[str | None, str | None]:
+def _model(configured: Path) -> tuple[str | None, str | None]:
     """The configured default model and its provider, from ``config.toml``."""
-    found: tuple[str | None, str | None] = settled(share / "config.toml", _configured)
+    found: tuple[str | None, str | None] = settled(configured, _configured)
     return found
 
 
