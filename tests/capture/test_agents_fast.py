@@ -17,8 +17,9 @@ from agentlogs_more import opencode_message, opencode_session, opencode_store, o
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitokens.capture.agents import opencode
-from gitokens.capture.agents.base import AgentCall, iso_ms, loads, walk
+from gitokens.capture.agents import goose, opencode
+from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, walk
+from gitokens.capture.agents.goose import ledger_key
 from gitokens.capture.model import Message
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -210,3 +211,23 @@ def test_walk_lists_files_in_the_order_paths_sort(tmp_path: Path, names: list[st
         (tmp_path / name).write_text("")
     listed = walk(tmp_path, lambda name: name.endswith(".jsonl"))
     assert listed == sorted(tmp_path / name for name in names) and listed != sorted(listed, key=str)
+
+
+@SETTINGS
+@given(
+    sessions=st.lists(st.none() | st.text(max_size=6) | st.integers() | st.floats() | st.binary(max_size=3)),
+    rids=st.lists(st.integers(-(2**63), 2**63) | st.floats() | st.none() | st.text(max_size=3), min_size=1, max_size=4),
+)
+def test_goose_s_ledger_key_is_key_of(sessions: list[Any], rids: list[Any]) -> None:
+    prefixes: dict[Any, str] = {}
+    for session in [*sessions, *sessions]:
+        for rid in rids:
+            assert outcome(ledger_key, session, rid, prefixes) == outcome(key_of, goose.SOURCE, "ledger", session, rid)
+
+
+def outcome(function: Any, *arguments: Any) -> Any:
+    """What a call gives, or the type of what it raised (a part that is no JSON value: bytes)."""
+    try:
+        return function(*arguments)
+    except TypeError as error:
+        return type(error)

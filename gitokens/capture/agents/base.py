@@ -251,9 +251,7 @@ def epoch_of(value: Any) -> float | None:
 def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
     """The 128-bit dedupe key of a call from its stable parts. ``plain=False`` only saves time where some part
     is always a float, a list or a dict (the same key either way)."""
-    digest = _DIGESTS.get(source)
-    if digest is None:
-        digest = _DIGESTS[source] = digester(source + "\0")
+    digest = key_digest(source)
     if not plain:
         return digest(_key_text(parts))
     try:
@@ -261,6 +259,15 @@ def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
     except KeyError:  # a float, a bool, a list or a dict among the parts: the encoder writes them
         text = _key_text(parts)
     return digest(text)
+
+
+def key_digest(source: str) -> Callable[[str], bytes]:
+    """What ``key_of`` hashes the text of ``source``'s keys with, for a reader that writes that text itself
+    (the same text: see ``_PLAIN``)."""
+    digest = _DIGESTS.get(source)
+    if digest is None:
+        digest = _DIGESTS[source] = digester(source + "\0")
+    return digest
 
 
 _DIGESTS: dict[str, Callable[[str], bytes]] = {}

@@ -29,6 +29,7 @@ session_manager.rs`` in the ledger version, schema 15, and ``migrations.rs``):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from gitokens.capture.agents.base import (
     count,
     epoch_of,
     home_of,
+    key_digest,
     key_of,
     loads,
     setting,
@@ -126,7 +128,7 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
         f"SELECT u.id, u.session_id, {fields}, {extra} FROM usage_ledger u LEFT JOIN sessions s "
         "ON s.id = u.session_id WHERE u.id > ? ORDER BY u.id"
     )
-    last, append = mark, reading.calls.append
+    last, append, prefixes = mark, reading.calls.append, dict[Any, str]()
     for rid, session, created, model, inp, out, read, write, spent, cwd, provider, config in db.rows(query, (mark,)):
         last = rid
         when = epoch_of(created)
@@ -135,7 +137,7 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
             continue
         read, write = count(read), count(write)
         values = (
-            key_of(SOURCE, "ledger", session, rid),
+            ledger_key(session, rid, prefixes),
             when,
             SOURCE,
             text(session),
@@ -153,6 +155,23 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
         append(MAKE(AgentCall, values))
     reading.position["id"] = last
     return reading
+
+
+def ledger_key(session: Any, rid: Any, prefixes: dict[Any, str]) -> bytes:
+    """``key_of(SOURCE, "ledger", session, rid)``, the start of its text (up to the row id) written once per
+    session in ``prefixes``."""
+    prefix = prefixes.get(session)
+    if prefix is None:
+        if session is not None and type(session) is not str:
+            return key_of(SOURCE, "ledger", session, rid)
+        written = "null" if session is None else encode_basestring_ascii(session)
+        prefix = prefixes[session] = '["ledger",' + written + ","
+    if type(rid) is not int:
+        return key_of(SOURCE, "ledger", session, rid)
+    return _DIGEST(prefix + int.__repr__(rid) + "]")
+
+
+_DIGEST = key_digest(SOURCE)
 
 
 def _configured(config: Any) -> str | None:
