@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitokens.capture.agents import goose, opencode
-from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, walk
+from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, plain_text, walk
 from gitokens.capture.agents.goose import ledger_key
 from gitokens.capture.model import Message
 
@@ -231,3 +231,48 @@ def outcome(function: Any, *arguments: Any) -> Any:
         return function(*arguments)
     except TypeError as error:
         return type(error)
+
+
+scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=6)
+
+
+@SETTINGS
+@given(parts=st.lists(scalars, min_size=1, max_size=5))
+def test_plain_parts_are_written_as_json_writes_them(parts: list[Any]) -> None:
+    assert "[" + str(plain_text(tuple(parts))) + "]" == json.dumps(parts, separators=(",", ":"), sort_keys=True)
+
+
+counts = st.integers(-(2**64), 2**64) | st.sampled_from([0, 1, 10**12])
+TOKEN_NAMES = ["total", "input", "output", "reasoning", "cache", "extra"]
+
+
+@SETTINGS
+@given(
+    tokens=st.dictionaries(st.sampled_from(TOKEN_NAMES), counts | st.floats() | st.booleans(), max_size=6),
+    cache=st.dictionaries(st.sampled_from(["read", "write", "x"]), counts | st.none(), max_size=3),
+    standard=st.lists(counts, min_size=6, max_size=6),
+    shaped=st.booleans(),
+    head=st.tuples(scalars, scalars, scalars, scalars | st.lists(scalars, max_size=2)),
+    spent=scalars | st.dictionaries(st.text(max_size=2), scalars, max_size=2),
+)
+def test_a_step_s_key_is_key_of_its_decoded_part(
+    tokens: dict[str, Any],
+    cache: dict[str, Any],
+    standard: list[int],
+    shaped: bool,
+    head: tuple[Any, ...],
+    spent: Any,
+) -> None:
+    if shaped:  # the shape OpenCode writes: typed as counts when every count is an int msgspec takes
+        tokens = dict(zip(["total", "input", "output", "reasoning"], standard, strict=False))
+        tokens["cache"] = {"read": standard[4], "write": standard[5]}
+    else:
+        tokens["cache"] = cache
+    text = json.dumps({"type": "step-finish", "tokens": tokens, "snapshot": head[3], "cost": spent})
+    part = opencode._part(text)
+    assert part is not None
+    if shaped and all(-(2**63) <= n < 2**64 for n in standard):
+        assert type(part.tokens) is opencode._Tokens  # the typed path is the one taken
+    decoded = loads(text)
+    expected = key_of("kilo", *head[:3], decoded["snapshot"], decoded["tokens"], decoded["cost"], plain=False)
+    assert opencode._key("kilo", (*head[:3], part.snapshot), part, opencode._counts(part)) == expected

@@ -270,14 +270,34 @@ def key_digest(source: str) -> Callable[[str], bytes]:
     return digest
 
 
+def plain_text(parts: tuple[Any, ...]) -> str | None:
+    """The parts' text between a key's brackets as ``key_of`` writes it, when each is a string, an int, None,
+    a bool or a float (for a reader that writes the rest of a key's text itself); None otherwise."""
+    try:
+        return ",".join([_PLAIN[type(part)](part) for part in parts])
+    except KeyError:
+        return None
+
+
+def _float(value: float) -> str:
+    """A float as ``json`` writes it: its repr, or NaN and the infinities as ``json`` reads them back."""
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
 _DIGESTS: dict[str, Callable[[str], bytes]] = {}
 _PLAIN: dict[type, Callable[[Any], str]] = {
     str: encode_basestring_ascii,
     int: int.__repr__,
     type(None): lambda _: "null",
+    bool: lambda value: "true" if value else "false",
+    float: _float,
 }
-"""How ``json.dumps`` writes a string (ASCII-escaped), an int and None, for the keys made only of those (most
-are: a session and an id), without building the encoder's machinery for each."""
+"""How ``json.dumps`` writes a string (ASCII-escaped), an int, None, a bool and a float, for the keys made only
+of those (most are: a session and an id), without building the encoder's machinery for each."""
 
 
 def _key_text(parts: tuple[Any, ...]) -> str:

@@ -46,8 +46,10 @@ from gitokens.capture.agents.base import (
     count,
     epoch_of,
     home_of,
+    key_digest,
     key_of,
     loads,
+    plain_text,
     text,
     xdg_data,
 )
@@ -152,9 +154,7 @@ def _step(row: tuple[Any, ...], memo: list[Any], source: str) -> AgentCall | Non
     part = _part(part_data)
     if part is None or part.type != "step-finish":
         return None
-    tokens = part.tokens
-    if not isinstance(tokens, dict):
-        raise ValueError("a step without tokens")
+    raw = _counts(part)
     if message_data != memo[0]:
         memo[:] = message_data, *_fields(_message(message_data))
     times, model, provider, cwd = memo[1], memo[2], memo[3], memo[4]
@@ -162,20 +162,12 @@ def _step(row: tuple[Any, ...], memo: list[Any], source: str) -> AgentCall | Non
     when = when or epoch_of(times.get("completed")) or epoch_of(times.get("created"))
     if when is None:
         raise ValueError("no time")
-    cache: dict[str, Any] = tokens["cache"] if isinstance(tokens.get("cache"), dict) else {}
     inp, out, reasoning, read, write, total = [
         value if type(value) is int and 0 <= value <= MAX_COUNT else count(value)  # count's own first case
-        for value in (
-            tokens.get("input"),
-            tokens.get("output"),
-            tokens.get("reasoning"),
-            cache.get("read"),
-            cache.get("write"),
-            tokens.get("total"),
-        )
+        for value in raw
     ]
     inside = reasoning > 0 and total == inp + out + read + write
-    key = key_of(source, times.get("created"), provider, model, part.snapshot, tokens, part.cost, plain=False)
+    key = _key(source, (times.get("created"), provider, model, part.snapshot), part, raw)
     values = (
         key,
         when,
@@ -195,6 +187,35 @@ def _step(row: tuple[Any, ...], memo: list[Any], source: str) -> AgentCall | Non
     return MAKE(AgentCall, values)
 
 
+def _counts(part: _Part | _CountedPart) -> tuple[Any, ...]:
+    """A step's input, output, reasoning, cache read, cache write and total, as the part gives them."""
+    tokens = part.tokens
+    if type(tokens) is _Tokens:
+        return tokens.input, tokens.output, tokens.reasoning, tokens.cache.read, tokens.cache.write, tokens.total
+    if not isinstance(tokens, dict):
+        raise ValueError("a step without tokens")
+    cache: dict[str, Any] = tokens["cache"] if isinstance(tokens.get("cache"), dict) else {}
+    names = ("input", "output", "reasoning")
+    return *(tokens.get(name) for name in names), cache.get("read"), cache.get("write"), tokens.get("total")
+
+
+def _key(source: str, head: tuple[Any, ...], part: _Part | _CountedPart, raw: tuple[Any, ...]) -> bytes:
+    """``key_of(source, *head, tokens, cost)``: for tokens decoded as counts (``_Tokens``: exactly those keys,
+    all ints) their sorted text is written here, the same as the encoder writes it."""
+    if type(part.tokens) is not _Tokens:
+        return key_of(source, *head, part.tokens, part.cost, plain=False)
+    inp, out, reasoning, read, write, total = raw
+    before, after = plain_text(head), plain_text((part.cost,))
+    if before is None or after is None:
+        tokens = {"total": total, "input": inp, "output": out, "reasoning": reasoning}
+        return key_of(source, *head, tokens | {"cache": {"read": read, "write": write}}, part.cost, plain=False)
+    counts = (
+        f'{{"cache":{{"read":{read},"write":{write}}},"input":{inp},"output":{out},'
+        f'"reasoning":{reasoning},"total":{total}}}'
+    )
+    return key_digest(source)(f"[{before},{counts},{after}]")
+
+
 def _fields(message: _Message) -> tuple[dict[str, Any], str | None, str | None, str | None]:
     """What a step takes from its message: its times, model, provider and directory."""
     times = message.time if isinstance(message.time, dict) else {}
@@ -211,14 +232,45 @@ class _Part(msgspec.Struct):
     cost: Any = None
 
 
+class _Cache(msgspec.Struct, forbid_unknown_fields=True):
+    read: int
+    write: int
+
+
+class _Tokens(msgspec.Struct, forbid_unknown_fields=True):
+    """A step's tokens as OpenCode writes them: exactly these keys (and the cache's two), every one an int.
+    Tokens of any other shape are decoded as they are (``_Part``)."""
+
+    total: int
+    input: int
+    output: int
+    reasoning: int
+    cache: _Cache
+
+
+class _CountedPart(msgspec.Struct):
+    """A part whose tokens, if any, are ``_Tokens``."""
+
+    type: Any = None
+    tokens: _Tokens | None = None
+    snapshot: Any = None
+    cost: Any = None
+
+
+_COUNTED = msgspec.json.Decoder(_CountedPart).decode
 _PART = msgspec.json.Decoder(_Part).decode
 
 
-def _part(data: Any) -> _Part | None:
-    """A part's fields, decoded straight into them, or (data msgspec refuses: not an object, NaN, ...) by
-    ``loads``, so that they are what the whole decoded part would give; None when it is not a JSON object."""
+def _part(data: Any) -> _Part | _CountedPart | None:
+    """A part's fields, decoded straight into them (its tokens as counts when they are OpenCode's), or (data
+    msgspec refuses: not an object, NaN, ...) by ``loads``, so that they are what the whole decoded part would
+    give; None when it is not a JSON object."""
     if not isinstance(data, (str, bytes)):
         return None
+    try:
+        return _COUNTED(data)
+    except (msgspec.MsgspecError, RecursionError):
+        pass
     try:
         return _PART(data)
     except (msgspec.MsgspecError, RecursionError):
