@@ -16,8 +16,8 @@ ccusage's do, ccusage's cost against ours (ccusage prices with LiteLLM's list; b
 genai-prices knows the model), and the times, each the median (and min) of ``--runs`` runs taken in turn:
 
 - ccusage's whole run (its process start included);
-- the reader alone: every log read once in a new process, the interpreter's start and imports left out
-  (what ``git tokens capture`` spends reading), and its ratio to ccusage;
+- the reader alone: every log read once in a new process, the interpreter's start and imports left out and
+  the cyclic garbage collector off (what ``git tokens capture`` spends reading), and its ratio to ccusage;
 - the whole ``git tokens capture --agent AGENT --all-history`` (process start and imports included, as
   ccusage's time includes its own) in a new repository each run, and its ratio to ccusage.
 
@@ -31,6 +31,7 @@ Run it from the repository root: ``python bench/compare_agents.py [--calls 2000 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -156,10 +157,14 @@ def time_reader(python: Path, agent: str, home: Path) -> tuple[float, str]:
 
 
 def _time_read(agent: str, home: str) -> None:
-    """In the timing process: read every log once, print the time and the readings' digest as JSON."""
+    """In the timing process: read every log once, print the time and the readings' digest as JSON. The cyclic
+    garbage collector is off, as ``git tokens capture`` runs the readers (``capture._without_cyclic_gc``): with
+    it on, its passes over the calls read so far grow with them (a third of Gemini's reading of 100,000
+    calls)."""
     from gitokens.capture.agents import READERS
 
     reader = READERS[agent]
+    gc.disable()
     began = time.perf_counter()
     readings = [(path, reader.read(path)) for path in reader.logs({"HOME": home})]
     seconds = time.perf_counter() - began
