@@ -271,8 +271,8 @@ def test_a_step_s_key_is_key_of_its_decoded_part(
     text = json.dumps({"type": "step-finish", "tokens": tokens, "snapshot": head[3], "cost": spent})
     part = opencode._part(text)
     assert part is not None
-    if shaped and all(-(2**63) <= n < 2**64 for n in standard):
-        assert type(part.tokens) is opencode._Tokens  # the typed path is the one taken
+    if shaped and all(-(2**63) <= n < 2**64 for n in standard) and "NaN" not in text and "Infinity" not in text:
+        assert type(part.tokens) is opencode._Tokens  # the typed path is the one taken (msgspec refuses NaN)
     decoded = loads(text)
     expected = key_of("kilo", *head[:3], decoded["snapshot"], decoded["tokens"], decoded["cost"], plain=False)
     assert opencode._key("kilo", (*head[:3], part.snapshot), part, opencode._counts(part)) == expected
