@@ -58,8 +58,6 @@ CCUSAGE_KINDS = {
     "cache_read": "cacheReadTokens",
     "cache_write": "cacheCreationTokens",
 }
-KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")  # as agentcorpus_more has them
-AGENT_NAMES = ("gemini", "qwen", "kimi", "droid", "amp", "opencode", "kilo", "goose", "copilot", "pi")
 
 
 @dataclass
@@ -76,13 +74,15 @@ class Times:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from agentcorpus_more import AGENTS  # here: the timing process (``--time-read``) loads no test helpers
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--calls", type=int, action="append", help="model calls per agent; repeat for a size sweep (default 2000)"
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each (default 3)")
-    parser.add_argument("--agent", action="append", choices=AGENT_NAMES, help="only these agents (default all)")
+    parser.add_argument("--agent", action="append", choices=AGENTS, help="only these agents (default all)")
     parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
     parser.add_argument("--baseline", type=Path, help="the Python of another installation to time beside this one")
     parser.add_argument("--work-dir", type=Path, default=BENCH / ".work")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print("ccusage: not found (see bench/README.md); comparing with the ground truth only")
     print(f"load average at the start: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
     for calls in args.calls or [2000]:
-        rows = [_agent_row(agent, calls, args, ccusage) for agent in args.agent or AGENT_NAMES]
+        rows = [_agent_row(agent, calls, args, ccusage) for agent in args.agent or AGENTS]
         _print(rows, calls, args)
     print(f"\nload average at the end: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
     return 0
@@ -128,7 +128,10 @@ def _fingerprint() -> str:
     """The corpus generator's source, hashed: a corpus kept from an earlier run is reused only when it is the
     same generator's."""
     digest = hashlib.sha256()
-    for path in (BENCH / "agentcorpus_more.py", BENCH.parent / "tests" / "agentlogs_more.py"):
+    for path in (
+        BENCH / "agentcorpus_more.py",
+        *(BENCH.parent / "tests" / name for name in ("agentlogs.py", "agentlogs_more.py")),
+    ):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
@@ -230,10 +233,14 @@ def _timed(work: Any) -> float:
 
 
 def _sum_truth(calls: list[Call]) -> dict[str, int]:
+    from agentcorpus_more import KINDS
+
     return {kind: sum(getattr(c, kind) for c in calls) for kind in KINDS}
 
 
 def _sum_ours(calls: list[AgentCall]) -> dict[str, int]:
+    from agentcorpus_more import KINDS
+
     names = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
     return {kind: sum(getattr(c, name) for c in calls) for kind, name in zip(KINDS, names, strict=True)}
 
@@ -276,6 +283,8 @@ def _row(
 
 
 def _print(rows: list[dict[str, Any]], calls: int, args: argparse.Namespace) -> None:
+    from agentcorpus_more import KINDS
+
     print(f"\n== corpus: {calls} calls per agent, seed {args.seed}; times: median (min) of {args.runs} runs\n")
     print("tokens per kind (input / output / cache read / cache write; reasoning is inside output):")
     for row in rows:
