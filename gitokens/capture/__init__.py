@@ -49,6 +49,7 @@ SOURCES = {
     "amp": "amp",
     "kilo": "kilo",
     "pi": "pi",
+    "hermes": "hermes",
 }
 """The registry's names and sources (``agents.AGENTS``, in its order), written out so that a capture with
 nothing new does not load the readers; a test holds the two equal."""

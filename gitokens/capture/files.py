@@ -135,6 +135,7 @@ AGENT_VARIABLES = (
     "GOOSE_PATH_ROOT",
     "KIMI_SHARE_DIR",
     "PI_CODING_AGENT_DIR",
+    "HERMES_HOME",
 )
 """Every environment variable the other agents' readers consult to place their logs (a test holds them to it)."""
 MARGIN_NS = 2_000_000_000  # a file's mtime comes from a coarser clock than the capture's start: look back further
