@@ -280,8 +280,13 @@ CREATE TABLE session_model_usage (
     actual_cost_usd REAL NOT NULL DEFAULT 0, cost_status TEXT, cost_source TEXT, first_seen REAL, last_seen REAL,
     PRIMARY KEY (session_id, model, billing_provider, billing_base_url, billing_mode, task)
 );
+CREATE INDEX idx_sessions_parent ON sessions(parent_session_id);
+CREATE INDEX idx_sessions_started ON sessions(started_at DESC);
+CREATE INDEX idx_messages_session ON messages(session_id, timestamp);
+CREATE INDEX idx_session_model_usage_session ON session_model_usage(session_id);
 """
-"""The parts of Hermes Agent's ``state.db`` (``hermes_state_common.SCHEMA_SQL``, schema 30) its usage is in."""
+"""The parts of Hermes Agent's ``state.db`` (``hermes_state_common.SCHEMA_SQL``, schema 30) its usage is in,
+with Hermes' indexes on them."""
 
 
 def hermes_store(path: Path) -> Any:
