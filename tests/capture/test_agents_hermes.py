@@ -196,6 +196,22 @@ def test_hermes_store_with_values_of_any_type_never_raises(rows: list[list[Any]]
                 assert call.tokens >= 0 and call.to_message().key == call.key
 
 
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=400), cut=st.integers(0, 1 << 16))
+def test_hermes_store_of_random_bytes_or_cut_short_never_raises(data: bytes, cut: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        path = home_store(Path(home))
+        db = hermes_store(path)
+        hermes_session(db, "s1", "/w/repo", T0)
+        hermes_call(db, "s1", T0 + 1, 10, 1)
+        db.close()
+        whole = path.read_bytes()
+        path.write_bytes(whole[: cut % (len(whole) + 1)] + data)
+        for found in READERS["hermes"].logs({"HOME": home}):
+            reading = READERS["hermes"].read(found)
+            assert all(call.tokens >= 0 for call in reading.calls)
+
+
 # -- end to end ---------------------------------------------------------------------------------------------------
 
 
