@@ -45,7 +45,7 @@ from pathlib import Path
 from make_ledger import hermetic_env
 from timing import Timing, header, pair_ratio_line, ratio_line, run
 
-FLOOR = ("python -c 'import click, pygit2'", [sys.executable, "-c", "import click, pygit2"])
+FLOOR = "python -c 'import click, pygit2'"
 REPORTS = [
     ("git tokens report", ["git", "tokens", "report"]),
     ("git tokens report --format html", ["git", "tokens", "report", "--format", "html"]),
@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "tokens", "demo", str(repo)], env=env, check=True, stdout=subprocess.DEVNULL)
         caches = repo / ".git" / "gitokens" / "cache"
 
-        commands = [(label, command, env, repo) for label, command in [FLOOR, *REPORTS]]
+        floor_command = (FLOOR, [str(python), "-c", "import click, pygit2"])  # the Python that runs the reports
+        commands = [(label, command, env, repo) for label, command in [floor_command, *REPORTS]]
         if args.baseline:
             other = with_python(env, Path(args.baseline))
             print(f"baseline: {describe(Path(args.baseline), other)}", flush=True)
