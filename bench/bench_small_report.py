@@ -153,7 +153,9 @@ def describe(python: Path, env: dict[str, str]) -> str:
         "url = json.loads(m.distribution('gitokens').read_text('direct_url.json') or '{}'); "
         "print(gitokens.__file__, 'editable' if url.get('dir_info', {}).get('editable') else 'installed')"
     )
-    found = subprocess.run([python, "-c", probe], env=env, check=True, capture_output=True).stdout.decode().split()
+    home = env["HOME"]  # not this checkout: python -c would import its gitokens/ from the current directory
+    proc = subprocess.run([python, "-c", probe], env=env, cwd=home, check=True, capture_output=True)
+    found = proc.stdout.decode().split()
     return f"{found[1]}, {Path(found[0]).parent} ({python})"
 
 
