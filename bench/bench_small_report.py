@@ -112,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
             print(used.row(), flush=True)
         for used in cpu[1:]:
             print(pair_ratio_line(f"{used.label}, round by round", used, cpu[0]))
+        if args.baseline:
+            header("against the baseline, round by round (wall, then CPU)", columns=False)
+            mine, theirs = 1, 1 + len(REPORTS)
+            for label, *_ in REPORTS:
+                print(pair_ratio_line(label, timings[mine], timings[theirs]))
+                print(pair_ratio_line("  CPU", cpu[mine], cpu[theirs]))
+                mine, theirs = mine + 1, theirs + 1
 
         if args.cold:
             header(f"each report right after removing {caches.relative_to(repo)}, {args.runs} rounds")
