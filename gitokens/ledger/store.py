@@ -124,7 +124,8 @@ def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ro
     """``load``'s ledger as rows of values: parsed, deduplicated and with tombstones applied the same way."""
     tip = repo.notes_tip(ref)
     rows = Rows(tip=tip)
-    seen: dict[RecordId, list[tuple[tuple[Any, ...], str]]] = {}
+    seen: dict[RecordId, Row] = {}  # each id's first copy, as a row on its one commit
+    copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]] = {}  # every copy of the ids seen more than once
     cache = NoteCache(repo) if use_cache else None
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
@@ -142,42 +143,53 @@ def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ro
                 if cache is not None and oid is not None:
                     cache.put(oid, parsed)
             records, invalid = parsed
-            for commit, values in records:
-                found = seen.get(values[_ID])
-                if found is None:
-                    seen[values[_ID]] = [(values, commit)]
-                else:
-                    found.append((values, commit))
+            _gather(records, seen, copies)
             rows.invalid.extend(InvalidLine(*bad) for bad in invalid)
         if cache is not None:
             cache.keep_only({oid for oid, _ in groups if oid is not None})
-        _resolve(repo, seen, rows)
+        _resolve(repo, seen, copies, rows)
     finally:
         if collecting:
             gc.enable()
     return rows
 
 
-def _resolve(repo: Repo, seen: dict[RecordId, list[tuple[tuple[Any, ...], str]]], rows: Rows) -> None:
-    """Dedupe copies by id, then apply tombstones."""
-    usage: dict[RecordId, Row] = {}
-    for record_id, copies in seen.items():
-        row: Row
-        if len(copies) == 1:
-            values, attached = copies[0]
-            row = (values, attached, (attached,))
-        else:
-            values, attached = _choose(repo, copies, rows)
-            row = (values, attached, tuple(sorted({c for _, c in copies})))
-        if values[_KIND] == "tombstone":
-            rows.tombstones.append(row)
-        else:
-            usage[record_id] = row
+def _gather(
+    records: list[tuple[str, tuple[Any, ...]]],
+    seen: dict[RecordId, Row],
+    copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]],
+) -> None:
+    """Each record a row on its commit, in ``seen`` under its id; a copy of an id seen before (an amend,
+    rebase or carry put it on several commits) goes to ``copies``, with the first."""
+    last: str | None = None
+    on: tuple[str, ...] = ()
+    for commit, values in records:
+        if commit is not last:  # a note's lines come together: one tuple for them all
+            last, on = commit, (commit,)
+        row = (values, commit, on)
+        found = seen.setdefault(values[_ID], row)
+        if found is not row:
+            copies.setdefault(values[_ID], [(found[0], found[1])]).append((values, commit))
+
+
+def _resolve(
+    repo: Repo,
+    seen: dict[RecordId, Row],
+    copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]],
+    rows: Rows,
+) -> None:
+    """Dedupe copies by id, then apply tombstones (``seen`` ends up holding the records in effect)."""
+    for record_id, found in copies.items():
+        values, attached = _choose(repo, found, rows)
+        seen[record_id] = (values, attached, tuple(sorted({c for _, c in found})))
+    rows.tombstones = [row for row in seen.values() if row[0][_KIND] == "tombstone"]
+    for tomb in rows.tombstones:
+        del seen[tomb[0][_ID]]
     for tomb in rows.tombstones:
         target = tomb[0][_TARGET]
-        if target is not None and target in usage:
-            rows.removed.append(usage.pop(target))
-    rows.usage = list(usage.values())
+        if target is not None and target in seen:
+            rows.removed.append(seen.pop(target))
+    rows.usage = list(seen.values())
 
 
 def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: NoteCache) -> dict[str, Parsed]:
