@@ -76,8 +76,8 @@ class Ledger:
 # One record as the loader keeps it until a caller wants objects: its ``Record.values()``, the commit whose
 # note holds it, and every commit whose note holds a copy.
 Row = tuple[tuple[Any, ...], str, tuple[str, ...]]
-_FIELDS = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}
-_ID, _KIND, _TARGET = _FIELDS["id"], _FIELDS["kind"], _FIELDS["target"]
+FIELD_AT = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}  # where each field is in a row's values
+_ID, _KIND, _TARGET = FIELD_AT["id"], FIELD_AT["kind"], FIELD_AT["target"]
 
 
 @dataclass
@@ -105,9 +105,9 @@ def ledger_of(rows: Rows) -> Ledger:
     try:
         return Ledger(
             tip=rows.tip,
-            entries={row[0][_ID]: _entry(row) for row in rows.usage},
-            removed={row[0][_ID]: _entry(row) for row in rows.removed},
-            tombstones=[_entry(row) for row in rows.tombstones],
+            entries={row[0][_ID]: entry_of(row) for row in rows.usage},
+            removed={row[0][_ID]: entry_of(row) for row in rows.removed},
+            tombstones=[entry_of(row) for row in rows.tombstones],
             invalid=rows.invalid,
             conflicting_ids=rows.conflicting_ids,
         )
@@ -116,7 +116,8 @@ def ledger_of(rows: Rows) -> Ledger:
             gc.enable()
 
 
-def _entry(row: Row) -> Entry:
+def entry_of(row: Row) -> Entry:
+    """The ``Entry`` of one of ``load_rows``' rows."""
     return Entry(Record.from_values(row[0]), row[1], row[2])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,7 +174,7 @@ _READ = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
 
 def _build(
     tip: str | None,
-    by_field: dict[str, Sequence[Any]],
+    by_field: Mapping[str, Sequence[Any]],
     placed: Sequence[Row] | Sequence[Entry],
     attached: list[str],
     invalid: list[InvalidLine],
@@ -193,7 +193,7 @@ def _build(
 
 def _columns(
     tip: str | None,
-    by_field: dict[str, Sequence[Any]],
+    by_field: Mapping[str, Sequence[Any]],
     placed: Sequence[Row] | Sequence[Entry],
     attached_to: list[str],
     invalid: list[InvalidLine],
