@@ -20,7 +20,8 @@ from gitokens.errors import InvalidRecord
 from gitokens.git.repo import NOTES_REF, Repo, open_repo
 from gitokens.ledger import shortids
 from gitokens.ledger.cache import NoteCache, Parsed
-from gitokens.ledger.record import Record, RecordId, line_values
+from gitokens.ledger.canonical import values as _canonical
+from gitokens.ledger.record import MAX_LINE, Record, RecordId, line_values
 
 _PARALLEL_FROM = 32  # uncached subtrees worth starting other processes for
 _SHOWN_TEXT = 1000  # characters of a bad line kept to show; the line itself stays whole in its note
@@ -233,6 +234,12 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
     invalid: list[tuple[str, int, str, str]] = []
     for commit, blob in repo.read_notes_group(group):
         for number, raw in enumerate(blob.split(b"\n"), start=1):
+            # A canonical line, read from its bytes (msgspec checks the UTF-8); anything else, a blank line
+            # included, as before: the text decoded, then validated field by field.
+            values = _canonical(raw) if len(raw) <= MAX_LINE else None
+            if values is not None:
+                records.append((commit, values))
+                continue
             if not raw.strip():
                 continue
             try:
