@@ -236,7 +236,7 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
         for number, raw in enumerate(blob.split(b"\n"), start=1):
             # A canonical line, read from its bytes (msgspec checks the UTF-8); anything else, a blank line
             # included, as before: the text decoded, then validated field by field.
-            values = _canonical(raw) if len(raw) <= MAX_LINE else None
+            values = _canonical(raw) if raw and len(raw) <= MAX_LINE else None
             if values is not None:
                 records.append((commit, values))
                 continue
