@@ -26,6 +26,7 @@ day, or one priced by units our arithmetic does not cover.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import os
@@ -501,6 +502,7 @@ def genai_model(model: str, provider: str | None) -> gp.PriceCalculation | None:
 
 
 _CACHE_LAYOUT = 1
+_CACHE_FILES = 4  # versions kept side by side
 
 
 class PriceCache:
@@ -509,12 +511,27 @@ class PriceCache:
     price is dated, and its tables by day, exactly as ``_genai_priced`` built them (whole numbers), or that
     genai-prices has no match. A pair whose price changes within a day, or that some table prices by units
     we do not replicate, is kept as needing genai-prices itself. The file is read on the first lookup and
-    rewritten after one that genai-prices answered. ``path`` None: nothing is kept."""
+    rewritten after one that genai-prices answered. ``path`` None: nothing is kept.
+
+    ``path`` names the files, one per version: ``prices.json`` is kept as ``prices-<digest>.json``. Two
+    installations reporting on one repository (a virtualenv and a pipx, say) each keep their own file, where
+    one file for both had each rebuild it from genai-prices on every other report. The newest few are kept.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, Any] | None = None
         self._version = ""
+
+    @property
+    def file(self) -> Path | None:
+        """The file for the installed genai-prices data and gitokens (None: nothing is kept)."""
+        if self.path is None:
+            return None
+        if not self._version:
+            self._version = f"{_CACHE_LAYOUT}:{__version__}:{genai_data_version()}"
+        digest = hashlib.blake2b(self._version.encode("utf-8"), digest_size=8).hexdigest()
+        return self.path.with_name(f"{self.path.stem}-{digest}{self.path.suffix}")
 
     def get(self, model: str, provider: str | None) -> tuple[bool, _Priced | None]:
         """Whether this pair's answer is kept, and the answer (None: genai-prices has no match)."""
@@ -557,11 +574,10 @@ class PriceCache:
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
-            self._version = f"{_CACHE_LAYOUT}:{__version__}:{genai_data_version()}"
             self._entries = {}
-            if self.path is not None:
+            if (file := self.file) is not None:
                 try:
-                    data = json.loads(self.path.read_text(encoding="utf-8"))
+                    data = json.loads(file.read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     data = None
                 if isinstance(data, dict) and data.get("version") == self._version:
@@ -570,10 +586,22 @@ class PriceCache:
         return self._entries
 
     def _save(self, entries: dict[str, Any]) -> None:
-        if self.path is None:
+        if (file := self.file) is None:
             return
         body = json.dumps({"version": self._version, "models": entries}, sort_keys=True)
-        atomic.keep(self.path, body.encode("utf-8"))  # failing, the next report asks genai-prices again
+        atomic.keep(file, body.encode("utf-8"))  # failing, the next report asks genai-prices again
+        self._prune(file)
+
+    def _prune(self, kept: Path) -> None:
+        """Remove all but the newest ``_CACHE_FILES`` versions' files, and the one file older gitokens kept."""
+        assert self.path is not None
+        try:
+            others = [p for p in self.path.parent.glob(f"{self.path.stem}-*{self.path.suffix}") if p != kept]
+            others.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in [*others[_CACHE_FILES - 1 :], self.path]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # another report pruned it first, or the folder is read-only: only disk is at stake
 
 
 def _cache_key(model: str, provider: str | None) -> str:
