@@ -195,10 +195,6 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         return nothing_new(started)
     from gitokens.capture import scan
     from gitokens.capture.tiers import Tiers
-    from gitokens.ledger import (
-        store,
-        totals,  # not before the worker is forked: it loads pygit2
-    )
 
     options, current = started.options, started.current
     with _without_cyclic_gc():
@@ -249,6 +245,8 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
             return result
         tombstones = [_tombstone(rec, repo) for rec in result.replaced]
         if result.records or tombstones:
+            from gitokens.ledger import store, totals  # only to write (a dry run does without them)
+
             by_commit: dict[str, list[Record]] = {}
             for rec in [*result.records, *tombstones]:
                 by_commit.setdefault(rec.commit or "", []).append(rec)

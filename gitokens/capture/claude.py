@@ -19,12 +19,12 @@ import mmap
 import struct
 from datetime import UTC, datetime
 from hashlib import blake2b
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
 
-from gitokens.capture.model import Message, checked_epoch, digest, digester
+from gitokens.capture.model import EARLIEST, Message, digest, digester, latest, out_of_range
 
 SOURCE = "claude-code"
 
@@ -38,12 +38,24 @@ _LOW = struct.Struct("<Q").unpack_from  # a digest's first 8 bytes as an int (li
 _ISO = datetime.fromisoformat
 
 
+_Count = Annotated[int, msgspec.Meta(ge=0)] | None
+
+
+class _Split(msgspec.Struct):
+    ephemeral_5m_input_tokens: _Count = None
+    ephemeral_1h_input_tokens: _Count = None
+
+
 class _Usage(msgspec.Struct):
-    input_tokens: Any = None
-    output_tokens: Any = None
-    cache_creation_input_tokens: Any = None
-    cache_read_input_tokens: Any = None
-    cache_creation: Any = None
+    """A call's usage as the decoder checked it: each count a JSON integer, not negative, or absent or
+    ``null``; ``cache_creation`` an object of such counts, or absent or ``null``. A usage of another shape
+    sends the line to the standard library's reading (``_Loose*``, checked in ``_counts``)."""
+
+    input_tokens: _Count = None
+    output_tokens: _Count = None
+    cache_creation_input_tokens: _Count = None
+    cache_read_input_tokens: _Count = None
+    cache_creation: _Split | None = None
 
 
 class _Message(msgspec.Struct):
@@ -68,7 +80,26 @@ class _Line(msgspec.Struct):
     message: _Message | None = None
 
 
+class _LooseUsage(_Usage):
+    """A usage as the standard library read it, any values: checked when counted."""
+
+    input_tokens: Any = None
+    output_tokens: Any = None
+    cache_creation_input_tokens: Any = None
+    cache_read_input_tokens: Any = None
+    cache_creation: Any = None
+
+
+class _LooseMessage(_Message):
+    usage: _LooseUsage | None = None
+
+
+class _LooseLine(_Line):
+    message: _LooseMessage | None = None
+
+
 _DECODE = msgspec.json.Decoder(_Line).decode
+_LOOSE = msgspec.json.Decoder(_LooseLine).decode
 
 
 Candidate = tuple[Message, str | None, int, int | None, tuple[int, ...]]
@@ -93,6 +124,7 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     bad: list[int] = []
     calls: dict[int, int] = {}  # a call's key -> its entry
     copies = 0
+    newest = latest()
     find, rfind = data.find, data.rfind
     at = find(_USAGE, begin, stop)
     while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
@@ -104,7 +136,7 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         raw = data[start:end]
         try:
             line = _decode(raw)
-            entry = None if line is None else _entry(line, raw)
+            entry = None if line is None else _entry(line, raw, newest)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
             continue
@@ -125,11 +157,17 @@ def _decode(raw: bytes) -> _Line | None:
     """The fields of one line, or None when it has no ``message.usage`` object; ValueError when the line is
     not a JSON object.
 
-    Decoded straight into ``_Line`` when the line has the usual shape; otherwise read whole (the standard
-    library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is not an object has
-    no usage. Either way every field has the same value."""
+    Decoded straight into ``_Line`` when the line has the usual shape and its counts are counts; into
+    ``_LooseLine`` (the counts checked later) when only the counts are not; otherwise read whole (the
+    standard library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is not an
+    object has no usage. Either way every field has the same value."""
     try:
         return _DECODE(raw)
+    except msgspec.ValidationError:
+        try:
+            return _LOOSE(raw)
+        except msgspec.MsgspecError:
+            pass
     except msgspec.MsgspecError:
         pass
     try:
@@ -141,10 +179,10 @@ def _decode(raw: bytes) -> _Line | None:
     message = obj.get("message")
     if type(message) is not dict or type(message.get("usage")) is not dict:
         return None
-    return msgspec.convert(obj, _Line)
+    return msgspec.convert(obj, _LooseLine)
 
 
-def _entry(line: _Line, raw: bytes) -> Candidate | None:
+def _entry(line: _Line, raw: bytes, newest: float) -> Candidate | None:
     message = line.message
     if message is None or message.usage is None or line.type != "assistant":
         return None
@@ -152,7 +190,9 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
     if type(ts) is not str:
         raise ValueError(f"not a timestamp: {ts!r}")
     moment = _ISO(ts)
-    epoch = checked_epoch(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))  # naive: UTC
+    epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
+    if not EARLIEST <= epoch <= newest:
+        raise out_of_range(epoch)
     inp, out, read, write, write_1h = _counts(message.usage)
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
@@ -203,9 +243,23 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
 def _counts(usage: _Usage) -> tuple[int, int, int, int, int]:
     """Input, output, cache read, cache write and its 1-hour part: ``cache_creation_input_tokens`` is all
     the writes, ``cache_creation`` splits them into 5-minute and 1-hour ones (older logs lack one or the
-    other)."""
+    other). An absent or falsy count is 0; ValueError when a count read by the standard library is not a
+    count (the decoder checked the others)."""
     write = usage.cache_creation_input_tokens
     split = usage.cache_creation
+    if type(usage) is _Usage:
+        five = one_hour = 0
+        if split is not None:
+            five = split.ephemeral_5m_input_tokens or 0
+            one_hour = split.ephemeral_1h_input_tokens or 0
+        inp, out, read = usage.input_tokens or 0, usage.output_tokens or 0, usage.cache_read_input_tokens or 0
+        if write is None:
+            return inp, out, read, five + one_hour, min(one_hour, five + one_hour)
+        return inp, out, read, write, min(one_hour, write)
+    return _loose_counts(usage, write, split)
+
+
+def _loose_counts(usage: _Usage, write: Any, split: Any) -> tuple[int, int, int, int, int]:
     five = one_hour = 0
     if type(split) is dict:
         five = split.get("ephemeral_5m_input_tokens") or 0

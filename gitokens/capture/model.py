@@ -93,10 +93,12 @@ def parse_time(text: Any) -> datetime:
 EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z: no agent logged usage before; the ledger takes no earlier time
 
 
-def checked_epoch(moment: datetime) -> float:
-    """``moment`` in seconds since the epoch; ValueError (the line is reported as malformed) when it is before
-    2000 or more than a day ahead of now, which no ledger record may carry."""
-    epoch = moment.timestamp()
-    if not EARLIEST <= epoch <= time.time() + 86_400:
-        raise ValueError(f"time out of range: {moment.isoformat()}")
-    return epoch
+def latest() -> float:
+    """The latest time a call may have: a day ahead of now. A line dated before ``EARLIEST`` or after this is
+    reported as malformed: no ledger record may carry its time (a parser takes this once, not per line)."""
+    return time.time() + 86_400
+
+
+def out_of_range(epoch: float) -> ValueError:
+    """The error of a line whose time is out of range (see ``latest``)."""
+    return ValueError(f"time out of range: {epoch} s since 1970")
