@@ -130,14 +130,14 @@ def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> St
             current.forget()
         listed = files.listing(options.agents)
         others = [name for name in options.agents if name not in NATIVE]
+        idle = _idle(current, options, listed)
         # The other agents' readers load only when their folders changed, or something else is to be read.
-        if others and not (
-            _idle(current, options, listed) and files.quiet(current.watch, current.last_capture, others)
-        ):
+        if others and not (idle and files.quiet(current.watch, current.last_capture, others)):
             files.list_others(listed, others)
             current.watch = files.watched(others)
+            idle = idle and _idle(current, options, listed)  # their logs listed now
         reading = None
-        if not _idle(current, options, listed):
+        if not idle:
             from gitokens.capture import scan  # here: with nothing new, neither it nor its parsers load
 
             reading = scan.start(current, listed, rescan=options.rescan)

@@ -18,13 +18,12 @@ import json
 import mmap
 import struct
 from datetime import UTC, datetime
-from hashlib import blake2b
 from typing import Annotated, Any
 
 import msgspec
 import orjson
 
-from gitokens.capture.model import EARLIEST, Message, digest, digester, latest, out_of_range
+from gitokens.capture.model import EARLIEST, Message, blake2b, digest, digester, latest, out_of_range
 
 SOURCE = "claude-code"
 
