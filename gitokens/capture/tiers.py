@@ -34,13 +34,18 @@ class Tiers:
         """How many of the model's thresholds a request of ``prompt`` input tokens is above."""
         if model is None:
             return 0
+        starts = self.starts(model, provider)
+        return bisect.bisect_left(starts, prompt) if starts else 0
+
+    def starts(self, model: str, provider: str | None) -> list[int]:
+        """The model's thresholds, ascending (none: one tier), for a caller that looks many calls up."""
         known = self.known if self.known is not None else self._load()
         key = f"{provider or ''}|{model}"
         starts = known.get(key)
         if starts is None:
             starts = known[key] = thresholds(model, provider)
             self.added = True
-        return bisect.bisect_left(starts, prompt) if starts else 0
+        return starts
 
     def _load(self) -> dict[str, list[int]]:
         self.version = data_version()
