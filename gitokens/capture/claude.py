@@ -121,7 +121,7 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     """
     entries: list[Candidate] = []
     bad: list[int] = []
-    calls: dict[int, int] = {}  # a call's key -> its entry
+    calls: dict[Name, int] = {}  # a call's name -> its entry
     copies = 0
     newest = latest()
     find, rfind = data.find, data.rfind
@@ -135,20 +135,21 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         raw = data[start:end]
         try:
             line = _decode(raw)
-            entry = None if line is None else _entry(line, raw, newest)
+            call = None if line is None else _call(line, raw, newest)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
             continue
-        if entry is None:
+        if call is None or line is None:
             continue
-        index = calls.get(entry[2])
+        index = calls.get(call[0])
         if index is None:
-            calls[entry[2]] = len(entries)
-            entries.append(entry)
+            calls[call[0]] = len(entries)
+            entries.append(_entry(line, *call))
             continue
-        copies += 1
-        if entry[0].tokens > entries[index][0].tokens:
-            entries[index] = entry
+        copies += 1  # a copy's key and entry are made only when it has more tokens than the one kept
+        inp, out, read, write, _ = call[2]
+        if inp + out + read + write > entries[index][0].tokens:
+            entries[index] = _entry(line, *call)
     return entries, bad, copies
 
 
@@ -181,7 +182,16 @@ def _decode(raw: bytes) -> _Line | None:
     return msgspec.convert(obj, _LooseLine)
 
 
-def _entry(line: _Line, raw: bytes, newest: float) -> Candidate | None:
+Name = str | tuple[str, str]
+"""What names a call in one parse, so that its copies are found before their keys are made: the text its key
+is the digest of after ``claude:`` (``<message.id>:<requestId>``), or ``("entry", uuid)`` or ``("line", the
+digest of the line)``. Two calls have the same name exactly when they have the same key."""
+
+
+def _call(line: _Line, raw: bytes, newest: float) -> tuple[Name, float, tuple[int, int, int, int, int]] | None:
+    """A usage line's call: its name, time and counts (input, output, cache read, cache write and the 1-hour
+    part of it); None when the line is no call (not the assistant's, no tokens); ValueError when its time or
+    counts are not ones."""
     message = line.message
     if message is None or message.usage is None or line.type != "assistant":
         return None
@@ -192,26 +202,34 @@ def _entry(line: _Line, raw: bytes, newest: float) -> Candidate | None:
     epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
     if not EARLIEST <= epoch <= newest:
         raise out_of_range(epoch)
-    inp, out, read, write, write_1h = _counts(message.usage)
+    counts = _counts(message.usage)
+    inp, out, read, write, _ = counts
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
     message_id = message.id
     request_id = line.requestId
     if type(message_id) is str and type(request_id) is str:
-        key = _CALL_KEY(message_id + ":" + request_id)
-    elif type(message_id) is str:  # newer versions write no requestId: the message id alone names the call
-        key = _CALL_KEY(message_id + ":")
-    elif type(line.uuid) is str:
-        key = digest("claude-entry:" + line.uuid)
-    else:
-        key = digest("claude-line:" + blake2b(raw, digest_size=16).hexdigest())
+        return message_id + ":" + request_id, epoch, counts
+    if type(message_id) is str:  # newer versions write no requestId: the message id alone names the call
+        return message_id + ":", epoch, counts
+    if type(line.uuid) is str:
+        return ("entry", line.uuid), epoch, counts
+    return ("line", blake2b(raw, digest_size=16).hexdigest()), epoch, counts
+
+
+def _entry(line: _Line, name: Name, epoch: float, counts: tuple[int, int, int, int, int]) -> Candidate:
+    """The candidate of a call (see ``_call``): its message, cwd, key and marks."""
+    message = line.message
+    assert message is not None
+    key = _CALL_KEY(name) if type(name) is str else digest(f"claude-{name[0]}:{name[1]}")
+    inp, out, read, write, write_1h = counts
     cost, branch, model, session, cwd = line.costUSD, line.gitBranch, message.model, line.sessionId, line.cwd
     entry: Message = _MAKE(
         Message,
         (
             key,
             epoch,
-            ts,
+            line.timestamp,
             SOURCE,
             session if type(session) is str and session else None,
             model if type(model) is str and model.strip() else None,
@@ -230,6 +248,7 @@ def _entry(line: _Line, raw: bytes, newest: float) -> Candidate | None:
     own: int = _LOW(key)[0]
     if type(cwd) is not str:
         cwd = None
+    message_id = message.id
     if type(message_id) is not str:
         return entry, cwd, own, None, (own,)
     main: int = _LOW(_MESSAGE_KEY(message_id))[0]

@@ -114,3 +114,37 @@ def test_the_price_tiers_name_the_price_data_as_pricing_does() -> None:
     from gitokens.pricing import genai_data_version
 
     assert data_version() == genai_data_version() != "none"
+
+
+@st.composite
+def _streamed(draw: st.DrawFn, at: float) -> str:
+    """A line of a call streamed over several lines, named by ids that may run into each other (``a:b`` and
+    ``b`` against ``a`` and ``b:b``), or by its uuid alone."""
+    line: dict[str, Any] = {"type": "assistant", "timestamp": iso(at), "sessionId": "s", "cwd": "/w"}
+    mid = draw(st.sampled_from(["a", "a:b", "b", ABSENT]))
+    rid = draw(st.sampled_from(["b", "b:b", "", ABSENT]))
+    if rid is not ABSENT:
+        line["requestId"] = rid
+    line["uuid"] = draw(st.sampled_from(["u1", "u2", ABSENT]))
+    counts = {name: draw(st.integers(0, 3)) for name in ("input_tokens", "output_tokens", "cache_read_input_tokens")}
+    line["message"] = _Raw(_object({"id": mid, "model": "m", "usage": counts}, {}))
+    return _object(line, {})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_claude_keeps_the_copy_of_a_call_with_the_most_tokens_first_written(data: st.DataObject) -> None:
+    """Copies are found by the text their key digests before any key is made; they are the lines whose keys
+    are equal, and the one kept is the first of those with the most tokens."""
+    lines = [data.draw(_streamed(T0 + n)) for n in range(data.draw(st.integers(1, 8)))]
+    blob = "".join(line + "\n" for line in lines).encode()
+    kept: dict[int, Any] = {}
+    for line in lines:
+        alone = (line + "\n").encode()
+        for entry in claude.parse(alone, 0, len(alone))[0]:
+            if entry[2] not in kept or entry[0].tokens > kept[entry[2]][0].tokens:
+                kept[entry[2]] = entry
+    entries, bad, copies = claude.parse(blob, 0, len(blob))
+    assert bad == []
+    assert entries == list(kept.values())
+    assert copies == sum(len(claude.parse(b := (x + "\n").encode(), 0, len(b))[0]) for x in lines) - len(kept)
