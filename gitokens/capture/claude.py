@@ -48,7 +48,7 @@ class _Split(msgspec.Struct):
 class _Usage(msgspec.Struct):
     """A call's usage as the decoder checked it: each count a JSON integer, not negative, or absent or
     ``null``; ``cache_creation`` an object of such counts, or absent or ``null``. A usage of another shape
-    sends the line to the standard library's reading (``_Loose*``, checked in ``_counts``)."""
+    sends the line to the decoder of any values (``_LooseLine``: the counts checked in ``_counts``)."""
 
     input_tokens: _Count = None
     output_tokens: _Count = None

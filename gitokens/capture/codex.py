@@ -382,12 +382,7 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -
     if not EARLIEST <= epoch <= newest:
         raise out_of_range(epoch)
     session = ctx.get("session")
-    shown = (
-        f"[{uncached}, {cached}, {output}, {reasoning}, {written}]"
-        if written
-        else f"[{uncached}, {cached}, {output}, {reasoning}]"
-    )
-    key = f"codex:{session or 'unknown'}:{ts if total is None else _shown(total)}:{shown}"
+    key = f"codex:{session or 'unknown'}:{ts if total is None else _shown(total)}:{_shown(last)}"
     cached = min(cached, uncached)
     written = min(written, uncached - cached)
     if (
