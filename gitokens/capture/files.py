@@ -9,7 +9,6 @@ without a newline counts when it is a whole JSON object already).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitokens.capture.model import blake2b
 from gitokens.capture.state import HEAD_BYTES, FileState, Place
 
 
@@ -311,4 +311,4 @@ def _complete(tail: bytes) -> bool:
 
 def _head(handle: Any, size: int) -> str:
     handle.seek(0)
-    return hashlib.blake2b(handle.read(size), digest_size=16).hexdigest()
+    return blake2b(handle.read(size), digest_size=16).hexdigest()

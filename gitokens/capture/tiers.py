@@ -11,7 +11,9 @@ imports genai-prices (a quarter of a second) only when a model appears for the f
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +34,21 @@ class Tiers:
         """How many of the model's thresholds a request of ``prompt`` input tokens is above."""
         if model is None:
             return 0
+        starts = self.starts(model, provider)
+        return bisect.bisect_left(starts, prompt) if starts else 0
+
+    def starts(self, model: str, provider: str | None) -> list[int]:
+        """The model's thresholds, ascending (none: one tier), for a caller that looks many calls up."""
         known = self.known if self.known is not None else self._load()
         key = f"{provider or ''}|{model}"
         starts = known.get(key)
         if starts is None:
             starts = known[key] = thresholds(model, provider)
             self.added = True
-        return bisect.bisect_left(starts, prompt) if starts else 0
+        return starts
 
     def _load(self) -> dict[str, list[int]]:
-        from gitokens.pricing import genai_data_version  # not before a call is placed
-
-        self.version = genai_data_version()
+        self.version = data_version()
         self.known = {}
         stored = _read(self.path) if self.path is not None else None
         if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
@@ -59,6 +64,22 @@ class Tiers:
         body = json.dumps({"genai-prices": self.version, "models": self.known}, sort_keys=True)
         atomic.keep(self.path, body.encode("utf-8"))  # failing, the next capture looks the models up again
         self.added = False
+
+
+def data_version() -> str:
+    """Which genai-prices data is installed, as ``pricing.genai_data_version`` says it (a test holds the two
+    equal), without importing ``pricing`` (its configuration and decimal rates: ~8 ms a capture): where its
+    data module is, its size and time."""
+    spec = importlib.util.find_spec("genai_prices")
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return "none"
+    folder = next(iter(folders))
+    try:
+        stat = os.stat(Path(folder) / "data.py")
+    except OSError:
+        return "unknown"
+    return f"{folder}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def thresholds(model: str, provider: str | None) -> list[int]:
