@@ -26,7 +26,6 @@ day, or one priced by units our arithmetic does not cover.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
 import json
 import os
@@ -513,9 +512,9 @@ class PriceCache:
     we do not replicate, is kept as needing genai-prices itself. The file is read on the first lookup and
     rewritten after one that genai-prices answered. ``path`` None: nothing is kept.
 
-    ``path`` names the files, one per version: ``prices.json`` is kept as ``prices-<digest>.json``. Two
-    installations reporting on one repository (a virtualenv and a pipx, say) each keep their own file, where
-    one file for both had each rebuild it from genai-prices on every other report. The newest few are kept.
+    ``path`` names the files, one per version (``atomic.versioned``): two installations reporting on one
+    repository each keep their own, where one file for both had each rebuild it from genai-prices on every
+    other report. The newest few are kept.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -530,8 +529,7 @@ class PriceCache:
             return None
         if not self._version:
             self._version = f"{_CACHE_LAYOUT}:{__version__}:{genai_data_version()}"
-        digest = hashlib.blake2b(self._version.encode("utf-8"), digest_size=8).hexdigest()
-        return self.path.with_name(f"{self.path.stem}-{digest}{self.path.suffix}")
+        return atomic.versioned(self.path, self._version)
 
     def get(self, model: str, provider: str | None) -> tuple[bool, _Priced | None]:
         """Whether this pair's answer is kept, and the answer (None: genai-prices has no match)."""
@@ -586,22 +584,11 @@ class PriceCache:
         return self._entries
 
     def _save(self, entries: dict[str, Any]) -> None:
-        if (file := self.file) is None:
+        if self.path is None or (file := self.file) is None:
             return
         body = json.dumps({"version": self._version, "models": entries}, sort_keys=True)
         atomic.keep(file, body.encode("utf-8"))  # failing, the next report asks genai-prices again
-        self._prune(file)
-
-    def _prune(self, kept: Path) -> None:
-        """Remove all but the newest ``_CACHE_FILES`` versions' files, and the one file older gitokens kept."""
-        assert self.path is not None
-        try:
-            others = [p for p in self.path.parent.glob(f"{self.path.stem}-*{self.path.suffix}") if p != kept]
-            others.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
-            for old in [*others[_CACHE_FILES - 1 :], self.path]:
-                old.unlink(missing_ok=True)
-        except OSError:
-            pass  # another report pruned it first, or the folder is read-only: only disk is at stake
+        atomic.prune_versions(self.path, file, _CACHE_FILES)
 
 
 def _cache_key(model: str, provider: str | None) -> str:

@@ -4,7 +4,7 @@ genai-prices charges a higher rate for every token of a request whose whole inpu
 above a threshold (200,000 tokens for Claude Sonnet 4.5). A captured record sums calls, so it groups only
 calls on one side of every threshold of their model: its price is then exact from its counts and its
 number of requests (``pricing.PriceTable.at``). The thresholds of each model seen are kept in
-``<git-common-dir>/gitokens/cache/tiers.json`` for the installed genai-prices data, so a capture
+``<git-common-dir>/gitokens/cache/tiers-<digest>.json``, one file per installed genai-prices data, so a capture
 imports genai-prices (a quarter of a second) only when a model appears for the first time.
 """
 
@@ -50,7 +50,7 @@ class Tiers:
     def _load(self) -> dict[str, list[int]]:
         self.version = data_version()
         self.known = {}
-        stored = _read(self.path) if self.path is not None else None
+        stored = _read(atomic.versioned(self.path, self.version)) if self.path is not None else None
         if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
             models = stored.get("models")
             if isinstance(models, dict):
@@ -62,7 +62,9 @@ class Tiers:
         if self.path is None or not self.added:
             return
         body = json.dumps({"genai-prices": self.version, "models": self.known}, sort_keys=True)
-        atomic.keep(self.path, body.encode("utf-8"))  # failing, the next capture looks the models up again
+        file = atomic.versioned(self.path, self.version)
+        atomic.keep(file, body.encode("utf-8"))  # failing, the next capture looks the models up again
+        atomic.prune_versions(self.path, file)
         self.added = False
 
 
