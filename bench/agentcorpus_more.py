@@ -20,6 +20,10 @@ What each corpus holds that makes its agent hard to read, as the agent writes it
   reports them.
 - copilot: the session store's usage rows and, with OpenTelemetry file export on, the same calls as chat
   spans (``~/.copilot/otel/``), which is what ccusage reads.
+- hermes: each session's running totals (Claude sessions with cache reads and writes, GPT sessions with
+  reasoning inside the output) and, outside them, auxiliary calls (compression, title generation) counted
+  only in their route rows. No cost is stored (as on a route Hermes has no price for), so ccusage prices the
+  tokens itself.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import agentlogs_more as logs
-from agentlogs import iso
+from agentlogs import hermes_call, hermes_session, hermes_store, iso
 
-AGENTS = ("gemini", "qwen", "kimi", "droid", "amp", "opencode", "kilo", "goose", "copilot", "pi")
+AGENTS = ("gemini", "qwen", "kimi", "droid", "amp", "opencode", "kilo", "goose", "copilot", "pi", "hermes")
 KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 
@@ -285,6 +289,34 @@ def _pi(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
     return truth
 
 
+def _hermes(home: Path, spec: Spec, rng: random.Random) -> list[Call]:
+    db = hermes_store(home / ".hermes" / "state.db")
+    db.execute("PRAGMA synchronous = OFF")
+    truth = []
+    for n, (session, times) in enumerate(_sessions(spec, rng)):
+        claude = n % 2 == 0
+        model, provider = ("claude-sonnet-4-5", "anthropic") if claude else ("gpt-5", "openai")
+        hermes_session(db, session, "/work/repo", times[0], model=model, provider=provider)
+        for at in times:
+            if rng.random() < 0.1:  # an auxiliary call: in its route row only
+                task = rng.choice(("compression", "title_generation"))
+                inp, out = rng.randint(2000, 40_000), rng.randint(50, 1500)
+                hermes_call(
+                    db, session, at, inp, out, estimated=None, model="gemini-2.5-flash", provider="google", task=task
+                )
+                truth.append(Call(session, at, "gemini-2.5-flash", inp, out))
+                continue
+            inp, out = rng.randint(1, 3000), rng.randint(10, 2000)
+            read, write = (rng.randint(0, 60_000), rng.randint(0, 4000)) if claude else (rng.randint(0, 30_000), 0)
+            reasoning = 0 if claude else rng.randint(0, out)
+            hermes_call(
+                db, session, at, inp, out, read, write, reasoning, estimated=None, model=model, provider=provider
+            )
+            truth.append(Call(session, at, model, inp, out, read, write, reasoning))
+    db.close()
+    return truth
+
+
 WRITERS = {
     "gemini": _gemini,
     "qwen": _qwen,
@@ -296,5 +328,6 @@ WRITERS = {
     "goose": _goose,
     "copilot": _copilot,
     "pi": _pi,
+    "hermes": _hermes,
 }
 __all__ = ["AGENTS", "KINDS", "Call", "Spec", "iso", "make"]

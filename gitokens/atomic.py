@@ -29,3 +29,25 @@ def keep(path: Path, data: bytes) -> bool:
     except OSError:
         return False
     return True
+
+
+def versioned(path: Path, version: str) -> Path:
+    """Where a cache file named ``path`` is kept for ``version``: ``name-<digest>.ext`` beside it, so that two
+    installations (a virtualenv and a pipx, say) working on one repository each keep their own file, where
+    one file for both had each throw the other's away on every run."""
+    from hashlib import blake2b  # here: a capture with nothing new imports this module, not hashlib
+
+    digest = blake2b(version.encode("utf-8"), digest_size=8).hexdigest()
+    return path.with_name(f"{path.stem}-{digest}{path.suffix}")
+
+
+def prune_versions(path: Path, kept: Path, newest: int = 4) -> None:
+    """After writing ``kept``, remove all but the ``newest`` versions' files of ``path`` (by time written),
+    and ``path`` itself, the one file older gitokens kept. Best effort: only disk space is at stake."""
+    try:
+        others = [p for p in path.parent.glob(f"{path.stem}-*{path.suffix}") if p != kept]
+        others.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in [*others[newest - 1 :], path]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # another process pruned first, or the folder is read-only

@@ -8,7 +8,6 @@ on. A missing file means the defaults. Nothing here knows about git or prices: `
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -185,6 +184,8 @@ class _Reader:
         out: dict[str, yaml.Node] = {}
         for key, key_node, value_node in self.mapping(node, where):
             if key not in known:
+                import difflib  # only for a mistake
+
                 close = difflib.get_close_matches(key, known, n=1)
                 allowed = ", ".join(known)
                 hint = f"did you mean {close[0]!r}? (allowed: {allowed})" if close else f"allowed keys: {allowed}"

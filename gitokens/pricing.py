@@ -501,6 +501,7 @@ def genai_model(model: str, provider: str | None) -> gp.PriceCalculation | None:
 
 
 _CACHE_LAYOUT = 1
+_CACHE_FILES = 4  # versions kept side by side
 
 
 class PriceCache:
@@ -509,12 +510,26 @@ class PriceCache:
     price is dated, and its tables by day, exactly as ``_genai_priced`` built them (whole numbers), or that
     genai-prices has no match. A pair whose price changes within a day, or that some table prices by units
     we do not replicate, is kept as needing genai-prices itself. The file is read on the first lookup and
-    rewritten after one that genai-prices answered. ``path`` None: nothing is kept."""
+    rewritten after one that genai-prices answered. ``path`` None: nothing is kept.
+
+    ``path`` names the files, one per version (``atomic.versioned``): two installations reporting on one
+    repository each keep their own, where one file for both had each rebuild it from genai-prices on every
+    other report. The newest few are kept.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, Any] | None = None
         self._version = ""
+
+    @property
+    def file(self) -> Path | None:
+        """The file for the installed genai-prices data and gitokens (None: nothing is kept)."""
+        if self.path is None:
+            return None
+        if not self._version:
+            self._version = f"{_CACHE_LAYOUT}:{__version__}:{genai_data_version()}"
+        return atomic.versioned(self.path, self._version)
 
     def get(self, model: str, provider: str | None) -> tuple[bool, _Priced | None]:
         """Whether this pair's answer is kept, and the answer (None: genai-prices has no match)."""
@@ -557,11 +572,10 @@ class PriceCache:
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
-            self._version = f"{_CACHE_LAYOUT}:{__version__}:{genai_data_version()}"
             self._entries = {}
-            if self.path is not None:
+            if (file := self.file) is not None:
                 try:
-                    data = json.loads(self.path.read_text(encoding="utf-8"))
+                    data = json.loads(file.read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     data = None
                 if isinstance(data, dict) and data.get("version") == self._version:
@@ -570,10 +584,11 @@ class PriceCache:
         return self._entries
 
     def _save(self, entries: dict[str, Any]) -> None:
-        if self.path is None:
+        if self.path is None or (file := self.file) is None:
             return
         body = json.dumps({"version": self._version, "models": entries}, sort_keys=True)
-        atomic.keep(self.path, body.encode("utf-8"))  # failing, the next report asks genai-prices again
+        atomic.keep(file, body.encode("utf-8"))  # failing, the next report asks genai-prices again
+        atomic.prune_versions(self.path, file, _CACHE_FILES)
 
 
 def _cache_key(model: str, provider: str | None) -> str:

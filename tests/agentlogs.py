@@ -250,3 +250,146 @@ def restamped(line: str, at: float) -> str:
     entry = json.loads(line)
     entry["timestamp"] = iso(at)
     return _dumps(entry)
+
+
+# -- Hermes Agent -------------------------------------------------------------------------------------------------
+
+HERMES_SCHEMA = """
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, user_id TEXT, session_key TEXT, model TEXT, model_config TEXT,
+    system_prompt TEXT, parent_session_id TEXT, started_at REAL NOT NULL, ended_at REAL, end_reason TEXT,
+    message_count INTEGER DEFAULT 0, tool_call_count INTEGER DEFAULT 0, input_tokens INTEGER DEFAULT 0,
+    output_tokens INTEGER DEFAULT 0, cache_read_tokens INTEGER DEFAULT 0, cache_write_tokens INTEGER DEFAULT 0,
+    reasoning_tokens INTEGER DEFAULT 0, cwd TEXT, git_branch TEXT, git_repo_root TEXT, billing_provider TEXT,
+    billing_base_url TEXT, billing_mode TEXT, estimated_cost_usd REAL, actual_cost_usd REAL, cost_status TEXT,
+    cost_source TEXT, pricing_version TEXT, title TEXT, last_activity_at REAL, api_call_count INTEGER DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0, FOREIGN KEY (parent_session_id) REFERENCES sessions(id)
+);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL REFERENCES sessions(id), role TEXT NOT NULL,
+    content TEXT, tool_call_id TEXT, tool_calls TEXT, tool_name TEXT, timestamp REAL NOT NULL, token_count INTEGER,
+    finish_reason TEXT, active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE session_model_usage (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, model TEXT NOT NULL,
+    billing_provider TEXT NOT NULL DEFAULT '', billing_base_url TEXT NOT NULL DEFAULT '',
+    billing_mode TEXT NOT NULL DEFAULT '', task TEXT NOT NULL DEFAULT '', api_call_count INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0, cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0, estimated_cost_usd REAL NOT NULL DEFAULT 0,
+    actual_cost_usd REAL NOT NULL DEFAULT 0, cost_status TEXT, cost_source TEXT, first_seen REAL, last_seen REAL,
+    PRIMARY KEY (session_id, model, billing_provider, billing_base_url, billing_mode, task)
+);
+CREATE INDEX idx_sessions_parent ON sessions(parent_session_id);
+CREATE INDEX idx_sessions_started ON sessions(started_at DESC);
+CREATE INDEX idx_messages_session ON messages(session_id, timestamp);
+CREATE INDEX idx_session_model_usage_session ON session_model_usage(session_id);
+"""
+"""The parts of Hermes Agent's ``state.db`` (``hermes_state_common.SCHEMA_SQL``, schema 30) its usage is in,
+with Hermes' indexes on them."""
+
+
+def hermes_store(path: Path) -> Any:
+    """An empty Hermes store at ``path`` (``<HERMES_HOME>/state.db``), open."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(HERMES_SCHEMA)
+    return db
+
+
+def hermes_session(
+    db: Any,
+    session: str,
+    cwd: str | None,
+    at: float,
+    *,
+    branch: str | None = "main",
+    root: str | None = None,
+    model: str = "claude-sonnet-4-5",
+    provider: str = "anthropic",
+    source: str = "cli",
+    parent: str | None = None,
+) -> None:
+    """A session row as ``create_session`` inserts it: the directory, git facts and route, counts at zero."""
+    db.execute(
+        "INSERT INTO sessions (id, source, model, parent_session_id, started_at, cwd, git_branch, git_repo_root, "
+        "billing_provider, billing_base_url, billing_mode, last_activity_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (session, source, model, parent, at, cwd, branch, root or cwd, provider, "", "official_docs_snapshot", at),
+    )
+    db.commit()
+
+
+def hermes_call(
+    db: Any,
+    session: str,
+    at: float,
+    inp: int,
+    out: int,
+    read: int = 0,
+    write: int = 0,
+    reasoning: int = 0,
+    *,
+    estimated: float | None = 0.01,
+    actual: float | None = None,
+    model: str = "claude-sonnet-4-5",
+    provider: str = "anthropic",
+    task: str = "",
+) -> None:
+    """One model call as ``update_token_counts`` (CLI path: deltas) records it after ``normalize_usage``: the
+    session's counters grow, the call's route row in ``session_model_usage`` grows, and the assistant message
+    is stored. An auxiliary call (``task`` set) goes through ``record_auxiliary_usage``: its route row only."""
+    counts = (inp, out, read, write, reasoning)
+    if not task:
+        db.execute(
+            "UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, "
+            "cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, "
+            "reasoning_tokens = reasoning_tokens + ?, "
+            "estimated_cost_usd = COALESCE(estimated_cost_usd, 0) + COALESCE(?, 0), "
+            "actual_cost_usd = CASE WHEN ? IS NULL THEN actual_cost_usd ELSE COALESCE(actual_cost_usd, 0) + ? END, "
+            "api_call_count = COALESCE(api_call_count, 0) + 1 WHERE id = ?",
+            (*counts, estimated, actual, actual, session),
+        )
+        db.execute(
+            "INSERT INTO messages (session_id, role, content, timestamp, finish_reason) VALUES (?,?,?,?,?)",
+            (session, "assistant", "done", at, "stop"),
+        )
+    db.execute(
+        "INSERT INTO session_model_usage (session_id, model, billing_provider, billing_base_url, billing_mode, task, "
+        "api_call_count, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, "
+        "estimated_cost_usd, actual_cost_usd, first_seen, last_seen) VALUES (?,?,?,?,?,?,1,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(session_id, model, billing_provider, billing_base_url, billing_mode, task) DO UPDATE SET "
+        "api_call_count = api_call_count + 1, input_tokens = input_tokens + excluded.input_tokens, "
+        "output_tokens = output_tokens + excluded.output_tokens, "
+        "cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, "
+        "cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, "
+        "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+        "estimated_cost_usd = estimated_cost_usd + excluded.estimated_cost_usd, "
+        "actual_cost_usd = actual_cost_usd + excluded.actual_cost_usd, last_seen = excluded.last_seen",
+        (
+            session,
+            model,
+            provider,
+            "",
+            "official_docs_snapshot",
+            task,
+            *counts,
+            estimated or 0.0,
+            actual or 0.0,
+            at,
+            at,
+        ),
+    )
+    db.commit()
+
+
+def hermes_absolute(db: Any, session: str, inp: int, out: int, read: int = 0, write: int = 0) -> None:
+    """The gateway path of ``update_token_counts`` (``absolute=True``): the agent's cumulative counts set, not
+    added (lower ones too), and no route row."""
+    db.execute(
+        "UPDATE sessions SET input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ? "
+        "WHERE id = ?",
+        (inp, out, read, write, session),
+    )
+    db.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -270,10 +271,31 @@ def test_prices_kept_in_the_cache_cost_what_genai_prices_says(tmp_path: Path) ->
 def test_a_stale_or_damaged_cache_is_asked_again(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
     Pricer(Config(), cache=PriceCache(path)).cost(record(input_tokens=1))
-    data = json.loads(path.read_text())
-    path.write_text(json.dumps({**data, "models": {key: {"id": 1} for key in data["models"]}}))
+    file = PriceCache(path).file
+    assert file is not None and file.parent == tmp_path and file != path
+    data = json.loads(file.read_text())
+    file.write_text(json.dumps({**data, "models": {key: {"id": 1} for key in data["models"]}}))
     rec = record(input_tokens=250_000)
     assert Pricer(Config(), cache=PriceCache(path)).cost(rec) == Pricer(Config()).cost(rec)
     assert PriceCache(path).get(SONNET, None)[0]  # the damaged entry was written again
-    path.write_text(json.dumps({**data, "version": "other genai-prices data"}))
+    file.write_text(json.dumps({**data, "version": "other genai-prices data"}))
     assert not PriceCache(path).get(SONNET, None)[0]
+
+
+def test_two_installations_keep_each_their_own_prices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One file per genai-prices data: a second installation on the same repository does not throw away the
+    first one's answers (which made each rebuild them from genai-prices on every other report)."""
+    path = tmp_path / "prices.json"
+    path.write_text("{}")  # the single file older versions kept: removed on the next write
+    versions = [f"/venv{n}/genai_prices:1:{n}" for n in range(6)]
+    for n, version in enumerate(versions):
+        monkeypatch.setattr("gitokens.pricing.genai_data_version", lambda version=version: version)
+        Pricer(Config(), cache=PriceCache(path)).cost(record(input_tokens=1))
+        file = PriceCache(path).file
+        assert file is not None
+        os.utime(file, ns=(n * 10**9, n * 10**9))  # written in this order, whatever the clock's resolution
+    kept = sorted(tmp_path.iterdir())
+    assert len(kept) == 4 and not path.exists()
+    for n, version in enumerate(versions):
+        monkeypatch.setattr("gitokens.pricing.genai_data_version", lambda version=version: version)
+        assert PriceCache(path).get(SONNET, None)[0] == (n >= 2), n  # the newest four versions kept

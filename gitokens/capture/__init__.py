@@ -49,6 +49,7 @@ SOURCES = {
     "amp": "amp",
     "kilo": "kilo",
     "pi": "pi",
+    "hermes": "hermes",
 }
 """The registry's names and sources (``agents.AGENTS``, in its order), written out so that a capture with
 nothing new does not load the readers; a test holds the two equal."""
@@ -130,14 +131,14 @@ def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> St
             current.forget()
         listed = files.listing(options.agents)
         others = [name for name in options.agents if name not in NATIVE]
+        idle = _idle(current, options, listed)
         # The other agents' readers load only when their folders changed, or something else is to be read.
-        if others and not (
-            _idle(current, options, listed) and files.quiet(current.watch, current.last_capture, others)
-        ):
+        if others and not (idle and files.quiet(current.watch, current.last_capture, others)):
             files.list_others(listed, others)
             current.watch = files.watched(others)
+            idle = idle and _idle(current, options, listed)  # their logs listed now
         reading = None
-        if not _idle(current, options, listed):
+        if not idle:
             from gitokens.capture import scan  # here: with nothing new, neither it nor its parsers load
 
             reading = scan.start(current, listed, rescan=options.rescan)
@@ -245,7 +246,7 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
             return result
         tombstones = [_tombstone(rec, repo) for rec in result.replaced]
         if result.records or tombstones:
-            from gitokens.ledger import store, totals  # only to write: a capture that writes nothing does without
+            from gitokens.ledger import store, totals  # only to write (a dry run does without them)
 
             by_commit: dict[str, list[Record]] = {}
             for rec in [*result.records, *tombstones]:

@@ -18,13 +18,12 @@ import json
 import mmap
 import struct
 from datetime import UTC, datetime
-from hashlib import blake2b
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
 
-from gitokens.capture.model import Message, checked_epoch, digest, digester
+from gitokens.capture.model import EARLIEST, Message, blake2b, digest, digester, latest, out_of_range
 
 SOURCE = "claude-code"
 
@@ -38,12 +37,24 @@ _LOW = struct.Struct("<Q").unpack_from  # a digest's first 8 bytes as an int (li
 _ISO = datetime.fromisoformat
 
 
+_Count = Annotated[int, msgspec.Meta(ge=0)] | None
+
+
+class _Split(msgspec.Struct):
+    ephemeral_5m_input_tokens: _Count = None
+    ephemeral_1h_input_tokens: _Count = None
+
+
 class _Usage(msgspec.Struct):
-    input_tokens: Any = None
-    output_tokens: Any = None
-    cache_creation_input_tokens: Any = None
-    cache_read_input_tokens: Any = None
-    cache_creation: Any = None
+    """A call's usage as the decoder checked it: each count a JSON integer, not negative, or absent or
+    ``null``; ``cache_creation`` an object of such counts, or absent or ``null``. A usage of another shape
+    sends the line to the decoder of any values (``_LooseLine``: the counts checked in ``_counts``)."""
+
+    input_tokens: _Count = None
+    output_tokens: _Count = None
+    cache_creation_input_tokens: _Count = None
+    cache_read_input_tokens: _Count = None
+    cache_creation: _Split | None = None
 
 
 class _Message(msgspec.Struct):
@@ -68,7 +79,26 @@ class _Line(msgspec.Struct):
     message: _Message | None = None
 
 
+class _LooseUsage(_Usage):
+    """A usage as the standard library read it, any values: checked when counted."""
+
+    input_tokens: Any = None
+    output_tokens: Any = None
+    cache_creation_input_tokens: Any = None
+    cache_read_input_tokens: Any = None
+    cache_creation: Any = None
+
+
+class _LooseMessage(_Message):
+    usage: _LooseUsage | None = None
+
+
+class _LooseLine(_Line):
+    message: _LooseMessage | None = None
+
+
 _DECODE = msgspec.json.Decoder(_Line).decode
+_LOOSE = msgspec.json.Decoder(_LooseLine).decode
 
 
 Candidate = tuple[Message, str | None, int, int | None, tuple[int, ...]]
@@ -91,8 +121,9 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     """
     entries: list[Candidate] = []
     bad: list[int] = []
-    calls: dict[int, int] = {}  # a call's key -> its entry
+    calls: dict[Name, int] = {}  # a call's name -> its entry
     copies = 0
+    newest = latest()
     find, rfind = data.find, data.rfind
     at = find(_USAGE, begin, stop)
     while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
@@ -104,20 +135,21 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         raw = data[start:end]
         try:
             line = _decode(raw)
-            entry = None if line is None else _entry(line, raw)
+            call = None if line is None else _call(line, raw, newest)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
             continue
-        if entry is None:
+        if call is None or line is None:
             continue
-        index = calls.get(entry[2])
+        index = calls.get(call[0])
         if index is None:
-            calls[entry[2]] = len(entries)
-            entries.append(entry)
+            calls[call[0]] = len(entries)
+            entries.append(_entry(line, *call))
             continue
-        copies += 1
-        if entry[0].tokens > entries[index][0].tokens:
-            entries[index] = entry
+        copies += 1  # a copy's key and entry are made only when it has more tokens than the one kept
+        inp, out, read, write, _ = call[2]
+        if inp + out + read + write > entries[index][0].tokens:
+            entries[index] = _entry(line, *call)
     return entries, bad, copies
 
 
@@ -125,11 +157,17 @@ def _decode(raw: bytes) -> _Line | None:
     """The fields of one line, or None when it has no ``message.usage`` object; ValueError when the line is
     not a JSON object.
 
-    Decoded straight into ``_Line`` when the line has the usual shape; otherwise read whole (the standard
-    library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is not an object has
-    no usage. Either way every field has the same value."""
+    Decoded straight into ``_Line`` when the line has the usual shape and its counts are counts; into
+    ``_LooseLine`` (the counts checked later) when only the counts are not; otherwise read whole (the
+    standard library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is not an
+    object has no usage. Either way every field has the same value."""
     try:
         return _DECODE(raw)
+    except msgspec.ValidationError:
+        try:
+            return _LOOSE(raw)
+        except msgspec.MsgspecError:
+            pass
     except msgspec.MsgspecError:
         pass
     try:
@@ -141,10 +179,19 @@ def _decode(raw: bytes) -> _Line | None:
     message = obj.get("message")
     if type(message) is not dict or type(message.get("usage")) is not dict:
         return None
-    return msgspec.convert(obj, _Line)
+    return msgspec.convert(obj, _LooseLine)
 
 
-def _entry(line: _Line, raw: bytes) -> Candidate | None:
+Name = str | tuple[str, str]
+"""What names a call in one parse, so that its copies are found before their keys are made: the text its key
+is the digest of after ``claude:`` (``<message.id>:<requestId>``), or ``("entry", uuid)`` or ``("line", the
+digest of the line)``. Two calls have the same name exactly when they have the same key."""
+
+
+def _call(line: _Line, raw: bytes, newest: float) -> tuple[Name, float, tuple[int, int, int, int, int]] | None:
+    """A usage line's call: its name, time and counts (input, output, cache read, cache write and the 1-hour
+    part of it); None when the line is no call (not the assistant's, no tokens); ValueError when its time or
+    counts are not ones."""
     message = line.message
     if message is None or message.usage is None or line.type != "assistant":
         return None
@@ -152,27 +199,37 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
     if type(ts) is not str:
         raise ValueError(f"not a timestamp: {ts!r}")
     moment = _ISO(ts)
-    epoch = checked_epoch(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))  # naive: UTC
-    inp, out, read, write, write_1h = _counts(message.usage)
+    epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
+    if not EARLIEST <= epoch <= newest:
+        raise out_of_range(epoch)
+    counts = _counts(message.usage)
+    inp, out, read, write, _ = counts
     if not (inp or out or read or write):
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
     message_id = message.id
     request_id = line.requestId
     if type(message_id) is str and type(request_id) is str:
-        key = _CALL_KEY(message_id + ":" + request_id)
-    elif type(message_id) is str:  # newer versions write no requestId: the message id alone names the call
-        key = _CALL_KEY(message_id + ":")
-    elif type(line.uuid) is str:
-        key = digest("claude-entry:" + line.uuid)
-    else:
-        key = digest("claude-line:" + blake2b(raw, digest_size=16).hexdigest())
+        return message_id + ":" + request_id, epoch, counts
+    if type(message_id) is str:  # newer versions write no requestId: the message id alone names the call
+        return message_id + ":", epoch, counts
+    if type(line.uuid) is str:
+        return ("entry", line.uuid), epoch, counts
+    return ("line", blake2b(raw, digest_size=16).hexdigest()), epoch, counts
+
+
+def _entry(line: _Line, name: Name, epoch: float, counts: tuple[int, int, int, int, int]) -> Candidate:
+    """The candidate of a call (see ``_call``): its message, cwd, key and marks."""
+    message = line.message
+    assert message is not None
+    key = _CALL_KEY(name) if type(name) is str else digest(f"claude-{name[0]}:{name[1]}")
+    inp, out, read, write, write_1h = counts
     cost, branch, model, session, cwd = line.costUSD, line.gitBranch, message.model, line.sessionId, line.cwd
     entry: Message = _MAKE(
         Message,
         (
             key,
             epoch,
-            ts,
+            line.timestamp,
             SOURCE,
             session if type(session) is str and session else None,
             model if type(model) is str and model.strip() else None,
@@ -191,6 +248,7 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
     own: int = _LOW(key)[0]
     if type(cwd) is not str:
         cwd = None
+    message_id = message.id
     if type(message_id) is not str:
         return entry, cwd, own, None, (own,)
     main: int = _LOW(_MESSAGE_KEY(message_id))[0]
@@ -203,9 +261,23 @@ def _entry(line: _Line, raw: bytes) -> Candidate | None:
 def _counts(usage: _Usage) -> tuple[int, int, int, int, int]:
     """Input, output, cache read, cache write and its 1-hour part: ``cache_creation_input_tokens`` is all
     the writes, ``cache_creation`` splits them into 5-minute and 1-hour ones (older logs lack one or the
-    other)."""
+    other). An absent or falsy count is 0; ValueError when a count read by the standard library is not a
+    count (the decoder checked the others)."""
     write = usage.cache_creation_input_tokens
     split = usage.cache_creation
+    if type(usage) is _Usage:
+        five = one_hour = 0
+        if split is not None:
+            five = split.ephemeral_5m_input_tokens or 0
+            one_hour = split.ephemeral_1h_input_tokens or 0
+        inp, out, read = usage.input_tokens or 0, usage.output_tokens or 0, usage.cache_read_input_tokens or 0
+        if write is None:
+            return inp, out, read, five + one_hour, min(one_hour, five + one_hour)
+        return inp, out, read, write, min(one_hour, write)
+    return _loose_counts(usage, write, split)
+
+
+def _loose_counts(usage: _Usage, write: Any, split: Any) -> tuple[int, int, int, int, int]:
     five = one_hour = 0
     if type(split) is dict:
         five = split.get("ephemeral_5m_input_tokens") or 0

@@ -9,7 +9,6 @@ without a newline counts when it is a whole JSON object already).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitokens.capture.model import blake2b
 from gitokens.capture.state import HEAD_BYTES, FileState, Place
 
 
@@ -135,6 +135,7 @@ AGENT_VARIABLES = (
     "GOOSE_PATH_ROOT",
     "KIMI_SHARE_DIR",
     "PI_CODING_AGENT_DIR",
+    "HERMES_HOME",
 )
 """Every environment variable the other agents' readers consult to place their logs (a test holds them to it)."""
 MARGIN_NS = 2_000_000_000  # a file's mtime comes from a coarser clock than the capture's start: look back further
@@ -310,4 +311,4 @@ def _complete(tail: bytes) -> bool:
 
 def _head(handle: Any, size: int) -> str:
     handle.seek(0)
-    return hashlib.blake2b(handle.read(size), digest_size=16).hexdigest()
+    return blake2b(handle.read(size), digest_size=16).hexdigest()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import marshal
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,7 +257,7 @@ def _take(
 def _place(parsed: Parsed, context: Context) -> Placed:
     """Where each call of one file goes, and the groups of those that go to a commit."""
     root_of, find, heads, floor = context.inside.root, context.chains.find, context.heads.find, context.floor
-    tier_of = context.tiers.tier
+    thresholds: dict[tuple[str, str | None], list[int]] = {}  # a model's price tiers, looked up once per file
     index: list[tuple[int, int | None, tuple[int, ...], int]] = []
     slots: dict[GroupKey, int] = {}
     groups: dict[GroupKey, Group] = {}
@@ -273,7 +274,15 @@ def _place(parsed: Parsed, context: Context) -> Placed:
             index.append((own, other, marks, OLDER))
             continue
         hour = int(epoch // 3600)
-        tier = tier_of(message.model, attribute.PROVIDERS.get(message.source) or message.provider, message.prompt)
+        model = message.model
+        if model is None:
+            tier = 0
+        else:
+            seller = (model, attribute.PROVIDERS.get(message.source) or message.provider)
+            starts = thresholds.get(seller)
+            if starts is None:
+                starts = thresholds[seller] = context.tiers.starts(*seller)
+            tier = bisect_left(starts, message[7] + message[9] + message[10]) if starts else 0  # the prompt
         place = (branch, root if branch is None else None, message[4:6], hour, tier)
         if last and place == last[0] and last[1] <= epoch < last[2]:
             slot = last[4]

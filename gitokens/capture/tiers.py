@@ -4,14 +4,16 @@ genai-prices charges a higher rate for every token of a request whose whole inpu
 above a threshold (200,000 tokens for Claude Sonnet 4.5). A captured record sums calls, so it groups only
 calls on one side of every threshold of their model: its price is then exact from its counts and its
 number of requests (``pricing.PriceTable.at``). The thresholds of each model seen are kept in
-``<git-common-dir>/gitokens/cache/tiers.json`` for the installed genai-prices data, so a capture
+``<git-common-dir>/gitokens/cache/tiers-<digest>.json``, one file per installed genai-prices data, so a capture
 imports genai-prices (a quarter of a second) only when a model appears for the first time.
 """
 
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +34,23 @@ class Tiers:
         """How many of the model's thresholds a request of ``prompt`` input tokens is above."""
         if model is None:
             return 0
+        starts = self.starts(model, provider)
+        return bisect.bisect_left(starts, prompt) if starts else 0
+
+    def starts(self, model: str, provider: str | None) -> list[int]:
+        """The model's thresholds, ascending (none: one tier), for a caller that looks many calls up."""
         known = self.known if self.known is not None else self._load()
         key = f"{provider or ''}|{model}"
         starts = known.get(key)
         if starts is None:
             starts = known[key] = thresholds(model, provider)
             self.added = True
-        return bisect.bisect_left(starts, prompt) if starts else 0
+        return starts
 
     def _load(self) -> dict[str, list[int]]:
-        from gitokens.pricing import genai_data_version  # not before a call is placed
-
-        self.version = genai_data_version()
+        self.version = data_version()
         self.known = {}
-        stored = _read(self.path) if self.path is not None else None
+        stored = _read(atomic.versioned(self.path, self.version)) if self.path is not None else None
         if isinstance(stored, dict) and stored.get("genai-prices") == self.version:
             models = stored.get("models")
             if isinstance(models, dict):
@@ -57,8 +62,26 @@ class Tiers:
         if self.path is None or not self.added:
             return
         body = json.dumps({"genai-prices": self.version, "models": self.known}, sort_keys=True)
-        atomic.keep(self.path, body.encode("utf-8"))  # failing, the next capture looks the models up again
+        file = atomic.versioned(self.path, self.version)
+        atomic.keep(file, body.encode("utf-8"))  # failing, the next capture looks the models up again
+        atomic.prune_versions(self.path, file)
         self.added = False
+
+
+def data_version() -> str:
+    """Which genai-prices data is installed, as ``pricing.genai_data_version`` says it (a test holds the two
+    equal), without importing ``pricing`` (its configuration and decimal rates: ~8 ms a capture): where its
+    data module is, its size and time."""
+    spec = importlib.util.find_spec("genai_prices")
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return "none"
+    folder = next(iter(folders))
+    try:
+        stat = os.stat(Path(folder) / "data.py")
+    except OSError:
+        return "unknown"
+    return f"{folder}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def thresholds(model: str, provider: str | None) -> list[int]:

@@ -10,7 +10,7 @@ in tokens and said to be unpriced, never priced at $0.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
@@ -19,7 +19,7 @@ from gitokens.config import Budget, Config
 from gitokens.errors import UsageError
 from gitokens.git import notes
 from gitokens.git.repo import Repo
-from gitokens.ledger.store import Entry, Ledger
+from gitokens.ledger.store import FIELD_AT, Entry, Ledger, Rows, entry_of
 from gitokens.pricing import Pricer
 
 
@@ -122,8 +122,21 @@ def parse_tokens(text: str | None) -> int | None:
 # -- scopes ----------------------------------------------------------------------------------------
 
 
+# What a scope picks its records from: a loaded ledger, or its rows (``git tokens ci``, which builds a record
+# only for the rows a scope holds, not for each of the ledger's).
+Records = Ledger | Rows
+_BRANCH_AT, _TS_AT = FIELD_AT["branch"], FIELD_AT["ts"]
+
+
+def _pick(ledger: Records, keep: Callable[[str | None, str, tuple[str, ...]], bool]) -> list[Entry]:
+    """The records in effect that ``keep(branch, ts, commits holding it)`` accepts, in the ledger's order."""
+    if isinstance(ledger, Rows):
+        return [entry_of(row) for row in ledger.usage if keep(row[0][_BRANCH_AT], row[0][_TS_AT], row[2])]
+    return [e for e in ledger.entries.values() if keep(e.record.branch, e.record.ts, e.placements or (e.attached,))]
+
+
 def commits_scope(
-    repo: Repo, ledger: Ledger, base: str | None, head: str | None, branch: str | None = None
+    repo: Repo, ledger: Records, base: str | None, head: str | None, branch: str | None = None
 ) -> list[Entry]:
     """Records on the commits in ``base..head``, and records made on ``branch`` that ``base`` does not hold."""
     commits: set[str] = set()
@@ -132,44 +145,42 @@ def commits_scope(
             commits = set(repo.commits_between(base, head))
         elif base is None:
             commits = {head}
-    chosen = []
-    for entry in ledger.entries.values():
-        on_commits = bool(commits.intersection(entry.placements or (entry.attached,)))
-        if on_commits or (branch is not None and entry.record.branch == branch and not _in_history(repo, entry, base)):
-            chosen.append(entry)
-    return chosen
+
+    def keep(on: str | None, _ts: str, placed: tuple[str, ...]) -> bool:
+        return bool(commits.intersection(placed)) or (
+            branch is not None and on == branch and not _in_history(repo, placed, base)
+        )
+
+    return _pick(ledger, keep)
 
 
-def _in_history(repo: Repo, entry: Entry, base: str | None) -> bool:
+def _in_history(repo: Repo, placed: tuple[str, ...], base: str | None) -> bool:
     if base is None or not repo.commit_exists(base):
         return False
-    return any(
-        repo.commit_exists(commit) and notes.is_ancestor(repo, commit, base)
-        for commit in entry.placements or (entry.attached,)
-    )
+    return any(repo.commit_exists(commit) and notes.is_ancestor(repo, commit, base) for commit in placed)
 
 
-def month_scope(ledger: Ledger, tz: tzinfo, now: datetime) -> tuple[str, list[Entry]]:
+def month_scope(ledger: Records, tz: tzinfo, now: datetime) -> tuple[str, list[Entry]]:
     """This month's records (in ``tz``), repository-wide."""
     local = now.astimezone(tz)
     start = datetime(local.year, local.month, 1, tzinfo=tz)
     end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
-    return local.strftime("%Y-%m"), _between(ledger.entries.values(), start, end)
+    low, high = _span(start, end)
+    return local.strftime("%Y-%m"), _pick(ledger, lambda _on, ts, _placed: low <= ts[:19] < high)
 
 
-def selection_scope(ledger: Ledger, branch: str | None, since: date | None, tz: tzinfo) -> list[Entry]:
+def selection_scope(ledger: Records, branch: str | None, since: date | None, tz: tzinfo) -> list[Entry]:
     """Records made on ``branch`` (any, when None) from the day ``since`` on."""
-    entries = [e for e in ledger.entries.values() if branch is None or e.record.branch == branch]
-    if since is None:
-        return entries
-    return _between(entries, datetime(since.year, since.month, since.day, tzinfo=tz), None)
+    low, high = _span(datetime(since.year, since.month, since.day, tzinfo=tz), None) if since else ("", "~")
+    return _pick(ledger, lambda on, ts, _placed: (branch is None or on == branch) and low <= ts[:19] < high)
 
 
-def _between(entries: Iterable[Entry], start: datetime, end: datetime | None) -> list[Entry]:
-    """Records spent in ``[start, end)``: canonical UTC timestamps compared as text, to the second."""
+def _span(start: datetime, end: datetime | None) -> tuple[str, str]:
+    """Records spent in ``[start, end)`` are those whose canonical UTC timestamp, to the second, is in this
+    span of text."""
     low = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     high = end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if end is not None else "~"
-    return [e for e in entries if low <= e.record.ts[:19] < high]
+    return low, high
 
 
 @dataclass

@@ -99,23 +99,22 @@ def run(repo: Repo, settings: Settings, env: Mapping[str, str], now: datetime | 
         fetched = sync.sync(repo, remote, push=False)
         out.log.append(f"ledger fetched from {remote}: {fetched.received} record(s) received")
         out.log += [f"received a line that is not a record, kept and skipped: {bad}" for bad in fetched.invalid]
-    rows = store.load_rows(repo)  # read once: the ledger's records, and the report's columns if not cached
-    loaded = store.ledger_of(rows)
-    if loaded.invalid:
-        out.log.append(f"ledger: {len(loaded.invalid)} line(s) are not valid records, kept and skipped")
+    # Read once, as rows: the report's columns come from them when not cached, and the budgets build a
+    # record only for the rows in their scopes; a whole ``Ledger`` only for a carry or a usage file.
+    rows = store.load_rows(repo)
+    if rows.invalid:
+        out.log.append(f"ledger: {len(rows.invalid)} line(s) are not valid records, kept and skipped")
     if settings.carry:
-        wrote, log, carried = landing.carry_landed(repo, loaded, event, default, remote)
+        wrote, log, carried = landing.carry_landed(repo, lambda: store.ledger_of(rows), event, default, remote)
         out.log += log
         out.notes += carried
         if wrote:
             rows = store.load_rows(repo)
-            loaded = store.ledger_of(rows)
-    if settings.record and _record(repo, loaded, event, Path(settings.record), env, now, out):
+    if settings.record and _record(repo, rows, event, Path(settings.record), env, now, out):
         rows = store.load_rows(repo)
-        loaded = store.ledger_of(rows)
     model, report_md, dashboard = _report(repo, rows, settings, env, now, _event_branch(event))
     tz = pipeline.resolve_timezone(None, config)
-    scopes, given = _scopes(repo, loaded, event, settings, config, default, tz, now)
+    scopes, given = _scopes(repo, rows, event, settings, config, default, tz, now)
     pricer = Pricer(config, cache=pipeline.prices_cache(repo))  # the prices the report just looked up
     out.verdicts = budget.evaluate(repo, pricer, settings.budget, given, config, scopes)
     out.log += [v.line() for v in out.verdicts]
@@ -182,7 +181,7 @@ def _report(
 
 
 def _record(
-    repo: Repo, loaded: store.Ledger, event: Event, path: Path, env: Mapping[str, str], now: datetime, out: Outcome
+    repo: Repo, rows: store.Rows, event: Event, path: Path, env: Mapping[str, str], now: datetime, out: Outcome
 ) -> bool:
     """Record the usage in ``path`` on the current commit (a pull request's head); whether anything was written."""
     from gitokens.data.usage import usage_fields
@@ -204,6 +203,8 @@ def _record(
         raise UsageError("record: there is no commit to attach the usage to", hint="check out a commit first")
     branch = _event_branch(event)
     run = [env.get(k, "") for k in ("GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB")]
+    at = store.FIELD_AT["id"]
+    known = {row[0][at] for row in (*rows.usage, *rows.removed)}  # records in effect or removed
     new: list[Record] = []
     for number, item in enumerate(items, 1):
         try:
@@ -232,7 +233,7 @@ def _record(
             record = edits.check_new(Record.from_dict({k: v for k, v in values.items() if v is not None}), values["ts"])
         except GitTokensError as exc:
             raise UsageError(f"record: {path} item {number}: {exc.message}", hint=exc.hint) from None
-        if record.id not in loaded.entries and record.id not in loaded.removed:
+        if record.id not in known:
             new.append(record)
     if new:
         written = store.append(repo, {target: new}, "Notes added by 'git tokens ci'")
@@ -247,7 +248,7 @@ def _record(
 
 def _scopes(
     repo: Repo,
-    loaded: store.Ledger,
+    loaded: store.Rows,
     event: Event,
     settings: Settings,
     config: Config,

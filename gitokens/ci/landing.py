@@ -10,6 +10,7 @@ rebase merge.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from gitokens.ci.workflow import Event
 from gitokens.git import notes
@@ -22,10 +23,12 @@ _MAX_PUSHED = 200  # commits of one push looked at for squash merges
 
 
 def carry_landed(
-    repo: Repo, loaded: store.Ledger, event: Event, default: str | None, remote: str | None
+    repo: Repo, ledger: Callable[[], store.Ledger], event: Event, default: str | None, remote: str | None
 ) -> tuple[bool, list[str], list[str]]:
     """Carry the records of the pull request(s) that just landed: whether anything was written, log lines,
-    and Markdown lines for the summary."""
+    and Markdown lines for the summary. ``ledger`` gives the loaded ledger, asked for only when there is
+    something to carry (building a record per row costs more than the rest of a run)."""
+    loaded: store.Ledger | None = None
     log: list[str] = []
     summary: list[str] = []
     landings: list[tuple[int, str | None, str]] = []
@@ -54,6 +57,8 @@ def carry_landed(
         if not pairs:
             log.append(f"carry: #{pr}: {how}")
             continue
+        if loaded is None:
+            loaded = ledger()
         done = carry.run(repo, loaded, pairs)
         log.append(f"carry: #{pr} was {how}: {done.count} record(s) carried")
         if done.count:

@@ -44,8 +44,8 @@ def capture(
     """Record the tokens the coding agents logged for work in this repository.
 
     Reads what the agents' logs gained since the last capture (Claude Code, Codex, Gemini CLI,
-    Copilot CLI, OpenCode, Qwen Code, Goose, Kimi CLI, Droid, Amp, Kilo, pi: every agent whose
-    logs are on this machine), keeps the usage made in this repository's work trees, and records
+    Copilot CLI, OpenCode, Qwen Code, Goose, Kimi CLI, Droid, Amp, Kilo, pi, Hermes Agent: every
+    agent whose logs are on this machine), keeps the usage made in this repository's work trees, and records
     it on the first commit made after it on the branch the agent named (or, on no branch, in its
     work tree), one record per commit, session, model, hour and price tier; usage after the last
     commit waits for the next one. The first capture leaves out usage from before the commit under

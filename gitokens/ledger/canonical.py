@@ -34,9 +34,14 @@ _ID_TS = re.compile(
     r"[\x21-\x7e]{1,200}\x00[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](?:[.][0-9]{3})?Z"
 )
 _ID = re.compile(r"[\x21-\x7e]{1,200}")
-# Sources and commits found valid before, by pattern (a note's lines share them; bounded).
-_SOURCES = (re.compile(r"[a-z0-9][a-z0-9._-]{0,39}"), set[str]())
-_COMMITS = (re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?"), set[str]())
+# Sources and commits found valid before, by pattern (a note's lines share them; bounded): each kept once.
+_SOURCES = (re.compile(r"[a-z0-9][a-z0-9._-]{0,39}"), dict[str, str]())
+_COMMITS = (re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?"), dict[str, str]())
+# The values of the fields many lines repeat (branch, author, model, ...), one string object each: 300,000
+# lines name a few dozen branches and models, and rows that share their strings are read again (deduplicated,
+# coded into the report's columns, cached) at a fraction of the cost of rows holding a copy each, scattered
+# over the heap; the notes cache (``marshal``) keeps them shared too. Bounded.
+_SHARED: dict[str, str] = {}
 
 
 class _Line(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
@@ -90,12 +95,15 @@ def values(text: str | bytes) -> tuple[Any, ...] | None:
     if commit is UNSET:
         return None  # the note's commit fills it: left to the full validation
     ts = line.ts
-    if _ID_TS.fullmatch(f"{line.id}\0{ts}") is None or not _known(line.source, _SOURCES):
+    if _ID_TS.fullmatch(f"{line.id}\0{ts}") is None:
         return None
-    if not _YEARS[0] <= ts[:4] <= _YEARS[1]:
-        return None  # refused by the full validation, which words why
-    if commit is not None and not _known(commit, _COMMITS):
-        return None
+    source = _known(line.source, _SOURCES)
+    if source is None or not _YEARS[0] <= ts[:4] <= _YEARS[1]:
+        return None  # a year outside the window is refused by the full validation, which words why
+    if commit is not None:
+        commit = _known(commit, _COMMITS)
+        if commit is None:
+            return None
     try:
         datetime.fromisoformat(ts[:-1])
     except ValueError:
@@ -105,6 +113,22 @@ def values(text: str | bytes) -> tuple[Any, ...] | None:
         return None
     if provider is not None and not provider.strip():
         return None
+    shared = _SHARED
+    if len(shared) > 65536:
+        shared.clear()
+    line.source, line.commit = source, commit
+    if author is not None:
+        line.author = shared.setdefault(author, author)
+    if model is not None:
+        line.model = shared.setdefault(model, model)
+    if provider is not None:
+        line.provider = shared.setdefault(provider, provider)
+    if (branch := line.branch) is not None:
+        line.branch = shared.setdefault(branch, branch)
+    if (endpoint := line.endpoint) is not None:
+        line.endpoint = shared.setdefault(endpoint, endpoint)
+    if (session := line.session) is not None:
+        line.session = shared.setdefault(session, session)
     found = _astuple(line)
     (inp, out, cache_read, cache_write, reasoning, write_1h, _, total) = found[9:17]
     if total is not None and (inp or out or cache_read or cache_write or reasoning):
@@ -118,14 +142,16 @@ def values(text: str | bytes) -> tuple[Any, ...] | None:
     return found if line.target is None else None
 
 
-def _known(value: str, rule: tuple[re.Pattern[str], set[str]]) -> bool:
-    """``pattern.fullmatch(value)`` for a rule's pattern, remembered for the values it found valid."""
+def _known(value: str, rule: tuple[re.Pattern[str], dict[str, str]]) -> str | None:
+    """``value`` if ``pattern.fullmatch(value)`` for a rule's pattern, else None; the string kept for the
+    values it found valid before (one object for all the lines that name it)."""
     pattern, seen = rule
-    if value in seen:
-        return True
+    kept = seen.get(value)
+    if kept is not None:
+        return kept
     if pattern.fullmatch(value) is None:
-        return False
+        return None
     if len(seen) > 4096:
         seen.clear()
-    seen.add(value)
-    return True
+    seen[value] = value
+    return value

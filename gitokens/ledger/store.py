@@ -20,7 +20,8 @@ from gitokens.errors import InvalidRecord
 from gitokens.git.repo import NOTES_REF, Repo, open_repo
 from gitokens.ledger import shortids
 from gitokens.ledger.cache import NoteCache, Parsed
-from gitokens.ledger.record import Record, RecordId, line_values
+from gitokens.ledger.canonical import values as _canonical
+from gitokens.ledger.record import MAX_LINE, Record, RecordId, line_values
 
 _PARALLEL_FROM = 32  # uncached subtrees worth starting other processes for
 _SHOWN_TEXT = 1000  # characters of a bad line kept to show; the line itself stays whole in its note
@@ -76,8 +77,8 @@ class Ledger:
 # One record as the loader keeps it until a caller wants objects: its ``Record.values()``, the commit whose
 # note holds it, and every commit whose note holds a copy.
 Row = tuple[tuple[Any, ...], str, tuple[str, ...]]
-_FIELDS = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}
-_ID, _KIND, _TARGET = _FIELDS["id"], _FIELDS["kind"], _FIELDS["target"]
+FIELD_AT = {f.name: i for i, f in enumerate(dataclasses.fields(Record))}  # where each field is in a row's values
+_ID, _KIND, _TARGET = FIELD_AT["id"], FIELD_AT["kind"], FIELD_AT["target"]
 
 
 @dataclass
@@ -105,9 +106,9 @@ def ledger_of(rows: Rows) -> Ledger:
     try:
         return Ledger(
             tip=rows.tip,
-            entries={row[0][_ID]: _entry(row) for row in rows.usage},
-            removed={row[0][_ID]: _entry(row) for row in rows.removed},
-            tombstones=[_entry(row) for row in rows.tombstones],
+            entries={row[0][_ID]: entry_of(row) for row in rows.usage},
+            removed={row[0][_ID]: entry_of(row) for row in rows.removed},
+            tombstones=[entry_of(row) for row in rows.tombstones],
             invalid=rows.invalid,
             conflicting_ids=rows.conflicting_ids,
         )
@@ -116,7 +117,8 @@ def ledger_of(rows: Rows) -> Ledger:
             gc.enable()
 
 
-def _entry(row: Row) -> Entry:
+def entry_of(row: Row) -> Entry:
+    """The ``Entry`` of one of ``load_rows``' rows."""
     return Entry(Record.from_values(row[0]), row[1], row[2])
 
 
@@ -124,7 +126,8 @@ def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ro
     """``load``'s ledger as rows of values: parsed, deduplicated and with tombstones applied the same way."""
     tip = repo.notes_tip(ref)
     rows = Rows(tip=tip)
-    seen: dict[RecordId, list[tuple[tuple[Any, ...], str]]] = {}
+    seen: dict[RecordId, Row] = {}  # each id's first copy, as a row on its one commit
+    copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]] = {}  # every copy of the ids seen more than once
     cache = NoteCache(repo) if use_cache else None
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
@@ -142,42 +145,53 @@ def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ro
                 if cache is not None and oid is not None:
                     cache.put(oid, parsed)
             records, invalid = parsed
-            for commit, values in records:
-                found = seen.get(values[_ID])
-                if found is None:
-                    seen[values[_ID]] = [(values, commit)]
-                else:
-                    found.append((values, commit))
+            _gather(records, seen, copies)
             rows.invalid.extend(InvalidLine(*bad) for bad in invalid)
         if cache is not None:
             cache.keep_only({oid for oid, _ in groups if oid is not None})
-        _resolve(repo, seen, rows)
+        _resolve(repo, seen, copies, rows)
     finally:
         if collecting:
             gc.enable()
     return rows
 
 
-def _resolve(repo: Repo, seen: dict[RecordId, list[tuple[tuple[Any, ...], str]]], rows: Rows) -> None:
-    """Dedupe copies by id, then apply tombstones."""
-    usage: dict[RecordId, Row] = {}
-    for record_id, copies in seen.items():
-        row: Row
-        if len(copies) == 1:
-            values, attached = copies[0]
-            row = (values, attached, (attached,))
-        else:
-            values, attached = _choose(repo, copies, rows)
-            row = (values, attached, tuple(sorted({c for _, c in copies})))
-        if values[_KIND] == "tombstone":
-            rows.tombstones.append(row)
-        else:
-            usage[record_id] = row
+def _gather(
+    records: list[tuple[str, tuple[Any, ...]]],
+    seen: dict[RecordId, Row],
+    copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]],
+) -> None:
+    """Each record a row on its commit, in ``seen`` under its id; a copy of an id seen before (an amend,
+    rebase or carry put it on several commits) goes to ``copies``, with the first."""
+    last: str | None = None
+    on: tuple[str, ...] = ()
+    for commit, values in records:
+        if commit is not last:  # a note's lines come together: one tuple for them all
+            last, on = commit, (commit,)
+        row = (values, commit, on)
+        found = seen.setdefault(values[_ID], row)
+        if found is not row:
+            copies.setdefault(values[_ID], [(found[0], found[1])]).append((values, commit))
+
+
+def _resolve(
+    repo: Repo,
+    seen: dict[RecordId, Row],
+    copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]],
+    rows: Rows,
+) -> None:
+    """Dedupe copies by id, then apply tombstones (``seen`` ends up holding the records in effect)."""
+    for record_id, found in copies.items():
+        values, attached = _choose(repo, found, rows)
+        seen[record_id] = (values, attached, tuple(sorted({c for _, c in found})))
+    rows.tombstones = [row for row in seen.values() if row[0][_KIND] == "tombstone"]
+    for tomb in rows.tombstones:
+        del seen[tomb[0][_ID]]
     for tomb in rows.tombstones:
         target = tomb[0][_TARGET]
-        if target is not None and target in usage:
-            rows.removed.append(usage.pop(target))
-    rows.usage = list(usage.values())
+        if target is not None and target in seen:
+            rows.removed.append(seen.pop(target))
+    rows.usage = list(seen.values())
 
 
 def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: NoteCache) -> dict[str, Parsed]:
@@ -220,6 +234,12 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
     invalid: list[tuple[str, int, str, str]] = []
     for commit, blob in repo.read_notes_group(group):
         for number, raw in enumerate(blob.split(b"\n"), start=1):
+            # A canonical line, read from its bytes (msgspec checks the UTF-8); anything else, a blank line
+            # included, as before: the text decoded, then validated field by field.
+            values = _canonical(raw) if raw and len(raw) <= MAX_LINE else None
+            if values is not None:
+                records.append((commit, values))
+                continue
             if not raw.strip():
                 continue
             try:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import itertools
-import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,7 +71,16 @@ class Text:
     def pack(self) -> tuple[bytes, np.ndarray]:
         if self._labels is None and self._packed is not None:
             return self._packed[0], np.array(self._packed[1][1:], dtype=np.int64)
-        encoded = [label.encode("utf-8") for label in self.labels]
+        labels = self.labels
+        # Labels joined by newlines, where none holds one (ids and commits never do): each label's end is
+        # found in the joined bytes (UTF-8 has no newline byte inside a character), and 300,000 labels
+        # spread over the heap are visited once, not once more for their lengths.
+        joined = "\n".join(labels).encode("utf-8")
+        if joined.count(b"\n") == len(labels) - 1:
+            ends = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 10)
+            ends -= np.arange(len(ends))
+            return joined.replace(b"\n", b""), np.append(ends, len(joined) - len(ends)).astype(np.int64)
+        encoded = [label.encode("utf-8") for label in labels]
         return b"".join(encoded), np.cumsum([len(b) for b in encoded], dtype=np.int64)
 
 
@@ -147,35 +155,37 @@ def from_ledger(ledger: Ledger) -> Columns:
 def from_rows(rows: Rows) -> Columns:
     """The columns of the ledger as ``store.load_rows`` reads it, without a ``Record`` per row."""
     usage = rows.usage
-    fields = operator.itemgetter(*(_FIELDS[name] for name in _READ))
-    columns = _build(rows.tip, map(fields, (row[0] for row in usage)), usage, [row[1] for row in usage], rows.invalid)
+    every = zip(*(row[0] for row in usage), strict=True) if usage else ((),) * len(_FIELDS)
+    by_field = dict(zip(_FIELDS, every, strict=True))
+    columns = _build(rows.tip, by_field, usage, [row[1] for row in usage], rows.invalid)
     columns.removed = {row[0][_TARGET] for row in rows.tombstones if row[0][_TARGET] is not None}
     return columns
 
 
 def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
-    fields = operator.attrgetter(*_READ)
-    return _build(tip, map(fields, (e.record for e in entries)), entries, [e.attached for e in entries], invalid)
+    records = [e.record for e in entries]
+    by_field = {name: [getattr(r, name) for r in records] for name in _READ}
+    return _build(tip, by_field, entries, [e.attached for e in entries], invalid)
 
 
-# The record fields the columns hold, in the order ``_build`` reads them.
+# The record fields the columns hold.
 _READ = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
 
 
 def _build(
     tip: str | None,
-    values: Iterable[tuple[Any, ...]],
+    by_field: Mapping[str, Sequence[Any]],
     placed: Sequence[Row] | Sequence[Entry],
     attached: list[str],
     invalid: list[InvalidLine],
 ) -> Columns:
-    """The columns of records given as their ``_READ`` fields (``values``), with the commit holding each
-    (``attached``) and every commit holding a copy (``placed[i][2]``)."""
+    """The columns of records given field by field (``by_field``, at least the ``_READ`` fields), with the
+    commit holding each (``attached``) and every commit holding a copy (``placed[i][2]``)."""
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _columns(tip, values, placed, attached, invalid)
+        return _columns(tip, by_field, placed, attached, invalid)
     finally:
         if collecting:
             gc.enable()
@@ -183,13 +193,12 @@ def _build(
 
 def _columns(
     tip: str | None,
-    values: Iterable[tuple[Any, ...]],
+    by_field: Mapping[str, Sequence[Any]],
     placed: Sequence[Row] | Sequence[Entry],
     attached_to: list[str],
     invalid: list[InvalidLine],
 ) -> Columns:
     n = len(attached_to)
-    by_field = dict(zip(_READ, zip(*values, strict=True), strict=True)) if n else {name: () for name in _READ}
     stamps = np.array([ts[:-1] for ts in by_field["ts"]], dtype="datetime64[ms]").astype(np.int64)
     counts = np.empty((n, len(COUNTS)), dtype=np.int64)
     for c, name in enumerate(COUNTS):
@@ -223,9 +232,12 @@ def _columns(
 
 def _each(values: Sequence[str | None]) -> Text:
     """A text field whose values are (nearly) all different: a label per row, no deduplication."""
+    labels = [v for v in values if v is not None]
+    if len(labels) == len(values):  # every id, and notes when each record has one
+        return Text(np.arange(len(labels), dtype=np.int32), labels)
     unset = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
     codes = np.where(unset, -1, np.cumsum(~unset) - 1).astype(np.int32)
-    return Text(codes, [v for v in values if v is not None])
+    return Text(codes, labels)
 
 
 def _encode(values: Sequence[str | None]) -> Text:

@@ -44,6 +44,10 @@ def test_branch_scope_is_its_commits_and_its_records_elsewhere(branch: Path) -> 
     assert budget.commits_scope(repo, loaded, main, repo.head_commit()) == [
         e for e in entries if e.record.tokens == 3000
     ]
+    # From the ledger's rows (`git tokens ci`), the same records, a record built only for each of them.
+    rows = store.load_rows(repo)
+    assert budget.commits_scope(repo, rows, main, repo.head_commit(), "feature") == entries
+    assert budget.commits_scope(repo, rows, main, repo.head_commit()) == [e for e in entries if e.record.tokens == 3000]
 
 
 def test_spend_prices_and_names_the_unpriced(branch: Path) -> None:
@@ -135,6 +139,11 @@ def test_month_and_since_follow_the_time_zone(repo: Path) -> None:
     assert sorted(e.record.note or "" for e in entries) == ["2025-09-30T22:00:00Z", "2025-10-31T22:59:59Z"]
     since = budget.selection_scope(loaded, None, date(2025, 11, 1), paris)
     assert [e.record.note for e in since] == ["2025-10-31T23:00:00Z"]
+    rows = store.load_rows(handle)
+    assert budget.month_scope(rows, paris, datetime(2025, 10, 15, tzinfo=UTC)) == (month, entries)
+    assert budget.selection_scope(rows, None, date(2025, 11, 1), paris) == since
+    assert budget.selection_scope(rows, None, None, paris) == budget.selection_scope(loaded, None, None, paris)
+    assert len(budget.selection_scope(rows, None, None, paris)) == 4
 
 
 def test_a_branch_name_that_is_not_text_is_no_branch(repo: Path) -> None:

@@ -313,3 +313,14 @@ def test_a_cache_kept_from_an_older_clone_is_carried_forward(
     carried = columncache.load(open_repo(fresh), rows=rows)
     same(carried, expected)
     assert carried.carried == 2 and columncache._read(open_repo(fresh)).tip == kept_tip  # extended, not rebuilt
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [[], [""], ["a", "", "b"], ["r-1", "café ☕", "\U0001f600x"], ["two\nlines", "x"], ["\n"], ["a", "a\n", ""]],
+)
+def test_packed_labels_are_each_label_in_utf8_and_read_back(labels: list[str]) -> None:
+    blob, ends = columns.Text(np.zeros(len(labels), dtype=np.int32), list(labels)).pack()
+    assert blob == "".join(labels).encode("utf-8")
+    assert ends.dtype == np.int64 and ends.tolist() == list(np.cumsum([len(s.encode("utf-8")) for s in labels]))
+    assert columns.Text(np.zeros(0), packed=(blob, [0, *ends.tolist()])).labels == labels

@@ -58,6 +58,17 @@ def test_display_width_counts_wide_characters_twice_and_colour_not_at_all() -> N
     assert display_width("e\u0301") == 1
 
 
+@given(
+    st.text(
+        st.sampled_from("ab \x1f·…†機\u0301\u200bé\U0001f600") | st.characters(blacklist_characters="\x1b"), max_size=30
+    )
+)
+def test_display_width_is_the_sum_of_the_characters_widths(text: str) -> None:
+    one = [display_width(ch) for ch in text]  # a lone character: measured the slow way (it is not ASCII) or 1
+    assert display_width(text) == sum(one)
+    assert all(width == 1 for ch, width in zip(text, one, strict=True) if ch.isascii())
+
+
 def test_elide_keeps_both_ends() -> None:
     cut = elide("feature/payments-refactor", 12)
     assert display_width(cut) == 12 and cut.startswith("featur") and cut.endswith("actor") and "…" in cut

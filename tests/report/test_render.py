@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from conftest import commit, git, run
 from hypothesis import given, settings
@@ -292,6 +293,17 @@ def test_html_escapes_hostile_text(demo: Report) -> None:
     assert "<script" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert 'http-equiv="Content-Security-Policy" content="default-src \'none\'' in out
     assert "<a " not in out and "<img" not in out and "src=" not in out
+
+
+def test_templates_look_into_dicts_as_jinja_does() -> None:
+    """A key is found as ``d.key``; ``dict``'s own attributes come first; a missing key is undefined."""
+    env = render._environment()
+    shadowed = {"total": 3, "keys": "a key named keys", "items": 1}
+    assert env.from_string("{{ d.total }} {{ d.keys is callable }} {{ d.items()|list|length }}").render(d=shadowed) == (
+        "3 True 3"
+    )
+    with pytest.raises(jinja2.UndefinedError, match="'dict object' has no attribute 'missing'"):
+        env.from_string("{{ d.missing }}").render(d=shadowed)
 
 
 def test_text_squeezes_control_characters(demo: Report) -> None:

@@ -21,6 +21,7 @@ from gitokens.capture.agents.copilot import Copilot
 from gitokens.capture.agents.droid import Droid
 from gitokens.capture.agents.gemini import Gemini
 from gitokens.capture.agents.goose import Goose
+from gitokens.capture.agents.hermes import Hermes
 from gitokens.capture.agents.kilo import Kilo
 from gitokens.capture.agents.kimi import Kimi
 from gitokens.capture.agents.native import ClaudeCode, Codex, Native
@@ -43,6 +44,7 @@ AGENTS: dict[str, Agent] = {
         Amp(),
         Kilo(),
         Pi(),
+        Hermes(),
     )
 }
 """Every agent by the name ``--agent`` takes, in the order a capture reads them."""
