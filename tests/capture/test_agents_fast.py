@@ -225,8 +225,16 @@ def test_goose_s_ledger_key_is_key_of(sessions: list[Any], rids: list[Any]) -> N
             assert outcome(ledger_key, session, rid, prefixes) == outcome(key_of, goose.SOURCE, "ledger", session, rid)
 
 
+def test_a_key_part_of_bytes_is_written_as_its_hex_digits() -> None:
+    assert key_of(goose.SOURCE, "ledger", b"s1", 1) == key_of(goose.SOURCE, "ledger", bytearray(b"s1"), 1)
+    assert key_of(goose.SOURCE, "ledger", b"s1", 1) != key_of(goose.SOURCE, "ledger", "s1", 1)
+    assert key_of(goose.SOURCE, "ledger", b"s1", 1) != key_of(goose.SOURCE, "ledger", "7331", 1)
+    with pytest.raises(TypeError):
+        key_of(goose.SOURCE, "ledger", object(), 1)
+
+
 def outcome(function: Any, *arguments: Any) -> Any:
-    """What a call gives, or the type of what it raised (a part that is no JSON value: bytes)."""
+    """What a call gives, or the type of what it raised (a part that is no JSON value)."""
     try:
         return function(*arguments)
     except TypeError as error:

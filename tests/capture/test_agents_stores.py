@@ -218,6 +218,26 @@ def test_goose_reads_the_ledger_not_the_totals(tmp_path: Path) -> None:
     assert [kinds(c) for c in reader.read(found, first.position).calls] == [(1, 1, 0, 0, 0)]
 
 
+def test_goose_reads_a_row_whose_session_id_is_a_blob(tmp_path: Path) -> None:
+    """SQLite keeps any type in any column: a ledger row whose session id is bytes is read (its key written
+    from the bytes' hex digits, distinct from a text id's), never a traceback."""
+    path = tmp_path / ".local" / "share" / "goose" / "sessions" / "sessions.db"
+    db = goose_store(path)
+    goose_session(db, "s1", "/w/repo", T0)
+    goose_call(db, "s1", T0 + 5, 200, 310)
+    db.execute(
+        "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens) "
+        "VALUES (?,?,?,?,?)",
+        (b"s1", T0 + 6, "claude-sonnet-4-5", 7, 3),
+    )
+    db.commit()
+    reader = READERS["goose"]
+    (found,) = reader.logs({"HOME": str(tmp_path)})
+    calls = reader.read(found).calls
+    assert [(c.session, kinds(c)) for c in calls] == [("s1", (200, 310, 0, 0, 0)), (None, (7, 3, 0, 0, 0))]
+    assert len({c.key for c in calls}) == 2
+
+
 def test_goose_without_a_ledger_reads_the_growth_of_session_totals(tmp_path: Path) -> None:
     path = tmp_path / "root" / "data" / "sessions" / "sessions.db"
     db = goose_store(path, ledger=False)

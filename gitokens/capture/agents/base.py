@@ -257,7 +257,7 @@ def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
     try:
         text = "[" + ",".join([_PLAIN[type(part)](part) for part in parts]) + "]"
     except KeyError:  # a float, a bool, a list or a dict among the parts: the encoder writes them
-        text = _key_text(parts)
+        text = _blob_text(parts) if any(isinstance(part, _BLOBS) for part in parts) else _key_text(parts)
     return digest(text)
 
 
@@ -312,6 +312,17 @@ def _key_text(parts: tuple[Any, ...]) -> str:
 
 def _unencodable(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_BLOBS = (bytes, bytearray, memoryview)
+
+
+def _blob_text(parts: tuple[Any, ...]) -> str:
+    """A key's text where some part is a SQLite BLOB (a store's id column may hold bytes: SQLite keeps any
+    type in any column): the BLOB as ``x"<hex digits>"``, which is not JSON, so no key of decoded values has
+    the same text; the other parts as ``_key_text`` writes them."""
+    written = [f'x"{bytes(part).hex()}"' if isinstance(part, _BLOBS) else _key_text((part,))[1:-1] for part in parts]
+    return "[" + ",".join(written) + "]"
 
 
 _ENCODE = (
