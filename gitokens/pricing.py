@@ -26,9 +26,7 @@ day, or one priced by units our arithmetic does not cover.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from gitokens import __version__, atomic
 from gitokens.config import Config, ModelPrices, Split
 from gitokens.ledger.record import Record
+from gitokens.pricedata import data_version as genai_data_version
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -593,21 +592,6 @@ class PriceCache:
 
 def _cache_key(model: str, provider: str | None) -> str:
     return json.dumps([model, provider])
-
-
-def genai_data_version() -> str:
-    """Which genai-prices data is installed, without importing it (its metadata takes 30 ms to find):
-    where its data module is, its size and time."""
-    spec = importlib.util.find_spec("genai_prices")
-    folders = spec.submodule_search_locations if spec is not None else None
-    if not folders:
-        return "none"
-    folder = next(iter(folders))
-    try:
-        stat = os.stat(Path(folder) / "data.py")
-    except OSError:
-        return "unknown"
-    return f"{folder}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def rates_table(pricer: Pricer, models: Iterable[str]) -> list[tuple[str, Rates | None]]:

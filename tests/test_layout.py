@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "gitokens"
 # From the bottom up: a unit (a package, or a module at the top) imports only units of lower levels.
 LEVELS = (
-    ("errors", "atomic"),
+    ("errors", "atomic", "pricedata"),
     ("dates", "config", "git"),
     ("fmt",),
     ("ledger",),

@@ -11,13 +11,12 @@ imports genai-prices (a quarter of a second) only when a model appears for the f
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from gitokens import atomic
+from gitokens.pricedata import data_version
 
 
 class Tiers:
@@ -66,22 +65,6 @@ class Tiers:
         atomic.keep(file, body.encode("utf-8"))  # failing, the next capture looks the models up again
         atomic.prune_versions(self.path, file)
         self.added = False
-
-
-def data_version() -> str:
-    """Which genai-prices data is installed, as ``pricing.genai_data_version`` says it (a test holds the two
-    equal), without importing ``pricing`` (its configuration and decimal rates: ~8 ms a capture): where its
-    data module is, its size and time."""
-    spec = importlib.util.find_spec("genai_prices")
-    folders = spec.submodule_search_locations if spec is not None else None
-    if not folders:
-        return "none"
-    folder = next(iter(folders))
-    try:
-        stat = os.stat(Path(folder) / "data.py")
-    except OSError:
-        return "unknown"
-    return f"{folder}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def thresholds(model: str, provider: str | None) -> list[int]:

@@ -109,13 +109,6 @@ def test_claude_reads_any_counts_as_the_decoder_of_any_values_does(data: st.Data
     assert fast == slow
 
 
-def test_the_price_tiers_name_the_price_data_as_pricing_does() -> None:
-    from gitokens.capture.tiers import data_version
-    from gitokens.pricing import genai_data_version
-
-    assert data_version() == genai_data_version() != "none"
-
-
 @st.composite
 def _streamed(draw: st.DrawFn, at: float) -> str:
     """A line of a call streamed over several lines, named by ids that may run into each other (``a:b`` and
