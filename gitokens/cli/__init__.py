@@ -233,8 +233,11 @@ def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoRetu
     # report: ~90 collections, 5-10% of its time) and find ~1,000 cycles to free; what is large (parsing a
     # ledger, capturing logs) already runs without them, and the objects a command keeps are freed by
     # reference counting, or when the process ends.
+    collecting = gc.isenabled()
     gc.disable()
     try:
         sys.exit(cli.main(args=argv, prog_name=prog_name, complete_var=COMPLETE_VAR))
     finally:
         gc.freeze()  # the process ends here: its objects need no last collection (a large capture: ~40 ms)
+        if collecting:
+            gc.enable()  # as it was, for a caller that goes on (a script calling main)

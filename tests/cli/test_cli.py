@@ -418,3 +418,14 @@ def test_prices_shows_the_long_context_and_1_hour_rates(repo: Path) -> None:
     assert lines[2].split()[-2:] == ["write", "source"]
     assert lines[3].split()[1:] == ["$3.00", "$15.00", "$0.30", "$3.75", "$6.00", "genai-prices"]
     assert lines[4].split()[-5:] == ["$7.50", "$12.00", "the", "whole", "request"]
+
+
+def test_main_gives_back_the_garbage_collector_as_it_found_it(repo: Path) -> None:
+    """A command runs without cyclic collections (start-up speed); a script that calls ``main`` and goes on
+    gets the collector back enabled."""
+    script = (
+        "import gc, sys\nfrom gitokens.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\nprint(gc.isenabled())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "True"
