@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pygit2
 from pygit2.enums import ObjectType, RepositoryState
@@ -83,6 +84,36 @@ def open_repo(path: str | os.PathLike[str] | None = None) -> Repo:
             hint="gitokens works in SHA-1 repositories (git's default); nothing was read or written",
         )
     return repo
+
+
+class FirstParents(NamedTuple):
+    """A first-parent walk, newest first: each commit, its first parent (None at a root), and the parents
+    of each merge on it, in the walk's order."""
+
+    commits: list[str]
+    firsts: list[str | None]
+    merges: dict[str, list[str]]
+
+
+def first_parents_of(lines: list[str]) -> FirstParents:
+    """The walk of ``git rev-list --first-parent --parents``'s lines. Nearly every line is "commit parent",
+    ids of one width: cut by position (a line split into a list of its own cost ~1.5 µs, 150 ms on a
+    100,000-commit chain); a line of any other shape sends the whole output through the plain split."""
+    if not lines:
+        return FirstParents([], [], {})
+    width = lines[0].find(" ")
+    width = len(lines[0]) if width < 0 else width
+    single = 2 * width + 1
+    merges = {line[:width]: line[width + 1 :].split(" ") for line in lines if len(line) > single}
+    shapes = {len(line) for line in lines} - {width, single}
+    if any((n - width) % (width + 1) for n in shapes) or any(len(p) != width for ps in merges.values() for p in ps):
+        split = [line.split() for line in lines]
+        firsts = [parts[1] if len(parts) > 1 else None for parts in split]
+        merges = {parts[0]: parts[1:] for parts in split if len(parts) > 2}
+        return FirstParents([parts[0] for parts in split], firsts, merges)
+    commits = [line[:width] for line in lines]
+    firsts = [line[width + 1 : single] or None for line in lines]
+    return FirstParents(commits, firsts, merges)
 
 
 class Repo:
@@ -204,10 +235,9 @@ class Repo:
                 return name
         return configured
 
-    def first_parent_walk(self, tip: str, stop: str | None = None) -> Callable[[], list[tuple[str, list[str]]]]:
+    def first_parent_walk(self, tip: str, stop: str | None = None) -> Callable[[], FirstParents]:
         """Start walking the first-parent chain from ``tip`` back to the root, or to the commits ``stop``
-        reaches (excluded). The returned function waits for the walk and gives, newest first, (commit,
-        parents) for each commit on it.
+        reaches (excluded). The returned function waits for the walk and gives its ``FirstParents``.
 
         git's own walk is several times faster than stepping through 100,000 commits in pygit2, and runs
         on another core while the caller does something else: into a temporary file, not a pipe, which
@@ -219,15 +249,14 @@ class Repo:
         out = tempfile.TemporaryFile()  # noqa: SIM115 (result closes it)
         walk = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
 
-        def result() -> list[tuple[str, list[str]]]:
+        def result() -> FirstParents:
             with out:
                 _, err = walk.communicate()
                 if walk.returncode != 0:
                     message = err.decode(errors="replace").strip()
                     raise UnknownRevision(f"cannot walk the history of {tip[:12]}: {message}")
                 out.seek(0)
-                lines = out.read().decode("ascii").splitlines()
-            return [(parts[0], parts[1:]) for parts in map(str.split, lines)]
+                return first_parents_of(out.read().decode("ascii").splitlines())
 
         return result
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitokens.errors import UnknownRevision
-from gitokens.git.repo import Repo
+from gitokens.git.repo import FirstParents, Repo
 
 _LAYOUT = 1
 _FILE = f"first-parents-{_LAYOUT}.marshal"
@@ -67,28 +67,26 @@ def first_parents(repo: Repo, tip: str) -> Callable[[AbstractSet[str]], list[Ste
     return steps
 
 
-def _extended(repo: Repo, cached: Chain, walk: Callable[[], list[tuple[str, list[str]]]]) -> Chain | None:
+def _extended(repo: Repo, cached: Chain, walk: Callable[[], FirstParents]) -> Chain | None:
     """``cached`` extended by the commits walked from the new tip down to the cached tip; None unless the
     walk is one first-parent line ending on the cached tip."""
     try:
-        lines = walk()
+        walked = walk()
     except UnknownRevision:  # the cached tip is gone (gc after a force push)
         return None
-    if not lines:  # the new tip is behind the cached one, or the same commit
+    if not walked.commits:  # the new tip is behind the cached one, or the same commit
         return None
-    below = [parents[0] if parents else None for _, parents in lines]
-    if below != [commit for commit, _ in lines[1:]] + [cached.tip]:
+    if walked.firsts != [*walked.commits[1:], cached.tip]:
         return None
-    return _walked(repo, lines, cached.commits, cached.merged)
+    return _walked(repo, walked, cached.commits, cached.merged)
 
 
-def _walked(repo: Repo, lines: list[tuple[str, list[str]]], below: list[str], merged: dict[str, list[str]]) -> Chain:
-    """The chain of ``lines`` (newest first) on top of the chain ``below``, whose merges are ``merged``."""
+def _walked(repo: Repo, walked: FirstParents, below: list[str], merged: dict[str, list[str]]) -> Chain:
+    """The chain ``walked`` (newest first) on top of the chain ``below``, whose merges are ``merged``."""
     merged = dict(merged)
-    for commit, parents in lines:
-        if len(parents) >= 2:
-            merged[commit] = [commit, *repo.commits_between(parents[0], parents[1])]
-    commits = [commit for commit, _ in lines] + below
+    for commit, parents in walked.merges.items():
+        merged[commit] = [commit, *repo.commits_between(parents[0], parents[1])]
+    commits = walked.commits + below
     return Chain(tip=commits[0], commits=commits, merged=merged)
 
 

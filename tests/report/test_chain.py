@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import commit, git
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gitokens.git.repo import Repo, open_repo
+from gitokens.git.repo import Repo, first_parents_of, open_repo
 from gitokens.report import chain
 
 
@@ -120,3 +122,31 @@ def test_a_shallow_clone_is_walked_every_time(tmp_path: Path, history: Repo) -> 
     git(clone, "fetch", "-q", "--deepen", "3")
     assert cached(open_repo(clone), tip, set()) == oracle(clone, tip, set())
     assert not (clone / ".git/gitokens/cache" / chain._FILE).exists()
+
+
+@st.composite
+def _walk_output(draw: st.DrawFn) -> list[str]:
+    """``git rev-list --first-parent --parents`` lines: ids of one width, a root last, any merges; now and
+    then a line of another shape (which the positional cut must not trust)."""
+    width = draw(st.sampled_from([40, 64, 4]))
+    ident = st.text("0123456789abcdef", min_size=width, max_size=width)
+    lines = [
+        " ".join([draw(ident), *draw(st.lists(ident, min_size=1, max_size=3))]) for _ in range(draw(st.integers(0, 12)))
+    ]
+    if lines and draw(st.booleans()):
+        lines.append(draw(ident))  # the root
+    if lines and draw(st.integers(0, 4)) == 0:
+        at = draw(st.integers(0, len(lines) - 1))
+        lines[at] = lines[at] + draw(st.sampled_from(["0", " 0", "00"]))
+    return lines
+
+
+@given(_walk_output())
+@settings(max_examples=300, deadline=None)
+def test_the_walk_is_cut_by_position_as_the_plain_split_reads_it(lines: list[str]) -> None:
+    split = [line.split() for line in lines]
+    assert first_parents_of(lines) == (
+        [parts[0] for parts in split],
+        [parts[1] if len(parts) > 1 else None for parts in split],
+        {parts[0]: parts[1:] for parts in split if len(parts) > 2},
+    )
