@@ -203,3 +203,22 @@ def test_stores_with_values_of_any_type_never_raise(agent: str, rows: list[list[
         db.commit()
         db.close()
         read_everything(agent, Path(home))
+
+
+@FAST
+@given(session=cells, counts=st.lists(cells, min_size=3, max_size=3))
+def test_goose_rows_whose_session_id_is_of_any_type_are_read(session: Any, counts: list[Any]) -> None:
+    """A column's declared type binds nothing in SQLite: a ledger row's session id may be a number or a
+    BLOB. The row is read as a call, or counted as malformed, never a traceback."""
+    with tempfile.TemporaryDirectory() as home:
+        db = goose_store(Path(home) / PLACES["goose"])
+        db.execute("INSERT INTO sessions (id, working_dir) VALUES (?, ?)", (filled(session), "/w/repo"))
+        db.execute(
+            "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
+            "cache_read_tokens) VALUES (?,?,?,?,?,?)",
+            (filled(session), T0, "claude-sonnet-4-5", *counts),
+        )
+        db.commit()
+        db.close()
+        first, again = read_everything("goose", Path(home))
+        assert len(first.calls) + len(first.malformed) == 1 and again.calls == []
