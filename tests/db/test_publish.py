@@ -279,6 +279,32 @@ def test_bad_urls_and_unreachable_servers_are_one_line_errors(three: list[Path],
     assert [line for line in lines[1:] if not line.startswith("hint: ")] == []
 
 
+_WITHOUT_PSYCOPG = """
+import sys
+from gitokens.cli import main
+
+
+class NoPsycopg:  # as on a machine where gitokens was installed without its [postgres] extra
+    def find_spec(self, name, path=None, target=None):
+        if name == "psycopg" or name.startswith("psycopg."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+
+sys.meta_path.insert(0, NoPsycopg())
+main(["publish", "postgresql://127.0.0.1:1/tokens"])
+"""
+
+
+def test_postgresql_without_psycopg_is_one_line_with_the_install_hint(three: list[Path]) -> None:
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PSYCOPG], cwd=three[0], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: PostgreSQL needs psycopg 3, which is not installed",
+        "hint: pip install 'gitokens[postgres]' (or: pip install 'psycopg[binary]>=3.1')",
+    ]
+
+
 def test_a_wrong_password_is_one_line_and_never_shown(three: list[Path], pg_server: Server) -> None:  # noqa: F811
     url = pg_server.tcp_url(pg_server.create_database(), password="not-the-password")
     done = subprocess.run([EXE, "publish", url], cwd=three[0], capture_output=True, text=True)
