@@ -1,6 +1,7 @@
 """The readers' fast paths give what the plain ones gave: a call's time written without a datetime, a
 capture message built without the named tuple's constructor, an OpenCode part decoded into the fields a step
-takes, and the parts an OpenCode-schema store's query leaves out (those that only mention ``step-finish``)."""
+takes, the parts an OpenCode-schema store's query leaves out (those that only mention ``step-finish``), and a
+Gemini chat line decoded into the fields a call takes."""
 
 from __future__ import annotations
 
@@ -11,14 +12,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from agentlogs import T0
-from agentlogs_more import opencode_message, opencode_session, opencode_store, opencode_tokens
+from agentlogs_more import (
+    gemini_message,
+    gemini_tokens,
+    opencode_message,
+    opencode_session,
+    opencode_store,
+    opencode_tokens,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitokens.capture.agents import goose, opencode
-from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, plain_text, walk
+from gitokens.capture.agents import gemini, goose, opencode
+from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, plain_text, read_jsonl, walk
 from gitokens.capture.agents.goose import ledger_key
 from gitokens.capture.model import Message
 
@@ -284,3 +293,155 @@ def test_a_step_s_key_is_key_of_its_decoded_part(
     decoded = loads(text)
     expected = key_of("kilo", *head[:3], decoded["snapshot"], decoded["tokens"], decoded["cost"], plain=False)
     assert opencode._key("kilo", (*head[:3], part.snapshot), part, opencode._counts(part)) == expected
+
+
+GEMINI_NAMES = ["type", "sessionId", "model", "id", "timestamp", "tokens", "content", "typ\\u0065", "tok\\u0065ns"]
+GEMINI_COUNTS = ["input", "output", "cached", "thoughts", "tool", "total", "inpu\\u0074"]
+odd = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.sampled_from([0, 1, -1, 10**12, 10**12 + 1, 2**63, 2**64, 1.0, 2.5, float("nan"), float("inf"), "7", ""])
+    | st.floats()
+    | st.text(max_size=4)
+)
+stamps = st.sampled_from(
+    [
+        "2025-10-21T14:50:37.000Z",
+        "2025-10-21T14:50:37.731Z",
+        "2025-10-21T14:50:37Z",
+        "2025-10-21T14:50:37.731+02:00",
+        "2025-10-21T14:50:37.731",
+        "2025-10-21 14:50:37.731Z",
+        "2025-10-21T24:00:00.000Z",
+        "2025-02-30T14:50:37.000Z",
+        "2025-10-21T14:60:37.000Z",
+        "\u0662025-10-21T14:50:37.000Z",
+        "1999-12-31T23:59:59.999Z",
+        "2999-01-01T00:00:00.000Z",
+        "2025-10-21",
+        "",
+    ]
+) | st.builds(iso_by_datetime, st.floats(946_684_800, 1_900_000_000))
+
+
+class Pairs(list[tuple[str, Any]]):
+    """An object's pairs, in order: its JSON text keeps repeated names, and names written escaped."""
+
+
+def json_token(value: Any) -> str:
+    if isinstance(value, Pairs):
+        return "{" + ",".join(f'"{name}":{json_token(inner)}' for name, inner in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(json_token(inner) for inner in value) + "]"
+    return json.dumps(value)
+
+
+gemini_values = st.recursive(
+    odd | stamps | st.sampled_from(["gemini", "user", "info"]),
+    lambda inner: (
+        st.builds(Pairs, st.lists(st.tuples(st.sampled_from(GEMINI_COUNTS), inner), max_size=6))
+        | st.lists(inner, max_size=2)
+    ),
+    max_leaves=10,
+)
+gemini_objects = st.builds(Pairs, st.lists(st.tuples(st.sampled_from(GEMINI_NAMES), gemini_values), max_size=8))
+
+
+edge_counts = st.sampled_from([-1, 10**12, 10**12 + 1, 2**63, 2**64, 2**64 + 1, 1.0, 2.5, True, None, "7"])
+SPOILS: dict[int, Any] = {
+    0: lambda text: text.replace('"@"', '""'),
+    1: lambda text: text.replace('"@"', "NaN"),
+    2: lambda text: text.replace('"@"', '"\\udc00"'),  # a lone surrogate, escaped
+    3: lambda text: text.replace('"@"', '"\\ud83d\\ude00"'),  # a pair, escaped
+    4: lambda text: text.replace('"@"', '"caf\u00e9"'),  # UTF-8, not ASCII
+    5: lambda text: "\ufeff" + text.replace('"@"', '""'),
+    6: lambda text: text.replace('"@"', "[" * 3000 + "]" * 3000),
+}
+
+
+@st.composite
+def gemini_lines(draw: st.DrawFn) -> bytes:
+    """One line of a chat: most often a message of the CLI's shape (its fields at times odd or missing), or
+    the metadata line, or any object of its names; its content at times spoilt (NaN, a lone surrogate, bytes
+    that are not UTF-8, text that is UTF-8 but not ASCII, deep nesting), or the line cut or not an object."""
+    counts = draw(st.lists(st.integers(0, 10**6) | edge_counts, min_size=5, max_size=5))
+    shaped = [
+        ("id", draw(st.sampled_from(["m0", "m1", "m0", "", None, 3]))),
+        ("timestamp", draw(st.builds(iso_by_datetime, st.floats(946_684_800, 1_800_000_000)) | stamps)),
+        ("type", draw(st.sampled_from(["gemini", "gemini", "gemini", "user", None]))),
+        ("content", "@"),
+        ("tokens", Pairs(zip(["input", "output", "cached", "thoughts", "tool"], counts, strict=True))),
+        ("model", draw(st.sampled_from(["gemini-2.5-pro", "gemini-2.5-flash", "", None, "gemini-\ud83d"]))),
+    ]
+    meta = [("sessionId", draw(st.sampled_from(["s1", "s2", "", None, 5]))), ("kind", "@")]
+    if draw(st.booleans()):  # a line of a type with a session id: not the metadata line
+        meta.append(("type", draw(st.sampled_from(["user", None]))))
+    pairs = [shaped, shaped, shaped, meta, draw(gemini_objects)][draw(st.integers(0, 4))]
+    pairs = [pair for pair in pairs if draw(st.integers(0, 7))]  # a field missing at times
+    text = json_token(Pairs(draw(st.permutations(pairs))))
+    spoil = draw(st.integers(0, 12))
+    if spoil in SPOILS:
+        return str(SPOILS[spoil](text)).encode()
+    if spoil == 7:
+        return text.replace('"@"', '"\udcff"').encode("utf-8", "surrogateescape")  # a byte that is not UTF-8
+    if spoil == 8:
+        return text.replace('"@"', '"\ud800"').encode("utf-8", "surrogatepass")  # a surrogate's bytes
+    if spoil == 9:
+        return text.replace('"@"', '""')[: draw(st.integers(0, len(text)))].encode()
+    if spoil == 10:
+        return json_token(draw(gemini_values)).encode()
+    return SPOILS[0](text).encode()
+
+
+def gemini_readings(path: Path, position: dict[str, Any] | None) -> tuple[Any, ...]:
+    """The typed reading and the plain one (``read_jsonl`` with ``_line``), each as its text."""
+    typed = gemini.read_lines(path, position)
+    plain = read_jsonl(path, position, gemini._line, gemini._begin)
+    return tuple(repr((r.calls, r.position, r.malformed, r.warnings)) for r in (typed, plain))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.lists(gemini_lines(), max_size=8), then=st.lists(gemini_lines(), max_size=8))
+def test_a_gemini_chat_reads_as_its_plain_reading(first: list[bytes], then: list[bytes]) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        path = Path(home) / "chats" / "s1" / "sub.jsonl"  # a sub-agent's file: the parent is in every call
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"".join(line + b"\n" for line in first))
+        typed, plain = gemini_readings(path, None)
+        assert typed == plain
+        position = gemini.read_lines(path, None).position
+        with path.open("ab") as handle:
+            handle.write(b"".join(line + b"\n" for line in then))
+        assert gemini_readings(path, position)[0] == gemini_readings(path, position)[1]
+
+
+@SETTINGS
+@given(counts=st.lists(st.integers(0, 10**6) | edge_counts, min_size=5, max_size=5), escaped=st.booleans())
+def test_a_gemini_message_s_counts_are_read_as_count_reads_them(counts: list[Any], escaped: bool) -> None:
+    tokens = dict(zip(["input", "output", "cached", "thoughts", "tool"], counts, strict=True))
+    line = gemini_message("m1", 1_761_058_300.731, tokens).replace('"input"', '"inpu\\u0074"' if escaped else '"input"')
+    try:
+        entry = gemini._ENTRY(line.encode())
+    except msgspec.ValidationError:  # a count msgspec's int refuses: the plain path reads the line
+        assert not all(type(n) is int for n in counts)
+        return
+    assert gemini._call(entry, {"session": "s"}) == gemini._message(json.loads(line), {"session": "s"})
+
+
+def test_a_gemini_message_as_the_cli_writes_it_takes_the_typed_path() -> None:
+    line = gemini_message("m1", 1_761_058_300.731, gemini_tokens(45641, 1077, 40937, 5, 7), tools=True)
+    entry = gemini._ENTRY(line.encode())
+    assert entry.type == "gemini" and entry.tokens == gemini._Tokens(45641, 1077, 40937, 5, 7)
+    call = gemini._call(entry, {"session": "s"})
+    assert call is not None and call.epoch == 1_761_058_300.731 and call.input_tokens == 45641 - 40937 + 7
+
+
+@SETTINGS
+@given(
+    session=st.none() | st.text(st.characters(exclude_categories=()), max_size=6),
+    mid=st.text(st.characters(exclude_categories=()), max_size=6),
+)
+def test_a_gemini_key_is_key_of(session: str | None, mid: str) -> None:
+    gemini._KEYS.clear()
+    assert gemini._key(session, mid) == key_of(gemini.SOURCE, session, mid)
