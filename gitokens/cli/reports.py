@@ -144,7 +144,7 @@ def report(
         _emit(text, output, color and fmt_name == "text")
         return
     repo = current_repo()
-    loaded = cache.load(repo)
+    loaded = cache.load(repo, beside=pipeline.prices_ahead(repo, options.get("cost_mode", "auto")))
     warn_invalid(loaded.invalid)
     text = pipeline.run(
         repo,

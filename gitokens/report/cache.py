@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,12 @@ _FILE = f"columns-{__version__}-{_LAYOUT}.npz"
 _REWRITE = 500  # records carried forward since the file's notes commit before the file is written again
 
 
-def load(repo: Repo, *, use_cache: bool = True, rows: Rows | None = None) -> Columns:
+def load(
+    repo: Repo, *, use_cache: bool = True, rows: Rows | None = None, beside: Callable[[Rows], object] | None = None
+) -> Columns:
     """The columns of the ledger at its current tip: from the cache; else the cache carried forward over
     what was added since; else built from the ledger, or from ``rows`` when the caller has read it at this
-    tip already. What it returns is cached."""
+    tip already (``beside``: see ``columns.from_rows``). What it returns is cached."""
     tip = repo.notes_tip()
     if tip is None:
         return from_entries(None, [], [])
@@ -53,7 +55,9 @@ def load(repo: Repo, *, use_cache: bool = True, rows: Rows | None = None) -> Col
             if moved.carried > _REWRITE:
                 _write(repo, moved)
             return moved
-    columns = from_rows(rows if rows is not None and rows.tip == tip else load_ledger(repo, use_cache=use_cache))
+    columns = from_rows(
+        rows if rows is not None and rows.tip == tip else load_ledger(repo, use_cache=use_cache), beside
+    )
     if use_cache:
         _write(repo, columns)
     return columns
