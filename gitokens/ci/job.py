@@ -174,6 +174,7 @@ def _report(
     pipeline.keep_templates_compiled(repo.state_dir() / "cache" / "templates")
     report_md.write_text(render.render(model, "markdown"), encoding="utf-8")
     dashboard.write_text(render.render(model, "html"), encoding="utf-8")
+    cache.written()  # the columns cache, written while the report was made (the Action saves it)
     return model, report_md, dashboard
 
 

@@ -145,20 +145,23 @@ def report(
         return
     repo = current_repo()
     loaded = cache.load(repo, beside=pipeline.prices_ahead(repo, options.get("cost_mode", "auto")))
-    warn_invalid(loaded.invalid)
-    text = pipeline.run(
-        repo,
-        loaded,
-        since=since,
-        until=until,
-        days=days,
-        tz_name=tz_name,
-        sections=sections,
-        fmt=fmt_name,
-        color=color,
-        **options,
-    )
-    _emit(text, output, color and fmt_name == "text")
+    try:
+        warn_invalid(loaded.invalid)
+        text = pipeline.run(
+            repo,
+            loaded,
+            since=since,
+            until=until,
+            days=days,
+            tz_name=tz_name,
+            sections=sections,
+            fmt=fmt_name,
+            color=color,
+            **options,
+        )
+        _emit(text, output, color and fmt_name == "text")
+    finally:
+        cache.written()  # the columns cache, written while the report was made
 
 
 def _emit(text: str, output: str | None, colour: bool) -> None:

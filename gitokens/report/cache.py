@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, 
 
 _LAYOUT = 2  # 2: sessions coded by distinct value (reports count them)
 _FILE = f"columns-{__version__}-{_LAYOUT}.npz"
+_WRITE_BESIDE_FROM = 40_000  # records from which the cache is written in a thread
+_WRITING: list[threading.Thread] = []
 _REWRITE = 500  # records carried forward since the file's notes commit before the file is written again
 
 
@@ -59,8 +62,26 @@ def load(
         rows if rows is not None and rows.tip == tip else load_ledger(repo, use_cache=use_cache), beside
     )
     if use_cache:
-        _write(repo, columns)
+        _keep(repo, columns)
     return columns
+
+
+def _keep(repo: Repo, columns: Columns) -> None:
+    """Write the cache; for a large ledger in a thread, while the report is made: the file's checksums and
+    writes let go of the interpreter's lock, so a quarter of a second of one core overlaps the report.
+    ``written`` waits for it (and the interpreter, at exit)."""
+    if len(columns) < _WRITE_BESIDE_FROM:
+        _write(repo, columns)
+        return
+    thread = threading.Thread(target=_write, args=(repo, columns), name="gitokens-columns-cache")
+    thread.start()
+    _WRITING.append(thread)
+
+
+def written() -> None:
+    """Wait for the cache files ``load`` is writing."""
+    while _WRITING:
+        _WRITING.pop().join()
 
 
 def _advance(repo: Repo, columns: Columns, tip: str) -> Columns | None:
