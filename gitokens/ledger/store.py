@@ -12,7 +12,7 @@ import dataclasses
 import gc
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -196,22 +196,25 @@ def _resolve(
 
 def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: NoteCache) -> dict[str, Parsed]:
     """Parse the subtrees the cache lacks, sharing them with a process per other core when there are many
-    (after a clone or fetch): the children leave their results in the cache, this process keeps its own."""
+    (after a clone or fetch): each process takes the next subtree when done with one (so all finish
+    together however the machine shares its cores), the children leave their results in the cache, this
+    process keeps its own."""
     missing = [group for group in groups if group[0] is not None and not cache.has(group[0])]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     workers = min(cores, 4) - 1 if len(missing) >= _PARALLEL_FROM and sys.platform == "linux" else 0
     children = []
+    claimed: Any = None
     if workers > 0:
         import multiprocessing  # only for a large ledger: every command that loads one would pay its import
 
         context = multiprocessing.get_context("fork")
-        for n in range(1, workers + 1):
-            share = missing[n :: workers + 1]
-            child = context.Process(target=_parse_into_cache, args=(str(repo.git_dir), share), daemon=True)
+        claimed = context.Value("q", 0)
+        for _ in range(workers):
+            child = context.Process(target=_parse_into_cache, args=(str(repo.git_dir), missing, claimed), daemon=True)
             child.start()
             children.append(child)
     parsed: dict[str, Parsed] = {}
-    for group in missing[:: workers + 1]:
+    for group in _taken(missing, claimed):
         oid = group[0]
         assert oid is not None
         parsed[oid] = _parse_group(repo, group)
@@ -221,10 +224,25 @@ def _parse_uncached(repo: Repo, groups: list[tuple[str | None, str]], cache: Not
     return parsed
 
 
-def _parse_into_cache(git_dir: str, groups: list[tuple[str | None, str]]) -> None:
+def _taken(groups: list[tuple[str | None, str]], claimed: Any) -> Iterator[tuple[str | None, str]]:
+    """The groups this process takes, one at a time: all of them, or with ``claimed`` (a counter shared
+    with the other processes) the next not yet taken by any."""
+    if claimed is None:
+        yield from groups
+        return
+    while True:
+        with claimed.get_lock():
+            n = claimed.value
+            claimed.value = n + 1
+        if n >= len(groups):
+            return
+        yield groups[n]
+
+
+def _parse_into_cache(git_dir: str, groups: list[tuple[str | None, str]], claimed: Any) -> None:
     repo = open_repo(git_dir)
     cache = NoteCache(repo)
-    for group in groups:
+    for group in _taken(groups, claimed):
         if group[0] is not None:
             cache.put(group[0], _parse_group(repo, group))
 

@@ -94,9 +94,12 @@ def test_a_cold_ledger_of_many_subtrees_is_parsed_by_several_processes(
             started.append(kwargs["args"][1])
             return real.Process(*args, **kwargs)
 
+        def Value(self, *args: Any, **kwargs: Any) -> Any:
+            return real.Value(*args, **kwargs)
+
     monkeypatch.setattr(multiprocessing, "get_context", lambda method: Counting())
     parallel = store.load(open_repo())
-    assert len(started) == 2 and all(started)  # two worker processes, each with a share
+    assert len(started) == 2 and all(started)  # two worker processes, taking subtrees from the list of those to parse
     assert len(list(cache_dir(open_repo()).iterdir())) == len(open_repo().notes_groups())
     assert snapshot(parallel) == snapshot(store.load(open_repo(), use_cache=False))
     assert len(parallel.entries) == 120 and len(parallel.invalid) == 1

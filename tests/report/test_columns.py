@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -324,3 +325,107 @@ def test_packed_labels_are_each_label_in_utf8_and_read_back(labels: list[str]) -
     assert blob == "".join(labels).encode("utf-8")
     assert ends.dtype == np.int64 and ends.tolist() == list(np.cumsum([len(s.encode("utf-8")) for s in labels]))
     assert columns.Text(np.zeros(0), packed=(blob, [0, *ends.tolist()])).labels == labels
+
+
+def identical(a: columns.Columns, b: columns.Columns) -> None:
+    """The same columns to the array: codes, labels in their order, placements (what the cache file holds)."""
+    same(a, b)
+    for name in ("ts", "counts", "placed_rows", "placed_commits"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert np.array_equal(a.cost_usd, b.cost_usd, equal_nan=True)
+    for name in columns.TEXTS:
+        x, y = a.texts[name], b.texts[name]
+        assert x.labels == y.labels and x.codes.dtype == y.codes.dtype and np.array_equal(x.codes, y.codes), name
+
+
+def a_varied_ledger(repo: Path) -> store.Rows:
+    """Records on several commits sharing sessions, branches, models; a copy on two commits (amend, carry);
+    a tombstone; a bad line; a record without model, branch or session."""
+    commits = [commit(repo, f"c{n}") for n in range(6)]
+    copied = None
+    for n, commit_id in enumerate(commits):
+        for k in range(5):
+            record = put(
+                repo,
+                commit_id,
+                session=f"s{(n + k) % 4}" if k != 3 else None,
+                branch=["main", "feature/x", None][k % 3],
+                model=[None, "gpt-4o", "o3"][(n * k) % 3],
+                note=f"note {k}" if k % 2 else None,
+                total_tokens=k * 100 if k == 4 else None,
+                author=f"dev{n % 2}@example.com",
+            )
+            copied = copied or record
+    assert copied is not None
+    store.append(open_repo(repo), {commits[-1]: [copied]}, "a copy of the first record on the last commit")
+    gone = put(repo, commits[2], model="o3")
+    tomb = Record.from_dict({"id": new_id(), "ts": "2025-10-02T10:00:00Z", "kind": "tombstone", "target": gone.id})
+    store.append(open_repo(repo), {commits[3]: [tomb]}, "rm")
+    git(repo, "notes", "--ref", "tokens", "append", "-m", "{not json", commits[1])
+    return store.load_rows(open_repo(repo))
+
+
+@pytest.mark.parametrize("share", [0.02, 0.3, 0.55, 0.97])
+def test_columns_built_in_two_processes_are_those_of_one_pass(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, share: float
+) -> None:
+    loaded = a_varied_ledger(repo)
+    one_pass = columns.from_rows(loaded)  # under the size worth a second process
+    assert len(one_pass) == 30 and len(one_pass.placed_rows) == 2 and len(one_pass.invalid) == 1
+    monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
+    monkeypatch.setattr(columns, "_cores", lambda: 2)
+    monkeypatch.setattr(columns, "_SHARE_BESIDE", share)
+    ran = tmp_path / "beside"
+    split = columns.from_rows(loaded, beside=lambda rows: ran.write_text(f"{os.getpid()} {len(rows.usage)}"))
+    identical(split, one_pass)
+    assert ran.read_text() == f"{ran.read_text().split()[0]} 30" and int(ran.read_text().split()[0]) != os.getpid()
+
+
+def test_columns_are_built_whatever_runs_beside_them(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = a_varied_ledger(repo)
+    one_pass = columns.from_rows(loaded)
+    monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
+    monkeypatch.setattr(columns, "_cores", lambda: 2)
+
+    def fails(rows: store.Rows) -> None:
+        raise OSError("no room for the price cache")
+
+    identical(columns.from_rows(loaded, beside=fails), one_pass)
+
+    def dies(rows: store.Rows) -> None:
+        os._exit(3)  # the forked process gone without its part: this one builds it
+
+    identical(columns.from_rows(loaded, beside=dies), one_pass)
+
+
+def test_a_large_ledger_cache_written_in_a_thread_is_read_back(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a_varied_ledger(repo)
+    monkeypatch.setattr(columncache, "_WRITE_BESIDE_FROM", 1)
+    built = columncache.load(open_repo(repo))
+    columncache.written()
+    read = columncache._read(open_repo(repo))
+    assert read is not None and read.tip == built.tip
+    identical(read, built)
+
+
+def test_prices_looked_up_beside_the_columns_are_the_report_s(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a_varied_ledger(repo)
+    (repo / ".gitokens.yml").write_text("default_model: claude-sonnet-4-5\n")
+    monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
+    monkeypatch.setattr(columns, "_cores", lambda: 2)
+    opened = open_repo(repo)
+    assert pipeline.prices_ahead(opened, "reported") is None  # no price is looked up
+    ahead = pipeline.prices_ahead(opened)
+    assert ahead is not None
+    built = columncache.load(opened, beside=ahead)
+    kept = pipeline.prices_cache(opened).file
+    assert kept is not None and kept.is_file()
+    looked_up = kept.read_text()
+    assert "claude-sonnet-4-5" in looked_up and "gpt-4o" in looked_up and '"o3' in looked_up
+    assert pipeline.prices_ahead(open_repo(repo)) is None  # the cache is there now
+    now = datetime(2025, 10, 5, tzinfo=UTC)
+    report = pipeline.run(opened, built, fmt="json", now=now, tz_name="UTC")
+    assert kept.read_text() == looked_up  # the report found every price it needed there
+    shutil.rmtree(opened.state_dir())
+    assert pipeline.run(open_repo(repo), store.load(open_repo(repo)), fmt="json", now=now, tz_name="UTC") == report
