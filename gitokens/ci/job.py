@@ -160,7 +160,7 @@ def _report(
 
     model = pipeline.make(
         repo,
-        cache.load(repo, rows=rows, beside=pipeline.prices_ahead(repo)),
+        cache.load(repo, rows=rows, beside=pipeline.ahead(repo, formats=("markdown", "html"))),
         since=settings.since,
         branch=settings.branch,
         sections=settings.sections,

@@ -144,7 +144,8 @@ def report(
         _emit(text, output, color and fmt_name == "text")
         return
     repo = current_repo()
-    loaded = cache.load(repo, beside=pipeline.prices_ahead(repo, options.get("cost_mode", "auto")))
+    ahead = pipeline.ahead(repo, options.get("cost_mode", "auto"), (fmt_name,), bool(options["compare"]))
+    loaded = cache.load(repo, beside=ahead)
     try:
         warn_invalid(loaded.invalid)
         text = pipeline.run(

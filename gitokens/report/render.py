@@ -86,10 +86,7 @@ def render(report: Report, fmt: str, *, color: bool = False, width: int | None =
     if fmt not in _TEMPLATES:
         raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
     data = report.to_dict()
-    name = _COMPARE_TEMPLATES.get(fmt) if data["compare"] is not None else _TEMPLATES[fmt]
-    if name is None:
-        raise ValueError(f"a comparison has no {fmt} rendering")
-    template = _environment().get_template(name)
+    template = _environment().get_template(template_name(fmt, data["compare"] is not None))
     for limits in _LIMITS[fmt]:
         context = _view(data, limits)
         if fmt == "html" and data["compare"] is None:
@@ -389,6 +386,14 @@ def _csv_cell(value: object) -> object:
 def csv_unquote(cell: str) -> str:
     """A text cell as it was before ``_csv_cell`` quoted it."""
     return cell[1:] if cell.startswith(_QUOTED) else cell
+
+
+def template_name(fmt: str, compare: bool) -> str:
+    """The template of a templated format, for a report or a comparison."""
+    name = _COMPARE_TEMPLATES.get(fmt) if compare else _TEMPLATES[fmt]
+    if name is None:
+        raise ValueError(f"a comparison has no {fmt} rendering")
+    return name
 
 
 @functools.lru_cache(maxsize=1)

@@ -409,23 +409,28 @@ def test_a_large_ledger_cache_written_in_a_thread_is_read_back(repo: Path, monke
     identical(read, built)
 
 
-def test_prices_looked_up_beside_the_columns_are_the_report_s(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prices_and_templates_made_beside_the_columns_are_the_report_s(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a_varied_ledger(repo)
     (repo / ".gitokens.yml").write_text("default_model: claude-sonnet-4-5\n")
     monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
     monkeypatch.setattr(columns, "_cores", lambda: 2)
     opened = open_repo(repo)
-    assert pipeline.prices_ahead(opened, "reported") is None  # no price is looked up
-    ahead = pipeline.prices_ahead(opened)
+    assert pipeline.ahead(opened, "reported", ("json",)) is None  # no price looked up, no template
+    ahead = pipeline.ahead(opened, formats=("json", "markdown", "html"))
     assert ahead is not None
     built = columncache.load(opened, beside=ahead)
-    kept = pipeline.prices_cache(opened).file
-    assert kept is not None and kept.is_file()
+    kept, templates = pipeline.prices_cache(opened).file, opened.state_dir() / "cache" / "templates"
+    assert kept is not None and kept.is_file() and len(list(templates.iterdir())) == 2
     looked_up = kept.read_text()
     assert "claude-sonnet-4-5" in looked_up and "gpt-4o" in looked_up and '"o3' in looked_up
-    assert pipeline.prices_ahead(open_repo(repo)) is None  # the cache is there now
+    assert pipeline.ahead(open_repo(repo), formats=("markdown",)) is None  # both are kept now
     now = datetime(2025, 10, 5, tzinfo=UTC)
-    report = pipeline.run(opened, built, fmt="json", now=now, tz_name="UTC")
+    reports = [pipeline.run(opened, built, fmt=fmt, now=now, tz_name="UTC") for fmt in ("json", "markdown", "html")]
     assert kept.read_text() == looked_up  # the report found every price it needed there
     shutil.rmtree(opened.state_dir())
-    assert pipeline.run(open_repo(repo), store.load(open_repo(repo)), fmt="json", now=now, tz_name="UTC") == report
+    loaded = store.load(open_repo(repo))
+    assert [
+        pipeline.run(opened, loaded, fmt=fmt, now=now, tz_name="UTC") for fmt in ("json", "markdown", "html")
+    ] == reports
