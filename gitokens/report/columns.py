@@ -200,8 +200,8 @@ def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[Invali
 _READ = ("ts", *COUNTS, "cost_usd", *TEXTS[:-1])
 _SPLIT_FROM = 40_000  # rows worth building in two processes (a fork and the transfer cost ~0.1 s)
 # This process's share of the rows: the forked one also sends its part (~0.1 s for 150,000 rows), and
-# what runs beside its part takes ~0.3 s (genai-prices' import and lookups).
-_SHARE, _SHARE_BESIDE = 0.55, 0.65
+# what runs beside its part takes 0.3-0.6 s (genai-prices' import and lookups, the templates compiled).
+_SHARE, _SHARE_BESIDE = 0.55, 0.7
 
 
 @dataclass
