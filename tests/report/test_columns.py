@@ -417,7 +417,6 @@ def test_prices_and_templates_made_beside_the_columns_are_the_report_s(
     monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
     monkeypatch.setattr(columns, "_cores", lambda: 2)
     opened = open_repo(repo)
-    assert pipeline.ahead(opened, "reported", ("json",)) is None  # no price looked up, no template
     ahead = pipeline.ahead(opened, formats=("json", "markdown", "html"))
     assert ahead is not None
     built = columncache.load(opened, beside=ahead)
@@ -426,6 +425,10 @@ def test_prices_and_templates_made_beside_the_columns_are_the_report_s(
     looked_up = kept.read_text()
     assert "claude-sonnet-4-5" in looked_up and "gpt-4o" in looked_up and '"o3' in looked_up
     assert pipeline.ahead(open_repo(repo), formats=("markdown",)) is None  # both are kept now
+    kept.rename(kept.with_suffix(".away"))
+    assert pipeline.ahead(open_repo(repo), "reported", ("json",)) is None  # no price is looked up
+    assert pipeline.ahead(open_repo(repo), "calculate", ("json",)) is not None
+    kept.with_suffix(".away").rename(kept)
     now = datetime(2025, 10, 5, tzinfo=UTC)
     reports = [pipeline.run(opened, built, fmt=fmt, now=now, tz_name="UTC") for fmt in ("json", "markdown", "html")]
     assert kept.read_text() == looked_up  # the report found every price it needed there
