@@ -23,7 +23,7 @@ from make_ledger import add_spec_arguments, git, prepare, scratch_copy
 
 # Run by each installation's python: argv = repository, output folder, event file.
 EMIT = r"""
-import hashlib, json, os, shutil, sys
+import hashlib, json, os, re, shutil, sys
 from datetime import UTC, datetime
 from pathlib import Path
 import numpy as np
@@ -66,7 +66,9 @@ env = {"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": event, "GITHUB_REF": "r
 settings = job.Settings(budget=Budget(usd=1_000_000))
 outcome = job.run(open_repo(str(repo_path)), settings, env, now=NOW)
 (out / "ci-log.txt").write_text("\n".join(outcome.log) + "\n")
-(runner / "output").write_text((runner / "output").read_text().replace(str(runner), "RUNNER"))
+# The outputs' heredoc delimiters are random, and the paths are each installation's runner folder.
+output = re.sub(r"gitokens_[0-9a-f]{32}", "gitokens_X", (runner / "output").read_text())
+(runner / "output").write_text(output.replace(str(runner), "RUNNER"))
 """
 
 
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = work_dir / "scratch" / "report-identity"
     folders = {}
     for name, python in (("before", str(Path(args.baseline).absolute())), ("after", sys.executable)):
-        repo = scratch_copy(pristine, scratch / name)
+        repo = scratch_copy(pristine, scratch / name / "repo")  # one name: the report shows the folder's
         (repo / ".gitokens.yml").write_text("budgets:\n  month: {usd: 1000000000}\n")
         tip = git(repo, "rev-parse", "HEAD", env=env).strip()
         before = git(repo, "rev-parse", "HEAD~20", env=env).strip()
