@@ -45,6 +45,7 @@ def load(
     """The columns of the ledger at its current tip: from the cache; else the cache carried forward over
     what was added since; else built from the ledger, or from ``rows`` when the caller has read it at this
     tip already (``beside``: see ``columns.from_rows``). What it returns is cached."""
+    written()  # a file still being written, and no process forked while a thread writes it
     tip = repo.notes_tip()
     if tip is None:
         return from_entries(None, [], [])

@@ -174,8 +174,9 @@ def from_rows(rows: Rows, beside: Callable[[Rows], object] | None = None) -> Col
         cut = int(len(usage) * share) if len(usage) >= _SPLIT_FROM and _cores() > 1 else len(usage)
         later = _in_child(_rows_part, usage, cut, len(usage), rows, beside) if cut < len(usage) else None
         parts = [_rows_part(usage, 0, cut)]
-        if later is not None:
-            parts.append(later() or _rows_part(usage, cut, len(usage)))
+        if cut < len(usage):  # the other process's part, or when it gave none, this one's
+            part = later() if later is not None else None
+            parts.append(part if part is not None else _rows_part(usage, cut, len(usage)))
         columns = _join(rows.tip, parts, rows.invalid)
     finally:
         if collecting:
@@ -333,8 +334,13 @@ def _in_child(work: Callable[..., _T], *args: Any) -> Callable[[], _T | None] | 
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_send, args=(sender, work, *args), daemon=True)
-    process.start()
-    sender.close()
+    try:
+        process.start()
+    except (OSError, AssertionError):  # no process to be had (a daemonic process has none): the caller works
+        receiver.close()
+        return None
+    finally:
+        sender.close()
 
     def result() -> _T | None:
         try:

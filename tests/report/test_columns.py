@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import random
 import shutil
@@ -437,3 +438,19 @@ def test_prices_and_templates_made_beside_the_columns_are_the_report_s(
     assert [
         pipeline.run(opened, loaded, fmt=fmt, now=now, tz_name="UTC") for fmt in ("json", "markdown", "html")
     ] == reports
+
+
+def test_columns_built_in_a_daemonic_process_are_built_there(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = a_varied_ledger(repo)
+    one_pass = columns.from_rows(loaded)
+    monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
+    monkeypatch.setattr(columns, "_cores", lambda: 2)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    # A daemonic process may not start another: the columns are built in it, in one pass.
+    process = context.Process(target=lambda: sender.send(columns.from_rows(loaded)), daemon=True)
+    process.start()
+    built = receiver.recv()
+    process.join()
+    assert process.exitcode == 0
+    identical(built, one_pass)
