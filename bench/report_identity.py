@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         event = scratch / f"{name}-event.json"
         event.write_text(json.dumps({"ref": "refs/heads/main", "before": before, "after": tip}))
         folders[name] = scratch / f"{name}-out"
+        shutil.rmtree(folders[name], ignore_errors=True)  # an earlier run's
         subprocess.run(
             [python, "-c", EMIT, str(repo), str(folders[name]), str(event)],
             env=dict(env) | {"PATH": os.pathsep.join([str(Path(python).parent), env["PATH"]])},
