@@ -456,6 +456,16 @@ class Database:
             return set()
         return {str(row[0]) for row in rows}
 
+    def begin(self) -> None:
+        """Start a read transaction: the queries that follow all see the store as it was at the first of them,
+        so totals an agent writes to two tables in one transaction are read as one state."""
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute("BEGIN")
+        except sqlite3.Error as error:
+            self.fail(error)
+
     def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
         """The rows of a query; on an error (locked, corrupt) no more rows and ``problem`` set."""
         if self.connection is None:
