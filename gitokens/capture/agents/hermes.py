@@ -97,6 +97,18 @@ class Hermes(Agent):
             profiles = []
         return [path for path in (root / STORE, *profiles) if path.is_file()]
 
+    def watch(self, env: Mapping[str, str] | None = None) -> list[tuple[Path, bool]]:
+        """Each store and its write-ahead log, whether there yet or not, and the profiles folder for a new
+        profile; not all of the folder, which holds Hermes' own install, its logs and caches."""
+        (root,) = self.roots(env)
+        try:
+            profiles = sorted(p for p in (root / "profiles").iterdir() if p.is_dir())
+        except OSError:
+            profiles = []
+        stores = [root / STORE, *(profile / STORE for profile in profiles)]
+        watched = [(Path(f"{store}{end}"), False) for store in stores for end in ("", "-wal")]
+        return [*watched, (root / "profiles", False)]
+
     def read(self, path: Path, position: Position | None = None) -> Reading:
         with Database(path) as db:
             sessions = db.columns("sessions")
