@@ -428,7 +428,7 @@ def test_usage_from_another_repository_or_nested_one_is_left_out(world: World) -
 
 def test_show_and_report_list_captured_records(world: World) -> None:
     run("capture", "--all-history")
-    out = run("show", world.c3).output
+    out = run("show", "--wide", world.c3).output
     assert "5 record(s)" in out and "claude-code" in out and "codex" in out
     assert "claude-sonnet-4-5-20250929" in run("report", "--format", "csv").output
 
