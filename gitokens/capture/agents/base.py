@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from gitokens.capture.model import EARLIEST, Message, digester
+from gitokens.capture.model import EARLIEST, Message, digester, started
 
 MAX_LINE = 8 << 20  # a line past this is no agent's usage record
 MAX_JSON = 64 << 20  # a whole-file JSON log past this is not read
@@ -294,6 +294,11 @@ def key_digest(source: str) -> Callable[[str], bytes]:
     if digest is None:
         digest = _DIGESTS[source] = digester(source + "\0")
     return digest
+
+
+def key_start(source: str, text: str) -> Any:
+    """The hash of ``source``'s keys whose text starts with ``text``, that far (see ``started``)."""
+    return started(source + "\0" + text)
 
 
 def plain_text(parts: tuple[Any, ...]) -> str | None:

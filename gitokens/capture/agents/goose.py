@@ -49,6 +49,7 @@ from gitokens.capture.agents.base import (
     home_of,
     key_digest,
     key_of,
+    key_start,
     loads,
     setting,
     text,
@@ -209,20 +210,19 @@ def _calls(db: Database, reading: Reading, rows: list[tuple[Any, ...]], joined: 
     Goose writes (integer seconds, integer counts) is taken without the general conversions. False (and
     nothing read) when a row names a session id the join did not pair (a collation that SQLite's
     ``DISTINCT`` and Python's equality disagree on)."""
-    own: dict[Any, tuple[str | None, str | None, str | None, str | None, Any]] = {}
+    own: dict[Any, tuple[Any, str | None, str | None, str | None, Any]] = {}
     for session, (cwd, provider, config) in joined.items():
-        if type(session) is str:
-            prefix: str | None = '["ledger",' + encode_basestring_ascii(session) + ","
-        else:
-            prefix = None  # written by ``key_of`` row by row (a number's text is the row's own, 1 or 1.0)
-        own[session] = (prefix, text(session), text(cwd), text(provider), config)
+        # a text id's keys: the hash of their text up to the row id, fed the id's digits and "]" row by row
+        # (the bytes of ``ledger_key``'s text); another type's, ``key_of`` row by row (1 and 1.0 differ)
+        start = (
+            key_start(SOURCE, '["ledger",' + encode_basestring_ascii(session) + ",") if type(session) is str else None
+        )
+        own[session] = (start, text(session), text(cwd), text(provider), config)
     models: dict[Any, str | None] = {}
     calls: list[AgentCall] = []
     append, malformed = calls.append, []
     latest = min(1e11, time.time() + 86_400)  # a whole second up to this is its own ``epoch_of``
-    last = reading.position["id"]
     for rid, session, created, model, inp, out, read, write, spent in rows:
-        last = rid
         if type(created) is int and EARLIEST <= created <= latest:
             when: float | None = float(created)
         else:
@@ -231,7 +231,7 @@ def _calls(db: Database, reading: Reading, rows: list[tuple[Any, ...]], joined: 
                 malformed.append(f"{db.path}:usage_ledger id {rid}")
                 continue
         try:
-            prefix, name, cwd, provider, config = own[session]
+            start, name, cwd, provider, config = own[session]
         except KeyError:
             return False
         if type(model) is not str or not model:
@@ -239,10 +239,14 @@ def _calls(db: Database, reading: Reading, rows: list[tuple[Any, ...]], joined: 
         read = read if type(read) is int and 0 <= read <= MAX_COUNT else count(read)
         write = write if type(write) is int and 0 <= write <= MAX_COUNT else count(write)
         inp = (inp if type(inp) is int and 0 <= inp <= MAX_COUNT else count(inp)) - read - write
+        if start is not None and type(rid) is int:
+            state = start.copy()
+            state.update(b"%d]" % rid)
+            key = state.digest()
+        else:
+            key = key_of(SOURCE, "ledger", session, rid)
         values = (
-            _DIGEST(prefix + int.__repr__(rid) + "]")
-            if prefix is not None and type(rid) is int
-            else key_of(SOURCE, "ledger", session, rid),
+            key,
             when,
             SOURCE,
             name,
@@ -258,6 +262,7 @@ def _calls(db: Database, reading: Reading, rows: list[tuple[Any, ...]], joined: 
             None if spent is None else cost(spent),
         )
         append(MAKE(AgentCall, values))
+    last = rows[-1][0] if rows else reading.position["id"]
     reading.calls, reading.malformed = calls, malformed
     reading.position["id"] = last
     return True
