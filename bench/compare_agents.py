@@ -237,15 +237,17 @@ def _time_floor(agent: str, home: str) -> None:
 
 
 def _droid_bytes(root: str) -> list[bytes]:
-    """Every ``*.settings.json`` under ``root`` (two folders down) and its transcript, read whole."""
+    """Every ``*.settings.json`` under ``root`` (two folders down) and its transcript, read whole with the
+    fewest system calls (open, fstat, read)."""
     read: list[bytes] = []
     for entry in os.scandir(root):
         if entry.is_dir(follow_symlinks=False):
             read += _droid_bytes(entry.path)
         elif entry.name.endswith(".settings.json"):
             for name in (entry.path, entry.path[: -len(".settings.json")] + ".jsonl"):
-                with open(name, "rb") as handle:
-                    read.append(handle.read())
+                handle = os.open(name, os.O_RDONLY)
+                read.append(os.read(handle, os.fstat(handle).st_size + 1))
+                os.close(handle)
     return read
 
 

@@ -75,8 +75,8 @@ class Droid(Agent):
         reading = Reading(position={**now, "totals": before})
         if not moved:
             return reading
-        folder, name = os.path.split(os.fspath(path))
-        data = read_file(os.path.join(folder, name), MAX_JSON)
+        name = os.fspath(path)
+        data = read_file(name, MAX_JSON)
         settings = loads(data) if data is not None else None
         usage = settings.get("tokenUsage") if isinstance(settings, dict) else None
         if not isinstance(usage, dict):
@@ -91,8 +91,10 @@ class Droid(Agent):
         if not any(grown) or min(grown) < 0:
             return reading
         assert isinstance(settings, dict)
-        session = name[: -len(SUFFIX)]
-        cwd, last = _transcript(os.path.join(folder, session + ".jsonl"))
+        session = path.name[: -len(SUFFIX)]
+        cwd, last = _transcript(
+            name[: -len(SUFFIX)] + ".jsonl" if name.endswith(SUFFIX) else os.fspath(path.with_name(session + ".jsonl"))
+        )
         when = last or epoch_of(now["mtime_ns"] / 1e9) or 0.0
         reading.calls.append(
             MAKE(
