@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from gitokens.capture.model import EARLIEST, Message, digester
+from gitokens.capture.model import EARLIEST, Message, digester, started
 
 MAX_LINE = 8 << 20  # a line past this is no agent's usage record
 MAX_JSON = 64 << 20  # a whole-file JSON log past this is not read
@@ -185,14 +185,16 @@ def xdg_data(env: Mapping[str, str], home: Path) -> Path:
 def walk(root: Path, accept: Any, depth: int = 6) -> list[Path]:
     """The files under ``root`` (at most ``depth`` folders down) whose name ``accept`` takes, sorted as paths
     sort (part by part). The folders are walked as strings: a path is made only for a file taken."""
-    found = _walk(str(root), accept, depth)
-    return [Path(name) for name in sorted(found, key=_parts)]
+    return [Path(name) for name in _walk(str(root), accept, depth)]
 
 
 def _walk(root: str, accept: Any, depth: int) -> list[str]:
+    """The files taken under ``root`` in the order their paths sort part by part: each folder's entries sorted
+    by name, a folder's files in its place among them (sorting whole paths by their parts compares the
+    same parts, after the long prefix they all share)."""
     found: list[str] = []
     try:
-        entries = list(os.scandir(root))
+        entries = sorted(os.scandir(root), key=_name)
     except OSError:
         return found
     for entry in entries:
@@ -207,9 +209,33 @@ def _walk(root: str, accept: Any, depth: int) -> list[str]:
     return found
 
 
-def _parts(name: str) -> list[str]:
-    """What paths sort by: their parts (``a/b`` before ``a-b``, unlike their strings)."""
-    return name.split(os.sep)
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def read_file(name: str, limit: int) -> bytes | None:
+    """The bytes of a file (``Path.read_bytes`` of it), or None when it is larger than ``limit`` or cannot
+    be read: one open, one ``fstat`` and (for a file that does not grow meanwhile) one read, the fewest
+    system calls a reader of thousands of small files can make."""
+    try:
+        handle = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        size = os.fstat(handle).st_size
+        if size > limit:
+            return None
+        data = os.read(handle, size + 1)
+        if len(data) <= size:
+            return data
+        chunks = [data]
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
 
 
 def count(value: Any) -> int:
@@ -276,6 +302,11 @@ def key_digest(source: str) -> Callable[[str], bytes]:
     if digest is None:
         digest = _DIGESTS[source] = digester(source + "\0")
     return digest
+
+
+def key_start(source: str, text: str) -> Any:
+    """The hash of ``source``'s keys whose text starts with ``text``, that far (see ``started``)."""
+    return started(source + "\0" + text)
 
 
 def plain_text(parts: tuple[Any, ...]) -> str | None:
