@@ -27,10 +27,10 @@ from gitokens.capture import attribute, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
 from gitokens.capture.summary import AgentSummary
-from gitokens.capture.tiers import Tiers
 
 if TYPE_CHECKING:
     from gitokens.capture.claude import Candidate
+    from gitokens.capture.tiers import Tiers
     from gitokens.capture.worker import Worker
 
 Progress = Callable[[int, int], None]
@@ -137,13 +137,10 @@ def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Readi
     jobs += [("codex", p, current.files.get(str(p)), rescan) for p in listed.codex]
     jobs += [(agent, p, current.places.get(str(p)), rescan) for agent, paths in listed.others.items() for p in paths]
     reading = Reading(jobs, total)
-    if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
-        import multiprocessing  # here: a small capture starts no process
+    if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
+        from gitokens.capture.worker import Worker  # here: a small capture starts no process
 
-        if "fork" in multiprocessing.get_all_start_methods():
-            from gitokens.capture.worker import Worker
-
-            reading.worker = Worker(jobs, _parse_job, _place, _pack, _unpack)
+        reading.worker = Worker(jobs, _parse_job, _place, _pack, _unpack)
     return reading
 
 

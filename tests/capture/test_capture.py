@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -484,7 +485,7 @@ def test_a_worker_started_before_the_repository_is_opened_gives_the_same_records
     with capture.start(repo.common_dir, dry_run=True, all_history=True) as started:
         assert started.reading.worker is not None
         result = capture.run(repo, dry_run=True, all_history=True, started=started)
-    assert not started.reading.worker.process.is_alive()
+    assert not started.reading.worker.running
     direct = capture.run(repo, dry_run=True, all_history=True)
     assert [r.to_dict() for r in result.records] == [r.to_dict() for r in direct.records]
     assert {r.commit for r in result.records} == set(expected(world))
@@ -495,7 +496,7 @@ def test_a_start_for_other_options_is_closed_and_made_again(world: World, monkey
     repo = open_repo(world.repo)
     started = capture.start(repo.common_dir, dry_run=True, all_history=False)
     result = capture.run(repo, all_history=True, started=started)  # writes: not what was started
-    assert started.reading.worker is not None and not started.reading.worker.process.is_alive()
+    assert started.reading.worker is not None and not started.reading.worker.running
     assert not result.dry_run and result.records
     assert captured(world.repo) == expected(world)
 
@@ -507,10 +508,25 @@ def test_a_start_closed_unused_ends_its_worker(world: World, monkeypatch: pytest
     worker = started.reading.worker
     assert worker is not None
     started.close()
-    assert not worker.process.is_alive()
+    assert not worker.running
     assert capture.state.load(open_repo(world.repo)).files == {}  # nothing saved
     run("capture", "--all-history")  # and the lock was released
     assert captured(world.repo) == expected(world)
+
+
+def test_a_worker_killed_loses_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is killed while it holds the lock on the next file to take: the capture does not wait for
+    it, parses what it did not send, and writes the same records."""
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    repo = open_repo(world.repo)
+    with capture.start(repo.common_dir, all_history=True) as started:
+        worker = started.reading.worker
+        assert worker is not None
+        os.read(worker.claims.taken, 1)  # the lock, as the worker would hold it
+        os.kill(worker.pid, signal.SIGKILL)
+        result = capture.run(repo, all_history=True, started=started)
+    assert worker.status is not None and os.WTERMSIG(worker.status) == signal.SIGKILL
+    assert result.records and captured(world.repo) == expected(world)
 
 
 def test_the_capture_command_starts_before_pygit2_is_loaded() -> None:
