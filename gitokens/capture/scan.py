@@ -254,16 +254,17 @@ def _take(
 def _place(parsed: Parsed, context: Context) -> Placed:
     """Where each call of one file goes, and the groups of those that go to a commit."""
     root_of, find, heads, floor = context.inside.root, context.chains.find, context.heads.find, context.floor
-    thresholds: dict[tuple[str, str | None], list[int]] = {}  # a model's price tiers, looked up once per file
+    roots = context.inside.cache  # the work trees' cache asked first: most calls hit it
+    thresholds: dict[tuple[str, str, str | None], list[int]] = {}  # price tiers by model, source and provider
     index: list[tuple[int, int | None, tuple[int, ...], int]] = []
     slots: dict[GroupKey, int] = {}
-    groups: dict[GroupKey, Group] = {}
+    members: list[list[Message]] = []  # per slot, its group's calls (added up once all are placed)
     messages: list[Message] = []
     last: tuple[Any, ...] = ()  # where the last group's calls went: a turn's calls mostly go together
     for message, cwd, own, other, marks in parsed.candidates:
         messages.append(message)
         branch, epoch = message.branch, message.epoch
-        root = root_of(cwd)
+        root = roots[cwd] if cwd in roots else root_of(cwd)
         if root is None:
             index.append((own, other, marks, ELSEWHERE if cwd is not None else NOWHERE))
             continue
@@ -275,15 +276,16 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         if model is None:
             tier = 0
         else:
-            seller = (model, attribute.PROVIDERS.get(message.source) or message.provider)
+            seller = (model, message.source, message.provider)
             starts = thresholds.get(seller)
             if starts is None:
-                starts = thresholds[seller] = context.tiers.starts(*seller)
+                provider = attribute.PROVIDERS.get(message.source) or message.provider
+                starts = thresholds[seller] = context.tiers.starts(model, provider)
             tier = bisect_left(starts, message[7] + message[9] + message[10]) if starts else 0  # the prompt
         place = (branch, root if branch is None else None, message[4:6], hour, tier)
         if last and place == last[0] and last[1] <= epoch < last[2]:
             slot = last[4]
-            attribute.add(groups, last[3], message)
+            members[slot].append(message)
         elif (found := find(branch, epoch) if branch is not None else heads(root, epoch)) is None:
             slot = WAITING
             last = ()
@@ -293,7 +295,9 @@ def _place(parsed: Parsed, context: Context) -> Placed:
             commit, low, high = found
             key = (commit, message.source, message.session, message.model, branch, hour, tier)
             slot = slots.setdefault(key, len(slots))
-            attribute.add(groups, key, message)
+            if slot == len(members):
+                members.append([])
+            members[slot].append(message)
             last = (place, low, high, key, slot)
         index.append((own, other, marks, slot))
     keys = list(slots)
@@ -306,7 +310,7 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         parsed.copies,
         index,
         keys,
-        [groups[key] for key in keys],
+        [attribute.group_of(calls) for calls in members],
         messages,
         parsed.edges,
         parsed.warnings,
