@@ -71,8 +71,6 @@ def _start_capture(args: list[str]) -> Start | GitTokensError | None:
     ``--recapture``), in a repository; None for anything else, which the command then does as ever."""
     if args[:1] != ["capture"] or "_GIT_TOKENS_COMPLETE" in os.environ:
         return None
-    from gitokens import capture
-
     flags = {"--dry-run": False, "--all-history": False, "--recapture": False}
     named: list[str] = []
     rest = iter(args[1:])
@@ -81,21 +79,26 @@ def _start_capture(args: list[str]) -> Start | GitTokensError | None:
             flags[arg] = True
         elif arg == "--agent" or arg.startswith("--agent="):
             name = next(rest, None) if arg == "--agent" else arg[len("--agent=") :]
-            if name is None or (name not in capture.AGENTS and name != "all"):
+            if name is None:
                 return None
             named.append(name)
         else:
             return None
-    agents = capture.AGENTS if not named or "all" in named else tuple(a for a in capture.AGENTS if a in named)
-    options = capture.Options(agents, flags["--dry-run"], flags["--all-history"], None, flags["--recapture"])
     from pathlib import Path
 
-    from gitokens.errors import GitTokensError
     from gitokens.git import command
 
-    common_dir = command.common_dir(Path.cwd())
+    asked = command.asking_common_dir(Path.cwd())  # git answers while the capture's modules load
+    from gitokens import capture
+    from gitokens.errors import GitTokensError
+
+    common_dir = asked()
+    if common_dir is None or any(name not in capture.AGENTS and name != "all" for name in named):
+        return None
+    agents = capture.AGENTS if not named or "all" in named else tuple(a for a in capture.AGENTS if a in named)
+    options = capture.Options(agents, flags["--dry-run"], flags["--all-history"], None, flags["--recapture"])
     try:
-        return capture.start(common_dir, options) if common_dir is not None else None
+        return capture.start(common_dir, options)
     except GitTokensError as exc:  # for the command to raise, as click shows errors
         return exc
 

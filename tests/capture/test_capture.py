@@ -529,6 +529,42 @@ def test_a_worker_killed_loses_nothing(world: World, monkeypatch: pytest.MonkeyP
     assert result.records and captured(world.repo) == expected(world)
 
 
+_EARLY = """
+import os, sys
+import gitokens.capture.scan
+gitokens.capture.scan.PARALLEL_BYTES = 0
+forking = os.fork
+def fork():
+    print("click loaded at the fork:", "click" in sys.modules)
+    return forking()
+os.fork = fork
+from gitokens.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--all-history"], ["--all-history", "--agent=all"], ["--agent", "claude", "--all-history", "--agent=codex"]],
+)
+def test_the_command_forks_its_worker_before_loading_click(world: World, args: list[str]) -> None:
+    """``main`` starts a capture with plain options before click loads; the command takes it, and the records
+    are the ones the command makes when it starts the capture itself."""
+    argv = [sys.executable, "-c", _EARLY, "capture", *args]
+    done = subprocess.run(argv, cwd=world.repo, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[0] == "click loaded at the fork: False"
+    assert "wrote " in done.stdout.splitlines()[-1]
+    assert captured(world.repo) == expected(world)
+
+
+def test_options_main_does_not_read_are_left_to_click(world: World) -> None:
+    """An option the early start does not know (here --since) leaves the start to the command."""
+    argv = [sys.executable, "-c", _EARLY, "capture", "--since", "2000-01-01"]
+    done = subprocess.run(argv, cwd=world.repo, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[0] == "click loaded at the fork: True"
+    assert captured(world.repo) == expected(world)
+
+
 def test_the_capture_command_starts_before_pygit2_is_loaded() -> None:
     """What the command needs before its worker forks must not load pygit2 (it would fork later)."""
     code = "import sys, gitokens.cli, gitokens.cli.capture, gitokens.capture; print('pygit2' in sys.modules)"
