@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gitokens.capture.scan import Context, Job, Parsed, Placed
 
 _HEADER = 8  # a frame's length, before its pickle
+_ENDING: list[int] = []  # workers that sent everything and were left to end on their own, not yet reaped
 _WAIT = 0.1  # seconds between looks at whether the other process is still there, while waiting for the claim
 
 
@@ -69,6 +70,12 @@ class Worker:
         os.close(sender)
         os.close(contexts)
         self.status: int | None = None
+        self.sent = False  # every result came
+        for pid in _ENDING[:]:  # earlier workers that were ending on their own
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            _ENDING.remove(pid)
 
     @property
     def running(self) -> bool:
@@ -100,17 +107,24 @@ class Worker:
                     alive = _receive(self.receiver, ready)  # everything is claimed: wait for the worker's files
             result = ready.pop(index)
             yield self.unpack(result) if type(result) is tuple else result
+        self.sent = True
 
     def _placed(self, job: Job, context: Context) -> Placed | None:
         parsed = self.parse(job)
         return None if parsed is None else self.place(parsed, context)
 
     def close(self) -> None:
+        """End the worker: one that sent every file is ending on its own and is not waited for (freeing its
+        memory takes the system a few milliseconds: the next worker reaps it, or the end of this process);
+        one that is still at work is stopped and waited for."""
         for fd in (self.receiver, self.context):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.claims.close()
         if self.running:
+            if self.sent:
+                _ENDING.append(self.pid)
+                return
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGTERM)
         if self.status is None:
