@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gitokens.cli.app import write_file as write_file
     from gitokens.errors import GitTokensError
 
+COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"  # set by a shell asking for completions (click's protocol)
 _started: Start | GitTokensError | None = None  # the capture ``main`` started (or its error), until taken
 
 
@@ -69,7 +70,7 @@ def _start_capture(args: list[str]) -> Start | GitTokensError | None:
     """``capture``'s start (``capture.start``), when ``args`` are ``capture`` and options that click is sure
     to read as they are read here (``--agent`` with known names, ``--dry-run``, ``--all-history``,
     ``--recapture``), in a repository; None for anything else, which the command then does as ever."""
-    if args[:1] != ["capture"] or "_GIT_TOKENS_COMPLETE" in os.environ:
+    if args[:1] != ["capture"] or COMPLETE_VAR in os.environ:
         return None
     flags = {"--dry-run": False, "--all-history": False, "--recapture": False}
     named: list[str] = []

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from gitokens import __version__, fmt
+from gitokens.cli import COMPLETE_VAR
 from gitokens.errors import GitTokensError, UsageError
 
 if TYPE_CHECKING:
@@ -143,9 +144,6 @@ def complete_branches(ctx: click.Context, param: click.Parameter, incomplete: st
 def complete_revs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion for a revision (REV, COMMIT, A..B): branch and tag names."""
     return _ref_completions(incomplete, tags=True)
-
-
-COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
