@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from gitokens.capture import Start
     from gitokens.cli.app import COUNT as COUNT
+    from gitokens.cli.app import WIDE_HELP as WIDE_HELP
     from gitokens.cli.app import cli as cli
     from gitokens.cli.app import complete_branches as complete_branches
     from gitokens.cli.app import complete_revs as complete_revs
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from gitokens.cli.app import echo as echo
     from gitokens.cli.app import echo_outcome as echo_outcome
     from gitokens.cli.app import load_ledger as load_ledger
+    from gitokens.cli.app import terminal_width as terminal_width
     from gitokens.cli.app import warn_invalid as warn_invalid
     from gitokens.cli.app import write_file as write_file
     from gitokens.errors import GitTokensError

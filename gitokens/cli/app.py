@@ -206,6 +206,16 @@ def write_file(path: str, text: str, *, newline: str | None = None) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint) from None
 
 
+WIDE_HELP = "Text: keep every column whole, however wide (default: fit COLUMNS, else the terminal, else 80)."
+
+
+def terminal_width() -> int:
+    """The width text is fitted to: ``COLUMNS``, else the terminal's, else 80 (a pipe, a file)."""
+    import shutil
+
+    return max(shutil.get_terminal_size((80, 24)).columns, 20)
+
+
 def dump_json(data: Any) -> None:
     # Indented for a person; compact for a pipe (json's indenting encoder is the slow pure-Python one).
     indent = 2 if sys.stdout.isatty() else None

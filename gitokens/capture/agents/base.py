@@ -144,6 +144,14 @@ class Agent:
         """The agent's log files or databases, in the order they are best read."""
         raise NotImplementedError
 
+    def watch(self, env: Mapping[str, str] | None = None) -> list[tuple[Path, bool]]:
+        """What the post-commit hook and a capture with nothing new look at for a change, after the environment
+        variables: each path, and whether it is looked through all the way down (a folder of logs) or by itself
+        (a store, which counts once it appears, or a folder whose entries only matter: one added changes it).
+        The roots, all the way down; an agent whose folder holds much besides its usage (its install, caches,
+        an old store) names its stores, so that a commit does not walk all of that."""
+        return [(root, True) for root in self.roots(env)]
+
     def restart(self, position: Position | None) -> Position | None:
         """The position to read a log from its start with (``--all-history``, ``--since``): nothing, but for
         the ``snapshot`` of totals already counted."""
@@ -455,6 +463,16 @@ class Database:
             self.fail(error)
             return set()
         return {str(row[0]) for row in rows}
+
+    def begin(self) -> None:
+        """Start a read transaction: the queries that follow all see the store as it was at the first of them,
+        so totals an agent writes to two tables in one transaction are read as one state."""
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute("BEGIN")
+        except sqlite3.Error as error:
+            self.fail(error)
 
     def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
         """The rows of a query; on an error (locked, corrupt) no more rows and ``problem`` set."""

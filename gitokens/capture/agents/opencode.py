@@ -86,6 +86,15 @@ class OpenCode(Agent):
         chosen = self.chosen(env)
         return [chosen.parent if chosen is not None else self.folder(env)]  # the folder: it holds the -wal too
 
+    def watch(self, env: Mapping[str, str] | None = None) -> list[tuple[Path, bool]]:
+        """The stores and their write-ahead logs, and the folder for a store that appears (a new channel's):
+        the folder also holds the old JSON tree and the snapshots' git objects, many files a commit need not
+        walk."""
+        chosen = self.chosen(env)
+        stores = [chosen] if chosen is not None else self.logs(env)
+        folder = chosen.parent if chosen is not None else self.folder(env)
+        return [(folder, False), *((Path(f"{store}{end}"), False) for store in stores for end in ("", "-wal"))]
+
     def chosen(self, env: Mapping[str, str] | None) -> Path | None:
         """The store the variable names, if it names one."""
         env, _ = home_of(env)
