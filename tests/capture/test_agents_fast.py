@@ -26,6 +26,7 @@ from agentlogs_more import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gitokens.capture import attribute
 from gitokens.capture.agents import gemini, goose, opencode
 from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, plain_text, read_jsonl, walk
 from gitokens.capture.agents.goose import ledger_key
@@ -445,3 +446,31 @@ def test_a_gemini_message_as_the_cli_writes_it_takes_the_typed_path() -> None:
 def test_a_gemini_key_is_key_of(session: str | None, mid: str) -> None:
     gemini._KEYS.clear()
     assert gemini._key(session, mid) == key_of(gemini.SOURCE, session, mid)
+
+
+_MESSAGES = st.lists(
+    st.builds(
+        lambda key, epoch, ts, tokens, cost, write_1h, provider: Message(
+            key, epoch, ts, "codex", "S", "m", "main", *tokens, cost, write_1h, None, provider
+        ),
+        st.binary(min_size=16, max_size=16),
+        st.sampled_from([T0, T0 + 0.5, T0 + 1.0]),  # ties, so that the key and then the time string decide
+        st.sampled_from(["2025-01-01T00:00:00Z", "2025-01-01T00:00:00.000Z"]),
+        st.tuples(*[st.integers(0, 10**9)] * 5),
+        st.one_of(st.none(), st.floats(0, 10, allow_nan=False)),
+        st.integers(0, 1000),
+        st.one_of(st.none(), st.sampled_from(["openai", "azure"])),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@SETTINGS
+@given(_MESSAGES)
+def test_a_group_added_up_column_by_column_is_the_group_added_up_one_by_one(messages: list[Message]) -> None:
+    groups: dict[Any, list[Any]] = {}
+    for message in messages:
+        attribute.add(groups, ("c", "codex", "S", "m", "main", 0, 0), message)
+    [one_by_one] = groups.values()
+    assert attribute.group_of(messages) == one_by_one
