@@ -289,7 +289,7 @@ def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
     if not plain:
         return digest(_key_text(parts))
     try:
-        text = "[" + ",".join([_PLAIN[type(part)](part) for part in parts]) + "]"
+        text = "[" + ",".join([PLAIN[type(part)](part) for part in parts]) + "]"
     except KeyError:  # a float, a bool, a list or a dict among the parts: the encoder writes them
         text = _blob_text(parts) if any(isinstance(part, _BLOBS) for part in parts) else _key_text(parts)
     return digest(text)
@@ -297,7 +297,7 @@ def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
 
 def key_digest(source: str) -> Callable[[str], bytes]:
     """What ``key_of`` hashes the text of ``source``'s keys with, for a reader that writes that text itself
-    (the same text: see ``_PLAIN``)."""
+    (the same text: see ``PLAIN``)."""
     digest = _DIGESTS.get(source)
     if digest is None:
         digest = _DIGESTS[source] = digester(source + "\0")
@@ -313,7 +313,7 @@ def plain_text(parts: tuple[Any, ...]) -> str | None:
     """The parts' text between a key's brackets as ``key_of`` writes it, when each is a string, an int, None,
     a bool or a float (for a reader that writes the rest of a key's text itself); None otherwise."""
     try:
-        return ",".join([_PLAIN[type(part)](part) for part in parts])
+        return ",".join([PLAIN[type(part)](part) for part in parts])
     except KeyError:
         return None
 
@@ -328,7 +328,7 @@ def _float(value: float) -> str:
 
 
 _DIGESTS: dict[str, Callable[[str], bytes]] = {}
-_PLAIN: dict[type, Callable[[Any], str]] = {
+PLAIN: dict[type, Callable[[Any], str]] = {
     str: encode_basestring_ascii,
     int: int.__repr__,
     type(None): lambda _: "null",
@@ -507,12 +507,18 @@ class Database:
 
     def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
         """The rows of a query; on an error (locked, corrupt) no more rows and ``problem`` set."""
+        for batch in self.batches(sql, parameters):
+            yield from batch
+
+    def batches(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a query a thousand at a time (for a reader that takes them in bulk); on an error no more
+        rows (not those of the batch being fetched either) and ``problem`` set."""
         if self.connection is None:
             return
         try:
             cursor = self.connection.execute(sql, parameters)
             while batch := cursor.fetchmany(1000):
-                yield from batch
+                yield batch
         except sqlite3.Error as error:
             self.fail(error)
 
