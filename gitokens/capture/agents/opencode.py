@@ -183,7 +183,7 @@ def _steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, where: str
 def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[[str], bytes]) -> AgentCall | None:
     """``plain_step`` of a step as OpenCode writes it, with less work; None for any other part, left to
     ``plain_step`` (data that is not text, a part that is not a step, tokens of another shape, a snapshot or a
-    message's field that is not a plain JSON value, a cost that is not a float from 0 to 1e6, no part time).
+    message's field that is not a plain JSON value, a cost that is not a number from 0 to 1e6, no part time).
 
     Its tokens are decoded as counts (``_Tokens``), the key's text of its message's fields is written once per
     message (``_remember``), and the rest of the key's text and the call's numbers are taken straight from the
@@ -197,12 +197,12 @@ def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[
     except (msgspec.MsgspecError, RecursionError):
         return None
     tokens, snapshot, spent = part.tokens, part.snapshot, part.cost
-    snap = PLAIN.get(type(snapshot))
+    snap, number = PLAIN.get(type(snapshot)), type(spent)
     if (
         part.type != "step-finish"
         or tokens is None
         or snap is None
-        or type(spent) is not float
+        or (number is not float and number is not int)
         or not 0 <= spent < 1e6
         or type(created) is not int
         or created <= 1e11
@@ -220,7 +220,7 @@ def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[
     read, write = cache.read, cache.write
     key = digest(
         f'[{head},{snap(snapshot)},{{"cache":{{"read":{read},"write":{write}}},"input":{inp},"output":{out},'
-        f'"reasoning":{reasoning},"total":{total}}},{float.__repr__(spent)}]'
+        f'"reasoning":{reasoning},"total":{total}}},{number.__repr__(spent)}]'
     )
     inp = inp if 0 <= inp <= MAX_COUNT else 0
     out = out if 0 <= out <= MAX_COUNT else 0
@@ -242,7 +242,7 @@ def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[
         read,
         write,
         min(reasoning, out) if inside else reasoning,
-        spent if spent > 0 else None,
+        float(spent) if spent > 0 else None,
     )
     return MAKE(AgentCall, values)
 
