@@ -220,7 +220,7 @@ def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[
     read, write = cache.read, cache.write
     key = digest(
         f'[{head},{snap(snapshot)},{{"cache":{{"read":{read},"write":{write}}},"input":{inp},"output":{out},'
-        f'"reasoning":{reasoning},"total":{total}}},{number.__repr__(spent)}]'
+        f'"reasoning":{reasoning},"total":{total}}},{spent!r}]'
     )
     inp = inp if 0 <= inp <= MAX_COUNT else 0
     out = out if 0 <= out <= MAX_COUNT else 0
