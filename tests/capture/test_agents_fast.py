@@ -610,14 +610,17 @@ def test_an_opencode_store_reads_as_its_plain_reading(rows: list[tuple[Any, ...]
 
 def test_a_step_as_opencode_writes_it_takes_the_typed_path() -> None:
     """A step of OpenCode's shape, its cost a float or (JavaScript writes a whole number so) an int, is read by
-    ``_typed``, as ``plain_step`` reads it."""
+    ``_typed``, as ``plain_step`` reads it; one with a count out of range is left to ``plain_step``."""
     message = json.dumps({"time": {"created": MS}, "modelID": "m", "providerID": "p", "path": {"cwd": "/w"}})
-    over = {"total": 10**12 + 1, "input": 0, "output": 0, "reasoning": 5, "cache": {"read": 0, "write": 0}}
-    for spent, tokens in ((0.25, STEP["tokens"]), (0, STEP["tokens"]), (2, STEP["tokens"]), (0.5, over)):
-        data = json.dumps({**STEP, "cost": spent, "tokens": tokens})
-        row = (1, MS, data, message, "ses_1", "/w")
+    for spent in (0.25, 0, 2):
+        row = (1, MS, json.dumps({**STEP, "cost": spent}), message, "ses_1", "/w")
         memo: list[Any] = [None, opencode._Message(), None, None, None, None]
         typed = opencode._typed(row, memo, "opencode", key_digest("opencode"))
         assert typed is not None and typed == opencode.plain_step(row, memo, "opencode")
-        assert typed.cost_usd == (float(spent) or None) and typed.cwd == "/w"
-        assert typed.input_tokens == (10 if tokens is STEP["tokens"] else 0)
+        assert typed.cost_usd == (float(spent) or None) and typed.cwd == "/w" and typed.input_tokens == 10
+    over = {"total": 10**12 + 1, "input": 0, "output": 0, "reasoning": 5, "cache": {"read": 0, "write": 0}}
+    row = (1, MS, json.dumps({**STEP, "tokens": over}), message, "ses_1", "/w")
+    memo = [None, opencode._Message(), None, None, None, None]
+    assert opencode._typed(row, memo, "opencode", key_digest("opencode")) is None
+    plain = opencode.plain_step(row, memo, "opencode")
+    assert plain is not None and (plain.output_tokens, plain.reasoning_tokens) == (0, 0)  # reasoning inside output

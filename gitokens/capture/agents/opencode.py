@@ -182,52 +182,45 @@ def _steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, where: str
 
 def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[[str], bytes]) -> AgentCall | None:
     """``plain_step`` of a step as OpenCode writes it, with less work; None for any other part, left to
-    ``plain_step`` (data that is not text, a part that is not a step, tokens of another shape, a snapshot or a
-    message's field that is not a plain JSON value, a cost that is not a number from 0 to 1e6, no part time).
+    ``plain_step`` (data that is not text, a part that is not a step, tokens of another shape or a count out of
+    range, a snapshot or a message's field that is not a plain JSON value, a cost that is not a number from 0
+    to 1e6, no part time).
 
     Its tokens are decoded as counts (``_Tokens``), the key's text of its message's fields is written once per
     message (``_remember``), and the rest of the key's text and the call's numbers are taken straight from the
     values, with no call per value. The message is taken where ``plain_step`` takes it: after the part's
     tokens are known to be there (so that ``memo`` changes as it would)."""
     _, created, data, message, session, directory = row
-    if type(data) is not str:
+    if type(data) is not str or type(created) is not int or created <= 1e11:
         return None
     try:
         part = _COUNTED(data)
     except (msgspec.MsgspecError, RecursionError):
         return None
     tokens, snapshot, spent = part.tokens, part.snapshot, part.cost
-    snap, number = PLAIN.get(type(snapshot)), type(spent)
-    if (
-        part.type != "step-finish"
-        or tokens is None
-        or snap is None
-        or (number is not float and number is not int)
-        or not 0 <= spent < 1e6
-        or type(created) is not int
-        or created <= 1e11
-    ):
+    if part.type != "step-finish" or tokens is None or not (type(spent) is float or type(spent) is int):
         return None
+    snap, cache = PLAIN.get(type(snapshot)), tokens.cache
+    inp, out, reasoning, read, write, total = (
+        tokens.input,
+        tokens.output,
+        tokens.reasoning,
+        cache.read,
+        cache.write,
+        tokens.total,
+    )
+    if snap is None or not 0 <= spent < 1e6 or not 0 <= inp | out | reasoning | read | write | total <= MAX_COUNT:
+        return None  # (every count is in range when the bits of all of them are)
     if message != memo[0]:
         _remember(memo, message)
-    head = memo[5]
-    if head is None:
+    head, when = memo[5], created / 1000
+    if head is None or not EARLIEST <= when <= now() + 86_400:
         return None
-    when = created / 1000
-    if not EARLIEST <= when <= now() + 86_400:
-        return None
-    inp, out, reasoning, total, cache = tokens.input, tokens.output, tokens.reasoning, tokens.total, tokens.cache
-    read, write = cache.read, cache.write
     key = digest(
         f'[{head},{snap(snapshot)},{{"cache":{{"read":{read},"write":{write}}},"input":{inp},"output":{out},'
         f'"reasoning":{reasoning},"total":{total}}},{spent!r}]'
     )
-    inp = inp if 0 <= inp <= MAX_COUNT else 0
-    out = out if 0 <= out <= MAX_COUNT else 0
-    reasoning = reasoning if 0 <= reasoning <= MAX_COUNT else 0
-    read = read if 0 <= read <= MAX_COUNT else 0
-    write = write if 0 <= write <= MAX_COUNT else 0
-    inside = reasoning > 0 and (total if 0 <= total <= MAX_COUNT else 0) == inp + out + read + write
+    inside = reasoning > 0 and total == inp + out + read + write
     values = (
         key,
         when,
@@ -241,8 +234,8 @@ def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[
         out if inside else out + reasoning,
         read,
         write,
-        min(reasoning, out) if inside else reasoning,
-        float(spent) if spent > 0 else None,
+        (reasoning if reasoning < out else out) if inside else reasoning,
+        float(spent) if spent else None,
     )
     return MAKE(AgentCall, values)
 
@@ -320,15 +313,17 @@ def _remember(memo: list[Any], data: Any) -> None:
     """Sets ``memo`` to a message's data, what its steps take from it (its times, model, provider and
     directory) and the key's text of its fields (None when one is not a plain JSON value): a message's steps
     come one after another, so it is decoded once for them all."""
-    times, model, provider, cwd = _fields(_message(data))
-    memo[:] = data, times, model, provider, cwd, plain_text((times.get("created"), provider, model))
-
-
-def _fields(message: _Message) -> tuple[dict[str, Any], str | None, str | None, str | None]:
-    """What a step takes from its message: its times, model, provider and directory."""
+    message = _message(data)
     times = message.time if isinstance(message.time, dict) else {}
-    path = message.path if isinstance(message.path, dict) else {}
-    return times, text(message.modelID), text(message.providerID), text(path.get("cwd"))
+    path, model, provider, created = message.path, message.modelID, message.providerID, times.get("created")
+    cwd = path.get("cwd") if isinstance(path, dict) else None
+    model = model if isinstance(model, str) and model else None
+    provider = provider if isinstance(provider, str) and provider else None
+    written = PLAIN.get(type(created))
+    head = (
+        None if written is None else f"{written(created)},{PLAIN[type(provider)](provider)},{PLAIN[type(model)](model)}"
+    )
+    memo[:] = data, times, model, provider, cwd if isinstance(cwd, str) and cwd else None, head
 
 
 class _Part(msgspec.Struct):
