@@ -28,7 +28,17 @@ from hypothesis import strategies as st
 
 from gitokens.capture import attribute
 from gitokens.capture.agents import gemini, goose, opencode
-from gitokens.capture.agents.base import AgentCall, iso_ms, key_digest, key_of, loads, plain_text, read_jsonl, walk
+from gitokens.capture.agents.base import (
+    AgentCall,
+    iso_ms,
+    key_digest,
+    key_of,
+    key_start,
+    loads,
+    plain_text,
+    read_jsonl,
+    walk,
+)
 from gitokens.capture.agents.goose import ledger_key
 from gitokens.capture.model import Message
 
@@ -615,12 +625,20 @@ def test_a_step_as_opencode_writes_it_takes_the_typed_path() -> None:
     for spent in (0.25, 0, 2):
         row = (1, MS, json.dumps({**STEP, "cost": spent}), message, "ses_1", "/w")
         memo: list[Any] = [None, opencode._Message(), None, None, None, None]
-        typed = opencode._typed(row, memo, "opencode", key_digest("opencode"))
+        typed = opencode._typed(row, memo, "opencode", key_start("opencode", ""))
         assert typed is not None and typed == opencode.plain_step(row, memo, "opencode")
         assert typed.cost_usd == (float(spent) or None) and typed.cwd == "/w" and typed.input_tokens == 10
     over = {"total": 10**12 + 1, "input": 0, "output": 0, "reasoning": 5, "cache": {"read": 0, "write": 0}}
     row = (1, MS, json.dumps({**STEP, "tokens": over}), message, "ses_1", "/w")
     memo = [None, opencode._Message(), None, None, None, None]
-    assert opencode._typed(row, memo, "opencode", key_digest("opencode")) is None
+    assert opencode._typed(row, memo, "opencode", key_start("opencode", "")) is None
     plain = opencode.plain_step(row, memo, "opencode")
     assert plain is not None and (plain.output_tokens, plain.reasoning_tokens) == (0, 0)  # reasoning inside output
+
+
+@SETTINGS
+@given(source=st.sampled_from(["opencode", "kilo", "caf\u00e9"]), written=st.text(st.characters(max_codepoint=127)))
+def test_a_key_hashed_from_key_start_is_key_digest_s(source: str, written: str) -> None:
+    hashed = key_start(source, "").copy()
+    hashed.update(written.encode())
+    assert hashed.digest() == key_digest(source)(written)

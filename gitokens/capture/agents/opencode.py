@@ -28,7 +28,7 @@ session/session.sql.ts``, ``message-v2.ts``, ``processor.ts``, ``session/index.t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from time import time as now
 from typing import Any
@@ -50,6 +50,7 @@ from gitokens.capture.agents.base import (
     home_of,
     key_digest,
     key_of,
+    key_start,
     loads,
     plain_text,
     text,
@@ -169,10 +170,10 @@ def _plain_steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, wher
 
 def _steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, where: str, reading: Reading) -> None:
     """``_plain_steps``, each part read by ``_typed`` where it can be (``plain_step`` otherwise)."""
-    calls, digest = reading.calls, key_digest(source)
+    calls, start = reading.calls, key_start(source, "")
     for row in rows:
         try:
-            call = _typed(row, memo, source, digest) or plain_step(row, memo, source)
+            call = _typed(row, memo, source, start) or plain_step(row, memo, source)
         except (ValueError, TypeError, KeyError, AttributeError):
             reading.malformed.append(f"{where}:part rowid {row[0]}")
             continue
@@ -180,7 +181,7 @@ def _steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, where: str
             calls.append(call)
 
 
-def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[[str], bytes]) -> AgentCall | None:
+def _typed(row: tuple[Any, ...], memo: list[Any], source: str, start: Any) -> AgentCall | None:
     """``plain_step`` of a step as OpenCode writes it, with less work; None for any other part, left to
     ``plain_step`` (data that is not text, a part that is not a step, tokens of another shape or a count out of
     range, a snapshot or a message's field that is not a plain JSON value, a cost that is not a number from 0
@@ -216,13 +217,14 @@ def _typed(row: tuple[Any, ...], memo: list[Any], source: str, digest: Callable[
     head, when = memo[5], created / 1000
     if head is None or not EARLIEST <= when <= now() + 86_400:
         return None
-    key = digest(
+    hashed = start.copy()  # key_digest(source) of the key's text (ASCII: the strings in it are escaped)
+    hashed.update(
         f'[{head},{snap(snapshot)},{{"cache":{{"read":{read},"write":{write}}},"input":{inp},"output":{out},'
-        f'"reasoning":{reasoning},"total":{total}}},{spent!r}]'
+        f'"reasoning":{reasoning},"total":{total}}},{spent!r}]'.encode()
     )
     inside = reasoning > 0 and total == inp + out + read + write
     values = (
-        key,
+        hashed.digest(),
         when,
         source,
         session if type(session) is str and session else None,
