@@ -10,8 +10,11 @@ alternating run by run:
 - ``ccusage codex daily --json --offline`` (``--ccusage PATH``, else
   ``bench/.work/ccusage/node_modules/.bin/ccusage``, else on PATH);
 
-and prints the run-by-run ratio and whether the two agree on the tokens. ``--profile`` adds a cProfile of
-the parse alone (``codex.parse`` over every file, in this process).
+and prints the run-by-run ratio and whether the two agree on the tokens. ``--baseline PYTHON`` adds the same
+capture with the gitokens installed for another interpreter (a virtualenv of an earlier commit) to every
+round, so that a change is measured against its baseline in the same run, and checks that both find the
+same records. ``--profile`` adds a cProfile of the parse alone (``codex.parse`` over every file, in this
+process).
 
 A rollout is shaped like the ones Codex writes: a ``session_meta`` carrying the instructions (tens of KiB),
 per turn a user ``response_item`` and ``event_msg``, a ``turn_context``, then per model call ``response_item``
@@ -42,7 +45,7 @@ from typing import Any
 
 from bench_capture import DAYS, START, ccusage_version, find_ccusage, make_repo
 from make_ledger import hermetic_env
-from timing import Timing, header, measure, measure_pair, pair_ratio_line, ratio_line
+from timing import Timing, header, measure, pair_ratio_line, ratio_line, run
 
 MODELS = (("gpt-5-codex", 60), ("gpt-5", 30), ("gpt-5.1-codex", 10))
 GENERATOR_VERSION = 2
@@ -54,9 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (default 5)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
+    parser.add_argument("--baseline", type=Path, metavar="PYTHON", help="also time the gitokens installed for PYTHON")
     parser.add_argument("--profile", action="store_true", help="add a cProfile of codex.parse over every file")
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / ".work")
     args = parser.parse_args(argv)
+    if args.baseline is not None:
+        args.baseline = args.baseline.absolute()  # not resolved: a virtualenv's python is a link out of it
 
     base = args.work_dir.resolve() / "capture-codex" / f"mb{args.mb}-seed{args.seed}-v{GENERATOR_VERSION}"
     home, repo = base / "home", base / "repo"
@@ -85,31 +91,44 @@ def main(argv: list[str] | None = None) -> int:
         "python -c 'import gitokens.cli'", [sys.executable, "-c", "import gitokens.cli"], env=env, cwd=repo, runs=3
     )
     ccusage = find_ccusage(args.ccusage, args.work_dir.resolve())
-    theirs = None
+    commands: list[tuple[str, str, list[str]]] = [("full", full_label, ours_argv)]
+    if args.baseline is not None:
+        base_argv = [str(args.baseline.parent / "git-tokens"), *ours_argv[1:]]
+        commands.append(("baseline", f"{full_label} (baseline)", base_argv))
     if ccusage is not None:
         label = f"ccusage codex daily --json --offline ({ccusage_version(ccusage, env, repo)})"
-        r["full"], r["ccusage"] = measure_pair(
-            (full_label, ours_argv),
-            (label, [str(ccusage), "codex", "daily", "--json", "--offline"]),
-            env=env,
-            cwd=repo,
-            runs=args.runs,
-        )
-        theirs = totals_of_ccusage(ccusage, env, repo)
+        commands.append(("ccusage", label, [str(ccusage), "codex", "daily", "--json", "--offline"]))
     else:
-        r["full"] = measure(full_label, ours_argv, env=env, cwd=repo, runs=args.runs)
         print("ccusage: not found (see bench/README.md, bench_capture.py, for installing it; or pass --ccusage)")
+    r.update(measure_rounds(commands, env=env, cwd=repo, runs=args.runs))
+    theirs = totals_of_ccusage(ccusage, env, repo) if ccusage is not None else None
     ours = totals_of_capture(repo, env)
 
     header("ratios", columns=False)
     if "ccusage" in r:
         print(ratio_line("full scan / ccusage codex daily (target: at most 1x)", r["full"], r["ccusage"]))
         print(pair_ratio_line("full scan / ccusage codex daily, run by run", r["full"], r["ccusage"]))
+    if "baseline" in r:
+        print(ratio_line("full scan / the baseline's", r["full"], r["baseline"]))
+        print(pair_ratio_line("full scan / the baseline's, run by run", r["full"], r["baseline"]))
+        if "ccusage" in r:
+            print(ratio_line("the baseline's full scan / ccusage codex daily", r["baseline"], r["ccusage"]))
+            print(pair_ratio_line("the baseline's / ccusage codex daily, run by run", r["baseline"], r["ccusage"]))
     print(ratio_line("full scan / import floor", r["full"], r["floor"]))
+    print(f"{'load average (1, 5, 15 min) after the runs':<58} {'  '.join(f'{n:.2f}' for n in os.getloadavg())}")
     print(f"\ntokens, capture: {ours}")
     if theirs is not None:
         print(f"tokens, ccusage: {theirs}")
         print("totals agree" if ours == theirs else "totals DIFFER")
+    if args.baseline is not None:
+        same = records_of_capture(repo, env) == records_of_capture(repo, env, args.baseline)
+        print("records: the same as the baseline's" if same else "records DIFFER from the baseline's")
+        written = [written_by_capture(repo, base / "scratch", env, python) for python in (None, args.baseline)]
+        print(
+            "ledger notes and capture state after a real capture: the same as the baseline's"
+            if written[0] == written[1]
+            else "ledger notes or capture state DIFFER from the baseline's"
+        )
     if args.profile:
         profile_parse(home / ".codex" / "sessions")
     return 0
@@ -328,6 +347,66 @@ def totals_of_capture(repo: Path, env: dict[str, str]) -> dict[str, int]:
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout))
+
+
+def records_of_capture(repo: Path, env: dict[str, str], python: Path | None = None) -> list[str]:
+    """The records a full capture would write (``--dry-run --all-history``), as JSON lines, with the gitokens
+    installed for ``python`` (this interpreter's by default)."""
+    code = (
+        "import json\nfrom gitokens import capture\nfrom gitokens.git.repo import open_repo\n"
+        "r = capture.run(open_repo('.'), agents=('codex',), dry_run=True, all_history=True)\n"
+        "for rec in r.records:\n"
+        "    print(json.dumps(rec.to_dict(), sort_keys=True))\n"
+    )
+    argv = [str(python or sys.executable), "-c", code]
+    done = subprocess.run(argv, env=env, cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()
+
+
+def written_by_capture(repo: Path, scratch: Path, env: dict[str, str], python: Path | None) -> dict[str, Any]:
+    """What ``git tokens capture --all-history --agent codex`` writes in a copy of the repository, with the
+    gitokens installed for ``python`` (this interpreter's by default): the notes, and the capture state but
+    for the capture's own start time."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(repo, scratch, symlinks=True)
+    try:
+        gt = str(Path(python or sys.executable).parent / "git-tokens")
+        run([gt, "capture", "--all-history", "--agent", "codex"], env=env, cwd=scratch)
+        notes = subprocess.run(
+            ["git", "log", "--all", "--notes=tokens", "--format=%H%n%N"],
+            env=env,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        where = scratch / ".git" / "gitokens" / "capture"
+        meta = json.loads((where / "files.json").read_text())
+        meta.pop("last_capture")
+        state = {
+            str(path.relative_to(where)): path.read_bytes()
+            for path in sorted(where.rglob("*"))
+            if path.is_file() and path.name not in ("files.json", "lock", "stamp")
+        }
+        return {"notes": notes, "files.json": meta, "state": state}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measure_rounds(
+    commands: list[tuple[str, str, list[str]]], *, env: dict[str, str], cwd: Path, runs: int
+) -> dict[str, Timing]:
+    """Time the commands (key, label, argv) in rounds, one run of each per round, after an untimed round:
+    all of them see the machine in the same state."""
+    timings = {key: Timing(label) for key, label, _ in commands}
+    for i in range(-1, runs):
+        for key, _, argv in commands:
+            elapsed = run(argv, env=env, cwd=cwd)
+            if i >= 0:
+                timings[key].samples.append(elapsed)
+    for timing in timings.values():
+        print(timing.row(), flush=True)
+    return timings
 
 
 def totals_of_ccusage(path: Path, env: dict[str, str], cwd: Path) -> dict[str, int]:

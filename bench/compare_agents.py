@@ -19,7 +19,13 @@ genai-prices knows the model), and the times, each the median (and min) of ``--r
 - the reader alone: every log read once in a new process, the interpreter's start and imports left out and
   the cyclic garbage collector off (what ``git tokens capture`` spends reading), and its ratio to ccusage;
 - the whole ``git tokens capture --agent AGENT --all-history`` (process start and imports included, as
-  ccusage's time includes its own) in a new repository each run, and its ratio to ccusage.
+  ccusage's time includes its own) in a new repository each run, and its ratio to ccusage;
+- the floor, for the agents whose logs are a store of one row per call (Goose, Copilot CLI, OpenCode, Kilo)
+  and for Droid: the least any reader of every call must do in Python, timed as the reader is (a new
+  process, imports left out, GC off), and its ratio to ccusage. A store: open it and fetch the columns a
+  call needs from each call's row (``FLOOR_SQL``), nothing made of them. Droid: list the session files and
+  read each settings file's and transcript's bytes. A floor above 1.00x means no reader that gives every
+  call in Python can be as fast as ccusage's whole run on that corpus.
 
 ``--baseline PYTHON`` times the same two with another installation's interpreter (a virtualenv of the code
 before a change) in the same runs, and checks that both readers give the same readings: a digest of every
@@ -36,6 +42,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -70,6 +77,7 @@ class Times:
     capture: list[float] = field(default_factory=list)
     base_reader: list[float] = field(default_factory=list)
     base_capture: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
     same: bool | None = None
 
 
@@ -116,6 +124,8 @@ def _agent_row(agent: str, calls: int, args: argparse.Namespace, ccusage: Path |
         seconds, mine = time_reader(Path(sys.executable), agent, home)
         times.reader.append(seconds)
         times.capture.append(capture_time(Path(sys.executable), agent, home, base / f"{agent}-repo"))
+        if agent in FLOOR_SQL or agent == "droid":
+            times.floor.append(floor_time(agent, home))
         if args.baseline is not None:
             seconds, digest = time_reader(args.baseline, agent, home)
             times.base_reader.append(seconds)
@@ -176,6 +186,69 @@ def _time_read(agent: str, home: str) -> None:
         shown = [str(path), reading.calls, sorted(reading.position.items()), reading.malformed, reading.warnings]
         digest.update(repr(shown).encode())
     print(json.dumps({"seconds": seconds, "digest": digest.hexdigest()}))
+
+
+_STEPS = "SELECT rowid, session_id, message_id, data FROM part WHERE data LIKE '%step-finish%' ORDER BY rowid"
+FLOOR_SQL = {
+    "goose": (
+        "SELECT id, session_id, created_timestamp, model, input_tokens, output_tokens, cache_read_tokens, "
+        "cache_write_tokens, cost FROM usage_ledger ORDER BY id",
+        "SELECT id, working_dir, provider_name, model_config_json FROM sessions",
+    ),
+    "copilot": (
+        "SELECT id, session_id, created_at, model, input_tokens, output_tokens, cache_read_tokens, "
+        "cache_write_tokens FROM assistant_usage_events ORDER BY id",
+    ),
+    "opencode": (
+        "SELECT rowid, session_id, message_id, data FROM part WHERE data LIKE '%step-finish%' ORDER BY rowid",
+    ),
+    "kilo": ("SELECT rowid, session_id, message_id, data FROM part WHERE data LIKE '%step-finish%' ORDER BY rowid",),
+}
+"""Per store agent, the queries that fetch what any reader of every call needs from the rows (the call's time,
+model, counts and session; the session's directory): a lower bound, since the readers also need more (an
+OpenCode step's message)."""
+
+
+def floor_time(agent: str, home: Path) -> float:
+    """The floor (see the module's docstring), in a new process as ``time_reader`` times the reader."""
+    command = [sys.executable, str(BENCH / "compare_agents.py"), "--time-floor", agent, str(home)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=_env(home))
+    seconds: float = json.loads(done.stdout)["seconds"]
+    return seconds
+
+
+def _time_floor(agent: str, home: str) -> None:
+    """In the timing process: the floor's work, its time printed as JSON. The stores are found by the reader
+    before the clock starts (a few file checks); Droid's files are listed on the clock, as its reader lists
+    them."""
+    from gitokens.capture.agents import READERS
+
+    stores = READERS[agent].logs({"HOME": home}) if agent in FLOOR_SQL else []
+    gc.disable()
+    began = time.perf_counter()
+    if agent == "droid":
+        _droid_bytes(os.path.join(home, ".factory", "sessions"))
+    for path in stores:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        for query in FLOOR_SQL[agent]:
+            connection.execute(query).fetchall()
+        connection.close()
+    print(json.dumps({"seconds": time.perf_counter() - began}))
+
+
+def _droid_bytes(root: str) -> list[bytes]:
+    """Every ``*.settings.json`` under ``root`` (two folders down) and its transcript, read whole with the
+    fewest system calls (open, fstat, read)."""
+    read: list[bytes] = []
+    for entry in os.scandir(root):
+        if entry.is_dir(follow_symlinks=False):
+            read += _droid_bytes(entry.path)
+        elif entry.name.endswith(".settings.json"):
+            for name in (entry.path, entry.path[: -len(".settings.json")] + ".jsonl"):
+                handle = os.open(name, os.O_RDONLY)
+                read.append(os.read(handle, os.fstat(handle).st_size + 1))
+                os.close(handle)
+    return read
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -321,7 +394,7 @@ def _print_times(rows: list[dict[str, Any]], calls: int, args: argparse.Namespac
     """Each time as median (min) in ms, and its ratio to ccusage's (median over median: below 1 is faster)."""
     base = args.baseline is not None
     print(f"\ntimes at {calls} calls per agent, ms (x = median / ccusage's median)")
-    header = f"{'agent':<9} {'ccusage':>15} {'reader':>22} {'capture':>22}"
+    header = f"{'agent':<9} {'ccusage':>15} {'reader':>22} {'capture':>22} {'floor':>22}"
     if base:
         header += f" {'baseline reader':>22} {'baseline capture':>22} {'same readings':>13}"
     print(header)
@@ -330,7 +403,7 @@ def _print_times(rows: list[dict[str, Any]], calls: int, args: argparse.Namespac
         times: Times = row["times"]
         their = statistics.median(times.ccusage) if times.ccusage else None
         line = f"{row['agent']:<9} {_shown(times.ccusage, None):>15} {_shown(times.reader, their):>22}"
-        line += f" {_shown(times.capture, their):>22}"
+        line += f" {_shown(times.capture, their):>22} {_shown(times.floor, their):>22}"
         if base:
             line += f" {_shown(times.base_reader, their):>22} {_shown(times.base_capture, their):>22}"
             line += f" {times.same!s:>13}"
@@ -348,5 +421,8 @@ def _shown(samples: list[float], against: float | None) -> str:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--time-read"]:
         _time_read(sys.argv[2], sys.argv[3])
+        sys.exit(0)
+    if sys.argv[1:2] == ["--time-floor"]:
+        _time_floor(sys.argv[2], sys.argv[3])
         sys.exit(0)
     sys.exit(main())

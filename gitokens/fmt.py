@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 
@@ -58,17 +57,6 @@ def local_time(ts: str | None) -> str:
     if ts is None:
         return "-"
     return in_zone(datetime.fromisoformat(ts)).strftime("%Y-%m-%d %H:%M")
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    """Columns padded to their widest cell; column indexes in ``right`` are right-aligned (numbers)."""
-    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))]
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(headers), *(line(row) for row in rows)])
 
 
 def one_line(text: str | None, width: int = 40) -> str:

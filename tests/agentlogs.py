@@ -339,9 +339,10 @@ def hermes_call(
 ) -> None:
     """One model call as ``update_token_counts`` (CLI path: deltas) records it after ``normalize_usage``: the
     session's counters grow, the call's route row in ``session_model_usage`` grows, and the assistant message
-    is stored. An auxiliary call (``task`` set) goes through ``record_auxiliary_usage``: its route row only."""
+    is stored. ``task="voice_chat"`` is such a call on a per-turn route (its route row names the task); any other
+    ``task`` is an auxiliary call, through ``record_auxiliary_usage``: its route row only."""
     counts = (inp, out, read, write, reasoning)
-    if not task:
+    if task in ("", "voice_chat"):
         db.execute(
             "UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, "
             "cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, "

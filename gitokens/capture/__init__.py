@@ -217,6 +217,9 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         price_tiers = Tiers(started.folder.parent / "cache" / "tiers.json")
         context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor, heads, price_tiers)
         fresh = frozenset(NATIVE) if options.recapture else frozenset()
+        if started.reading.worker is not None:
+            # Loaded while the worker parses: making the records comes after both are done, with nothing beside it.
+            import gitokens.ledger.record  # noqa: F401
         found = scan.read(
             started.reading, current, result.agents, context, rescan=options.rescan, progress=progress, fresh=fresh
         )

@@ -21,8 +21,11 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
+from functools import reduce
+from itertools import repeat
+from operator import xor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gitokens.capture.model import Message
 
@@ -37,6 +40,7 @@ RULES = 2
 """The grouping rules records are captured with. Records of the first rules (one per commit, session and
 model; a streamed call's first line; ...) have no ``requests``; their ids lack this salt."""
 _SALT = int.from_bytes(b"gitokens-rules-2", "big")
+_BIG: Literal["big"] = "big"
 
 
 Group = list[Any]
@@ -182,6 +186,26 @@ def add(groups: dict[GroupKey, Group], key: GroupKey, message: Message) -> None:
             group[7].append(cost)
     if epoch >= group[8][0] and (epoch, digest, ts) > group[8]:
         group[8] = (epoch, digest, ts)
+
+
+def group_of(messages: list[Message]) -> Group:
+    """The group ``add`` makes of ``messages`` one by one (in order), added up column by column: for a file's
+    calls, placed all before any is added up."""
+    columns = list(zip(*messages, strict=True))
+    keys, costs = columns[0], columns[12]
+    return [
+        len(messages),
+        reduce(xor, map(int.from_bytes, keys, repeat(_BIG))),
+        sum(columns[7]),
+        sum(columns[8]),
+        sum(columns[9]),
+        sum(columns[10]),
+        sum(columns[11]),
+        None if None in costs else list(costs),
+        max(zip(columns[1], keys, columns[2], strict=True)),  # the latest (epoch, key, ts), as ``add`` keeps it
+        sum(columns[13]),
+        columns[15][0],
+    ]
 
 
 def merge(groups: dict[GroupKey, Group], key: GroupKey, other: Group) -> None:

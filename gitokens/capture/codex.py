@@ -367,8 +367,29 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -
     info = payload.info
     if info is None:
         return None  # a rate-limit update without usage
-    total = _vector(info.total_token_usage)
-    last = _vector(info.last_token_usage)
+    # Counts the decoder checked (the usual case) read straight off; others checked by ``_vector``.
+    counts = info.total_token_usage
+    if type(counts) is _Counts:
+        total: list[int] | None = [
+            counts.input_tokens,
+            counts.cached_input_tokens,
+            counts.output_tokens,
+            counts.reasoning_output_tokens,
+            counts.cache_write_input_tokens,
+        ]
+    else:
+        total = _vector(counts)
+    counts = info.last_token_usage
+    if type(counts) is _Counts:
+        last: list[int] | None = [
+            counts.input_tokens,
+            counts.cached_input_tokens,
+            counts.output_tokens,
+            counts.reasoning_output_tokens,
+            counts.cache_write_input_tokens,
+        ]
+    else:
+        last = _vector(counts)
     previous = ctx.get("total")
     if total is not None:
         ctx["total"] = total
@@ -386,9 +407,16 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -
     if not EARLIEST <= epoch <= newest:
         raise out_of_range(epoch)
     session = ctx.get("session")
-    key = f"codex:{session or 'unknown'}:{ts if total is None else _shown(total)}:{_shown(last)}"
-    cached = min(cached, uncached)
-    written = min(written, uncached - cached)
+    shown = (
+        f"[{uncached}, {cached}, {output}, {reasoning}, {written}]"
+        if written
+        else f"[{uncached}, {cached}, {output}, {reasoning}]"
+    )
+    key = f"codex:{session or 'unknown'}:{ts if total is None else _shown(total)}:{shown}"  # ``_shown(last)``
+    if cached > uncached:
+        cached = uncached
+    if written > uncached - cached:
+        written = uncached - cached
     if (
         info.model is None
         and info.model_name is None
@@ -418,7 +446,7 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -
             output,
             cached,
             written,
-            min(reasoning, output),
+            reasoning if reasoning < output else output,
             None,
             0,
             None,

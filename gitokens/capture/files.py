@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,9 +149,13 @@ def watched(agents: Iterable[str], env: dict[str, str] | None = None) -> dict[st
     from gitokens.capture.agents import READERS
 
     env = dict(os.environ) if env is None else env
-    roots = sorted({str(root) for reader in READERS.values() for root in reader.roots(env)})
-    folders = {root: os.path.exists(root) for root in roots}
-    return {"env": _placing(env), "roots": folders, "agents": sorted(agents)}
+    deep: dict[str, bool] = {}
+    for reader in READERS.values():
+        for path, down in reader.watch(env):
+            deep[str(path)] = deep.get(str(path), False) or down
+    roots = {path: os.path.exists(path) for path in sorted(deep) if deep[path]}
+    shallow = {path: os.path.exists(path) for path in sorted(deep) if not deep[path]}
+    return {"env": _placing(env), "roots": roots, "shallow": shallow, "agents": sorted(agents)}
 
 
 def quiet(
@@ -166,11 +171,13 @@ def quiet(
     if not set(agents) <= set(watch.get("agents") or ()):
         return False
     after = int(since * 1e9) - MARGIN_NS
-    for root, existed in watch["roots"].items():
-        if not isinstance(root, str) or os.path.exists(root) != existed:
-            return False
-        if existed and _modified_after(root, after):
-            return False
+    shallow = watch.get("shallow")
+    for paths, down in ((watch["roots"], True), (shallow if isinstance(shallow, dict) else {}, False)):
+        for path, existed in paths.items():
+            if not isinstance(path, str) or os.path.exists(path) != existed:
+                return False
+            if existed and _modified_after(path, after, down):
+                return False
     return True
 
 
@@ -178,10 +185,14 @@ def _placing(env: dict[str, str]) -> dict[str, str]:
     return {name: env.get(name, "") for name in AGENT_VARIABLES}
 
 
-def _modified_after(root: str, after: int) -> bool:
+def _modified_after(root: str, after: int, down: bool = True) -> bool:
+    """Whether ``root`` (and, ``down``, anything under a folder) was modified after ``after`` (ns)."""
     try:
-        if os.stat(root).st_mtime_ns > after:
+        found = os.stat(root)
+        if found.st_mtime_ns > after:
             return True
+        if not down or not stat.S_ISDIR(found.st_mode):
+            return False
         entries = list(os.scandir(root))
     except OSError:
         return True

@@ -27,10 +27,10 @@ from gitokens.capture import attribute, files, state
 from gitokens.capture.attribute import Group, GroupKey
 from gitokens.capture.model import Message
 from gitokens.capture.summary import AgentSummary
-from gitokens.capture.tiers import Tiers
 
 if TYPE_CHECKING:
     from gitokens.capture.claude import Candidate
+    from gitokens.capture.tiers import Tiers
     from gitokens.capture.worker import Worker
 
 Progress = Callable[[int, int], None]
@@ -137,13 +137,10 @@ def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Readi
     jobs += [("codex", p, current.files.get(str(p)), rescan) for p in listed.codex]
     jobs += [(agent, p, current.places.get(str(p)), rescan) for agent, paths in listed.others.items() for p in paths]
     reading = Reading(jobs, total)
-    if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
-        import multiprocessing  # here: a small capture starts no process
+    if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
+        from gitokens.capture.worker import Worker  # here: a small capture starts no process
 
-        if "fork" in multiprocessing.get_all_start_methods():
-            from gitokens.capture.worker import Worker
-
-            reading.worker = Worker(jobs, _parse_job, _place, _pack, _unpack)
+        reading.worker = Worker(jobs, _parse_job, _place, _pack, _unpack)
     return reading
 
 
@@ -257,16 +254,17 @@ def _take(
 def _place(parsed: Parsed, context: Context) -> Placed:
     """Where each call of one file goes, and the groups of those that go to a commit."""
     root_of, find, heads, floor = context.inside.root, context.chains.find, context.heads.find, context.floor
-    thresholds: dict[tuple[str, str | None], list[int]] = {}  # a model's price tiers, looked up once per file
+    roots = context.inside.cache  # the work trees' cache asked first: most calls hit it
+    thresholds: dict[tuple[str, str, str | None], list[int]] = {}  # price tiers by model, source and provider
     index: list[tuple[int, int | None, tuple[int, ...], int]] = []
     slots: dict[GroupKey, int] = {}
-    groups: dict[GroupKey, Group] = {}
+    members: list[list[Message]] = []  # per slot, its group's calls (added up once all are placed)
     messages: list[Message] = []
     last: tuple[Any, ...] = ()  # where the last group's calls went: a turn's calls mostly go together
     for message, cwd, own, other, marks in parsed.candidates:
         messages.append(message)
         branch, epoch = message.branch, message.epoch
-        root = root_of(cwd)
+        root = roots[cwd] if cwd in roots else root_of(cwd)
         if root is None:
             index.append((own, other, marks, ELSEWHERE if cwd is not None else NOWHERE))
             continue
@@ -278,15 +276,16 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         if model is None:
             tier = 0
         else:
-            seller = (model, attribute.PROVIDERS.get(message.source) or message.provider)
+            seller = (model, message.source, message.provider)
             starts = thresholds.get(seller)
             if starts is None:
-                starts = thresholds[seller] = context.tiers.starts(*seller)
+                provider = attribute.PROVIDERS.get(message.source) or message.provider
+                starts = thresholds[seller] = context.tiers.starts(model, provider)
             tier = bisect_left(starts, message[7] + message[9] + message[10]) if starts else 0  # the prompt
         place = (branch, root if branch is None else None, message[4:6], hour, tier)
         if last and place == last[0] and last[1] <= epoch < last[2]:
             slot = last[4]
-            attribute.add(groups, last[3], message)
+            members[slot].append(message)
         elif (found := find(branch, epoch) if branch is not None else heads(root, epoch)) is None:
             slot = WAITING
             last = ()
@@ -296,7 +295,9 @@ def _place(parsed: Parsed, context: Context) -> Placed:
             commit, low, high = found
             key = (commit, message.source, message.session, message.model, branch, hour, tier)
             slot = slots.setdefault(key, len(slots))
-            attribute.add(groups, key, message)
+            if slot == len(members):
+                members.append([])
+            members[slot].append(message)
             last = (place, low, high, key, slot)
         index.append((own, other, marks, slot))
     keys = list(slots)
@@ -309,7 +310,7 @@ def _place(parsed: Parsed, context: Context) -> Placed:
         parsed.copies,
         index,
         keys,
-        [groups[key] for key in keys],
+        [attribute.group_of(calls) for calls in members],
         messages,
         parsed.edges,
         parsed.warnings,

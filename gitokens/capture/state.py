@@ -21,8 +21,9 @@ were taken, and the usage waiting for its commit.
   next commit in their work tree.
 - ``stamp``: its mtime is the start of the last capture that finished; the hook compares log files
   against it (``find -newer``) to skip starting Python when no log grew.
-- ``watch``: the folders of the other agents' logs (one per line, as the last capture's environment placed
-  them), where the hook looks besides Claude Code's and Codex's (which it finds itself). ``files.json`` keeps
+- ``watch``: the folders of the other agents' logs and their stores (one per line, as the last capture's
+  environment placed them), where the hook looks besides Claude Code's and Codex's (which it finds itself); a
+  line ending in ``/`` is a folder looked at by itself, not through (a new store appearing in it). ``files.json`` keeps
   them too (``watch``), with the environment that placed them and which of them existed, so that a capture
   can tell nothing changed there without loading the agents' readers (``files.quiet``).
 - ``lock``: held for the whole of a capture that writes, so two captures never take the same messages.
@@ -293,8 +294,7 @@ def save(state: State, started: float) -> None:
     for name, rows in wanted.items():
         _write_json(where / "pending" / name, [m.to_json() for m in sorted(rows)])
     if state.watch is not None:
-        roots = "".join(root + "\n" for root in state.watch["roots"] if "\n" not in root)
-        _write_bytes(where / "watch", roots.encode("utf-8", "surrogateescape"))
+        _write_bytes(where / "watch", _watch_lines(state.watch).encode("utf-8", "surrogateescape"))
     stamp = where / "stamp"
     stamp.touch()
     os.utime(stamp, (started, started))
@@ -343,6 +343,16 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def _watch_lines(watch: dict[str, Any]) -> str:
+    """The ``watch`` file: a line per path the hook looks through, then the folders it looks at by themselves
+    (only their own time: an entry added or removed), each ending in ``/``. A hook of an older version looks
+    through those too."""
+    shallow = watch.get("shallow")
+    folders = [path for path in shallow if os.path.isdir(path)] if isinstance(shallow, dict) else []
+    paths = [*watch["roots"], *(path for path in shallow or () if path not in folders), *(f + "/" for f in folders)]
+    return "".join(path + "\n" for path in paths if isinstance(path, str) and "\n" not in path)
 
 
 def _write_json(path: Path, value: Any) -> None:

@@ -1,234 +1,44 @@
 """The ``git tokens`` command line: parse, call one core function, echo. This package is the only code
-importing click: the group and what every command shares here, the commands in one module per concern.
+importing click: the group and what every command shares in ``app``, the commands in one module per concern.
 
-The top of the layers: may import every other package, and nothing imports it (but ``__main__``)."""
+The top of the layers: may import every other package, and nothing imports it (but ``__main__``).
+
+``main`` loads click only after it has started a capture's reading (``capture`` with plain options): a large
+capture's worker then parses while this process loads click and pygit2, and opens the repository. The
+package's other names are ``app``'s, loaded on first use.
+"""
 
 from __future__ import annotations
 
-import errno
 import gc
-import importlib
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
-
-from gitokens import __version__, fmt
-from gitokens.errors import GitTokensError, UsageError
-
 if TYPE_CHECKING:
-    from gitokens.git.repo import Repo
-    from gitokens.ledger import store
-    from gitokens.share import install
+    from gitokens.capture import Start
+    from gitokens.cli.app import COUNT as COUNT
+    from gitokens.cli.app import WIDE_HELP as WIDE_HELP
+    from gitokens.cli.app import cli as cli
+    from gitokens.cli.app import complete_branches as complete_branches
+    from gitokens.cli.app import complete_revs as complete_revs
+    from gitokens.cli.app import current_repo as current_repo
+    from gitokens.cli.app import dump_json as dump_json
+    from gitokens.cli.app import echo as echo
+    from gitokens.cli.app import echo_outcome as echo_outcome
+    from gitokens.cli.app import load_ledger as load_ledger
+    from gitokens.cli.app import terminal_width as terminal_width
+    from gitokens.cli.app import warn_invalid as warn_invalid
+    from gitokens.cli.app import write_file as write_file
+    from gitokens.errors import GitTokensError
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class _Failure(click.ClickException):
-    """A GitTokensError on its way out: ``error:`` and ``hint:`` lines, and the error's exit code."""
-
-    def __init__(self, error: GitTokensError) -> None:
-        super().__init__(error.message)
-        self.exit_code = error.exit_code  # type: ignore[misc]  # click declares it a ClassVar; per-error here
-        self.hint = error.hint
-
-    def show(self, file: Any = None) -> None:
-        echo(f"error: {self.message}", err=True)
-        if self.hint:
-            echo(f"hint: {self.hint}", err=True)
-
-
-# Which module defines each command: a command's module (and what it imports) loads only when the command
-# runs or help lists it, so `git tokens capture` in a post-commit hook does not import the reporting.
-_MODULES = {
-    "add": "entries",
-    "show": "entries",
-    "log": "entries",
-    "rm": "entries",
-    "report": "reports",
-    "prices": "reports",
-    "demo": "reports",
-    "capture": "capture",
-    "install": "hooks",
-    "uninstall": "hooks",
-    "hook-run": "hooks",
-    "sync": "sharing",
-    "carry": "sharing",
-    "doctor": "sharing",
-    "hook-pre-push": "sharing",
-    "import": "data",
-    "export": "data",
-    "publish": "database",
-    "ci": "budgets",
-    "check": "budgets",
-}
-
-
-class _Group(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(_MODULES))
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Each command with its whole first sentence, wrapped (click cuts it with "..." to fit one line)."""
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=1000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in _MODULES:
-            importlib.import_module(f"gitokens.cli.{_MODULES[cmd_name]}")  # its commands register themselves
-        return super().get_command(ctx, cmd_name)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise _Failure(_usage_error(exc)) from None
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GitTokensError as exc:
-            raise _Failure(exc) from None
-        except click.UsageError as exc:
-            raise _Failure(_usage_error(exc)) from None
-
-
-def _usage_error(exc: click.UsageError) -> UsageError:
-    """click's complaint about the command line in our words: one ``error:`` line and a ``hint:``."""
-    message = exc.format_message().rstrip(".")
-    path = exc.ctx.command_path if exc.ctx is not None else "git tokens"
-    return UsageError(message[:1].lower() + message[1:], hint=f"see `{path} -h`")
-
-
-class _Count(click.ParamType):  # type: ignore[type-arg]
-    """A token count: ASCII digits, with optional thousands separators (54,161 or 54_161)."""
-
-    name = "N"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return fmt.parse_tokens(str(value))
-        except ValueError:
-            got = f"{value!r:.60}"
-            self.fail(f"expected a whole number of tokens, got {got} (write 54161, 54,161 or 54_161)", param, ctx)
-
-
-COUNT = _Count()
-
-
-def _ref_completions(incomplete: str, *, tags: bool) -> list[Any]:
-    """Branch (and tag) names starting with ``incomplete``; after ``A..`` the part after it. Nothing outside
-    a repository, or in one that cannot be read: completion must never print a traceback into a shell."""
-    from click.shell_completion import CompletionItem  # only when completing
-
-    head, dots, tail = incomplete.rpartition("..")
-    try:
-        names = current_repo().ref_names(tags=tags)
-    except Exception:
-        return []
-    return [CompletionItem(head + dots + n) for n in names if n.startswith(tail)]
-
-
-def complete_branches(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion for a branch option: the repository's branch names."""
-    return _ref_completions(incomplete, tags=False)
-
-
-def complete_revs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion for a revision (REV, COMMIT, A..B): branch and tag names."""
-    return _ref_completions(incomplete, tags=True)
-
-
-COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"
-
-
-@click.group(cls=_Group, context_settings=CONTEXT)
-@click.version_option(__version__, "--version", prog_name="git-tokens")
-def cli() -> None:
-    """Keep a ledger of LLM token usage in git notes (refs/notes/tokens).
-
-    Each record says who spent how many tokens on which model, and is attached to the commit the
-    work went into. Share the ledger with `git tokens sync`.
-
-    \b
-    Example:
-        git tokens add 54161 "OAuth2 integration"
-        git tokens show
-    """
-
-
-def current_repo() -> Repo:
-    from gitokens.git.repo import open_repo  # loads pygit2: not before a command needs it
-
-    return open_repo()
-
-
-def load_ledger(repo: Repo) -> store.Ledger:
-    from gitokens.ledger import store
-
-    loaded = store.load(repo)
-    warn_invalid(loaded.invalid)
-    return loaded
-
-
-def warn_invalid(invalid: list[store.InvalidLine]) -> None:
-    if invalid:
-        echo(
-            f"warning: skipped {len(invalid)} ledger line(s) that are not valid records "
-            f"(first: {invalid[0].describe()}); they stay in the ledger",
-            err=True,
-        )
-
-
-def echo(text: str = "", *, err: bool = False, nl: bool = True, colour: bool = False) -> None:
-    """``click.echo`` through the terminal guard: on a terminal, characters that could drive it are shown
-    escaped (``fmt.terminal``; ``colour`` keeps the report's own colours); to a file or pipe, the text as it is."""
-    if (sys.stderr if err else sys.stdout).isatty():
-        text = fmt.terminal(text, colour=colour)
-    click.echo(text, err=err, nl=nl, color=colour or None)  # click strips colour off a terminal unless told
-
-
-def write_file(path: str, text: str, *, newline: str | None = None) -> None:
-    """Write ``text`` (UTF-8) to the file ``path``; one that cannot be written is an error naming it."""
-    try:
-        with open(path, "w", encoding="utf-8", newline=newline) as handle:
-            handle.write(text)
-    except OSError as exc:
-        hint = "give a file in a folder that exists and that you can write to"
-        if exc.errno == errno.EISDIR:
-            hint = "give a file name, not a folder"
-        elif exc.errno == errno.ENOSPC:
-            hint = "free some space, or write elsewhere"
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint) from None
-
-
-def dump_json(data: Any) -> None:
-    # Indented for a person; compact for a pipe (json's indenting encoder is the slow pure-Python one).
-    indent = 2 if sys.stdout.isatty() else None
-    echo(json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True))
-
-
-def echo_outcome(outcome: install.Outcome) -> None:
-    for line in outcome.done:
-        echo(line)
-    for line in outcome.warnings:
-        echo(f"warning: {line}", err=True)
+COMPLETE_VAR = "_GIT_TOKENS_COMPLETE"  # set by a shell asking for completions (click's protocol)
+_started: Start | GitTokensError | None = None  # the capture ``main`` started (or its error), until taken
 
 
 def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoReturn:
     """The console script ``git-tokens`` (run by git as ``git tokens``)."""
-    if COMPLETE_VAR in os.environ:
-        prog_name = "git-tokens"  # completion registers for an executable name; "git tokens" would hijack git's
+    global _started
     # No cyclic collections in a command's process: they would scan the objects its imports make (a small
     # report: ~90 collections, 5-10% of its time) and find ~1,000 cycles to free; what is large (parsing a
     # ledger, capturing logs) already runs without them, and the objects a command keeps are freed by
@@ -236,8 +46,71 @@ def main(argv: list[str] | None = None, prog_name: str = "git tokens") -> NoRetu
     collecting = gc.isenabled()
     gc.disable()
     try:
-        sys.exit(cli.main(args=argv, prog_name=prog_name, complete_var=COMPLETE_VAR))
+        _started = _start_capture(sys.argv[1:] if argv is None else argv)
+        import gitokens.cli.app
+
+        gitokens.cli.app.run(argv, prog_name)
     finally:
+        started, _started = _started, None
+        if started is not None and not isinstance(started, BaseException):  # not taken: the command did not run
+            started.close()
         gc.freeze()  # the process ends here: its objects need no last collection (a large capture: ~40 ms)
         if collecting:
             gc.enable()  # as it was, for a caller that goes on (a script calling main)
+
+
+def take_started() -> Start | None:
+    """The capture ``main`` started before click was loaded, if any: handed over once (its error raised)."""
+    global _started
+    started, _started = _started, None
+    if isinstance(started, BaseException):
+        raise started
+    return started
+
+
+def _start_capture(args: list[str]) -> Start | GitTokensError | None:
+    """``capture``'s start (``capture.start``), when ``args`` are ``capture`` and options that click is sure
+    to read as they are read here (``--agent`` with known names, ``--dry-run``, ``--all-history``,
+    ``--recapture``), in a repository; None for anything else, which the command then does as ever."""
+    if args[:1] != ["capture"] or COMPLETE_VAR in os.environ:
+        return None
+    flags = {"--dry-run": False, "--all-history": False, "--recapture": False}
+    named: list[str] = []
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg in flags:
+            flags[arg] = True
+        elif arg == "--agent" or arg.startswith("--agent="):
+            name = next(rest, None) if arg == "--agent" else arg[len("--agent=") :]
+            if name is None:
+                return None
+            named.append(name)
+        else:
+            return None
+    from pathlib import Path
+
+    from gitokens.git import command
+
+    asked = command.asking_common_dir(Path.cwd())  # git answers while the capture's modules load
+    from gitokens import capture
+    from gitokens.errors import GitTokensError
+
+    common_dir = asked()
+    if common_dir is None or any(name not in capture.AGENTS and name != "all" for name in named):
+        return None
+    agents = capture.AGENTS if not named or "all" in named else tuple(a for a in capture.AGENTS if a in named)
+    options = capture.Options(agents, flags["--dry-run"], flags["--all-history"], None, flags["--recapture"])
+    try:
+        return capture.start(common_dir, options)
+    except GitTokensError as exc:  # for the command to raise, as click shows errors
+        return exc
+
+
+def __getattr__(name: str) -> Any:
+    """The group and the commands' shared helpers, from ``app`` (which loads click) on first use."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module("gitokens.cli.app"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

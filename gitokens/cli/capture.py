@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gitokens import dates
-from gitokens.cli import cli, current_repo, echo
+from gitokens.cli import cli, current_repo, echo, take_started
 from gitokens.errors import UsageError
 
 # -- capture ---------------------------------------------------------------------------------------
@@ -68,9 +68,15 @@ def capture(
         return
     moment = dates.parse_moment(since, "--since").timestamp() if since else None
     options = agent_logs.Options(_chosen(agents), dry_run, all_history, moment, recapture)
-    common_dir = command.common_dir(Path.cwd())
-    # Started before the repository is opened: a large scan's worker parses while pygit2 loads.
-    early = agent_logs.start(common_dir, options) if common_dir else None
+    # Started before the repository is opened (by ``main`` before click loaded, or here): a large scan's worker
+    # parses while pygit2 loads.
+    early = take_started()
+    if early is not None and early.options != options:  # not what was asked after all: start again
+        early.close()
+        early = None
+    if early is None:
+        common_dir = command.common_dir(Path.cwd())
+        early = agent_logs.start(common_dir, options) if common_dir else None
     bar = _ProgressBar("reading agent logs")
     try:
         with early or contextlib.nullcontext():

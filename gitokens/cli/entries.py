@@ -8,7 +8,18 @@ from typing import Any
 import click
 
 from gitokens import dates, fmt
-from gitokens.cli import COUNT, cli, complete_branches, complete_revs, current_repo, dump_json, echo, load_ledger
+from gitokens.cli import (
+    COUNT,
+    WIDE_HELP,
+    cli,
+    complete_branches,
+    complete_revs,
+    current_repo,
+    dump_json,
+    echo,
+    load_ledger,
+    terminal_width,
+)
 from gitokens.errors import UsageError
 from gitokens.ledger import edits, shortids, store, views
 from gitokens.ledger.record import SOURCES
@@ -18,23 +29,32 @@ def _entry_json(entry: store.Entry) -> dict[str, Any]:
     return {**entry.record.to_dict(), "attached_to": entry.attached, "tokens": entry.record.tokens}
 
 
-def _rows(entries: list[store.Entry], short: shortids.Shortener, *, with_branch: bool = True) -> str:
-    """Records as a table; a "1h cache" column when one of them wrote to the 1-hour cache."""
+def _rows(
+    entries: list[store.Entry], short: shortids.Shortener, *, with_branch: bool = True, width: int | None = None
+) -> str:
+    """Records as a table fitted to ``width`` (None: every column whole): branch, model and note shortened in
+    the middle first, then the source, the 1-hour cache, the time, the commit, the note and the branch dropped,
+    in that order; the id, the model and the tokens always shown. A "1h cache" column when one of them wrote
+    to the 1-hour cache."""
+    from gitokens.report.grid import Column, lay_out
+
     hour = any(e.record.cache_write_1h_tokens for e in entries)
-    headers = ["id", "when", "commit"] + (["branch"] if with_branch else []) + ["model", "tokens"]
-    headers += (["1h cache"] if hour else []) + ["source", "note"]
+    columns = [Column("id"), Column("when", drop=4), Column("commit", drop=3)]
+    columns += [Column("branch", shrink=12, cap=24, drop=1)] if with_branch else []
+    columns += [Column("model", shrink=14, cap=32), Column("tokens", right=True)]
+    columns += [Column("1h cache", right=True, drop=5)] if hour else []
+    columns += [Column("source", drop=6), Column("note", shrink=12, cap=40, drop=2)]
     rows = []
     for e in entries:
         r = e.record
         tokens = fmt.tokens(r.tokens) + (" " if r.split_known else "*")
         row = [short(r.id), fmt.local_time(r.ts), e.attached[:7]]
-        row += [fmt.one_line(r.branch or "(detached)", 24)] if with_branch else []
-        row += [fmt.one_line(r.model or "-", 32), tokens]
+        row += [fmt.one_line(r.branch or "(detached)", 200)] if with_branch else []
+        row += [fmt.one_line(r.model or "-", 200), tokens]
         row += [fmt.tokens(r.cache_write_1h_tokens) if r.cache_write_1h_tokens else ""] if hour else []
-        row += [r.source, fmt.one_line(r.note, 40)]
+        row += [r.source, fmt.one_line(r.note, 200)]
         rows.append(row)
-    first = 5 if with_branch else 4
-    table = fmt.table(headers, rows, right=[first, first + 1] if hour else [first])
+    table = "\n".join(lay_out(columns, rows, width, indent=0))
     if any(not e.record.split_known for e in entries):
         table += f"\n{SPLIT_LEGEND}"
     return table
@@ -138,7 +158,8 @@ def _prompt_values(total: int | None, values: dict[str, Any]) -> tuple[int | Non
 @cli.command()
 @click.argument("rev", required=False, shell_complete=complete_revs)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show(rev: str | None, as_json: bool) -> None:
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
+def show(rev: str | None, as_json: bool, wide: bool) -> None:
     """Show the records on a commit, one record (by id, as `git tokens log` shows it), or (without REV) the
     current branch's summary.
 
@@ -151,6 +172,7 @@ def show(rev: str | None, as_json: bool) -> None:
     repo = current_repo()
     loaded = load_ledger(repo)
     short = loaded.shortener()
+    width = None if wide else terminal_width()
     if rev is not None:
         commit, entry = views.resolve(repo, loaded, rev)
         if entry is not None:
@@ -168,17 +190,17 @@ def show(rev: str | None, as_json: bool) -> None:
         else:
             total = sum(e.record.tokens for e in entries)
             echo(f"{len(entries)} record(s) on {commit[:7]}, {fmt.tokens(total)} tokens\n")
-            echo(_rows(entries, short))
+            echo(_rows(entries, short, width=width))
         return
     branch = repo.head_branch()
     summary = views.summarize(views.on_branch(loaded, branch))
     if as_json:
         dump_json({"branch": branch, **summary.to_dict(), "recent": [_entry_json(e) for e in summary.recent]})
         return
-    echo(_summary_text(branch, summary, short))
+    echo(_summary_text(branch, summary, short, width))
 
 
-def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortener) -> str:
+def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortener, width: int | None) -> str:
     name = branch or "(detached HEAD)"
     if s.records == 0:
         return f'No token records on {name} yet.\nhint: git tokens add 54161 "what you did"'
@@ -204,9 +226,9 @@ def _summary_text(branch: str | None, s: views.Summary, short: shortids.Shortene
         ("First use", fmt.local_time(s.first)),
         ("Last use", fmt.local_time(s.last)),
     ]
-    width = max(len(label) for label, _ in facts) + 2  # every value starts in one column
-    lines = [f"Branch: {name}", *(f"{label + ':':<{width}}{value}" for label, value in facts)]
-    lines += ["", f"Last {len(s.recent)} record(s):", _rows(s.recent, short, with_branch=False)]
+    start = max(len(label) for label, _ in facts) + 2  # every value starts in one column
+    lines = [f"Branch: {name}", *(f"{label + ':':<{start}}{value}" for label, value in facts)]
+    lines += ["", f"Last {len(s.recent)} record(s):", _rows(s.recent, short, with_branch=False, width=width)]
     return "\n".join(lines)
 
 
@@ -254,6 +276,7 @@ def _record_text(entry: store.Entry, short: shortids.Shortener) -> str:
 @click.option("--until", help="Only records up to this day, inclusive (same forms as --since).")
 @click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N records.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
 def log_cmd(
     branch: str | None,
     author: str | None,
@@ -262,6 +285,7 @@ def log_cmd(
     until: str | None,
     limit: int | None,
     as_json: bool,
+    wide: bool,
 ) -> None:
     """List records newest first, with the commit each is on.
 
@@ -286,7 +310,7 @@ def log_cmd(
     if as_json:
         dump_json([_entry_json(e) for e in entries])
     elif entries:
-        echo(_rows(entries, loaded.shortener()))
+        echo(_rows(entries, loaded.shortener(), width=None if wide else terminal_width()))
     else:
         echo("no token records match")
 

@@ -11,12 +11,14 @@ import click
 
 from gitokens import fmt
 from gitokens.cli import (
+    WIDE_HELP,
     cli,
     complete_branches,
     current_repo,
     dump_json,
     echo,
     load_ledger,
+    terminal_width,
     warn_invalid,
     write_file,
 )
@@ -91,7 +93,7 @@ FORMATS = ("text", "markdown", "html", "json", "csv")
 @click.option(
     "--wide",
     is_flag=True,
-    help="Text: keep every column whole, however wide (default: fit COLUMNS, else the terminal, else 80).",
+    help=WIDE_HELP,
 )
 @click.argument("against", required=False, metavar="[PERIOD]")
 def report(
@@ -199,17 +201,11 @@ def _database_report(database: str | None, repositories: tuple[str, ...], *args:
     )
 
 
-def terminal_width() -> int:
-    """The width text is fitted to: ``COLUMNS``, else the terminal's, else 80 (a pipe, a file)."""
-    import shutil
-
-    return max(shutil.get_terminal_size((80, 24)).columns, 20)
-
-
 @cli.command()
 @click.argument("models", nargs=-1, metavar="[MODEL...]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def prices(models: tuple[str, ...], as_json: bool) -> None:
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
+def prices(models: tuple[str, ...], as_json: bool, wide: bool) -> None:
     """Show the per-million-token rates each model is priced at, and where the rate comes from.
 
     Without MODEL, every model in the ledger. Rates come from genai-prices' offline data, from
@@ -243,9 +239,23 @@ def prices(models: tuple[str, ...], as_json: bool) -> None:
         rows.append([name, *_rate_cells(rates), source])
         for tier in rates.tiers:  # a request whose input, cache included, is above the threshold: every token
             rows.append([f"  above {tier.above:,} input tokens", *_rate_cells(tier), "the whole request"])
-    echo("USD per million tokens (a cache rate shown as =input costs the input rate)\n")
-    headers = ["model", "input", "output", "cache read", "cache write", "1h cache write", "source"]
-    echo(fmt.table(headers, rows, right=[1, 2, 3, 4, 5]))
+    from gitokens.report.grid import wrap
+
+    width = None if wide else terminal_width()
+    echo(wrap("USD per million tokens (a cache rate shown as =input costs the input rate)", width, 0, 0) + "\n")
+    echo("\n".join(_rates_table(rows, width)))
+
+
+def _rates_table(rows: list[list[str]], width: int | None) -> list[str]:
+    """The rates' table fitted to ``width``: the model and the source shortened in the middle, then (on a
+    narrow terminal) the 1-hour and other cache rates and the source dropped; input and output rates always
+    shown. A rate is never cut."""
+    from gitokens.report.grid import Column, lay_out
+
+    columns = [Column("model", shrink=20), Column("input", right=True), Column("output", right=True)]
+    columns += [Column("cache read", right=True, drop=2), Column("cache write", right=True, drop=3)]
+    columns += [Column("1h cache write", right=True, drop=4), Column("source", shrink=16, drop=1)]
+    return lay_out(columns, rows, width, indent=0)
 
 
 def _rate_cells(rates: Any) -> list[str]:

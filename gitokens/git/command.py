@@ -4,6 +4,7 @@ capture forks its worker first, and the worker never loads it."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from gitokens.errors import UnknownRevision
@@ -12,16 +13,31 @@ from gitokens.errors import UnknownRevision
 def common_dir(cwd: Path) -> Path | None:
     """The git dir shared by the worktrees of the repository at ``cwd`` (honouring ``$GIT_DIR``), or None
     when there is none."""
+    return asking_common_dir(cwd)()
+
+
+def asking_common_dir(cwd: Path) -> Callable[[], Path | None]:
+    """``common_dir``, asked now and answered by the function returned: the caller goes on while git runs."""
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--git-common-dir"], cwd=cwd, capture_output=True, text=True, check=False
+        process = subprocess.Popen(
+            ["git", "rev-parse", "--git-common-dir"],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
     except OSError:  # no git to run: opening the repository will say what is wrong
-        return None
-    found = done.stdout.strip()
-    if done.returncode != 0 or not found:
-        return None
-    return (cwd / found).resolve()
+        return lambda: None
+
+    def answer() -> Path | None:
+        out, _ = process.communicate()
+        found = out.strip()
+        if process.returncode != 0 or not found:
+            return None
+        return (cwd / found).resolve()
+
+    return answer
 
 
 def first_parent_times(git_dir: str, tip: str, since: int | None = None) -> list[tuple[str, int]]:

@@ -26,8 +26,19 @@ from agentlogs_more import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gitokens.capture import attribute
 from gitokens.capture.agents import gemini, goose, opencode
-from gitokens.capture.agents.base import AgentCall, iso_ms, key_of, loads, plain_text, read_jsonl, walk
+from gitokens.capture.agents.base import (
+    AgentCall,
+    iso_ms,
+    key_digest,
+    key_of,
+    key_start,
+    loads,
+    plain_text,
+    read_jsonl,
+    walk,
+)
 from gitokens.capture.agents.goose import ledger_key
 from gitokens.capture.model import Message
 
@@ -380,7 +391,7 @@ def gemini_lines(draw: st.DrawFn) -> bytes:
     pairs = [shaped, shaped, shaped, meta, draw(gemini_objects)][draw(st.integers(0, 4))]
     pairs = [pair for pair in pairs if draw(st.integers(0, 7))]  # a field missing at times
     text = json_token(Pairs(draw(st.permutations(pairs))))
-    spoil = draw(st.integers(0, 12))
+    spoil = draw(st.integers(0, 16))
     if spoil in SPOILS:
         return str(SPOILS[spoil](text)).encode()
     if spoil == 7:
@@ -445,3 +456,189 @@ def test_a_gemini_message_as_the_cli_writes_it_takes_the_typed_path() -> None:
 def test_a_gemini_key_is_key_of(session: str | None, mid: str) -> None:
     gemini._KEYS.clear()
     assert gemini._key(session, mid) == key_of(gemini.SOURCE, session, mid)
+
+
+_MESSAGES = st.lists(
+    st.builds(
+        lambda key, epoch, ts, tokens, cost, write_1h, provider: Message(
+            key, epoch, ts, "codex", "S", "m", "main", *tokens, cost, write_1h, None, provider
+        ),
+        st.binary(min_size=16, max_size=16),
+        st.sampled_from([T0, T0 + 0.5, T0 + 1.0]),  # ties, so that the key and then the time string decide
+        st.sampled_from(["2025-01-01T00:00:00Z", "2025-01-01T00:00:00.000Z"]),
+        st.tuples(*[st.integers(0, 10**9)] * 5),
+        st.one_of(st.none(), st.floats(0, 10, allow_nan=False)),
+        st.integers(0, 1000),
+        st.one_of(st.none(), st.sampled_from(["openai", "azure"])),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@SETTINGS
+@given(_MESSAGES)
+def test_a_group_added_up_column_by_column_is_the_group_added_up_one_by_one(messages: list[Message]) -> None:
+    groups: dict[Any, list[Any]] = {}
+    for message in messages:
+        attribute.add(groups, ("c", "codex", "S", "m", "main", 0, 0), message)
+    [one_by_one] = groups.values()
+    assert attribute.group_of(messages) == one_by_one
+
+
+MS = 1_761_043_892_000  # a part's or a message's time as OpenCode writes it (ms)
+step_counts = st.integers(0, 10**6) | edge_counts | st.floats()
+odd_costs = st.sampled_from([-0.0, 1e6, 999_999.5, -1.0, True, None, "0.5", [1], 2**64]) | st.floats()
+step_costs = st.sampled_from([0, 0.0, 0.5, 3, 0.000123]) | st.floats(0, 10) | odd_costs
+odd_times = st.sampled_from([10**11, 10**11 + 1, 2**62, -MS, 0, None, "x", 1.5e12, True, b"\x01"])
+step_times = st.integers(MS, MS + 10**6) | st.integers(MS, MS + 10**6) | odd_times
+message_times = st.sampled_from([MS, MS + 5000, "2025-10-21T10:51:32Z", 1.7e9, None, [MS], {"ms": MS}, True, 2**64])
+texts = st.sampled_from(["anthropic", "claude-sonnet-4-5", "caf\u00e9", "\u2603", 'a"b']) | st.sampled_from(
+    ["", None, 5, ["x"]]
+)
+
+
+@st.composite
+def opencode_steps(draw: st.DrawFn) -> str | bytes:
+    """A part's data: most often a step of OpenCode's shape (its counts, cost, snapshot at times odd or missing,
+    its tokens at times of another shape), or another part, or text that is not JSON; at times spoilt (NaN, an
+    escaped surrogate, text that is UTF-8 but not ASCII, a BOM, deep nesting), or stored as a BLOB."""
+    counts = draw(st.lists(st.integers(0, 10**6), min_size=6, max_size=6))
+    if draw(st.integers(0, 3)) == 0:  # at times a count msgspec's int refuses, or one out of range
+        counts[draw(st.integers(0, 5))] = draw(step_counts)
+    tokens: Any = Pairs(
+        [
+            ("total", counts[0]),
+            ("input", counts[1]),
+            ("output", counts[2]),
+            ("reasoning", counts[3]),
+            ("cache", Pairs([("read", counts[4]), ("write", counts[5])])),
+        ]
+    )
+    if draw(st.integers(0, 7)) == 0:
+        tokens = draw(values | st.builds(Pairs, st.lists(st.tuples(st.sampled_from(TOKEN_NAMES), values), max_size=4)))
+    pairs = [
+        ("type", draw(st.sampled_from(["step-finish", "step-finish", "step-finish", "text", "step-start", None]))),
+        ("reason", "@"),
+        ("snapshot", draw(st.sampled_from(["19a066547200000", "", None, 7, 1.5, ["x"], "caf\u00e9"]))),
+        ("cost", draw(step_costs)),
+        ("tokens", tokens),
+    ]
+    pairs = [pair for pair in pairs if draw(st.integers(0, 19))]  # a field missing at times
+    text = json_token(Pairs(draw(st.permutations(pairs))))
+    spoil = draw(st.integers(0, 16))
+    if spoil in SPOILS:
+        text = str(SPOILS[spoil](text))
+    elif spoil == 7:
+        text = text.replace('"@"', '""')[: draw(st.integers(0, len(text)))] + ' "step-finish"'
+    elif spoil == 8:
+        return text.replace('"@"', '""').encode()  # a BLOB
+    else:
+        text = SPOILS[0](text)
+    return text
+
+
+@st.composite
+def opencode_messages(draw: st.DrawFn) -> Any:
+    """A message's data: most often of OpenCode's shape (its fields at times odd or missing), or any JSON, or
+    text that is not JSON, or none (the part's message is not in the store)."""
+    time = Pairs([("created", draw(message_times)), ("completed", draw(message_times))])
+    pairs = [
+        ("role", "assistant"),
+        ("time", draw(st.sampled_from([time, time, time, time, time, None, "x", [MS]]))),
+        ("modelID", draw(texts)),
+        ("providerID", draw(texts)),
+        ("path", Pairs([("cwd", draw(texts)), ("root", "/w")])),
+        ("tokens", Pairs([("input", 1)])),
+    ]
+    pairs = [pair for pair in pairs if draw(st.integers(0, 9))]
+    text = json_token(Pairs(draw(st.permutations(pairs))))
+    spoilt = [text.replace('"assistant"', "NaN"), text.encode(), "{", "[1]", None]
+    return draw(st.sampled_from([text] * 10 + spoilt))
+
+
+@st.composite
+def opencode_stores(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """A store's part rows (message, session, time, data) over a few messages and sessions, some of which are
+    missing, each message's parts together or interleaved with another's, and copies of a message's parts under
+    another message of the same data (as ``Session.fork`` writes them)."""
+    messages = draw(st.lists(opencode_messages(), min_size=1, max_size=3))
+    rows = []
+    for n, message in enumerate(messages):
+        for _ in range(draw(st.integers(0, 3))):
+            mid = f"m{n}" if message is not None else "gone"
+            session = draw(st.sampled_from(["s0", "s1", "s2", "gone", "s0"]))
+            rows.append((mid, session, draw(step_times), draw(opencode_steps())))
+    if draw(st.booleans()):
+        rows = draw(st.permutations(rows))
+    if rows and draw(st.booleans()):  # a fork: the first message's parts again, under a copy of the message
+        rows += [("fork", session, when, data) for mid, session, when, data in rows if mid == "m0"]
+        messages.append(messages[0])
+    return [(messages, *row) for row in rows]
+
+
+def opencode_store_of(path: Path, rows: list[tuple[Any, ...]], broken: bool) -> None:
+    """The store of ``opencode_stores``' rows; ``broken``: one part's data is text that is not UTF-8 (SQLite
+    keeps it; reading it fails)."""
+    db = opencode_store(path)
+    for name, directory in (("s0", "/w"), ("s1", ""), ("s2", "/other")):
+        opencode_session(db, name, directory)
+    messages = rows[0][0] if rows else []
+    ids = [f"m{n}" for n in range(len(messages))] + (["fork"] if len(messages) > 1 else [])
+    for mid, data in zip(ids, messages, strict=False):
+        if data is not None:
+            db.execute("INSERT INTO message VALUES (?,?,?,?,?)", (mid, "s0", MS, MS, data))
+    for n, (_, mid, session, when, data) in enumerate(rows):
+        db.execute("INSERT INTO part VALUES (?,?,?,?,?,?)", (f"p{n}", mid, session, when, when, data))
+    if broken and rows:
+        db.execute(
+            "UPDATE part SET data = CAST(X'7b2274797065223a22737465702d66696e697368222cff7d' AS TEXT) WHERE rowid = 1"
+        )
+    db.commit()
+    db.close()
+
+
+def opencode_readings(path: Path, position: dict[str, Any] | None) -> tuple[str, str]:
+    """The typed reading and the plain one (every part read by ``plain_step``), each as its text."""
+    typed, plain = (opencode.read_store(path, position, "opencode", plain=kind) for kind in (False, True))
+    return repr((typed.calls, typed.position, typed.malformed, typed.warnings)), repr(
+        (plain.calls, plain.position, plain.malformed, plain.warnings)
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=opencode_stores(), start=st.integers(-1, 6), broken=st.integers(0, 9))
+def test_an_opencode_store_reads_as_its_plain_reading(rows: list[tuple[Any, ...]], start: int, broken: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        path = Path(home) / "opencode.db"
+        opencode_store_of(path, rows, broken == 0)
+        typed, plain = opencode_readings(path, None)
+        assert typed == plain
+        typed, plain = opencode_readings(path, {"rowid": start})
+        assert typed == plain
+
+
+def test_a_step_as_opencode_writes_it_takes_the_typed_path() -> None:
+    """A step of OpenCode's shape, its cost a float or (JavaScript writes a whole number so) an int, is read by
+    ``_typed``, as ``plain_step`` reads it; one with a count out of range is left to ``plain_step``."""
+    message = json.dumps({"time": {"created": MS}, "modelID": "m", "providerID": "p", "path": {"cwd": "/w"}})
+    for spent in (0.25, 0, 2):
+        row = (1, MS, json.dumps({**STEP, "cost": spent}), message, "ses_1", "/w")
+        memo: list[Any] = [None, opencode._Message(), None, None, None, None]
+        typed = opencode._typed(row, memo, "opencode", key_start("opencode", ""))
+        assert typed is not None and typed == opencode.plain_step(row, memo, "opencode")
+        assert typed.cost_usd == (float(spent) or None) and typed.cwd == "/w" and typed.input_tokens == 10
+    over = {"total": 10**12 + 1, "input": 0, "output": 0, "reasoning": 5, "cache": {"read": 0, "write": 0}}
+    row = (1, MS, json.dumps({**STEP, "tokens": over}), message, "ses_1", "/w")
+    memo = [None, opencode._Message(), None, None, None, None]
+    assert opencode._typed(row, memo, "opencode", key_start("opencode", "")) is None
+    plain = opencode.plain_step(row, memo, "opencode")
+    assert plain is not None and (plain.output_tokens, plain.reasoning_tokens) == (0, 0)  # reasoning inside output
+
+
+@SETTINGS
+@given(source=st.sampled_from(["opencode", "kilo", "caf\u00e9"]), written=st.text(st.characters(max_codepoint=127)))
+def test_a_key_hashed_from_key_start_is_key_digest_s(source: str, written: str) -> None:
+    hashed = key_start(source, "").copy()
+    hashed.update(written.encode())
+    assert hashed.digest() == key_digest(source)(written)

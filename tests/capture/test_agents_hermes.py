@@ -187,6 +187,11 @@ def test_hermes_store_with_values_of_any_type_never_raises(rows: list[list[Any]]
                 "estimated_cost_usd, actual_cost_usd) VALUES (?,?,?,?,?,?,?,?)",
                 (f"s{n}", str(row[0]), "vision", *(0 if v is None else v for v in row[1:3]), row[3], 0, 0),
             )
+            db.execute(  # the main loop's route row, of any values too
+                "INSERT INTO session_model_usage (session_id, model, task, input_tokens, output_tokens, last_seen, "
+                "estimated_cost_usd, actual_cost_usd) VALUES (?,?,?,?,?,?,?,?)",
+                (f"s{n}", str(row[1]), "", *(0 if v is None else v for v in (*row[3:5], row[5], *row[6:8]))),
+            )
         db.commit()
         db.close()
         for path in READERS["hermes"].logs({"HOME": home}):
@@ -267,3 +272,113 @@ def test_list_agents_shows_where_hermes_looks(tmp_path: Path, monkeypatch: pytes
     rows = {line.split()[0]: line for line in run("capture", "--list-agents").output.splitlines()[1:]}
     assert list(rows) == list(AGENTS) and "hermes" in rows
     assert rows["hermes"].split(None, 1)[1] == f"{'2 databases':<24} {tmp_path / 'h'} (HERMES_HOME set)"
+
+
+# -- a session's models: the main loop's route rows ----------------------------------------------------------------
+
+
+def by_model(calls: list[Any]) -> dict[str | None, tuple[int, ...]]:
+    """Tokens by kind per model over ``calls``."""
+    out: dict[str | None, tuple[int, ...]] = {}
+    for call in calls:
+        before = out.get(call.model, (0, 0, 0, 0, 0))
+        out[call.model] = tuple(a + b for a, b in zip(before, kinds(call), strict=True))
+    return out
+
+
+def test_hermes_session_that_switched_model_is_split_by_its_route_rows(tmp_path: Path) -> None:
+    """``/model`` mid-session leaves the session's model as it was; each call's route row names the model it
+    ran on, so each model gets its own tokens, and what no route row holds (the gateway's absolute totals)
+    stays with the session's model."""
+    db = hermes_store(home_store(tmp_path))
+    hermes_session(db, "s1", "/w/repo", T0)
+    hermes_call(db, "s1", T0 + 5, 100, 50, read=1000, estimated=0.01)
+    hermes_call(db, "s1", T0 + 9, 200, 20, write=300, reasoning=5, model="claude-opus-4-5", estimated=0.05)
+    hermes_call(db, "s1", T0 + 12, 7, 3, model="claude-opus-4-5", estimated=0.002)
+    reader = READERS["hermes"]
+    (found,) = reader.logs({"HOME": str(tmp_path)})
+    first = reader.read(found)
+    assert [(c.model, c.provider, c.epoch, kinds(c)) for c in first.calls] == [
+        ("claude-sonnet-4-5", "anthropic", T0 + 5, (100, 50, 1000, 0, 0)),
+        ("claude-opus-4-5", "anthropic", T0 + 12, (207, 23, 0, 300, 5)),
+    ]
+    assert [c.cost_usd for c in first.calls] == [pytest.approx(0.01), pytest.approx(0.052)]
+    assert reader.read(found, first.position).calls == []
+    hermes_call(db, "s1", T0 + 20, 1, 1, estimated=0.001)  # back on the first model
+    hermes_absolute(db, "s1", 400, 100, 1500, 300)  # then the gateway sets totals: 92 in, 26 out, 500 read more
+    second = reader.read(found, first.position)
+    assert by_model(second.calls) == {"claude-sonnet-4-5": (93, 27, 500, 0, 0)}
+    assert [c.epoch for c in second.calls] == [T0 + 20, T0 + 20]
+    assert len({c.key for c in first.calls + second.calls}) == 4
+
+
+def test_hermes_voice_turns_count_once_and_auxiliary_calls_besides(tmp_path: Path) -> None:
+    """A ``voice_chat`` turn is in the session's totals and in its own route row: counted once, under its
+    model. An auxiliary call is in its route row only: counted besides."""
+    db = hermes_store(home_store(tmp_path))
+    hermes_session(db, "s1", "/w/repo", T0)
+    hermes_call(db, "s1", T0 + 1, 100, 10)
+    hermes_call(db, "s1", T0 + 2, 20, 2, model="gpt-realtime", provider="openai", task="voice_chat")
+    hermes_call(db, "s1", T0 + 3, 60, 6, model="gemini-3-flash", provider="openrouter", task="vision")
+    calls, _ = read_all("hermes", {"HOME": str(tmp_path)})
+    assert by_model(calls) == {
+        "claude-sonnet-4-5": (100, 10, 0, 0, 0),
+        "gpt-realtime": (20, 2, 0, 0, 0),
+        "gemini-3-flash": (60, 6, 0, 0, 0),
+    }
+
+
+def test_hermes_position_saved_before_route_rows_were_read_counts_nothing_twice(tmp_path: Path) -> None:
+    """A position from a reader that did not read route rows holds the session's totals only: its route rows
+    are taken as counted, the growth since goes to the session's model once, and the next read splits."""
+    db = hermes_store(home_store(tmp_path))
+    hermes_session(db, "s1", "/w/repo", T0)
+    hermes_call(db, "s1", T0 + 1, 100, 10)
+    reader = READERS["hermes"]
+    (found,) = reader.logs({"HOME": str(tmp_path)})
+    first = reader.read(found)
+    older = {key: value for key, value in first.position.items() if key != "routes"}
+    hermes_call(db, "s1", T0 + 2, 30, 3, model="claude-opus-4-5")
+    second = reader.read(found, older)
+    assert by_model(second.calls) == {"claude-sonnet-4-5": (30, 3, 0, 0, 0)}
+    hermes_call(db, "s1", T0 + 3, 5, 1, model="claude-opus-4-5")
+    third = reader.read(found, second.position)
+    assert by_model(third.calls) == {"claude-opus-4-5": (5, 1, 0, 0, 0)}
+    assert reader.read(found, reader.restart(third.position)).calls == []  # from the start: all counted
+
+
+_MODELS = ("claude-sonnet-4-5", "claude-opus-4-5", "gpt-5")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("call"), st.sampled_from(_MODELS), st.integers(0, 500), st.integers(0, 500)),
+            st.tuples(st.just("read"), st.just(""), st.just(0), st.just(0)),
+        ),
+        max_size=12,
+    )
+)
+def test_hermes_reads_between_calls_give_each_model_exactly_its_tokens(steps: list[tuple[str, str, int, int]]) -> None:
+    """However reads fall between the main loop's calls and switches, every model's tokens are read exactly
+    once, under that model."""
+    with tempfile.TemporaryDirectory() as home:
+        db = hermes_store(home_store(Path(home)))
+        hermes_session(db, "s1", "/w/repo", T0)
+        reader = READERS["hermes"]
+        path, position, calls = home_store(Path(home)), None, []
+        truth: dict[str | None, tuple[int, ...]] = {}
+        for n, (step, model, inp, out) in enumerate(steps):
+            if step == "read":
+                reading = reader.read(path, position)
+                calls += reading.calls
+                position = reading.position
+                continue
+            hermes_call(db, "s1", T0 + n, inp, out, model=model)
+            if inp or out:
+                before = truth.get(model, (0, 0, 0, 0, 0))
+                truth[model] = (before[0] + inp, before[1] + out, 0, 0, 0)
+        calls += reader.read(path, position).calls
+        db.close()
+        assert by_model(calls) == truth

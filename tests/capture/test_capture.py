@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -428,7 +429,7 @@ def test_usage_from_another_repository_or_nested_one_is_left_out(world: World) -
 
 def test_show_and_report_list_captured_records(world: World) -> None:
     run("capture", "--all-history")
-    out = run("show", world.c3).output
+    out = run("show", "--wide", world.c3).output
     assert "5 record(s)" in out and "claude-code" in out and "codex" in out
     assert "claude-sonnet-4-5-20250929" in run("report", "--format", "csv").output
 
@@ -475,6 +476,13 @@ def test_parsing_in_two_processes_gives_the_same_records(world: World, monkeypat
     assert "left out: 4 duplicate copies, 1 from other directories" in out
 
 
+def _status(worker: Any) -> int:
+    """The worker's exit status, waited for here when it was left to end on its own."""
+    if worker.running:
+        worker.status = os.waitpid(worker.pid, 0)[1]
+    return int(worker.status)
+
+
 def test_a_worker_started_before_the_repository_is_opened_gives_the_same_records(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -484,7 +492,8 @@ def test_a_worker_started_before_the_repository_is_opened_gives_the_same_records
     with capture.start(repo.common_dir, dry_run=True, all_history=True) as started:
         assert started.reading.worker is not None
         result = capture.run(repo, dry_run=True, all_history=True, started=started)
-    assert not started.reading.worker.process.is_alive()
+    status = _status(started.reading.worker)  # it sent every file: it ends on its own, not waited for
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     direct = capture.run(repo, dry_run=True, all_history=True)
     assert [r.to_dict() for r in result.records] == [r.to_dict() for r in direct.records]
     assert {r.commit for r in result.records} == set(expected(world))
@@ -495,7 +504,7 @@ def test_a_start_for_other_options_is_closed_and_made_again(world: World, monkey
     repo = open_repo(world.repo)
     started = capture.start(repo.common_dir, dry_run=True, all_history=False)
     result = capture.run(repo, all_history=True, started=started)  # writes: not what was started
-    assert started.reading.worker is not None and not started.reading.worker.process.is_alive()
+    assert started.reading.worker is not None and not started.reading.worker.running
     assert not result.dry_run and result.records
     assert captured(world.repo) == expected(world)
 
@@ -507,9 +516,60 @@ def test_a_start_closed_unused_ends_its_worker(world: World, monkeypatch: pytest
     worker = started.reading.worker
     assert worker is not None
     started.close()
-    assert not worker.process.is_alive()
+    assert not worker.running
     assert capture.state.load(open_repo(world.repo)).files == {}  # nothing saved
     run("capture", "--all-history")  # and the lock was released
+    assert captured(world.repo) == expected(world)
+
+
+def test_a_worker_killed_loses_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is killed while it holds the lock on the next file to take: the capture does not wait for
+    it, parses what it did not send, and writes the same records."""
+    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    repo = open_repo(world.repo)
+    with capture.start(repo.common_dir, all_history=True) as started:
+        worker = started.reading.worker
+        assert worker is not None
+        os.read(worker.claims.taken, 1)  # the lock, as the worker would hold it
+        os.kill(worker.pid, signal.SIGKILL)
+        result = capture.run(repo, all_history=True, started=started)
+    assert worker.status is not None and os.WTERMSIG(worker.status) == signal.SIGKILL
+    assert result.records and captured(world.repo) == expected(world)
+
+
+_EARLY = """
+import os, sys
+import gitokens.capture.scan
+gitokens.capture.scan.PARALLEL_BYTES = 0
+forking = os.fork
+def fork():
+    print("click loaded at the fork:", "click" in sys.modules)
+    return forking()
+os.fork = fork
+from gitokens.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--all-history"], ["--all-history", "--agent=all"], ["--agent", "claude", "--all-history", "--agent=codex"]],
+)
+def test_the_command_forks_its_worker_before_loading_click(world: World, args: list[str]) -> None:
+    """``main`` starts a capture with plain options before click loads; the command takes it, and the records
+    are the ones the command makes when it starts the capture itself."""
+    argv = [sys.executable, "-c", _EARLY, "capture", *args]
+    done = subprocess.run(argv, cwd=world.repo, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[0] == "click loaded at the fork: False"
+    assert "wrote " in done.stdout.splitlines()[-1]
+    assert captured(world.repo) == expected(world)
+
+
+def test_options_main_does_not_read_are_left_to_click(world: World) -> None:
+    """An option the early start does not know (here --since) leaves the start to the command."""
+    argv = [sys.executable, "-c", _EARLY, "capture", "--since", "2000-01-01"]
+    done = subprocess.run(argv, cwd=world.repo, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[0] == "click loaded at the fork: True"
     assert captured(world.repo) == expected(world)
 
 

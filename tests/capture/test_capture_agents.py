@@ -523,3 +523,83 @@ def test_nothing_new_in_any_agents_folder_is_told_without_loading_the_readers(
     Pi().more(w.logs.base, str(w.repo))  # a log grows: read
     grown = subprocess.run([sys.executable, "-c", _IDLE], cwd=w.repo, capture_output=True, text=True, check=True)
     assert "pi: 1 session, 1 new message" in grown.stdout
+
+
+def _idle(repo: Path) -> list[str]:
+    """The last two lines of a capture in a new process: its summary, and which readers it loaded."""
+    done = subprocess.run([sys.executable, "-c", _IDLE], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()[-2:]
+
+
+def test_a_change_beside_an_agents_stores_is_not_new_usage_but_a_store_and_a_new_profile_are(
+    repo: Path, hermetic: Path
+) -> None:
+    """Hermes' folder holds its install, logs and caches, OpenCode's its old JSON tree and snapshots, Copilot's
+    the CLI itself: a capture with nothing new looks at their stores (and the folders new stores appear in),
+    not through all of that."""
+    from agentlogs import hermes_call, hermes_session, hermes_store
+
+    commit_at(repo, T0, "c1")
+    hermes = hermetic / ".hermes"
+    db = hermes_store(hermes / "state.db")
+    hermes_session(db, "h1", str(repo), T0 + 10)
+    hermes_call(db, "h1", T0 + 20, 100, 50)
+    commit_at(repo, T0 + 100, "c2")
+    besides = [
+        hermes / "hermes-agent" / "venv" / "lib" / "site.json",
+        hermes / "logs" / "agent.log",
+        hermetic / ".local" / "share" / "opencode" / "storage" / "part" / "p1.json",
+        hermetic / ".local" / "share" / "opencode" / "snapshot" / "objects.db",
+        hermetic / ".copilot" / "pkg" / "package.json",
+    ]
+    for path in besides:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    for path in [*hermetic.rglob("*"), repo]:
+        os.utime(path, (T0, T0), follow_symlinks=False)
+    assert "hermes: 1 session, 1 new message" in run("capture").output
+    watch = (repo / ".git" / "gitokens" / "capture" / "watch").read_text().splitlines()
+    assert str(hermes / "state.db") in watch and str(hermes) not in watch
+    assert str(hermetic / ".local" / "share" / "opencode") + "/" in watch  # a folder looked at by itself
+    for path in besides:
+        path.write_text('{"changed": true}')
+    assert _idle(repo) == ["wrote 0 records", "[]"]
+    profile = hermes_store(hermes / "profiles" / "work" / "state.db")  # a new profile's store
+    hermes_session(profile, "w1", str(repo), T0 + 30)
+    hermes_call(profile, "w1", T0 + 40, 7, 3)
+    assert "hermes: 1 session, 1 new message" in run("capture").output
+    for path in [hermes / "profiles", *(hermes / "profiles").rglob("*")]:  # written a while ago
+        os.utime(path, (T0, T0), follow_symlinks=False)
+    run("capture")
+    assert _idle(repo) == ["wrote 0 records", "[]"]
+    hermes_call(db, "h1", T0 + 50, 1, 1)  # the default store grows
+    assert _idle(repo)[1] != "[]"
+
+
+def test_the_capture_hook_looks_at_stores_not_through_an_agents_whole_folder(repo: Path, hermetic: Path) -> None:
+    """A real `git commit` firing the installed shim: a file changed in Hermes' install starts no Python; a
+    store appearing in a watched folder (a new OpenCode channel's) does."""
+    from agentlogs import hermes_call, hermes_session, hermes_store
+
+    git(repo, "commit", "-q", "--allow-empty", "-m", "root")
+    run("install", "--no-prompt", "--capture")
+    hermes = hermetic / ".hermes"
+    db = hermes_store(hermes / "state.db")
+    hermes_session(db, "h1", str(repo), time.time())
+    (hermetic / ".local" / "share" / "opencode").mkdir(parents=True)
+    time.sleep(1.1)
+    hermes_call(db, "h1", time.time(), 100, 50)
+    time.sleep(1.1)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "with hermes")
+    state = repo / ".git" / "gitokens" / "capture"
+    stamped = (state / "stamp").stat().st_mtime_ns
+    assert str(hermetic / ".local" / "share" / "opencode") + "/" in (state / "watch").read_text().splitlines()
+    time.sleep(1.1)
+    installed = hermes / "hermes-agent" / "lib" / "cache.db"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("not a store")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "nothing new")
+    assert (state / "stamp").stat().st_mtime_ns == stamped  # no Python
+    OpenCode().first(hermetic, str(repo), str(repo))  # its store appears in the folder looked at by itself
+    git(repo, "commit", "-q", "--allow-empty", "-m", "opencode appeared")
+    assert (state / "stamp").stat().st_mtime_ns != stamped

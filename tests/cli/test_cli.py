@@ -200,7 +200,7 @@ def test_prices_lists_ledger_models_with_their_source(repo: Path) -> None:
     commit(repo)
     for model in ("in-house-model", "proxy-sonnet", "no-such-model-xyz"):
         run("add", "10", "--model", model)
-    out = run("prices").output
+    out = run("prices", "--wide").output
     lines = {line.split()[0]: line for line in out.splitlines()[3:]}
     assert "$2" in lines["in-house-model"] and "override" in lines["in-house-model"]
     assert "alias -> claude-sonnet-4-5" in lines["proxy-sonnet"]
@@ -246,7 +246,7 @@ def test_add_1_hour_cache_writes_and_requests_shown_by_show_and_log(repo: Path) 
     data = json.loads(run("add", "--json", *args, "--requests", "3", "--model", "claude-sonnet-4-5").output)
     assert (data["cache_write_tokens"], data["cache_write_1h_tokens"], data["requests"]) == (4000, 1500, 3)
     assert "cache write: 4,000 (1-hour 1,500)" in run("show").output
-    assert "1h cache" in run("log").output and "1,500" in run("log").output
+    assert "1h cache" in run("log", "--wide").output and "1,500" in run("log", "--wide").output
     one = run("show", data["id"][:8]).output
     assert "requests:" in one and "    1-hour:" in one and "1,500" in one
 
@@ -414,7 +414,7 @@ def test_top_level_help_gives_each_commands_summary_whole() -> None:
 
 def test_prices_shows_the_long_context_and_1_hour_rates(repo: Path) -> None:
     commit(repo)
-    lines = run("prices", "claude-sonnet-4-5").output.splitlines()
+    lines = run("prices", "--wide", "claude-sonnet-4-5").output.splitlines()
     assert lines[2].split()[-2:] == ["write", "source"]
     assert lines[3].split()[1:] == ["$3.00", "$15.00", "$0.30", "$3.75", "$6.00", "genai-prices"]
     assert lines[4].split()[-5:] == ["$7.50", "$12.00", "the", "whole", "request"]
@@ -429,3 +429,35 @@ def test_main_gives_back_the_garbage_collector_as_it_found_it(repo: Path) -> Non
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "True"
+
+
+LONG_BRANCH = "feature/a-very-long-branch-name-for-the-oauth2-integration-and-the-session-store"
+
+
+@pytest.mark.parametrize("columns", [50, 80, 132])
+def test_log_show_and_prices_fit_the_terminal_and_keep_what_matters(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """Every line of their tables fits ``COLUMNS``; the id, the model and the tokens (the rates) are always
+    shown, names are shortened in the middle; ``--wide`` keeps every column whole."""
+    commit(repo)
+    git(repo, "checkout", "-q", "-b", LONG_BRANCH)
+    note = "OAuth2 integration with the token refresh, the session store and the audit log"
+    for model in ("claude-sonnet-4-5-20250929", "gpt-5"):
+        split = ["--input", "1200", "--output", "300", "--cache-write", "400", "--cache-write-1h", "100"]
+        run("add", *split, "--model", model, "--note", note)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    ids = [row["id"][:8] for row in json.loads(run("log", "--json").output)]
+    for args in (["log"], ["show"], ["show", "HEAD"], ["prices"]):
+        shown = run(*args).output.splitlines()  # the branch's name in full on its own line; a legend wraps
+        lines = [line for line in shown if not line.startswith(("* ", "Branch: "))]
+        assert max(map(len, lines)) <= columns, (args, lines)
+        table = "\n".join(lines)
+        if args[0] != "prices":
+            assert all(short in table for short in ids) and table.count("1,900") >= 2
+            assert "claude-sonnet-4-5" in table or ("claude" in table and "…" in table)
+        else:
+            assert "$3.00" in table and "$15.00" in table
+    wide = run("log", "--wide").output
+    assert LONG_BRANCH[:24] in wide and note[:39] in wide and "1h cache" in wide
+    assert max(map(len, run("prices", "--wide").output.splitlines())) > 80

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from gitokens.capture.model import EARLIEST, Message, digester
+from gitokens.capture.model import EARLIEST, Message, digester, started
 
 MAX_LINE = 8 << 20  # a line past this is no agent's usage record
 MAX_JSON = 64 << 20  # a whole-file JSON log past this is not read
@@ -144,6 +144,14 @@ class Agent:
         """The agent's log files or databases, in the order they are best read."""
         raise NotImplementedError
 
+    def watch(self, env: Mapping[str, str] | None = None) -> list[tuple[Path, bool]]:
+        """What the post-commit hook and a capture with nothing new look at for a change, after the environment
+        variables: each path, and whether it is looked through all the way down (a folder of logs) or by itself
+        (a store, which counts once it appears, or a folder whose entries only matter: one added changes it).
+        The roots, all the way down; an agent whose folder holds much besides its usage (its install, caches,
+        an old store) names its stores, so that a commit does not walk all of that."""
+        return [(root, True) for root in self.roots(env)]
+
     def restart(self, position: Position | None) -> Position | None:
         """The position to read a log from its start with (``--all-history``, ``--since``): nothing, but for
         the ``snapshot`` of totals already counted."""
@@ -177,14 +185,16 @@ def xdg_data(env: Mapping[str, str], home: Path) -> Path:
 def walk(root: Path, accept: Any, depth: int = 6) -> list[Path]:
     """The files under ``root`` (at most ``depth`` folders down) whose name ``accept`` takes, sorted as paths
     sort (part by part). The folders are walked as strings: a path is made only for a file taken."""
-    found = _walk(str(root), accept, depth)
-    return [Path(name) for name in sorted(found, key=_parts)]
+    return [Path(name) for name in _walk(str(root), accept, depth)]
 
 
 def _walk(root: str, accept: Any, depth: int) -> list[str]:
+    """The files taken under ``root`` in the order their paths sort part by part: each folder's entries sorted
+    by name, a folder's files in its place among them (sorting whole paths by their parts compares the
+    same parts, after the long prefix they all share)."""
     found: list[str] = []
     try:
-        entries = list(os.scandir(root))
+        entries = sorted(os.scandir(root), key=_name)
     except OSError:
         return found
     for entry in entries:
@@ -199,9 +209,33 @@ def _walk(root: str, accept: Any, depth: int) -> list[str]:
     return found
 
 
-def _parts(name: str) -> list[str]:
-    """What paths sort by: their parts (``a/b`` before ``a-b``, unlike their strings)."""
-    return name.split(os.sep)
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def read_file(name: str, limit: int) -> bytes | None:
+    """The bytes of a file (``Path.read_bytes`` of it), or None when it is larger than ``limit`` or cannot
+    be read: one open, one ``fstat`` and (for a file that does not grow meanwhile) one read, the fewest
+    system calls a reader of thousands of small files can make."""
+    try:
+        handle = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        size = os.fstat(handle).st_size
+        if size > limit:
+            return None
+        data = os.read(handle, size + 1)
+        if len(data) <= size:
+            return data
+        chunks = [data]
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
 
 
 def count(value: Any) -> int:
@@ -255,7 +289,7 @@ def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
     if not plain:
         return digest(_key_text(parts))
     try:
-        text = "[" + ",".join([_PLAIN[type(part)](part) for part in parts]) + "]"
+        text = "[" + ",".join([PLAIN[type(part)](part) for part in parts]) + "]"
     except KeyError:  # a float, a bool, a list or a dict among the parts: the encoder writes them
         text = _blob_text(parts) if any(isinstance(part, _BLOBS) for part in parts) else _key_text(parts)
     return digest(text)
@@ -263,18 +297,23 @@ def key_of(source: str, *parts: Any, plain: bool = True) -> bytes:
 
 def key_digest(source: str) -> Callable[[str], bytes]:
     """What ``key_of`` hashes the text of ``source``'s keys with, for a reader that writes that text itself
-    (the same text: see ``_PLAIN``)."""
+    (the same text: see ``PLAIN``)."""
     digest = _DIGESTS.get(source)
     if digest is None:
         digest = _DIGESTS[source] = digester(source + "\0")
     return digest
 
 
+def key_start(source: str, text: str) -> Any:
+    """The hash of ``source``'s keys whose text starts with ``text``, that far (see ``started``)."""
+    return started(source + "\0" + text)
+
+
 def plain_text(parts: tuple[Any, ...]) -> str | None:
     """The parts' text between a key's brackets as ``key_of`` writes it, when each is a string, an int, None,
     a bool or a float (for a reader that writes the rest of a key's text itself); None otherwise."""
     try:
-        return ",".join([_PLAIN[type(part)](part) for part in parts])
+        return ",".join([PLAIN[type(part)](part) for part in parts])
     except KeyError:
         return None
 
@@ -289,7 +328,7 @@ def _float(value: float) -> str:
 
 
 _DIGESTS: dict[str, Callable[[str], bytes]] = {}
-_PLAIN: dict[type, Callable[[Any], str]] = {
+PLAIN: dict[type, Callable[[Any], str]] = {
     str: encode_basestring_ascii,
     int: int.__repr__,
     type(None): lambda _: "null",
@@ -456,14 +495,30 @@ class Database:
             return set()
         return {str(row[0]) for row in rows}
 
+    def begin(self) -> None:
+        """Start a read transaction: the queries that follow all see the store as it was at the first of them,
+        so totals an agent writes to two tables in one transaction are read as one state."""
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute("BEGIN")
+        except sqlite3.Error as error:
+            self.fail(error)
+
     def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
         """The rows of a query; on an error (locked, corrupt) no more rows and ``problem`` set."""
+        for batch in self.batches(sql, parameters):
+            yield from batch
+
+    def batches(self, sql: str, parameters: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a query a thousand at a time (for a reader that takes them in bulk); on an error no more
+        rows (not those of the batch being fetched either) and ``problem`` set."""
         if self.connection is None:
             return
         try:
             cursor = self.connection.execute(sql, parameters)
             while batch := cursor.fetchmany(1000):
-                yield from batch
+                yield batch
         except sqlite3.Error as error:
             self.fail(error)
 

@@ -71,6 +71,11 @@ class Copilot(Agent):
         path = self.home(env) / "session-store.db"
         return [path] if path.is_file() else []
 
+    def watch(self, env: Mapping[str, str] | None = None) -> list[tuple[Path, bool]]:
+        """The store and its write-ahead log, not the whole folder (it holds the installed CLI and its logs)."""
+        store = self.home(env) / "session-store.db"
+        return [(store, False), (Path(f"{store}-wal"), False)]
+
     def read(self, path: Path, position: Position | None = None) -> Reading:
         mark = (position or {}).get("id", 0)
         mark = mark if isinstance(mark, int) else 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
 from gitokens.capture.agents.base import (
@@ -39,9 +40,9 @@ from gitokens.capture.agents.base import (
     count,
     epoch_of,
     home_of,
-    key_of,
+    key_digest,
     loads,
-    read_json,
+    read_file,
     text,
     walk,
 )
@@ -74,7 +75,9 @@ class Droid(Agent):
         reading = Reading(position={**now, "totals": before})
         if not moved:
             return reading
-        settings = read_json(path)
+        name = os.fspath(path)
+        data = read_file(name, MAX_JSON)
+        settings = loads(data) if data is not None else None
         usage = settings.get("tokenUsage") if isinstance(settings, dict) else None
         if not isinstance(usage, dict):
             if settings is None or not isinstance(settings, dict):
@@ -89,13 +92,15 @@ class Droid(Agent):
             return reading
         assert isinstance(settings, dict)
         session = path.name[: -len(SUFFIX)]
-        cwd, last = _transcript(path.with_name(session + ".jsonl"))
+        cwd, last = _transcript(
+            name[: -len(SUFFIX)] + ".jsonl" if name.endswith(SUFFIX) else os.fspath(path.with_name(session + ".jsonl"))
+        )
         when = last or epoch_of(now["mtime_ns"] / 1e9) or 0.0
         reading.calls.append(
             MAKE(
                 AgentCall,
                 (
-                    key_of(SOURCE, session, totals),
+                    totals_key(session, totals),
                     when,
                     SOURCE,
                     session,
@@ -115,20 +120,31 @@ class Droid(Agent):
         return reading
 
 
-def _transcript(path: Path) -> tuple[str | None, float | None]:
-    """The session's directory (its first line's ``cwd``) and the time of its last dated line."""
-    try:
-        if os.path.getsize(path) > MAX_JSON:
-            return None, None
-        data = path.read_bytes()
-    except OSError:
+def totals_key(session: str, totals: list[int]) -> bytes:
+    """``key_of(SOURCE, session, totals)`` (totals of ints, as ``count`` gives them), its text written here as
+    ``key_of``'s encoder writes it, without the encoder."""
+    return _DIGEST("[" + encode_basestring_ascii(session) + ",[" + ",".join(map(int.__repr__, totals)) + "]]")
+
+
+_DIGEST = key_digest(SOURCE)
+_TIMESTAMP = b'"timestamp"'
+
+
+def _transcript(name: str) -> tuple[str | None, float | None]:
+    """The session's directory (its first line's ``cwd``) and the time of its last dated line: the lines that
+    mention a timestamp looked for from the end, without splitting the transcript into lines."""
+    data = read_file(name, MAX_JSON)
+    if data is None:
         return None, None
-    lines = data.split(b"\n")
-    first = loads(lines[0]) if lines else None
+    first = loads(data[: data.find(b"\n")] if b"\n" in data else data)
     cwd = text(first.get("cwd")) if isinstance(first, dict) else None
-    for line in reversed(lines):
-        entry = loads(line) if b'"timestamp"' in line else None
+    end = len(data)
+    while (found := data.rfind(_TIMESTAMP, 0, end)) >= 0:
+        start = data.rfind(b"\n", 0, found) + 1
+        stop = data.find(b"\n", found)
+        entry = loads(data[start : stop if stop >= 0 else len(data)])
         when = epoch_of(entry.get("timestamp")) if isinstance(entry, dict) else None
         if when is not None:
             return cwd, when
+        end = start
     return cwd, None

@@ -28,6 +28,8 @@ session_manager.rs`` in the ledger version, schema 15, and ``migrations.rs``):
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -35,6 +37,7 @@ from typing import Any
 
 from gitokens.capture.agents.base import (
     MAKE,
+    MAX_COUNT,
     Agent,
     AgentCall,
     Database,
@@ -46,11 +49,13 @@ from gitokens.capture.agents.base import (
     home_of,
     key_digest,
     key_of,
+    key_start,
     loads,
     setting,
     text,
     xdg_data,
 )
+from gitokens.capture.model import EARLIEST
 
 SOURCE = "goose"
 _SESSION_COLUMNS = ("working_dir", "provider_name", "model_config_json")
@@ -109,16 +114,27 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
     if top < mark:
         mark = 0
     reading = Reading(position={"id": mark})
-    wanted = (
-        "created_timestamp",
-        "model",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cost",
-    )
-    fields = ", ".join(_pick(ledger, name, "u") for name in wanted)
+    fetched = _fetched(db, mark, sessions, ledger)
+    if fetched is None or not _calls(db, reading, *fetched):
+        _joined(db, reading, sessions, ledger)
+    return reading
+
+
+_WANTED = (
+    "created_timestamp",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost",
+)
+
+
+def _joined(db: Database, reading: Reading, sessions: set[str], ledger: set[str]) -> None:
+    """The ledger rows after the position joined to their sessions by SQLite, each turned into a call: the
+    reading of any store, whatever the types of its values (``_calls`` is the fast one of the usual)."""
+    fields = ", ".join(_pick(ledger, name, "u") for name in _WANTED)
     cwd, provider, config = (_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
     model = _pick(ledger, "model", "u")
     # the session's model settings only for a row without a model of its own (``text`` of it is None)
@@ -128,8 +144,8 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
         f"SELECT u.id, u.session_id, {fields}, {extra} FROM usage_ledger u LEFT JOIN sessions s "
         "ON s.id = u.session_id WHERE u.id > ? ORDER BY u.id"
     )
-    last, append, prefixes = mark, reading.calls.append, dict[Any, str]()
-    for rid, session, created, model, inp, out, read, write, spent, cwd, provider, config in db.rows(query, (mark,)):
+    last, append, prefixes = reading.position["id"], reading.calls.append, dict[Any, str]()
+    for rid, session, created, model, inp, out, read, write, spent, cwd, provider, config in db.rows(query, (last,)):
         last = rid
         when = epoch_of(created)
         if when is None:
@@ -154,7 +170,102 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
         )
         append(MAKE(AgentCall, values))
     reading.position["id"] = last
-    return reading
+
+
+Fetched = tuple[list[tuple[Any, ...]], dict[Any, tuple[Any, Any, Any]]]
+
+
+def _fetched(db: Database, mark: int, sessions: set[str], ledger: set[str]) -> Fetched | None:
+    """The ledger rows after ``mark`` without their sessions, and the session columns of each session id they
+    name, as SQLite's join pairs them (its affinities and collations), read in one transaction: what the
+    join gives, without a lookup in ``sessions`` per row (a third of the reading). None when the store
+    cannot be read so (an error, or a session id that the join pairs with two sessions)."""
+    connection = db.connection
+    if connection is None:
+        return None
+    fields = ", ".join(_pick(ledger, name, "u") for name in _WANTED)
+    extra = ", ".join(_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    try:
+        connection.execute("BEGIN")
+        try:
+            rows = connection.execute(
+                f"SELECT u.id, u.session_id, {fields} FROM usage_ledger u WHERE u.id > ? ORDER BY u.id", (mark,)
+            ).fetchall()
+            named = connection.execute(
+                f"SELECT u.session_id, {extra} FROM (SELECT DISTINCT session_id FROM usage_ledger WHERE id > ?) u "
+                "LEFT JOIN sessions s ON s.id = u.session_id",
+                (mark,),
+            ).fetchall()
+        finally:
+            connection.execute("COMMIT")
+    except sqlite3.Error:
+        return None
+    joined = {row[0]: row[1:] for row in named}
+    return (rows, joined) if len(joined) == len(named) else None
+
+
+def _calls(db: Database, reading: Reading, rows: list[tuple[Any, ...]], joined: dict[Any, Any]) -> bool:
+    """The calls of ledger rows fetched without their sessions (``_fetched``), the same as ``_joined`` reads:
+    what a row's session gives is worked out once per session, and a row whose values are of the types
+    Goose writes (integer seconds, integer counts) is taken without the general conversions. False (and
+    nothing read) when a row names a session id the join did not pair (a collation that SQLite's
+    ``DISTINCT`` and Python's equality disagree on)."""
+    own: dict[Any, tuple[Any, str | None, str | None, str | None, Any]] = {}
+    for session, (cwd, provider, config) in joined.items():
+        # a text id's keys: the hash of their text up to the row id, fed the id's digits and "]" row by row
+        # (the bytes of ``ledger_key``'s text); another type's, ``key_of`` row by row (1 and 1.0 differ)
+        start = (
+            key_start(SOURCE, '["ledger",' + encode_basestring_ascii(session) + ",") if type(session) is str else None
+        )
+        own[session] = (start, text(session), text(cwd), text(provider), config)
+    models: dict[Any, str | None] = {}
+    calls: list[AgentCall] = []
+    append, malformed = calls.append, []
+    latest = min(1e11, time.time() + 86_400)  # a whole second up to this is its own ``epoch_of``
+    for rid, session, created, model, inp, out, read, write, spent in rows:
+        if type(created) is int and EARLIEST <= created <= latest:
+            when: float | None = float(created)
+        else:
+            when = epoch_of(created)
+            if when is None:
+                malformed.append(f"{db.path}:usage_ledger id {rid}")
+                continue
+        try:
+            start, name, cwd, provider, config = own[session]
+        except KeyError:
+            return False
+        if type(model) is not str or not model:
+            model = models[session] if session in models else models.setdefault(session, _configured(config))
+        read = read if type(read) is int and 0 <= read <= MAX_COUNT else count(read)
+        write = write if type(write) is int and 0 <= write <= MAX_COUNT else count(write)
+        inp = (inp if type(inp) is int and 0 <= inp <= MAX_COUNT else count(inp)) - read - write
+        if start is not None and type(rid) is int:
+            state = start.copy()
+            state.update(b"%d]" % rid)
+            key = state.digest()
+        else:
+            key = key_of(SOURCE, "ledger", session, rid)
+        values = (
+            key,
+            when,
+            SOURCE,
+            name,
+            cwd,
+            None,
+            model,
+            provider,
+            inp if inp > 0 else 0,
+            out if type(out) is int and 0 <= out <= MAX_COUNT else count(out),
+            read,
+            write,
+            0,
+            None if spent is None else cost(spent),
+        )
+        append(MAKE(AgentCall, values))
+    last = rows[-1][0] if rows else reading.position["id"]
+    reading.calls, reading.malformed = calls, malformed
+    reading.position["id"] = last
+    return True
 
 
 def ledger_key(session: Any, rid: Any, prefixes: dict[Any, str]) -> bytes:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from time import time as now
 from typing import Any
 
 import msgspec
@@ -37,6 +38,7 @@ import msgspec
 from gitokens.capture.agents.base import (
     MAKE,
     MAX_COUNT,
+    PLAIN,
     Agent,
     AgentCall,
     Database,
@@ -48,11 +50,13 @@ from gitokens.capture.agents.base import (
     home_of,
     key_digest,
     key_of,
+    key_start,
     loads,
     plain_text,
     text,
     xdg_data,
 )
+from gitokens.capture.model import EARLIEST
 
 SOURCE = "opencode"
 _QUERY = (
@@ -86,6 +90,15 @@ class OpenCode(Agent):
         chosen = self.chosen(env)
         return [chosen.parent if chosen is not None else self.folder(env)]  # the folder: it holds the -wal too
 
+    def watch(self, env: Mapping[str, str] | None = None) -> list[tuple[Path, bool]]:
+        """The stores and their write-ahead logs, and the folder for a store that appears (a new channel's):
+        the folder also holds the old JSON tree and the snapshots' git objects, many files a commit need not
+        walk."""
+        chosen = self.chosen(env)
+        stores = [chosen] if chosen is not None else self.logs(env)
+        folder = chosen.parent if chosen is not None else self.folder(env)
+        return [(folder, False), *((Path(f"{store}{end}"), False) for store in stores for end in ("", "-wal"))]
+
     def chosen(self, env: Mapping[str, str] | None) -> Path | None:
         """The store the variable names, if it names one."""
         env, _ = home_of(env)
@@ -113,8 +126,9 @@ def name_of(agent: Agent) -> str:
     return agent.name
 
 
-def read_store(path: Path, position: Position | None, source: str) -> Reading:
-    """The step-finish parts after the saved rowid in an OpenCode-schema store (OpenCode's or a fork's)."""
+def read_store(path: Path, position: Position | None, source: str, plain: bool = False) -> Reading:
+    """The step-finish parts after the saved rowid in an OpenCode-schema store (OpenCode's or a fork's).
+    ``plain`` reads every part the general way (``plain_step``): the same reading, more slowly."""
     mark = (position or {}).get("rowid", 0)
     mark = mark if isinstance(mark, int) else 0
     reading = Reading(position={"rowid": mark})
@@ -127,17 +141,12 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
         if top < mark:
             mark = 0  # a new database under the old name
         time = "time_created" if "time_created" in columns else "rowid"
-        last, after, append = reading.position["rowid"], mark, reading.calls.append
-        memo: list[Any] = [None, _Message()]  # the last message's data and fields: a message's steps come together
-        for row in db.rows(_QUERY.format(time=time), (mark,)):
-            last = after = row[0]
-            try:
-                call = _step(row, memo, source)
-            except (ValueError, TypeError, KeyError, AttributeError):
-                reading.malformed.append(f"{path}:part rowid {row[0]}")
-                continue
-            if call is not None:
-                append(call)
+        last, after, where = reading.position["rowid"], mark, str(path)
+        memo: list[Any] = [None, _Message(), None, None, None, None]  # the last message and its fields: _remember
+        steps = _plain_steps if plain else _steps
+        for batch in db.batches(_QUERY.format(time=time), (mark,)):
+            last = after = batch[-1][0]
+            steps(batch, memo, source, where, reading)
         if db.problem is None:
             final = next(db.rows(_LAST, (after,)), (None,))[0]
             last = last if final is None else final
@@ -147,16 +156,102 @@ def read_store(path: Path, position: Position | None, source: str) -> Reading:
     return reading
 
 
-def _step(row: tuple[Any, ...], memo: list[Any], source: str) -> AgentCall | None:
-    """The call of one part that is a step (None for another part). ``memo`` holds the last message's data and
-    what the steps take from it (its steps come one after another: decoded once for them all)."""
+def _plain_steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, where: str, reading: Reading) -> None:
+    """The calls of a batch of parts, each read by ``plain_step``; a part it cannot read is malformed."""
+    for row in rows:
+        try:
+            call = plain_step(row, memo, source)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            reading.malformed.append(f"{where}:part rowid {row[0]}")
+            continue
+        if call is not None:
+            reading.calls.append(call)
+
+
+def _steps(rows: list[tuple[Any, ...]], memo: list[Any], source: str, where: str, reading: Reading) -> None:
+    """``_plain_steps``, each part read by ``_typed`` where it can be (``plain_step`` otherwise)."""
+    calls, start = reading.calls, key_start(source, "")
+    for row in rows:
+        try:
+            call = _typed(row, memo, source, start) or plain_step(row, memo, source)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            reading.malformed.append(f"{where}:part rowid {row[0]}")
+            continue
+        if call is not None:
+            calls.append(call)
+
+
+def _typed(row: tuple[Any, ...], memo: list[Any], source: str, start: Any) -> AgentCall | None:
+    """``plain_step`` of a step as OpenCode writes it, with less work; None for any other part, left to
+    ``plain_step`` (data that is not text, a part that is not a step, tokens of another shape or a count out of
+    range, a snapshot or a message's field that is not a plain JSON value, a cost that is not a number from 0
+    to 1e6, no part time).
+
+    Its tokens are decoded as counts (``_Tokens``), the key's text of its message's fields is written once per
+    message (``_remember``), and the rest of the key's text and the call's numbers are taken straight from the
+    values, with no call per value. The message is taken where ``plain_step`` takes it: after the part's
+    tokens are known to be there (so that ``memo`` changes as it would)."""
+    _, created, data, message, session, directory = row
+    if type(data) is not str or type(created) is not int or created <= 1e11:
+        return None
+    try:
+        part = _COUNTED(data)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+    tokens, snapshot, spent = part.tokens, part.snapshot, part.cost
+    if part.type != "step-finish" or tokens is None or not (type(spent) is float or type(spent) is int):
+        return None
+    snap, cache = PLAIN.get(type(snapshot)), tokens.cache
+    inp, out, reasoning, read, write, total = (
+        tokens.input,
+        tokens.output,
+        tokens.reasoning,
+        cache.read,
+        cache.write,
+        tokens.total,
+    )
+    if snap is None or not 0 <= spent < 1e6 or not 0 <= inp | out | reasoning | read | write | total <= MAX_COUNT:
+        return None  # (every count is in range when the bits of all of them are)
+    if message != memo[0]:
+        _remember(memo, message)
+    head, when = memo[5], created / 1000
+    if head is None or not EARLIEST <= when <= now() + 86_400:
+        return None
+    hashed = start.copy()  # key_digest(source) of the key's text (ASCII: the strings in it are escaped)
+    hashed.update(
+        f'[{head},{snap(snapshot)},{{"cache":{{"read":{read},"write":{write}}},"input":{inp},"output":{out},'
+        f'"reasoning":{reasoning},"total":{total}}},{spent!r}]'.encode()
+    )
+    inside = reasoning > 0 and total == inp + out + read + write
+    values = (
+        hashed.digest(),
+        when,
+        source,
+        session if type(session) is str and session else None,
+        directory if type(directory) is str and directory else memo[4],
+        None,
+        memo[2],
+        memo[3],
+        inp,
+        out if inside else out + reasoning,
+        read,
+        write,
+        (reasoning if reasoning < out else out) if inside else reasoning,
+        float(spent) if spent else None,
+    )
+    return MAKE(AgentCall, values)
+
+
+def plain_step(row: tuple[Any, ...], memo: list[Any], source: str) -> AgentCall | None:
+    """The call of one part that is a step (None for another part), every part decoded and keyed the general way.
+    ``memo`` holds the last message's data and what the steps take from it (see ``_remember``)."""
     _, created, part_data, message_data, session, directory = row
     part = _part(part_data)
     if part is None or part.type != "step-finish":
         return None
     raw = _counts(part)
     if message_data != memo[0]:
-        memo[:] = message_data, *_fields(_message(message_data))
+        _remember(memo, message_data)
     times, model, provider, cwd = memo[1], memo[2], memo[3], memo[4]
     when = epoch_of(created) if isinstance(created, int) and created > 1e11 else None
     when = when or epoch_of(times.get("completed")) or epoch_of(times.get("created"))
@@ -216,11 +311,21 @@ def _key(source: str, head: tuple[Any, ...], part: _Part | _CountedPart, raw: tu
     return key_digest(source)(f"[{before},{counts},{after}]")
 
 
-def _fields(message: _Message) -> tuple[dict[str, Any], str | None, str | None, str | None]:
-    """What a step takes from its message: its times, model, provider and directory."""
+def _remember(memo: list[Any], data: Any) -> None:
+    """Sets ``memo`` to a message's data, what its steps take from it (its times, model, provider and
+    directory) and the key's text of its fields (None when one is not a plain JSON value): a message's steps
+    come one after another, so it is decoded once for them all."""
+    message = _message(data)
     times = message.time if isinstance(message.time, dict) else {}
-    path = message.path if isinstance(message.path, dict) else {}
-    return times, text(message.modelID), text(message.providerID), text(path.get("cwd"))
+    path, model, provider, created = message.path, message.modelID, message.providerID, times.get("created")
+    cwd = path.get("cwd") if isinstance(path, dict) else None
+    model = model if isinstance(model, str) and model else None
+    provider = provider if isinstance(provider, str) and provider else None
+    written = PLAIN.get(type(created))
+    head = (
+        None if written is None else f"{written(created)},{PLAIN[type(provider)](provider)},{PLAIN[type(model)](model)}"
+    )
+    memo[:] = data, times, model, provider, cwd if isinstance(cwd, str) and cwd else None, head
 
 
 class _Part(msgspec.Struct):
