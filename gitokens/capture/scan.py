@@ -132,9 +132,9 @@ def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Readi
     for gone in listed.gone_places(current.places):
         del current.places[gone]
     native = listed.claude + listed.codex
-    total = sum(files.pending_bytes(p, None if rescan else current.files.get(str(p))) for p in native)
-    jobs: list[Job] = [("claude", p, current.files.get(str(p)), rescan) for p in listed.claude]
-    jobs += [("codex", p, current.files.get(str(p)), rescan) for p in listed.codex]
+    total = sum(files.pending_bytes(p, None if rescan else current.files.get(p)) for p in native)
+    jobs: list[Job] = [("claude", Path(p), current.files.get(p), rescan) for p in listed.claude]
+    jobs += [("codex", Path(p), current.files.get(p), rescan) for p in listed.codex]
     jobs += [(agent, p, current.places.get(str(p)), rescan) for agent, paths in listed.others.items() for p in paths]
     reading = Reading(jobs, total)
     if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
