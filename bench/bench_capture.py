@@ -613,7 +613,14 @@ def written_by_capture(repo: Path, scratch: Path, home: Path, python: Path | Non
         tool = str(Path(python or sys.executable).parent / "git-tokens")
         run([tool, "capture", "--all-history"], env=env, cwd=scratch)
         notes = subprocess.run(
-            ["git", "log", "--all", "--notes=tokens", "--format=%H%n%N"],
+            [
+                "git",
+                "log",
+                "--exclude=refs/notes/*",
+                "--all",
+                "--notes=tokens",
+                "--format=%H%n%N",
+            ],  # not the notes' own
             env=env,
             cwd=scratch,
             capture_output=True,
