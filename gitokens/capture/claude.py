@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
-from gitokens.capture.model import EARLIEST, Message, blake2b, digest, digester, latest, out_of_range
+from gitokens.capture.model import EARLIEST, Message, blake2b, digest, latest, out_of_range, started
 
 SOURCE = "claude-code"
 
@@ -31,8 +31,9 @@ SOURCE = "claude-code"
 Buffer = bytes | mmap.mmap
 _SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
-_CALL_KEY = digester("claude:")  # of "<message.id>:<requestId>"
-_MESSAGE_KEY = digester("claude-message:")  # of the message id: the mark a call's other copies share
+# A call's key digests "claude:<message.id>:<requestId>"; the mark a call's other copies share digests
+# "claude-message:<message.id>". Each copy of these starts fed its prefix (``model.digester``, inlined).
+_CALL_START, _MESSAGE_START = started("claude:"), started("claude-message:")
 _LOW = struct.Struct("<Q").unpack_from  # a digest's first 8 bytes as an int (little-endian): a seen-mark
 _ISO = datetime.fromisoformat
 
@@ -120,6 +121,7 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     is the copy with the most tokens, as the last line written holds the call's final usage.
     """
     entries: list[Candidate] = []
+    most: list[int] = []  # the tokens of each entry
     bad: list[int] = []
     calls: dict[Name, int] = {}  # a call's name -> its entry
     copies = 0
@@ -149,10 +151,12 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         if index is None:
             calls[name] = len(entries)
             entries.append(_entry(line, call))
+            most.append(call[2])
             continue
         copies += 1  # a copy's key and entry are made only when it has more tokens than the one kept
-        if call[2] > entries[index][0].tokens:
+        if call[2] > most[index]:
             entries[index] = _entry(line, call)
+            most[index] = call[2]
     return entries, bad, copies
 
 
@@ -236,7 +240,12 @@ def _entry(line: _Line, call: Call) -> Candidate:
     message = line.message
     assert message is not None
     name, epoch, _, (inp, out, read, write, write_1h) = call
-    key = _CALL_KEY(name) if type(name) is str else digest(f"claude-{name[0]}:{name[1]}")
+    if type(name) is str:
+        hashing = _CALL_START.copy()
+        hashing.update(name.encode("utf-8", "surrogatepass"))
+        key = hashing.digest()
+    else:
+        key = digest(f"claude-{name[0]}:{name[1]}")
     cost, branch, model, session, cwd = line.costUSD, line.gitBranch, message.model, line.sessionId, line.cwd
     entry: Message = _MAKE(
         Message,
@@ -265,7 +274,9 @@ def _entry(line: _Line, call: Call) -> Candidate:
     message_id = message.id
     if type(message_id) is not str:
         return entry, cwd, own, None, (own,)
-    main: int = _LOW(_MESSAGE_KEY(message_id))[0]
+    hashing = _MESSAGE_START.copy()
+    hashing.update(message_id.encode("utf-8", "surrogatepass"))
+    main: int = _LOW(hashing.digest())[0]
     side = main ^ _SIDE
     if line.isSidechain is True:
         return entry, cwd, own, main, (own, side)

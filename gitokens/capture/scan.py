@@ -199,12 +199,13 @@ def _take(
     """Keep the copies of ``result`` that are the first of their call, and their groups."""
     losers: set[int] = set()
     waiting: list[int] = []
+    is_seen = seen.membership()  # not changed while the scan reads
     for at, (own, other, marks, slot) in enumerate(result.index):
         if slot == ELSEWHERE:
             summary.elsewhere += 1
         elif slot == NOWHERE:
             summary.unattributable += 1
-        elif own in run_seen or own in seen or (other is not None and (other in run_seen or other in seen)):
+        elif own in run_seen or is_seen(own) or (other is not None and (other in run_seen or is_seen(other))):
             summary.duplicates += 1
             if slot >= 0:
                 losers.add(at)
