@@ -253,23 +253,26 @@ def signature(path: Path) -> list[int] | None:
 
 def _walk(root: str, want: Callable[[str], bool]) -> list[str]:
     """The files under ``root`` whose names ``want`` accepts, as ``os.walk`` finds them (a link to a file is
-    one, a link to a folder is not followed, a folder that cannot be read is skipped), without its lists."""
+    one, a link to a folder is not followed, a folder that cannot be read to its end is skipped), without
+    its lists."""
     found: list[str] = []
+    folders: list[str] = []
     try:
-        entries = os.scandir(root)
+        with os.scandir(root) as entries:
+            for entry in entries:
+                try:
+                    inside = entry.is_dir()
+                except OSError:
+                    inside = False
+                if not inside:
+                    if want(entry.name):
+                        found.append(entry.path)
+                elif not _is_link(entry):
+                    folders.append(entry.path)
     except OSError:
-        return found
-    with entries:
-        for entry in entries:
-            try:
-                folder = entry.is_dir()
-            except OSError:
-                folder = False
-            if not folder:
-                if want(entry.name):
-                    found.append(entry.path)
-            elif not _is_link(entry):
-                found += _walk(entry.path, want)
+        return []
+    for folder in folders:
+        found += _walk(folder, want)
     return found
 
 
