@@ -20,6 +20,12 @@ the work dir, for a repository whose main and feature branches have a commit eve
   written by ``agentcorpus_more``) is there too, read once before: what another agent's logs cost when
   nothing changed.
 
+``--baseline PYTHON`` times the gitokens installed for another interpreter too, in the same rounds: the full
+scan (ours, the baseline's and ccusage's in turn), the incremental captures and the capture with nothing new
+(ours and the baseline's in turn, on the same repository and capture state), with each command's CPU (user
+and system, its worker included); and checks that the baseline finds the same records, and writes the same
+notes and capture state (byte for byte, but for the capture's start time) in a real first capture.
+
 Run it as a file from the repository root: ``python bench/bench_capture.py [--mb 50]``.
 """
 
@@ -29,13 +35,17 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from make_ledger import hermetic_env
-from timing import Timing, header, measure, measure_pair, pair_ratio_line, ratio_line, run
+from timing import Timing, header, measure, measure_pair, ms, pair_ratio_line, ratio_line, run
 
 START = 1_760_000_000  # 2025-10-09T08:53:20Z
 DAYS = 30
@@ -64,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ccusage", type=Path, help="the ccusage executable (default: look for it)")
     parser.add_argument("--opencode-calls", type=int, default=2000, help="calls in the OpenCode store (default 2000)")
+    parser.add_argument("--baseline", type=Path, metavar="PYTHON", help="also time the gitokens installed for PYTHON")
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / ".work")
     args = parser.parse_args(argv)
+    if args.baseline is not None:
+        args.baseline = args.baseline.absolute()  # not resolved: a virtualenv's python is a link out of it
 
     base = args.work_dir.resolve() / "capture" / f"mb{args.mb}-seed{args.seed}-v{GENERATOR_VERSION}"
     home, pristine = base / "home", base / "repo"
@@ -103,7 +116,20 @@ def main(argv: list[str] | None = None) -> int:
     full_label = "git tokens capture --dry-run --all-history (full scan)"
     ccusage = find_ccusage(args.ccusage, args.work_dir.resolve())
     theirs = None
-    if ccusage is not None:
+    cpu: dict[str, list[float]] = {}
+    if args.baseline is not None:
+        rounds: list[tuple[str, str, list[str]]] = [
+            ("full", full_label, ours_argv),
+            ("full_baseline", f"{full_label} (baseline)", [baseline_tool(args.baseline), *ours_argv[1:]]),
+        ]
+        if ccusage is not None:
+            ccusage_label = f"ccusage daily --json --offline ({ccusage_version(ccusage, env, repo)})"
+            rounds.append(("ccusage", ccusage_label, [str(ccusage), "daily", "--json", "--offline"]))
+        timed, cpu = measure_rounds(rounds, env=env, cwd=repo, runs=args.runs)
+        r.update(timed)
+        if ccusage is not None:
+            theirs = totals_of_ccusage(ccusage, env, repo)
+    elif ccusage is not None:
         ccusage_label = f"ccusage daily --json --offline ({ccusage_version(ccusage, env, repo)})"
         r["full"], r["ccusage"] = measure_pair(
             (full_label, ours_argv),
@@ -115,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         theirs = totals_of_ccusage(ccusage, env, repo)
     else:
         r["full"] = measure(full_label, ours_argv, env=env, cwd=repo, runs=args.runs)
+    if ccusage is None:
         print(
             "ccusage: not found (npm install ccusage and its @ccusage/ccusage-<platform> package of the same "
             "version into bench/.work/ccusage, or pass --ccusage)"
@@ -149,15 +176,41 @@ def main(argv: list[str] | None = None) -> int:
     def append(i: int) -> None:
         appended.append(append_turns(rng.choice(sessions), repo, int(args.append_mb * (1 << 20)), rng))
 
-    r["incremental"] = measure(
-        f"git tokens capture after appending {args.append_mb:g} MB",
-        [*gt, "capture"],
-        env=env,
-        cwd=repo,
-        runs=args.runs,
-        before=append,
-    )
-    r["nothing"] = measure("git tokens capture, nothing new", [*gt, "capture"], env=env, cwd=repo, runs=args.runs)
+    if args.baseline is not None:  # in turn, each capture reading what was appended since the one before
+        base_gt = baseline_tool(args.baseline)
+        timed, more = measure_rounds(
+            [
+                ("incremental", f"git tokens capture after appending {args.append_mb:g} MB", [*gt, "capture"]),
+                ("incremental_baseline", "the same, baseline", [base_gt, "capture"]),
+            ],
+            env=env,
+            cwd=repo,
+            runs=args.runs,
+            before=append,
+        )
+        r.update(timed)
+        cpu.update(more)
+        timed, more = measure_rounds(
+            [
+                ("nothing", "git tokens capture, nothing new", [*gt, "capture"]),
+                ("nothing_baseline", "the same, baseline", [base_gt, "capture"]),
+            ],
+            env=env,
+            cwd=repo,
+            runs=args.runs,
+        )
+        r.update(timed)
+        cpu.update(more)
+    else:
+        r["incremental"] = measure(
+            f"git tokens capture after appending {args.append_mb:g} MB",
+            [*gt, "capture"],
+            env=env,
+            cwd=repo,
+            runs=args.runs,
+            before=append,
+        )
+        r["nothing"] = measure("git tokens capture, nothing new", [*gt, "capture"], env=env, cwd=repo, runs=args.runs)
 
     header("git commit --allow-empty and the post-commit hook (no log changed)")
     commit = ["git", "commit", "-q", "--allow-empty", "-m", "bench"]
@@ -197,10 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     print(ratio_line("nothing new, OpenCode store too / without it", r["nothing_opencode"], r["nothing"]))
     added = (r["capture_hook_opencode"].median - r["commit"].median) * 1000
     print(f"{'the --capture hook adds, OpenCode store too (medians)':<58} {added:>8.1f} ms")
+    if args.baseline is not None:
+        print_baseline_ratios(r, cpu)
+    print(f"{'load average (1, 5, 15 min) after the runs':<58} {'  '.join(f'{n:.2f}' for n in os.getloadavg())}")
     print(f"\ntokens, capture: {ours}")
     if theirs is not None:
         print(f"tokens, ccusage: {theirs}")
         print("totals agree" if ours == theirs else "totals DIFFER")
+    if args.baseline is not None:
+        same = records_of_capture(pristine, home) == records_of_capture(pristine, home, args.baseline)
+        print("records: the same as the baseline's" if same else "records DIFFER from the baseline's")
+        written = [written_by_capture(pristine, repo, home, python) for python in (None, args.baseline)]
+        print(
+            "ledger notes and capture state after a real first capture: the same as the baseline's"
+            if written[0] == written[1]
+            else "ledger notes or capture state DIFFER from the baseline's"
+        )
     shutil.rmtree(repo, ignore_errors=True)
     shutil.rmtree(logs_copy, ignore_errors=True)
     return 0
@@ -464,6 +529,122 @@ def totals_of_ccusage(path: Path, env: dict[str, str], cwd: Path) -> dict[str, i
         "cache_write": t["cacheCreationTokens"],
         "cache_read": t["cacheReadTokens"],
     }
+
+
+# -- against a baseline installation ------------------------------------------------------------------------------
+
+
+def baseline_tool(python: Path) -> str:
+    return str(python.parent / "git-tokens")
+
+
+def measure_rounds(
+    commands: list[tuple[str, str, list[str]]],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    runs: int,
+    before: Callable[[int], object] | None = None,
+) -> tuple[dict[str, Timing], dict[str, list[float]]]:
+    """Time the commands (key, label, argv) in rounds, one run of each per round after an untimed round, the
+    order reversed every other round (all of them see the machine in the same state); ``before(i)`` runs
+    untimed before each command. Also each run's CPU (user and system, its children included)."""
+    timings = {key: Timing(label) for key, label, _ in commands}
+    cpu: dict[str, list[float]] = {key: [] for key, _, _ in commands}
+    for i in range(-1, runs):
+        for key, _, argv in commands if i % 2 == 0 else commands[::-1]:
+            if before is not None:
+                before(i)
+            used = _children_cpu()
+            elapsed = run(argv, env=env, cwd=cwd)
+            if i >= 0:
+                timings[key].samples.append(elapsed)
+                cpu[key].append(_children_cpu() - used)
+    for key, timing in timings.items():
+        print(f"{timing.row()}  CPU {ms(statistics.median(cpu[key]))}", flush=True)
+    return timings, cpu
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def print_baseline_ratios(r: dict[str, Timing], cpu: dict[str, list[float]]) -> None:
+    for key, what in (("full", "full scan"), ("incremental", "incremental"), ("nothing", "nothing new")):
+        ours, theirs = r[key], r[f"{key}_baseline"]
+        print(ratio_line(f"{what} / the baseline's", ours, theirs))
+        print(pair_ratio_line(f"{what} / the baseline's, run by run", ours, theirs))
+        used = statistics.median(cpu[key]) / statistics.median(cpu[f"{key}_baseline"])
+        print(f"{f'{what} / the baseline, CPU (medians)':<58} {used:>9.2f}x")
+    if "ccusage" in r:
+        print(ratio_line("the baseline's full scan / ccusage daily", r["full_baseline"], r["ccusage"]))
+        print(pair_ratio_line("the baseline's / ccusage daily, run by run", r["full_baseline"], r["ccusage"]))
+
+
+def records_of_capture(repo: Path, home: Path, python: Path | None = None) -> list[str]:
+    """The records a full capture would write (``--dry-run --all-history``), as JSON lines, with the gitokens
+    installed for ``python`` (this interpreter's by default)."""
+    code = (
+        "import json\nfrom gitokens import capture\nfrom gitokens.git.repo import open_repo\n"
+        "r = capture.run(open_repo('.'), dry_run=True, all_history=True)\n"
+        "for rec in r.records:\n"
+        "    print(json.dumps(rec.to_dict(), sort_keys=True))\n"
+    )
+    scratch = repo.parent / "scratch"  # where the logs' work trees are
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(repo, scratch, symlinks=True)
+    try:
+        argv = [str(python or sys.executable), "-c", code]
+        done = subprocess.run(argv, env=_env(home), cwd=scratch, capture_output=True, text=True, check=True)
+        return done.stdout.splitlines()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def written_by_capture(repo: Path, scratch: Path, home: Path, python: Path | None) -> dict[str, Any]:
+    """What ``git tokens capture --all-history`` writes in a copy of the repository, with the gitokens
+    installed for ``python`` (this interpreter's by default): the notes, and the capture state but for the
+    capture's own start time."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(repo, scratch, symlinks=True)
+    env = _env(home)
+    try:
+        tool = str(Path(python or sys.executable).parent / "git-tokens")
+        run([tool, "capture", "--all-history"], env=env, cwd=scratch)
+        notes = subprocess.run(
+            [
+                "git",
+                "log",
+                "--exclude=refs/notes/*",
+                "--all",
+                "--notes=tokens",
+                "--format=%H%n%N",
+            ],  # not the notes' own
+            env=env,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        where = scratch / ".git" / "gitokens" / "capture"
+        meta = json.loads((where / "files.json").read_text())
+        meta.pop("last_capture")
+        state = {
+            str(path.relative_to(where)): path.read_bytes()
+            for path in sorted(where.rglob("*"))
+            if path.is_file() and path.name not in ("files.json", "lock", "stamp")
+        }
+        return {"notes": notes, "files.json": meta, "state": state}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = hermetic_env(home)
+    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+        env.pop(name, None)
+    return env
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
-from gitokens.capture.model import EARLIEST, Message, blake2b, digest, digester, latest, out_of_range
+from gitokens.capture.model import EARLIEST, Message, blake2b, digest, latest, out_of_range, started
 
 SOURCE = "claude-code"
 
@@ -31,8 +31,9 @@ SOURCE = "claude-code"
 Buffer = bytes | mmap.mmap
 _SIDE = 0x5EDE_C4A1_0000_0001  # turns a message id's digest into the mark its side-chain copies leave
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
-_CALL_KEY = digester("claude:")  # of "<message.id>:<requestId>"
-_MESSAGE_KEY = digester("claude-message:")  # of the message id: the mark a call's other copies share
+# A call's key digests "claude:<message.id>:<requestId>"; the mark a call's other copies share digests
+# "claude-message:<message.id>". Each copy of these starts fed its prefix (``model.digester``, inlined).
+_CALL_START, _MESSAGE_START = started("claude:"), started("claude-message:")
 _LOW = struct.Struct("<Q").unpack_from  # a digest's first 8 bytes as an int (little-endian): a seen-mark
 _ISO = datetime.fromisoformat
 
@@ -40,12 +41,12 @@ _ISO = datetime.fromisoformat
 _Count = Annotated[int, msgspec.Meta(ge=0)] | None
 
 
-class _Split(msgspec.Struct):
+class _Split(msgspec.Struct, gc=False):
     ephemeral_5m_input_tokens: _Count = None
     ephemeral_1h_input_tokens: _Count = None
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     """A call's usage as the decoder checked it: each count a JSON integer, not negative, or absent or
     ``null``; ``cache_creation`` an object of such counts, or absent or ``null``. A usage of another shape
     sends the line to the decoder of any values (``_LooseLine``: the counts checked in ``_counts``)."""
@@ -57,13 +58,13 @@ class _Usage(msgspec.Struct):
     cache_creation: _Split | None = None
 
 
-class _Message(msgspec.Struct):
+class _Message(msgspec.Struct, gc=False):
     id: Any = None
     model: Any = None
     usage: _Usage | None = None
 
 
-class _Line(msgspec.Struct):
+class _Line(msgspec.Struct, gc=False):
     """The fields of a log line that a call's usage needs; the rest (a line's content: most of its bytes)
     is skipped over, not decoded. The fields keep the log's own names."""
 
@@ -120,11 +121,12 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
     is the copy with the most tokens, as the last line written holds the call's final usage.
     """
     entries: list[Candidate] = []
+    most: list[int] = []  # the tokens of each entry
     bad: list[int] = []
     calls: dict[Name, int] = {}  # a call's name -> its entry
     copies = 0
     newest = latest()
-    find, rfind = data.find, data.rfind
+    find, rfind, decode, failure = data.find, data.rfind, _DECODE, msgspec.MsgspecError
     at = find(_USAGE, begin, stop)
     while at >= 0:  # only the lines with "usage" in them: most of the bytes are never looked at in Python
         start = rfind(b"\n", begin, at) + 1 or begin
@@ -134,42 +136,42 @@ def parse(data: Buffer, begin: int, stop: int) -> tuple[list[Candidate], list[in
         at = find(_USAGE, end, stop)
         raw = data[start:end]
         try:
-            line = _decode(raw)
+            try:  # the usual line straight into its fields; the others as _decode reads them
+                line: _Line | None = decode(raw)
+            except failure as error:
+                line = _decode(raw, error)
             call = None if line is None else _call(line, raw, newest)
         except (ValueError, TypeError, KeyError, AttributeError):
             bad.append(start)
             continue
         if call is None or line is None:
             continue
-        index = calls.get(call[0])
+        name = call[0]
+        index = calls.get(name)
         if index is None:
-            calls[call[0]] = len(entries)
-            entries.append(_entry(line, *call))
+            calls[name] = len(entries)
+            entries.append(_entry(line, call))
+            most.append(call[2])
             continue
         copies += 1  # a copy's key and entry are made only when it has more tokens than the one kept
-        inp, out, read, write, _ = call[2]
-        if inp + out + read + write > entries[index][0].tokens:
-            entries[index] = _entry(line, *call)
+        if call[2] > most[index]:
+            entries[index] = _entry(line, call)
+            most[index] = call[2]
     return entries, bad, copies
 
 
-def _decode(raw: bytes) -> _Line | None:
-    """The fields of one line, or None when it has no ``message.usage`` object; ValueError when the line is
-    not a JSON object.
+def _decode(raw: bytes, error: msgspec.MsgspecError) -> _Line | None:
+    """The fields of a line the typed decoder (``_DECODE``) refused with ``error``, or None when it has no
+    ``message.usage`` object; ValueError when the line is not a JSON object.
 
-    Decoded straight into ``_Line`` when the line has the usual shape and its counts are counts; into
-    ``_LooseLine`` (the counts checked later) when only the counts are not; otherwise read whole (the
-    standard library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is not an
-    object has no usage. Either way every field has the same value."""
-    try:
-        return _DECODE(raw)
-    except msgspec.ValidationError:
+    Into ``_LooseLine`` (the counts checked later) when only the counts were not counts; otherwise read
+    whole (the standard library deciding what orjson refuses), and a line whose ``message`` or ``usage`` is
+    not an object has no usage. Either way every field has the value the typed decoder would have given."""
+    if isinstance(error, msgspec.ValidationError):
         try:
             return _LOOSE(raw)
         except msgspec.MsgspecError:
             pass
-    except msgspec.MsgspecError:
-        pass
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -188,12 +190,19 @@ is the digest of after ``claude:`` (``<message.id>:<requestId>``), or ``("entry"
 digest of the line)``. Two calls have the same name exactly when they have the same key."""
 
 
-def _call(line: _Line, raw: bytes, newest: float) -> tuple[Name, float, tuple[int, int, int, int, int]] | None:
-    """A usage line's call: its name, time and counts (input, output, cache read, cache write and the 1-hour
-    part of it); None when the line is no call (not the assistant's, no tokens); ValueError when its time or
-    counts are not ones."""
+Call = tuple[Name, float, int, tuple[int, int, int, int, int]]
+"""A usage line's call: its name, time, tokens (the four counts added up) and counts (input, output, cache
+read, cache write and the 1-hour part of it)."""
+
+
+def _call(line: _Line, raw: bytes, newest: float) -> Call | None:
+    """A usage line's call; None when the line is no call (not the assistant's, no tokens); ValueError when
+    its time or counts are not ones."""
     message = line.message
-    if message is None or message.usage is None or line.type != "assistant":
+    if message is None or line.type != "assistant":
+        return None
+    usage = message.usage
+    if usage is None:
         return None
     ts = line.timestamp
     if type(ts) is not str:
@@ -202,27 +211,41 @@ def _call(line: _Line, raw: bytes, newest: float) -> tuple[Name, float, tuple[in
     epoch = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()  # naive: UTC
     if not EARLIEST <= epoch <= newest:
         raise out_of_range(epoch)
-    counts = _counts(message.usage)
-    inp, out, read, write, _ = counts
-    if not (inp or out or read or write):
+    if type(usage) is _Usage:  # the counts checked by the decoder: each an int or None
+        inp, out, read = usage.input_tokens or 0, usage.output_tokens or 0, usage.cache_read_input_tokens or 0
+        write, split = usage.cache_creation_input_tokens, usage.cache_creation
+        one_hour = 0 if split is None else split.ephemeral_1h_input_tokens or 0
+        if write is None:  # older logs: the split alone
+            write = one_hour + (0 if split is None else split.ephemeral_5m_input_tokens or 0)
+        counts = inp, out, read, write, min(one_hour, write)
+    else:
+        counts = _loose_counts(usage)
+        inp, out, read, write, _ = counts
+    tokens = inp + out + read + write
+    if not tokens:
         return None  # a synthetic message (an API error, an interruption): no tokens were spent
     message_id = message.id
-    request_id = line.requestId
-    if type(message_id) is str and type(request_id) is str:
-        return message_id + ":" + request_id, epoch, counts
-    if type(message_id) is str:  # newer versions write no requestId: the message id alone names the call
-        return message_id + ":", epoch, counts
+    if type(message_id) is str:
+        request_id = line.requestId
+        if type(request_id) is str:
+            return message_id + ":" + request_id, epoch, tokens, counts
+        return message_id + ":", epoch, tokens, counts  # newer versions write no requestId: the id alone
     if type(line.uuid) is str:
-        return ("entry", line.uuid), epoch, counts
-    return ("line", blake2b(raw, digest_size=16).hexdigest()), epoch, counts
+        return ("entry", line.uuid), epoch, tokens, counts
+    return ("line", blake2b(raw, digest_size=16).hexdigest()), epoch, tokens, counts
 
 
-def _entry(line: _Line, name: Name, epoch: float, counts: tuple[int, int, int, int, int]) -> Candidate:
-    """The candidate of a call (see ``_call``): its message, cwd, key and marks."""
+def _entry(line: _Line, call: Call) -> Candidate:
+    """The candidate of a call: its message, cwd, key and marks."""
     message = line.message
     assert message is not None
-    key = _CALL_KEY(name) if type(name) is str else digest(f"claude-{name[0]}:{name[1]}")
-    inp, out, read, write, write_1h = counts
+    name, epoch, _, (inp, out, read, write, write_1h) = call
+    if type(name) is str:
+        hashing = _CALL_START.copy()
+        hashing.update(name.encode("utf-8", "surrogatepass"))
+        key = hashing.digest()
+    else:
+        key = digest(f"claude-{name[0]}:{name[1]}")
     cost, branch, model, session, cwd = line.costUSD, line.gitBranch, message.model, line.sessionId, line.cwd
     entry: Message = _MAKE(
         Message,
@@ -251,35 +274,23 @@ def _entry(line: _Line, name: Name, epoch: float, counts: tuple[int, int, int, i
     message_id = message.id
     if type(message_id) is not str:
         return entry, cwd, own, None, (own,)
-    main: int = _LOW(_MESSAGE_KEY(message_id))[0]
+    hashing = _MESSAGE_START.copy()
+    hashing.update(message_id.encode("utf-8", "surrogatepass"))
+    main: int = _LOW(hashing.digest())[0]
     side = main ^ _SIDE
     if line.isSidechain is True:
         return entry, cwd, own, main, (own, side)
     return entry, cwd, own, side, (own, main)
 
 
-def _counts(usage: _Usage) -> tuple[int, int, int, int, int]:
-    """Input, output, cache read, cache write and its 1-hour part: ``cache_creation_input_tokens`` is all
-    the writes, ``cache_creation`` splits them into 5-minute and 1-hour ones (older logs lack one or the
-    other). An absent or falsy count is 0; ValueError when a count read by the standard library is not a
-    count (the decoder checked the others)."""
-    write = usage.cache_creation_input_tokens
-    split = usage.cache_creation
-    if type(usage) is _Usage:
-        five = one_hour = 0
-        if split is not None:
-            five = split.ephemeral_5m_input_tokens or 0
-            one_hour = split.ephemeral_1h_input_tokens or 0
-        inp, out, read = usage.input_tokens or 0, usage.output_tokens or 0, usage.cache_read_input_tokens or 0
-        if write is None:
-            return inp, out, read, five + one_hour, min(one_hour, five + one_hour)
-        return inp, out, read, write, min(one_hour, write)
-    return _loose_counts(usage, write, split)
-
-
-def _loose_counts(usage: _Usage, write: Any, split: Any) -> tuple[int, int, int, int, int]:
+def _loose_counts(usage: _Usage) -> tuple[int, int, int, int, int]:
+    """Input, output, cache read, cache write and its 1-hour part of a usage the standard library read:
+    ``cache_creation_input_tokens`` is all the writes, ``cache_creation`` splits them into 5-minute and
+    1-hour ones (older logs lack one or the other). An absent or falsy count is 0; ValueError when a count
+    is not a count (the typed decoder checked the others: ``_call``)."""
+    write, split = usage.cache_creation_input_tokens, usage.cache_creation
     five = one_hour = 0
-    if type(split) is dict:
+    if isinstance(split, dict):  # a _LooseUsage's: any value
         five = split.get("ephemeral_5m_input_tokens") or 0
         one_hour = split.get("ephemeral_1h_input_tokens") or 0
     values = (

@@ -13,7 +13,7 @@ import json
 import mmap
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,36 +44,64 @@ def codex_roots(env: dict[str, str] | None = None) -> list[Path]:
 
 
 def claude_files(roots: list[Path]) -> list[Path]:
-    """Every ``*.jsonl`` under the roots: the sessions by path, then their sub-agent files (so a main
-    conversation's copy of a message is the one counted, with its cost, rather than a side-chain's)."""
-    found = {path for root in roots for path in _walk(root, lambda name: name.endswith(".jsonl"))}
-    return sorted(found, key=lambda path: ("subagents" in path.parts, str(path)))
+    """Every ``*.jsonl`` under the roots (in ``claude_names``' order)."""
+    return [Path(name) for name in claude_names(roots)]
+
+
+def claude_names(roots: list[Path]) -> list[str]:
+    """Every ``*.jsonl`` under the roots, as the paths' strings: the sessions by path, then their sub-agent
+    files (so a main conversation's copy of a message is the one counted, with its cost, rather than a
+    side-chain's)."""
+    found = {name for root in roots for name in _walk(str(root), _is_session)}
+    return sorted(found, key=lambda name: (_SUBAGENTS in os.sep + name, name))
 
 
 def codex_files(roots: list[Path]) -> list[Path]:
-    """Every ``rollout-*.jsonl``; a session in both ``sessions`` and ``archived_sessions`` is read from the
-    active copy only. Ordered by file name (which starts with the session's start time), so a forked
-    session comes after the session it was forked from."""
-    chosen: dict[str, Path] = {}
-    for root in roots:  # the active folder first: it wins
-        for path in sorted(_walk(root, lambda name: name.startswith("rollout-") and name.endswith(".jsonl"))):
-            chosen.setdefault(path.name, path)
+    """Every ``rollout-*.jsonl`` (in ``codex_names``' order)."""
+    return [Path(name) for name in codex_names(roots)]
+
+
+def codex_names(roots: list[Path]) -> list[str]:
+    """Every ``rollout-*.jsonl``, as the paths' strings; a session in both ``sessions`` and
+    ``archived_sessions`` is read from the active copy only. Ordered by file name (which starts with the
+    session's start time), so a forked session comes after the session it was forked from."""
+    chosen: dict[str, str] = {}
+    for root in roots:  # the active folder first: it wins; within one, the first in the order of paths
+        for name in sorted(_walk(str(root), _is_rollout), key=_parts):
+            chosen.setdefault(os.path.basename(name), name)
     return [chosen[name] for name in sorted(chosen)]
+
+
+_SUBAGENTS = f"{os.sep}subagents{os.sep}"
+
+
+def _is_session(name: str) -> bool:
+    return name.endswith(".jsonl")
+
+
+def _is_rollout(name: str) -> bool:
+    return name.startswith("rollout-") and name.endswith(".jsonl")
+
+
+def _parts(name: str) -> list[str]:
+    """What orders paths as ``Path`` orders them: by component, not by character."""
+    return name.split(os.sep)
 
 
 @dataclass
 class Listing:
     """The selected agents' log files, and the folders they were looked for in: Claude Code's and Codex's
-    (read by capture's own parsers), and the other agents' by agent (read by the registry's readers)."""
+    (read by capture's own parsers; as strings, so that a capture with nothing new builds no ``Path``), and
+    the other agents' by agent (read by the registry's readers)."""
 
-    claude: list[Path]
-    codex: list[Path]
+    claude: list[str]
+    codex: list[str]
     roots: list[Path]
     others: dict[str, list[Path]] = field(default_factory=dict)
 
     def gone(self, known: dict[str, FileState]) -> list[str]:
         """The files of ``known`` in these folders that are no longer listed (deleted, archived away)."""
-        present = {str(p) for p in self.claude + self.codex}
+        present = {*self.claude, *self.codex}
         under = tuple(str(root) + os.sep for root in self.roots)
         return [p for p in known if p not in present and p.startswith(under)]
 
@@ -93,10 +121,10 @@ class Listing:
                     return False
         if self.gone_places(places):
             return False
-        for path in self.claude + self.codex:
-            previous = known.get(str(path))
+        for name in self.claude + self.codex:
+            previous = known.get(name)
             try:
-                now = os.stat(path)
+                now = os.stat(name)
             except OSError:
                 return False
             if previous is None or (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != (
@@ -114,7 +142,7 @@ def listing(agents: Iterable[str]) -> Listing:
     chosen = set(agents)
     claude = claude_roots() if "claude" in chosen else []
     codex = codex_roots() if "codex" in chosen else []
-    return Listing(claude_files(claude) if claude else [], codex_files(codex) if codex else [], claude + codex)
+    return Listing(claude_names(claude) if claude else [], codex_names(codex) if codex else [], claude + codex)
 
 
 def list_others(listed: Listing, agents: Iterable[str]) -> None:
@@ -223,12 +251,36 @@ def signature(path: Path) -> list[int] | None:
     return marks
 
 
-def _walk(root: Path, want: Any) -> list[Path]:
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        found.extend(Path(folder, name) for name in names if want(name))
+def _walk(root: str, want: Callable[[str], bool]) -> list[str]:
+    """The files under ``root`` whose names ``want`` accepts, as ``os.walk`` finds them (a link to a file is
+    one, a link to a folder is not followed, a folder that cannot be read to its end is skipped), without
+    its lists."""
+    found: list[str] = []
+    folders: list[str] = []
+    try:
+        with os.scandir(root) as entries:
+            for entry in entries:
+                try:
+                    inside = entry.is_dir()
+                except OSError:
+                    inside = False
+                if not inside:
+                    if want(entry.name):
+                        found.append(entry.path)
+                elif not _is_link(entry):
+                    folders.append(entry.path)
+    except OSError:
+        return []
+    for folder in folders:
+        found += _walk(folder, want)
     return found
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -252,7 +304,7 @@ class Chunk:
             self.data.close()
 
 
-def pending_bytes(path: Path, previous: FileState | None) -> int:
+def pending_bytes(path: str | Path, previous: FileState | None) -> int:
     """About how many bytes a read of ``path`` would consume (for a progress bar)."""
     try:
         size = os.stat(path).st_size

@@ -132,9 +132,9 @@ def start(current: state.State, listed: files.Listing, *, rescan: bool) -> Readi
     for gone in listed.gone_places(current.places):
         del current.places[gone]
     native = listed.claude + listed.codex
-    total = sum(files.pending_bytes(p, None if rescan else current.files.get(str(p))) for p in native)
-    jobs: list[Job] = [("claude", p, current.files.get(str(p)), rescan) for p in listed.claude]
-    jobs += [("codex", p, current.files.get(str(p)), rescan) for p in listed.codex]
+    total = sum(files.pending_bytes(p, None if rescan else current.files.get(p)) for p in native)
+    jobs: list[Job] = [("claude", Path(p), current.files.get(p), rescan) for p in listed.claude]
+    jobs += [("codex", Path(p), current.files.get(p), rescan) for p in listed.codex]
     jobs += [(agent, p, current.places.get(str(p)), rescan) for agent, paths in listed.others.items() for p in paths]
     reading = Reading(jobs, total)
     if total >= PARALLEL_BYTES and len(jobs) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
@@ -199,12 +199,13 @@ def _take(
     """Keep the copies of ``result`` that are the first of their call, and their groups."""
     losers: set[int] = set()
     waiting: list[int] = []
+    is_seen = seen.membership()  # not changed while the scan reads
     for at, (own, other, marks, slot) in enumerate(result.index):
         if slot == ELSEWHERE:
             summary.elsewhere += 1
         elif slot == NOWHERE:
             summary.unattributable += 1
-        elif own in run_seen or own in seen or (other is not None and (other in run_seen or other in seen)):
+        elif own in run_seen or is_seen(own) or (other is not None and (other in run_seen or is_seen(other))):
             summary.duplicates += 1
             if slot >= 0:
                 losers.add(at)

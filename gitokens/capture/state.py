@@ -40,7 +40,7 @@ import os
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +81,13 @@ class Marks:
         if self.path is not None:
             self._load(self.path)
         self.recent.add(mark)
+
+    def membership(self) -> Callable[[int], bool]:
+        """``mark in self`` as a function: the set's own while no mark is sorted (a first capture, whose every
+        call is asked about: a method call each costs more than the set's lookup), else ``__contains__``."""
+        if self.path is not None:
+            self._load(self.path)
+        return self.__contains__ if len(self.ordered) else self.recent.__contains__
 
     def _load(self, path: Path) -> None:
         self.path = None

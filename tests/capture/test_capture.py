@@ -353,6 +353,57 @@ def test_a_log_changed_in_any_way_is_looked_at_again(world: World, change: str) 
     assert (known and known.mtime_ns) == now
 
 
+@pytest.mark.parametrize(
+    "where",
+    ["in its project's folder", "in a new project's folder", "in a sub-agent folder", "grown, its mtime kept"],
+)
+def test_a_new_or_grown_log_anywhere_under_the_folders_is_read(world: World, where: str) -> None:
+    _settled(world)
+    line = claude(session="S5", cwd=world.repo, branch="feature", at=T0 + 3500, mid="m8", rid="r8", inp=3, out=4)
+    projects = world.home / ".claude" / "projects"
+    if where == "grown, its mtime kept":
+        before = world.main_log.stat()
+        write(world.main_log, [line], append=True)
+        os.utime(world.main_log, ns=(before.st_atime_ns, before.st_mtime_ns))
+    else:
+        folder = {
+            "in its project's folder": projects / "-repo",
+            "in a new project's folder": projects / "-repo-elsewhere",
+            "in a sub-agent folder": world.main_log.with_suffix("") / "subagents",
+        }[where]
+        write(folder / "S5.jsonl", [line])
+    assert capture.run(open_repo(world.repo)).agents["claude"].files_read == 1
+    assert waiting(world.repo) == {"feature": [7]}
+    assert capture.run(open_repo(world.repo)).agents["claude"].files_read == 0
+
+
+def test_logs_are_listed_and_ordered_as_a_walk_of_paths_lists_them(tmp_path: Path) -> None:
+    projects, sessions = tmp_path / "claude" / "projects", tmp_path / "codex" / "sessions"
+    for name in ("-a/S1.jsonl", "-a/S1/subagents/agent-1.jsonl", "-a-b/S2.jsonl", "-a/b/S3.jsonl", "-a/S4.txt"):
+        write(projects / name, ["{}"])
+    (projects / "linked.jsonl").symlink_to(projects / "-a" / "S1.jsonl")  # a link to a file is a log
+    (projects / "dangling.jsonl").symlink_to(tmp_path / "nowhere")
+    (projects / "-linked").symlink_to(projects / "-a", target_is_directory=True)  # a link to a folder is not followed
+    for name in ("01/x/rollout-1.jsonl", "01-x/rollout-1.jsonl", "02/rollout-0.jsonl", "02/rest.jsonl"):
+        write(sessions / "2025" / name, ["{}"])
+
+    def walked(root: Path, want: Callable[[str], bool]) -> list[Path]:
+        return [Path(folder, name) for folder, _, names in os.walk(root) for name in names if want(name)]
+
+    claude_roots = [projects, tmp_path / "missing"]
+    expected = sorted(
+        {p for root in claude_roots for p in walked(root, lambda n: n.endswith(".jsonl"))},
+        key=lambda p: ("subagents" in p.parts, str(p)),
+    )
+    assert capture.files.claude_files(claude_roots) == expected
+    assert capture.files.claude_names(claude_roots) == [str(p) for p in expected]
+    chosen: dict[str, Path] = {}
+    for path in sorted(walked(sessions, lambda n: n.startswith("rollout-") and n.endswith(".jsonl"))):
+        chosen.setdefault(path.name, path)
+    assert capture.files.codex_files([sessions]) == [chosen[name] for name in sorted(chosen)]
+    assert len(chosen) == 2
+
+
 def test_dry_run_writes_nothing(world: World) -> None:
     out = run("capture", "--all-history", "--dry-run").output
     assert "dry run: would write 8 records; nothing written" in out
