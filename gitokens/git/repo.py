@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -246,6 +244,8 @@ class Repo:
         argv = ["git", "--git-dir", str(self.git_dir), "rev-list", "--first-parent", "--parents", tip]
         if stop is not None:
             argv += ["--not", stop]
+        import tempfile  # here: a capture opens the repository without it (shutil, bz2, lzma: ~5 ms)
+
         out = tempfile.TemporaryFile()  # noqa: SIM115 (result closes it)
         walk = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
 
@@ -507,6 +507,8 @@ class Repo:
                     raise
             if time.monotonic() > deadline:
                 break
+            import random
+
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 1.6, 0.25)
         raise LedgerBusy(
