@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import pygit2
-from pygit2.enums import ObjectType, RepositoryState
-
 from gitokens.errors import LedgerBusy, LedgerRefBroken, NotARepository, UnknownRevision, UnsupportedRepository
 from gitokens.git import command
+from gitokens.git.libgit2 import ObjectType, RepositoryState, pygit2
 
 NOTES_REF = "refs/notes/tokens"
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
