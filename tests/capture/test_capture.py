@@ -606,6 +606,21 @@ def test_a_plain_capture_runs_to_its_end_without_click(world: World) -> None:
     assert ways["main"][0] == 0 and "dry run: would write 8 records" in ways["main"][1]
 
 
+def test_the_console_script_ends_once_its_capture_is_on_disk(world: World) -> None:
+    """The console script's process ends without the interpreter's finalization after a capture: the records,
+    the state (a second capture finds nothing new) and the lock (that second capture could take it) are kept,
+    and what it printed is what click prints."""
+    script = str(Path(sys.executable).parent / "git-tokens")
+    done = subprocess.run([script, "capture", "--all-history"], cwd=world.repo, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == ""
+    assert captured(world.repo) == expected(world)
+    again = both_ways(world.repo, "capture")
+    assert again["main"][:3] == again["click"][:3]
+    assert again["main"][0] == 0 and "no new usage" in again["main"][1]
+    assert "wrote 0 records" in again["main"][1]
+    assert "wrote 8 records" in done.stdout
+
+
 def test_lines_that_are_not_plain_ascii_go_through_click(world: World, tmp_path: Path) -> None:
     """A line naming a path that is not ASCII is written by click's echo, as the command writes it."""
     codex_home = tmp_path / "códex"
