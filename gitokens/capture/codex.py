@@ -55,7 +55,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from gitokens.capture.model import EARLIEST, Message, digest, latest, out_of_range, parse_time
+from gitokens.capture.model import EARLIEST, Message, latest, out_of_range, parse_time, started
 
 SOURCE = "codex"
 REPLAY_GAP = 1.0  # seconds between two lines of the burst in which a fork copies its parent's items
@@ -79,6 +79,7 @@ _FIELDS = (
 _EMPTY = [0] * len(_FIELDS)
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
 _ISO = datetime.fromisoformat
+_HASH = started("")  # ``model.digest``'s, copied per call
 _Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 
 
@@ -357,13 +358,6 @@ def _vector(value: _Counts | None) -> list[int] | None:
     return out
 
 
-def _shown(value: list[int]) -> str:
-    """A vector as keys show it (``str`` of the list): the four counts of the first versions, cache writes
-    only when there are any (so the keys of calls captured before cache writes were read stay the same)."""
-    a, b, c, d, e = value
-    return f"[{a}, {b}, {c}, {d}, {e}]" if e else f"[{a}, {b}, {c}, {d}]"
-
-
 def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -> Message | None:
     """The call a token_count event reports, or None (a rate-limit update, the same totals again, a fork's
     copy of its parent's call, no tokens). ``newest``: the latest time a call may have (``model.latest``)."""
@@ -416,12 +410,20 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -
     if not EARLIEST <= epoch <= newest:
         raise out_of_range(epoch)
     session = ctx.get("session")
+    # Vectors as keys show them (``str`` of the list): the four counts of the first versions, cache writes only
+    # when there are any (so the keys of calls captured before cache writes were read stay the same).
     shown = (
         f"[{uncached}, {cached}, {output}, {reasoning}, {written}]"
         if written
         else f"[{uncached}, {cached}, {output}, {reasoning}]"
     )
-    key = f"codex:{session or 'unknown'}:{ts if total is None else _shown(total)}:{shown}"  # ``_shown(last)``
+    if total is None:
+        whole = ts
+    else:
+        a, b, c, d, e = total
+        whole = f"[{a}, {b}, {c}, {d}, {e}]" if e else f"[{a}, {b}, {c}, {d}]"
+    key = _HASH.copy()  # ``digest(f"codex:{session or 'unknown'}:{whole}:{shown}")``, inline
+    key.update(f"codex:{session or 'unknown'}:{whole}:{shown}".encode("utf-8", "surrogatepass"))
     if cached > uncached:
         cached = uncached
     if written > uncached - cached:
@@ -444,7 +446,7 @@ def _usage(ctx: dict[str, Any], line: _Line, payload: _Payload, newest: float) -
     return _MAKE(
         Message,
         (
-            digest(key),
+            key.digest(),
             epoch,
             ts,
             SOURCE,
