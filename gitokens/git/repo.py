@@ -269,15 +269,10 @@ class Repo:
         (seconds since the epoch) only the commits git's ``--since`` keeps."""
         return command.first_parent_times(str(self.git_dir), tip, since)
 
-    def worktree_roots(self) -> list[Path]:
-        """The work trees of this repository (the main one and every linked one), symlinks resolved."""
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.common_dir), "worktree", "list", "--porcelain"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        roots = [Path(line[9:]).resolve() for line in done.stdout.splitlines() if line.startswith("worktree ")]
+    def worktree_roots(self, asked: Callable[[], list[Path]] | None = None) -> list[Path]:
+        """The work trees of this repository (the main one and every linked one), symlinks resolved; ``asked``:
+        git's list, asked before the repository was opened (``command.asking_worktrees``)."""
+        roots = list((asked or command.asking_worktrees(self.common_dir))())
         if self.workdir is not None:
             roots.append(self.workdir.resolve())
         return sorted(set(roots))

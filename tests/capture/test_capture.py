@@ -448,7 +448,13 @@ def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
     assert str(active) not in capture.state.load(open_repo(world.repo)).files
 
 
-def test_usage_in_a_linked_worktree_goes_to_its_branch(world: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize("parallel", [False, True])
+def test_usage_in_a_linked_worktree_goes_to_its_branch(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    """The work trees git lists (asked once the worker, if any, has forked) are this repository's."""
+    if parallel:
+        monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
     other = tmp_path / "other-worktree"
     git(world.repo, "worktree", "add", "-q", "-b", "topic", str(other), world.c3)
     topic = commit_at(other, T0 + 2400, "topic")
