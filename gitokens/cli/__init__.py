@@ -119,7 +119,7 @@ def _shows_progress(started: Start) -> bool:
 def _finish_capture(started: Start | None, *, end_process: bool) -> NoReturn:
     """``capture``'s work and output, as the command gives them, for the capture ``main`` started; click is
     loaded only to show an error, or lines that are not plain printable ASCII (``app.echo`` escapes them on a
-    terminal, strips colour codes off one and encodes for the stream).
+    terminal, strips colour codes off one and encodes for the stream), or when there is no standard output.
 
     ``end_process`` (the console script, not a caller of ``main``): once the output is written, the process
     ends without the interpreter's finalization (freeing every module and the capture's objects one by one:
@@ -145,7 +145,7 @@ def _finish_capture(started: Start | None, *, end_process: bool) -> NoReturn:
         sys.stderr.write("\nAborted!\n")  # as click ends a command interrupted
         sys.exit(1)
     try:
-        if all(line.isascii() and line.isprintable() for line in lines):
+        if sys.stdout is not None and all(line.isascii() and line.isprintable() for line in lines):
             sys.stdout.write("".join(f"{line}\n" for line in lines))
             sys.stdout.flush()
         else:
