@@ -31,6 +31,9 @@ from agentlogs import (
 from conftest import git, run
 
 from gitokens import capture
+from gitokens.capture import claude as claude_reader
+from gitokens.capture import scan
+from gitokens.capture import state as capture_state
 from gitokens.capture.model import digest
 from gitokens.git.repo import open_repo
 from gitokens.ledger import store
@@ -229,7 +232,7 @@ def expected(w: World) -> dict[str, list[Totals]]:
 
 
 def waiting(repo: Path) -> dict[str, list[int]]:
-    current = capture.state.load(open_repo(repo))
+    current = capture_state.load(open_repo(repo))
     return {branch: sorted(m.tokens for m in msgs) for branch, msgs in current.pending.items()}
 
 
@@ -267,7 +270,7 @@ def test_capturing_twice_adds_nothing(world: World) -> None:
 def test_sorted_marks_keep_a_second_reading_from_counting_twice(
     world: World, monkeypatch: pytest.MonkeyPatch, merge_at: int
 ) -> None:
-    monkeypatch.setattr(capture.state, "MERGE_AT", merge_at)
+    monkeypatch.setattr(capture_state, "MERGE_AT", merge_at)
     run("capture", "--all-history")
     write(
         world.main_log,
@@ -345,7 +348,7 @@ def test_a_log_changed_in_any_way_is_looked_at_again(world: World, change: str) 
     result = capture.run(open_repo(world.repo))
     assert result.agents["claude"].files_read == (change == "appended")
     assert waiting(world.repo) == ({"feature": [7]} if change == "appended" else {})
-    known = capture.state.load(open_repo(world.repo)).files.get(str(world.main_log))
+    known = capture_state.load(open_repo(world.repo)).files.get(str(world.main_log))
     now = None if change == "deleted" else world.main_log.stat().st_mtime_ns
     assert (known and known.mtime_ns) == now
 
@@ -445,7 +448,7 @@ def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
     shutil.move(active, codex_file(world.home, "X", T0 + 200, archived=True))
     result = capture.run(open_repo(world.repo))
     assert result.records == [] and result.agents["codex"].duplicates == 2  # the rate-limit repeat is no call
-    assert str(active) not in capture.state.load(open_repo(world.repo)).files
+    assert str(active) not in capture_state.load(open_repo(world.repo)).files
 
 
 @pytest.mark.parametrize("parallel", [False, True])
@@ -454,7 +457,7 @@ def test_usage_in_a_linked_worktree_goes_to_its_branch(
 ) -> None:
     """The work trees git lists (asked once the worker, if any, has forked) are this repository's."""
     if parallel:
-        monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+        monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     other = tmp_path / "other-worktree"
     git(world.repo, "worktree", "add", "-q", "-b", "topic", str(other), world.c3)
     topic = commit_at(other, T0 + 2400, "topic")
@@ -476,7 +479,7 @@ def test_cache_writes_from_the_five_minute_and_one_hour_split(world: World) -> N
 
 
 def test_parsing_in_two_processes_gives_the_same_records(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     out = run("capture", "--all-history").output
     assert captured(world.repo) == expected(world)
     assert "left out: 4 duplicate copies, 1 from other directories" in out
@@ -493,7 +496,7 @@ def test_a_worker_started_before_the_repository_is_opened_gives_the_same_records
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The command starts the capture (and its worker) from the git dir alone; the API call gets the same."""
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     repo = open_repo(world.repo)
     with capture.start(repo.common_dir, dry_run=True, all_history=True) as started:
         assert started.reading.worker is not None
@@ -506,7 +509,7 @@ def test_a_worker_started_before_the_repository_is_opened_gives_the_same_records
 
 
 def test_a_start_for_other_options_is_closed_and_made_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     repo = open_repo(world.repo)
     started = capture.start(repo.common_dir, dry_run=True, all_history=False)
     result = capture.run(repo, all_history=True, started=started)  # writes: not what was started
@@ -517,13 +520,13 @@ def test_a_start_for_other_options_is_closed_and_made_again(world: World, monkey
 
 def test_a_start_closed_unused_ends_its_worker(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The repository could not be opened after all: the worker, waiting to place what it parsed, ends."""
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     started = capture.start(open_repo(world.repo).common_dir, all_history=True)
     worker = started.reading.worker
     assert worker is not None
     started.close()
     assert not worker.running
-    assert capture.state.load(open_repo(world.repo)).files == {}  # nothing saved
+    assert capture_state.load(open_repo(world.repo)).files == {}  # nothing saved
     run("capture", "--all-history")  # and the lock was released
     assert captured(world.repo) == expected(world)
 
@@ -531,7 +534,7 @@ def test_a_start_closed_unused_ends_its_worker(world: World, monkeypatch: pytest
 def test_a_worker_killed_loses_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker is killed while it holds the lock on the next file to take: the capture does not wait for
     it, parses what it did not send, and writes the same records."""
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     repo = open_repo(world.repo)
     with capture.start(repo.common_dir, all_history=True) as started:
         worker = started.reading.worker
@@ -765,7 +768,7 @@ def test_each_shape_of_line_reads_as_the_standard_library_reads_it(
 ) -> None:
     """A line is decoded field by field when it has the usual shape, else read whole; both agree."""
     data = b'{"type":"user"}\n' + line.encode("utf-8", "surrogatepass") + b"\n"
-    entries, bad, copies = capture.claude.parse(data, 0, len(data))
+    entries, bad, copies = claude_reader.parse(data, 0, len(data))
     assert copies == 0
     if expected == "bad":
         assert (entries, bad) == ([], [16])

@@ -49,7 +49,7 @@ from agentlogs_more import (
 )
 from conftest import git, run
 
-from gitokens.capture import AGENTS
+from gitokens.capture import AGENTS, scan
 from gitokens.git.repo import open_repo
 from gitokens.ledger import store
 
@@ -436,7 +436,7 @@ def test_parsing_in_two_processes_gives_the_same_records(
     line = claude(session="S1", cwd=w.repo, branch="main", at=FIRST, mid="m1", rid="r1", inp=7, out=8)
     write(claude_file(hermetic, "-repo", "S1"), [line])
     alone = run("capture", "--dry-run").output
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     repo = open_repo(w.repo)
     with capture.start(repo.common_dir) as started:
         assert started.reading is not None and started.reading.worker is not None

@@ -26,7 +26,8 @@ from agentlogs import (
 from conftest import run
 
 from gitokens import capture
-from gitokens.capture import codex
+from gitokens.capture import codex, scan
+from gitokens.capture import state as capture_state
 from gitokens.git.repo import open_repo
 from gitokens.ledger import store
 
@@ -335,7 +336,7 @@ def test_a_line_still_being_written_waits_and_reads_in_pieces_add_up_to_the_whol
     second = capture.run(open_repo(w.path), since=0.0)
     assert second.agents["codex"].malformed == [] and second.agents["codex"].messages == 2
     assert captured(w.path) == {(w.c2, "P", MODEL): P_CALLS, (w.c2, "F", MODEL): F_CALL}
-    offsets = {log: capture.state.load(open_repo(w.path)).files[str(log)].offset for log in logs}
+    offsets = {log: capture_state.load(open_repo(w.path)).files[str(log)].offset for log in logs}
     assert offsets == {log: len(text.encode()) for log, text in texts.items()}
 
 
@@ -347,10 +348,10 @@ def test_parsing_in_two_processes_gives_the_same_records_and_forks(
     write(codex_file(w.home, "P", T0 + 100), parent_lines(w.path))
     write(codex_file(w.home, "F", T0 + 300), fork_lines(w.path, spawned=True))
     one = capture.run(open_repo(w.path), dry_run=True, all_history=True)
-    monkeypatch.setattr(capture.scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     with capture.start(open_repo(w.path).common_dir, all_history=True) as started:
         assert started.reading is not None and started.reading.worker is not None
         two = capture.run(open_repo(w.path), all_history=True, started=started)
     assert [r.to_dict() for r in two.records] == [r.to_dict() for r in one.records]
     assert captured(w.path) == {(w.c2, "P", MODEL): P_CALLS, (w.c2, "F", MODEL): F_CALL}
-    assert capture.state.load(open_repo(w.path)).sessions == {"F": "P"}
+    assert capture_state.load(open_repo(w.path)).sessions == {"F": "P"}

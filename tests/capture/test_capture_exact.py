@@ -25,7 +25,7 @@ from agentlogs import (
 from conftest import git, run
 from genai_prices import Usage, calc_price
 
-from gitokens import capture
+from gitokens.capture import state as capture_state
 from gitokens.config import Config
 from gitokens.git.repo import open_repo
 from gitokens.ledger import store
@@ -220,7 +220,7 @@ def test_usage_on_a_detached_head_goes_to_the_commit_made_there(repo: Path, herm
     assert [(e.attached, e.record.output_tokens) for e in store.load(open_repo(repo)).entries.values()] == [
         (detached, 100)
     ]
-    assert capture.state.load(open_repo(repo)).pending  # m2 waits for the next commit in this work tree
+    assert capture_state.load(open_repo(repo)).pending  # m2 waits for the next commit in this work tree
     later = commit_at(repo, NIGHT + 1200, "later")
     run("capture")
     placed = {e.record.output_tokens: e.attached for e in store.load(open_repo(repo)).entries.values()}
