@@ -4,12 +4,13 @@ then replaces it in one rename, so a reader (or a process killed midway) never s
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
 def replace(path: Path, data: bytes) -> None:
     """Make ``data`` the content of ``path``; OSError when it cannot, and then ``path`` is as it was."""
+    import tempfile  # here: a capture's worker reads caches through this module and never writes one
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -35,7 +36,10 @@ def versioned(path: Path, version: str) -> Path:
     """Where a cache file named ``path`` is kept for ``version``: ``name-<digest>.ext`` beside it, so that two
     installations (a virtualenv and a pipx, say) working on one repository each keep their own file, where
     one file for both had each throw the other's away on every run."""
-    from hashlib import blake2b  # here: a capture with nothing new imports this module, not hashlib
+    try:  # hashlib's own blake2b, without hashlib loading OpenSSL (a few ms, in each process of a capture)
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - an interpreter built without it: hashlib's, whatever it is
+        from hashlib import blake2b
 
     digest = blake2b(version.encode("utf-8"), digest_size=8).hexdigest()
     return path.with_name(f"{path.stem}-{digest}{path.suffix}")

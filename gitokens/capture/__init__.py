@@ -21,7 +21,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -87,9 +87,9 @@ class Options:
 @dataclass
 class Start:
     """A capture's first steps, which need neither the repository object nor pygit2: the state locked (unless
-    a dry run) and loaded, the log files listed, and a large scan's worker parsing already. ``reading`` is
-    None when there is nothing to do (``idle``): the scan's modules are not even imported. Closing it ends
-    the worker and releases the lock."""
+    a dry run) and loaded, the log files listed, and a large scan's worker parsing already (git then asked
+    for the work trees, ``worktrees``). ``reading`` is None when there is nothing to do (``idle``): the scan's
+    modules are not even imported. Closing it ends the worker and releases the lock."""
 
     folder: Path
     options: Options
@@ -97,6 +97,7 @@ class Start:
     current: state.State
     reading: scan.Reading | None
     stack: contextlib.ExitStack
+    worktrees: Callable[[], list[Path]] | None = None  # git's list of work trees, asked while the worker parses
 
     @property
     def idle(self) -> bool:
@@ -106,6 +107,8 @@ class Start:
         try:
             if self.reading is not None:
                 self.reading.close()
+            if self.worktrees is not None:
+                self.worktrees()  # git waited for (at once when the capture took the answer)
         finally:
             self.stack.close()
 
@@ -145,7 +148,8 @@ def start(common_dir: Path, options: Options | None = None, **chosen: Any) -> St
     except BaseException:
         stack.close()
         raise
-    return Start(where, options, began, current, reading, stack)
+    worktrees = None if reading is None else command.asking_worktrees(common_dir)  # after the fork: git's pipe is ours
+    return Start(where, options, began, current, reading, stack, worktrees)
 
 
 def _idle(current: state.State, options: Options, listed: files.Listing) -> bool:
@@ -215,7 +219,8 @@ def _run(repo: Repo, started: Start, progress: scan.Progress | None) -> Result:
         chains = attribute.Chains(repo.branch_tips(), walk, floor)
         heads = attribute.HeadLogs()
         price_tiers = Tiers(started.folder.parent / "cache" / "tiers.json")
-        context = scan.Context(scan.Inside(repo.worktree_roots()), chains, floor, heads, price_tiers)
+        inside = scan.Inside(repo.worktree_roots(started.worktrees))
+        context = scan.Context(inside, chains, floor, heads, price_tiers)
         fresh = frozenset(NATIVE) if options.recapture else frozenset()
         if started.reading.worker is not None:
             # Loaded while the worker parses: making the records comes after both are done, with nothing beside it.

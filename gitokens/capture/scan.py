@@ -37,6 +37,7 @@ Progress = Callable[[int, int], None]
 PARALLEL_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
 ELSEWHERE, OLDER, WAITING, NOWHERE = -1, -2, -4, -8  # where a copy went when it is in no group
 _MAKE = tuple.__new__  # a named tuple from a plain one, without the keyword-argument constructor
+_SEEN = int.from_bytes
 
 
 @dataclass
@@ -401,7 +402,7 @@ def _parse_codex(path: Path, previous: state.FileState | None, from_start: bool)
         chunk.close()
     candidates: list[Candidate] = []
     for message, cwd in pairs:
-        key = message.seen_key
+        key = _SEEN(message[0][:8], "little")  # ``message.seen_key``
         candidates.append((message, cwd, key, None, (key,)))
     return Parsed("codex", path, chunk.state, chunk.end - chunk.start, candidates, lines, 0, edges)
 

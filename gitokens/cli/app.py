@@ -98,6 +98,13 @@ class _Group(click.Group):
             raise _Failure(_usage_error(exc)) from None
 
 
+def fail(error: GitTokensError) -> NoReturn:
+    """Show ``error`` as a command's error is shown, and exit with its code (for code that runs outside click)."""
+    failure = _Failure(error)
+    failure.show()
+    sys.exit(failure.exit_code)
+
+
 def _usage_error(exc: click.UsageError) -> UsageError:
     """click's complaint about the command line in our words: one ``error:`` line and a ``hint:``."""
     message = exc.format_message().rstrip(".")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gitokens import dates
-from gitokens.cli import cli, current_repo, echo, take_started
+from gitokens.cli import PROGRESS_BYTES, cli, current_repo, echo, take_started
 from gitokens.errors import UsageError
 
 # -- capture ---------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def _tilde(path: str, home: str) -> str:
 class _ProgressBar:
     """A progress callback that shows a bar on a terminal once the work is large enough to wait for."""
 
-    def __init__(self, label: str, threshold: int = 64 << 20) -> None:
+    def __init__(self, label: str, threshold: int = PROGRESS_BYTES) -> None:
         self.label, self.threshold = label, threshold
         self.bar: Any = None
         self.shown = 0

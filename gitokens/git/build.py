@@ -9,8 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
-
+from gitokens.git.libgit2 import pygit2
 from gitokens.git.repo import Repo
 
 _BLOB_MODE = 0o100644

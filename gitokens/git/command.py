@@ -40,6 +40,30 @@ def asking_common_dir(cwd: Path) -> Callable[[], Path | None]:
     return answer
 
 
+def asking_worktrees(common_dir: Path) -> Callable[[], list[Path]]:
+    """The work trees git lists for the repository whose common git dir is ``common_dir`` (symlinks
+    resolved), asked now and answered by the function returned (see ``Repo.worktree_roots``)."""
+    try:
+        process = subprocess.Popen(
+            ["git", "--git-dir", str(common_dir), "worktree", "list", "--porcelain"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except OSError:  # no git to run: no work tree but the repository's own
+        return lambda: []
+    answered: list[list[Path]] = []
+
+    def answer() -> list[Path]:
+        if not answered:
+            out, _ = process.communicate()
+            answered.append([Path(line[9:]).resolve() for line in out.splitlines() if line.startswith("worktree ")])
+        return answered[0]
+
+    return answer
+
+
 def first_parent_times(git_dir: str, tip: str, since: int | None = None) -> list[tuple[str, int]]:
     """(commit, committer time) along the first-parent chain from ``tip``, newest first; with ``since``
     (seconds since the epoch) only the commits git's ``--since`` keeps."""

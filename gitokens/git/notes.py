@@ -21,10 +21,8 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-import pygit2
-from pygit2.enums import ObjectType
-
 from gitokens.errors import GitTokensError, LedgerBusy, LedgerRefBroken
+from gitokens.git.libgit2 import ObjectType, pygit2
 from gitokens.git.repo import _HEX_RE, NOTES_REF, Repo
 
 # Git commands we run for the network: no hooks of ours (or anyone's), no auto-gc, messages in English.

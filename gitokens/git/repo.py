@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import pygit2
-from pygit2.enums import ObjectType, RepositoryState
-
 from gitokens.errors import LedgerBusy, LedgerRefBroken, NotARepository, UnknownRevision, UnsupportedRepository
 from gitokens.git import command
+from gitokens.git.libgit2 import ObjectType, RepositoryState, pygit2
 
 NOTES_REF = "refs/notes/tokens"
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
@@ -246,6 +242,8 @@ class Repo:
         argv = ["git", "--git-dir", str(self.git_dir), "rev-list", "--first-parent", "--parents", tip]
         if stop is not None:
             argv += ["--not", stop]
+        import tempfile  # here: a capture opens the repository without it (shutil, bz2, lzma: ~5 ms)
+
         out = tempfile.TemporaryFile()  # noqa: SIM115 (result closes it)
         walk = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
 
@@ -271,15 +269,10 @@ class Repo:
         (seconds since the epoch) only the commits git's ``--since`` keeps."""
         return command.first_parent_times(str(self.git_dir), tip, since)
 
-    def worktree_roots(self) -> list[Path]:
-        """The work trees of this repository (the main one and every linked one), symlinks resolved."""
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.common_dir), "worktree", "list", "--porcelain"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        roots = [Path(line[9:]).resolve() for line in done.stdout.splitlines() if line.startswith("worktree ")]
+    def worktree_roots(self, asked: Callable[[], list[Path]] | None = None) -> list[Path]:
+        """The work trees of this repository (the main one and every linked one), symlinks resolved; ``asked``:
+        git's list, asked before the repository was opened (``command.asking_worktrees``)."""
+        roots = list((asked or command.asking_worktrees(self.common_dir))())
         if self.workdir is not None:
             roots.append(self.workdir.resolve())
         return sorted(set(roots))
@@ -507,6 +500,8 @@ class Repo:
                     raise
             if time.monotonic() > deadline:
                 break
+            import random
+
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 1.6, 0.25)
         raise LedgerBusy(

@@ -8,11 +8,9 @@ checked here, in ``Record.from_dict``, the one place a record is built from outs
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any, NewType
 
@@ -47,11 +45,15 @@ _MAX_MESSAGE = 300
 
 def new_id() -> RecordId:
     """A random 128-bit id, for records whose source has no stable key."""
+    import secrets  # here: imports hashlib, which loads OpenSSL (a capture's records need neither)
+
     return RecordId(secrets.token_hex(16))
 
 
 def content_id(data: dict[str, Any]) -> RecordId:
     """A deterministic id derived from a record's content (for lines written without one)."""
+    import hashlib  # here: loads OpenSSL, which records with ids do without
+
     body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return RecordId(hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32])
 

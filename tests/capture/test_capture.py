@@ -502,7 +502,13 @@ def test_a_session_archived_away_is_not_counted_again(world: World) -> None:
     assert str(active) not in capture_state.load(open_repo(world.repo)).files
 
 
-def test_usage_in_a_linked_worktree_goes_to_its_branch(world: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize("parallel", [False, True])
+def test_usage_in_a_linked_worktree_goes_to_its_branch(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    """The work trees git lists (asked once the worker, if any, has forked) are this repository's."""
+    if parallel:
+        monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
     other = tmp_path / "other-worktree"
     git(world.repo, "worktree", "add", "-q", "-b", "topic", str(other), world.c3)
     topic = commit_at(other, T0 + 2400, "topic")
@@ -625,6 +631,116 @@ def test_options_main_does_not_read_are_left_to_click(world: World) -> None:
     done = subprocess.run(argv, cwd=world.repo, capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[0] == "click loaded at the fork: True"
     assert captured(world.repo) == expected(world)
+
+
+_WAYS = """
+import atexit, sys
+import gitokens.capture.scan
+gitokens.capture.scan.PARALLEL_BYTES = 0
+atexit.register(lambda: print("click loaded:", "click" in sys.modules, file=sys.stderr))
+if sys.argv[1] == "main":
+    from gitokens.cli import main
+    main(sys.argv[2:])
+from gitokens.cli import app
+app.run(sys.argv[2:], "git tokens")
+"""
+
+
+def both_ways(cwd: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, tuple[int, str, str, str]]:
+    """The command run by ``main`` (which starts a plain capture itself) and by click alone: per way, its exit
+    code, stdout, the rest of stderr and whether click was loaded."""
+    out = {}
+    for way in ("main", "click"):
+        argv = [sys.executable, "-c", _WAYS, way, *args]
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+        *rest, loaded = done.stderr.splitlines()
+        out[way] = (done.returncode, done.stdout, "\n".join(rest), loaded)
+    return out
+
+
+def test_a_plain_capture_runs_to_its_end_without_click(world: World) -> None:
+    """The capture ``main`` started is run and reported without loading click, with click's output."""
+    ways = both_ways(world.repo, "capture", "--dry-run", "--all-history")
+    assert ways["main"][3] == "click loaded: False" and ways["click"][3] == "click loaded: True"
+    assert ways["main"][:3] == ways["click"][:3]
+    assert ways["main"][0] == 0 and "dry run: would write 8 records" in ways["main"][1]
+
+
+def test_the_console_script_ends_once_its_capture_is_on_disk(world: World) -> None:
+    """The console script's process ends without the interpreter's finalization after a capture: the records,
+    the state (a second capture finds nothing new) and the lock (that second capture could take it) are kept,
+    and what it printed is what click prints."""
+    script = str(Path(sys.executable).parent / "git-tokens")
+    done = subprocess.run([script, "capture", "--all-history"], cwd=world.repo, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == ""
+    assert captured(world.repo) == expected(world)
+    again = both_ways(world.repo, "capture")
+    assert again["main"][:3] == again["click"][:3]
+    assert again["main"][0] == 0 and "no new usage" in again["main"][1]
+    assert "wrote 0 records" in again["main"][1]
+    assert "wrote 8 records" in done.stdout
+
+
+def test_lines_that_are_not_plain_ascii_go_through_click(world: World, tmp_path: Path) -> None:
+    """A line naming a path that is not ASCII is written by click's echo, as the command writes it."""
+    codex_home = tmp_path / "códex"
+    rollout = codex_home / codex_file(codex_home, "Z", T0 + 1400).relative_to(codex_home / ".codex")
+    write(
+        rollout,
+        [
+            codex_meta("Z", world.repo, "main", T0 + 1400),
+            '{"type":"event_msg","payload":{"type":"token_count","info":',
+            codex_count(T0 + 1500, None, usage(9, 0, 1)),
+        ],
+    )
+    ways = both_ways(
+        world.repo, "capture", "--dry-run", "--all-history", "--agent", "codex", env={"CODEX_HOME": str(codex_home)}
+    )
+    assert ways["main"][3] == ways["click"][3] == "click loaded: True"
+    assert ways["main"][:3] == ways["click"][:3]
+    assert "skipped 1 malformed line: " in ways["main"][1] and "códex" in ways["main"][1]
+
+
+def test_an_error_after_the_start_is_shown_as_click_shows_it(world: World) -> None:
+    """The ledger's ref is broken: the started capture fails reading the notes, with the command's error line,
+    hint and exit code."""
+    (world.repo / "blob.txt").write_text("not a notes commit\n")
+    blob = git(world.repo, "hash-object", "-w", "blob.txt").strip()
+    git(world.repo, "update-ref", "refs/notes/tokens", blob)
+    ways = both_ways(world.repo, "capture", "--dry-run", "--all-history")
+    assert ways["main"][:3] == ways["click"][:3]
+    code, stdout, stderr, _ = ways["main"]
+    assert code != 0 and stdout == "" and stderr.startswith("error: refs/notes/tokens points at ")
+    assert "hint: `git tokens doctor`" in stderr
+
+
+def test_a_progress_bar_is_left_to_click(world: World) -> None:
+    """On a terminal, a capture large enough for a progress bar is run by the command (click draws the bar)."""
+    script = _WAYS.replace(
+        "import atexit, sys", "import atexit, sys\nimport gitokens.cli\ngitokens.cli.PROGRESS_BYTES = 0"
+    )
+    leader, follower = os.openpty()
+    try:
+        argv = [sys.executable, "-c", script, "main", "capture", "--dry-run", "--all-history"]
+        done = subprocess.run(argv, cwd=world.repo, stdout=subprocess.PIPE, stderr=follower, text=True, check=True)
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while chunk := _read_some(leader):
+            shown += chunk
+    finally:
+        if follower >= 0:
+            os.close(follower)
+        os.close(leader)
+    assert b"click loaded: True" in shown and b"reading agent logs" in shown
+    assert "dry run: would write 8 records" in done.stdout
+
+
+def _read_some(fd: int) -> bytes:
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:  # Linux: EIO once the other end is closed and everything was read
+        return b""
 
 
 def test_the_capture_command_starts_before_pygit2_is_loaded() -> None:
