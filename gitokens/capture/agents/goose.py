@@ -30,10 +30,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from itertools import chain, groupby, islice, repeat
 from json.encoder import encode_basestring_ascii
+from operator import lt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from gitokens.capture.agents.base import (
     MAKE,
@@ -114,6 +118,8 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
     if top < mark:
         mark = 0
     reading = Reading(position={"id": mark})
+    if _packed(db, reading, sessions, ledger):
+        return reading
     fetched = _fetched(db, mark, sessions, ledger)
     if fetched is None or not _calls(db, reading, *fetched):
         _joined(db, reading, sessions, ledger)
@@ -170,6 +176,180 @@ def _joined(db: Database, reading: Reading, sessions: set[str], ledger: set[str]
         )
         append(MAKE(AgentCall, values))
     reading.position["id"] = last
+
+
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+_IDS = msgspec.json.Decoder(list[int]).decode
+_COUNTS = msgspec.json.Decoder(list[_Count]).decode
+_TEXTS = msgspec.json.Decoder(list[str]).decode
+_MODELS = msgspec.json.Decoder(list[str | None]).decode
+_FIRST_MODEL = "SELECT model FROM usage_ledger WHERE id > ? ORDER BY id LIMIT 1"
+# Each column as one JSON array (the values' types kept: a blob is an error, text a string, a real has a
+# point), all in the order of one scan of the table; the model only counted where it is the first row's.
+_PACKED = (
+    "SELECT json_group_array(id), json_group_array(created_timestamp), "
+    # our input: Goose's less the cache reads and writes where it is a count; NULL (the decoder's refusal) else
+    f"json_group_array(CASE WHEN typeof(input_tokens) = 'integer' AND input_tokens <= {MAX_COUNT} THEN "
+    "max(input_tokens - ifnull(cache_read_tokens, 0) - ifnull(cache_write_tokens, 0), 0) "
+    "WHEN input_tokens IS NULL THEN 0 END), "
+    "json_group_array(ifnull(output_tokens, 0)), json_group_array(ifnull(cache_read_tokens, 0)), "
+    "json_group_array(ifnull(cache_write_tokens, 0)), json_group_array(session_id), "
+    "count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost) FROM usage_ledger WHERE id > ?1"
+)
+_EACH_MODEL = "SELECT json_group_array(model) FROM usage_ledger WHERE id > ?"  # the same scan as ``_PACKED``'s
+_PACKED_COLUMNS = {"id", "session_id", *_WANTED}
+_Session = tuple[Any, str | None, str | None, str | None, Any]
+_Columns = tuple[list[int], list[int], list[int], list[int], list[int]]
+
+
+def _packed(db: Database, reading: Reading, sessions: set[str], ledger: set[str]) -> bool:
+    """The calls of the ledger rows after the position, read with few Python objects: SQLite packs each column
+    into one JSON array that msgspec decodes strictly (every id, second and count a plain integer in range,
+    every session id text), and the calls are made by C-level iteration. The same calls as ``_joined``; False
+    (nothing read) for any other store, which the general paths read."""
+    connection = db.connection
+    if connection is None or not ledger >= _PACKED_COLUMNS:
+        return False
+    mark = reading.position["id"]
+    try:
+        connection.execute("BEGIN")
+        try:
+            unpacked = _unpacked(connection, mark, sessions)
+        finally:
+            connection.execute("COMMIT")
+    except (sqlite3.Error, msgspec.MsgspecError):
+        return False
+    if unpacked is None:
+        return False
+    last, ids, columns, runs, paired, models, spent = unpacked
+    reading.calls = _made(ids, columns, runs, paired, models, spent)
+    reading.position["id"] = last
+    return True
+
+
+def _unpacked(
+    connection: sqlite3.Connection, mark: int, sessions: set[str]
+) -> tuple[int, str, _Columns, list[tuple[str, int]], dict[str, _Session], Iterable[Any], Iterable[Any]] | None:
+    """What ``_made`` makes the calls of, read in the transaction under way; None for a store the packed
+    reading does not fit (the scan not in the ids' order, a session paired otherwise than by equal text)."""
+    first = next(iter(connection.execute(_FIRST_MODEL, (mark,))), (None,))[0]
+    model = first if type(first) is str and first else None
+    ids, created, inp, out, read, write, names, same, low, high = connection.execute(_PACKED, (mark, model)).fetchone()
+    rows = _IDS(ids)
+    if not all(map(lt, rows, islice(rows, 1, None))):
+        return None  # the scan's order is not the ids' (or an id repeats): ``ORDER BY id`` would differ
+    runs = _runs(_TEXTS(names))
+    paired = _paired(connection, runs, sessions)
+    if paired is None:
+        return None
+    latest = int(min(1e11, time.time() + 86_400))  # a whole second up to this is its own ``epoch_of``
+    seconds = msgspec.json.Decoder(list[Annotated[int, msgspec.Meta(ge=int(EARLIEST), le=latest)]]).decode
+    columns = (seconds(created), _COUNTS(inp), _COUNTS(out), _COUNTS(read), _COUNTS(write))
+    if model is not None and same == len(rows):
+        models: Iterable[Any] = repeat(model)
+    else:
+        models = _chosen(_MODELS(connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]), runs, paired)
+    return rows[-1] if rows else mark, ids, columns, runs, paired, models, _spent(connection, mark, low, high)
+
+
+def _runs(names: list[str]) -> list[tuple[str, int]]:
+    """The rows' session ids as runs of one session (a session's calls are mostly consecutive)."""
+    return [(name, len(list(rows))) for name, rows in groupby(names)]
+
+
+def _paired(
+    connection: sqlite3.Connection, runs: list[tuple[str, int]], sessions: set[str]
+) -> dict[str, _Session] | None:
+    """Per session id of the rows: the start of its keys' hash, its name, directory, provider and model
+    settings. Paired in Python, as SQLite's join pairs them where both tables compare text as bytes (no
+    collation declared) and no session's id is a number (that an affinity would compare with text); None
+    otherwise, or where the join would pair a row with two sessions."""
+    declared = connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('sessions', 'usage_ledger') AND sql LIKE '%collate%'"
+    ).fetchone()[0]
+    if declared:
+        return None
+    cwd, provider, config = (_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    found: dict[str, tuple[Any, Any, Any]] = {}
+    for sid, *columns in connection.execute(f"SELECT s.id, {cwd}, {provider}, {config} FROM sessions s"):
+        if type(sid) is str:
+            if found.setdefault(sid, columns) is not columns:
+                return None  # two sessions of one id
+        elif sid is not None and type(sid) is not bytes:
+            return None
+    paired: dict[str, _Session] = {}
+    for name, _ in runs:
+        if name not in paired:
+            cwd, provider, config = found.get(name, (None, None, None))
+            start = key_start(SOURCE, '["ledger",' + encode_basestring_ascii(name) + ",")
+            paired[name] = (start, name or None, text(cwd), text(provider), config)
+    return paired
+
+
+def _spent(connection: sqlite3.Connection, mark: int, low: Any, high: Any) -> Iterable[float | None]:
+    """The rows' costs as ``cost`` gives them, in the ids' order: all None when the column holds none, else
+    fetched (a real's JSON text would round it) and taken as they are when each is a real in range."""
+    if high is None:
+        return repeat(None)
+    values = [row[0] for row in connection.execute("SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id", (mark,))]
+    usual = type(low) is float and type(high) is float and low > 0 and high < 1e6
+    if usual and set(map(type, values)) <= {float, type(None)}:
+        return values  # each its own ``cost``
+    return list(map(cost, values))
+
+
+def _made(
+    ids: str,
+    columns: _Columns,
+    runs: list[tuple[str, int]],
+    paired: dict[str, _Session],
+    models: Iterable[Any],
+    spent: Iterable[float | None],
+) -> list[AgentCall]:
+    """The calls of the packed columns, each tuple made in C; the keys hashed in one loop, a session's runs
+    fed the start of their hash once."""
+    digits = (ids[1:-1] + "]").replace(",", "],").encode().split(b",")  # each row's id and "]", as bytes
+    keys: list[bytes] = []
+    append, feed = keys.append, iter(digits)
+    for name, length in runs:
+        start = paired[name][0]
+        for tail in islice(feed, length):
+            state = start.copy()
+            state.update(tail)
+            append(state.digest())
+    created, inp, out, read, write = columns
+    names, cwds, providers = (
+        chain.from_iterable([repeat(paired[name][field], length) for name, length in runs]) for field in (1, 2, 3)
+    )
+    values = zip(
+        keys,
+        map(float, created),
+        repeat(SOURCE),
+        names,
+        cwds,
+        repeat(None),
+        models,
+        providers,
+        inp,
+        out,
+        read,
+        write,
+        repeat(0),
+        spent,
+    )
+    return list(map(MAKE, repeat(AgentCall), values))
+
+
+def _chosen(models: list[str | None], runs: list[tuple[str, int]], paired: dict[str, _Session]) -> Iterable[Any]:
+    """Each row's model: its own where it names one, else its session's settings' (worked out once a session)."""
+    if None not in models and "" not in models:
+        return models
+    configured: dict[str, str | None] = {}
+    sessions = chain.from_iterable([repeat(name, length) for name, length in runs])
+    return [
+        model or (configured[name] if name in configured else configured.setdefault(name, _configured(paired[name][4])))
+        for model, name in zip(models, sessions, strict=True)
+    ]
 
 
 Fetched = tuple[list[tuple[Any, ...]], dict[Any, tuple[Any, Any, Any]]]
