@@ -188,8 +188,9 @@ _FIRST_MODEL = "SELECT model FROM usage_ledger WHERE id > ? ORDER BY id LIMIT 1"
 # point), all in the order of one scan of the table; the model only counted where it is the first row's.
 _PACKED = (
     "SELECT json_group_array(id), json_group_array(created_timestamp), "
-    # our input: Goose's less the cache reads and writes where it is a count; NULL (the decoder's refusal) else
-    f"json_group_array(CASE WHEN typeof(input_tokens) = 'integer' AND input_tokens <= {MAX_COUNT} THEN "
+    # our input: Goose's less the cache reads and writes where it is a count, NULL (the decoder's refusal) where
+    # it is text or out of range; a real in range gives a real (refused too) or the 0 that ``count`` would give
+    f"json_group_array(CASE WHEN input_tokens BETWEEN 0 AND {MAX_COUNT} THEN "
     "max(input_tokens - ifnull(cache_read_tokens, 0) - ifnull(cache_write_tokens, 0), 0) "
     "WHEN input_tokens IS NULL THEN 0 END), "
     "json_group_array(ifnull(output_tokens, 0)), json_group_array(ifnull(cache_read_tokens, 0)), "
