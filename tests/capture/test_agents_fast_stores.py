@@ -248,10 +248,11 @@ def test_goose_s_usual_shapes_take_the_packed_path(
     tmp_path: Path, models: list[str | None], costs: list[Any], cache: int | None
 ) -> None:
     """Goose's own schema with the values it writes, in each shape the packed reading treats apart (one model
-    or several, rows without one, costs or none, NULL cache counts): read packed, and as the join reads them,
-    from the start and from a position."""
+    or several, rows without one, costs or none, NULL cache counts), an index on the ledger beside: read
+    packed, and as the join reads them, from the start and from a position."""
     path = tmp_path / "sessions.db"
     db = store(path, "TEXT", True, "TEXT NOT NULL")
+    db.execute("CREATE INDEX by_model ON usage_ledger (model, session_id)")  # an order the scans must not take
     db.execute("INSERT INTO sessions VALUES ('s1', '/w/a', 'anthropic', '{\"model_name\": \"claude-opus-4-5\"}')")
     db.execute("INSERT INTO sessions VALUES ('s2', '/w/b', NULL, '{}')")
     rows = [

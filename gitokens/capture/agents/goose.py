@@ -29,13 +29,14 @@ session_manager.rs`` in the ledger version, schema 15, and ``migrations.rs``):
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain, groupby, islice, repeat
 from json.encoder import encode_basestring_ascii
 from operator import lt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 
@@ -185,22 +186,26 @@ _TEXTS = msgspec.json.Decoder(list[str]).decode
 _MODELS = msgspec.json.Decoder(list[str | None]).decode
 _FIRST_MODEL = "SELECT model FROM usage_ledger WHERE id > ? ORDER BY id LIMIT 1"
 # Each column as one JSON array (the values' types kept: a blob is an error, text a string, a real has a
-# point), all in the order of one scan of the table; the model only counted where it is the first row's.
-_PACKED = (
-    "SELECT json_group_array(id), json_group_array(created_timestamp), "
+# point). ``NOT INDEXED``: every query scans the table in the same order (no index chosen for its columns).
+_SCAN = " FROM usage_ledger NOT INDEXED WHERE id > ?1"
+_KEYED = (
+    "SELECT json_group_array(id), json_group_array(session_id), count(*), "
+    "count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost)" + _SCAN
+)
+_COUNTED = (
+    "SELECT json_group_array(created_timestamp), "
     # our input: Goose's less the cache reads and writes where it is a count, NULL (the decoder's refusal) where
     # it is text or out of range; a real in range gives a real (refused too) or the 0 that ``count`` would give
     f"json_group_array(CASE WHEN input_tokens BETWEEN 0 AND {MAX_COUNT} THEN "
     "max(input_tokens - ifnull(cache_read_tokens, 0) - ifnull(cache_write_tokens, 0), 0) "
     "WHEN input_tokens IS NULL THEN 0 END), "
     "json_group_array(ifnull(output_tokens, 0)), json_group_array(ifnull(cache_read_tokens, 0)), "
-    "json_group_array(ifnull(cache_write_tokens, 0)), json_group_array(session_id), "
-    "count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost) FROM usage_ledger WHERE id > ?1"
+    "json_group_array(ifnull(cache_write_tokens, 0))" + _SCAN
 )
-_EACH_MODEL = "SELECT json_group_array(model) FROM usage_ledger WHERE id > ?"  # the same scan as ``_PACKED``'s
+_EACH_MODEL = "SELECT json_group_array(model)" + _SCAN
 _PACKED_COLUMNS = {"id", "session_id", *_WANTED}
 _Session = tuple[Any, str | None, str | None, str | None, Any]
-_Columns = tuple[list[int], list[int], list[int], list[int], list[int]]
+_Counted = tuple[str, str, str, str, str, str | None, list[Any] | None]
 
 
 def _packed(db: Database, reading: Reading, sessions: set[str], ledger: set[str]) -> bool:
@@ -215,42 +220,83 @@ def _packed(db: Database, reading: Reading, sessions: set[str], ledger: set[str]
     try:
         connection.execute("BEGIN")
         try:
-            unpacked = _unpacked(connection, mark, sessions)
+            calls = _unpacked(connection, mark, sessions)
         finally:
             connection.execute("COMMIT")
     except (sqlite3.Error, msgspec.MsgspecError):
         return False
-    if unpacked is None:
+    if calls is None:
         return False
-    last, ids, columns, runs, paired, models, spent = unpacked
-    reading.calls = _made(ids, columns, runs, paired, models, spent)
-    reading.position["id"] = last
+    reading.calls, reading.position["id"] = calls
     return True
 
 
-def _unpacked(
-    connection: sqlite3.Connection, mark: int, sessions: set[str]
-) -> tuple[int, str, _Columns, list[tuple[str, int]], dict[str, _Session], Iterable[Any], Iterable[Any]] | None:
-    """What ``_made`` makes the calls of, read in the transaction under way; None for a store the packed
-    reading does not fit (the scan not in the ids' order, a session paired otherwise than by equal text)."""
+def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> tuple[list[AgentCall], int] | None:
+    """The calls and the last id read, in the transaction under way; None for a store the packed reading does
+    not fit (the scan not in the ids' order, a session paired otherwise than by equal text). The counts are
+    packed by SQLite on a thread of their own while this one hashes the keys (SQLite lets the GIL go)."""
     first = next(iter(connection.execute(_FIRST_MODEL, (mark,))), (None,))[0]
     model = first if type(first) is str and first else None
-    ids, created, inp, out, read, write, names, same, low, high = connection.execute(_PACKED, (mark, model)).fetchone()
-    rows = _IDS(ids)
-    if not all(map(lt, rows, islice(rows, 1, None))):
-        return None  # the scan's order is not the ids' (or an id repeats): ``ORDER BY id`` would differ
-    runs = _runs(_TEXTS(names))
-    paired = _paired(connection, runs, sessions)
-    if paired is None:
+    ids, names, count, same, low, high = connection.execute(_KEYED, (mark, model)).fetchone()
+    found = _sessions_by_id(connection, sessions)
+    if found is None:
         return None
+    uniform = model is not None and same == count
+    counted = _meanwhile(lambda: _counted(connection, mark, uniform, high is not None))
+    try:
+        rows = _IDS(ids)
+        if not all(map(lt, rows, islice(rows, 1, None))):
+            return None  # the scan's order is not the ids' (or an id repeats): ``ORDER BY id`` would differ
+        runs = _runs(_TEXTS(names))
+        paired = _paired(runs, found)
+        keys = _keys(ids, runs, paired)
+    finally:
+        created, inp, out, read, write, each_model, costs = counted()
     latest = int(min(1e11, time.time() + 86_400))  # a whole second up to this is its own ``epoch_of``
     seconds = msgspec.json.Decoder(list[Annotated[int, msgspec.Meta(ge=int(EARLIEST), le=latest)]]).decode
     columns = (seconds(created), _COUNTS(inp), _COUNTS(out), _COUNTS(read), _COUNTS(write))
-    if model is not None and same == len(rows):
-        models: Iterable[Any] = repeat(model)
-    else:
-        models = _chosen(_MODELS(connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]), runs, paired)
-    return rows[-1] if rows else mark, ids, columns, runs, paired, models, _spent(connection, mark, low, high)
+    models = repeat(model) if each_model is None else _chosen(_MODELS(each_model), runs, paired)
+    spent = repeat(None) if costs is None else _spent(costs, low, high)
+    return _made(keys, columns, runs, paired, models, spent), rows[-1] if rows else mark
+
+
+def _counted(connection: sqlite3.Connection, mark: int, uniform: bool, costs: bool) -> _Counted:
+    """The packed times and counts; the packed models unless they are all one; the costs where any is set."""
+    created, inp, out, read, write = connection.execute(_COUNTED, (mark,)).fetchone()
+    models = None if uniform else connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]
+    spent = None
+    if costs:
+        spent = [
+            row[0] for row in connection.execute("SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id", (mark,))
+        ]
+    return created, inp, out, read, write, models, spent
+
+
+_T = TypeVar("_T")
+
+
+def _meanwhile(work: Callable[[], _T]) -> Callable[[], _T]:
+    """``work`` started on a thread; the function returned waits for it and gives its result (or raises its
+    error)."""
+    done: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, work()))
+        except BaseException as error:  # handed to the waiting thread
+            done.append((False, error))
+
+    thread = threading.Thread(target=run, name="gitokens-goose-counts", daemon=True)
+    thread.start()
+
+    def result() -> _T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return cast(_T, value)
+
+    return result
 
 
 def _runs(names: list[str]) -> list[tuple[str, int]]:
@@ -258,15 +304,13 @@ def _runs(names: list[str]) -> list[tuple[str, int]]:
     return [(name, len(list(rows))) for name, rows in groupby(names)]
 
 
-def _paired(
-    connection: sqlite3.Connection, runs: list[tuple[str, int]], sessions: set[str]
-) -> dict[str, _Session] | None:
-    """Per session id of the rows: the start of its keys' hash, its name, directory, provider and model
-    settings. Paired in Python, as SQLite's join pairs them where both tables compare text as bytes (no
-    collation declared) and no session's id is a number (that an affinity would compare with text); None
-    otherwise, or where the join would pair a row with two sessions."""
+def _sessions_by_id(connection: sqlite3.Connection, sessions: set[str]) -> dict[str, tuple[Any, Any, Any]] | None:
+    """Each session's directory, provider and model settings by its id, for pairing in Python as SQLite's join
+    pairs them: where both tables compare text as bytes (no collation declared) and no session's id is a
+    number (that an affinity would compare with text). None otherwise, or where the join would pair a row
+    with two sessions."""
     declared = connection.execute(
-        "SELECT count(*) FROM sqlite_master WHERE name IN ('sessions', 'usage_ledger') AND sql LIKE '%collate%'"
+        "SELECT count(*) FROM sqlite_master WHERE lower(name) IN ('sessions', 'usage_ledger') AND sql LIKE '%collate%'"
     ).fetchone()[0]
     if declared:
         return None
@@ -278,6 +322,12 @@ def _paired(
                 return None  # two sessions of one id
         elif sid is not None and type(sid) is not bytes:
             return None
+    return found
+
+
+def _paired(runs: list[tuple[str, int]], found: dict[str, tuple[Any, Any, Any]]) -> dict[str, _Session]:
+    """Per session id of the rows: the start of its keys' hash, its name, directory, provider and model
+    settings (none where no session has its id, as the left join gives)."""
     paired: dict[str, _Session] = {}
     for name, _ in runs:
         if name not in paired:
@@ -287,29 +337,9 @@ def _paired(
     return paired
 
 
-def _spent(connection: sqlite3.Connection, mark: int, low: Any, high: Any) -> Iterable[float | None]:
-    """The rows' costs as ``cost`` gives them, in the ids' order: all None when the column holds none, else
-    fetched (a real's JSON text would round it) and taken as they are when each is a real in range."""
-    if high is None:
-        return repeat(None)
-    values = [row[0] for row in connection.execute("SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id", (mark,))]
-    usual = type(low) is float and type(high) is float and low > 0 and high < 1e6
-    if usual and set(map(type, values)) <= {float, type(None)}:
-        return values  # each its own ``cost``
-    return list(map(cost, values))
-
-
-def _made(
-    ids: str,
-    columns: _Columns,
-    runs: list[tuple[str, int]],
-    paired: dict[str, _Session],
-    models: Iterable[Any],
-    spent: Iterable[float | None],
-) -> list[AgentCall]:
-    """The calls of the packed columns, each tuple made in C; the keys hashed in one loop, a session's runs
-    fed the start of their hash once."""
-    digits = (ids[1:-1] + "]").replace(",", "],").encode().split(b",")  # each row's id and "]", as bytes
+def _keys(ids: str, runs: list[tuple[str, int]], paired: dict[str, _Session]) -> list[bytes]:
+    """Each row's key: its session's hash start fed the row's id and "]" (``ledger_key``'s text, as bytes)."""
+    digits = (ids[1:-1] + "]").replace(",", "],").encode().split(b",")
     keys: list[bytes] = []
     append, feed = keys.append, iter(digits)
     for name, length in runs:
@@ -318,6 +348,26 @@ def _made(
             state = start.copy()
             state.update(tail)
             append(state.digest())
+    return keys
+
+
+def _spent(values: list[Any], low: Any, high: Any) -> list[float | None]:
+    """The rows' costs as ``cost`` gives them: taken as they are when each is a real in range."""
+    usual = type(low) is float and type(high) is float and low > 0 and high < 1e6
+    if usual and set(map(type, values)) <= {float, type(None)}:
+        return values  # each its own ``cost``
+    return list(map(cost, values))
+
+
+def _made(
+    keys: list[bytes],
+    columns: tuple[list[int], ...],
+    runs: list[tuple[str, int]],
+    paired: dict[str, _Session],
+    models: Iterable[Any],
+    spent: Iterable[float | None],
+) -> list[AgentCall]:
+    """The calls of the packed columns, each tuple made in C, a session's values repeated over its runs."""
     created, inp, out, read, write = columns
     names, cwds, providers = (
         chain.from_iterable([repeat(paired[name][field], length) for name, length in runs]) for field in (1, 2, 3)
