@@ -203,6 +203,7 @@ _COUNTED = (
     "json_group_array(ifnull(cache_write_tokens, 0))" + _SCAN
 )
 _EACH_MODEL = "SELECT json_group_array(model)" + _SCAN
+_COSTS = "SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id"  # the ids' order, which the scans' is
 _PACKED_COLUMNS = {"id", "session_id", *_WANTED}
 _Session = tuple[Any, str | None, str | None, str | None, Any]
 _Counted = tuple[str, str, str, str, str, str | None, list[Any] | None]
@@ -266,9 +267,7 @@ def _counted(connection: sqlite3.Connection, mark: int, uniform: bool, costs: bo
     models = None if uniform else connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]
     spent = None
     if costs:
-        spent = [
-            row[0] for row in connection.execute("SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id", (mark,))
-        ]
+        spent = list(chain.from_iterable(connection.execute(_COSTS, (mark,))))
     return created, inp, out, read, write, models, spent
 
 
@@ -395,12 +394,9 @@ def _chosen(models: list[str | None], runs: list[tuple[str, int]], paired: dict[
     """Each row's model: its own where it names one, else its session's settings' (worked out once a session)."""
     if None not in models and "" not in models:
         return models
-    configured: dict[str, str | None] = {}
-    sessions = chain.from_iterable([repeat(name, length) for name, length in runs])
-    return [
-        model or (configured[name] if name in configured else configured.setdefault(name, _configured(paired[name][4])))
-        for model, name in zip(models, sessions, strict=True)
-    ]
+    configured = {name: _configured(config) for name, (*_, config) in paired.items()}
+    instead = chain.from_iterable([repeat(configured[name], length) for name, length in runs])
+    return [model or other for model, other in zip(models, instead, strict=True)]
 
 
 Fetched = tuple[list[tuple[Any, ...]], dict[Any, tuple[Any, Any, Any]]]
