@@ -206,7 +206,7 @@ _EACH_MODEL = "SELECT json_group_array(model)" + _SCAN
 _COSTS = "SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id"  # the ids' order, which the scans' is
 _PACKED_COLUMNS = {"id", "session_id", *_WANTED}
 _Session = tuple[Any, str | None, str | None, str | None, Any]
-_Counted = tuple[str, str, str, str, str, str | None, list[Any] | None]
+_Counted = tuple[str, str, str, str, str, str | None]
 
 
 def _packed(db: Database, reading: Reading, sessions: set[str], ledger: set[str]) -> bool:
@@ -243,7 +243,7 @@ def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> 
     if found is None:
         return None
     uniform = model is not None and same == count
-    counted = _meanwhile(lambda: _counted(connection, mark, uniform, high is not None))
+    counted = _meanwhile(lambda: _counted(connection, mark, uniform))
     try:
         rows = _IDS(ids)
         if not all(map(lt, rows, islice(rows, 1, None))):
@@ -252,23 +252,20 @@ def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> 
         paired = _paired(runs, found)
         keys = _keys(ids, runs, paired)
     finally:
-        created, inp, out, read, write, each_model, costs = counted()
+        created, inp, out, read, write, each_model = counted()
     latest = int(min(1e11, time.time() + 86_400))  # a whole second up to this is its own ``epoch_of``
     seconds = msgspec.json.Decoder(list[Annotated[int, msgspec.Meta(ge=int(EARLIEST), le=latest)]]).decode
     columns = (seconds(created), _COUNTS(inp), _COUNTS(out), _COUNTS(read), _COUNTS(write))
     models = repeat(model) if each_model is None else _chosen(_MODELS(each_model), runs, paired)
-    spent = repeat(None) if costs is None else _spent(costs, low, high)
+    spent = _spent(connection, mark, low, high)
     return _made(keys, columns, runs, paired, models, spent), rows[-1] if rows else mark
 
 
-def _counted(connection: sqlite3.Connection, mark: int, uniform: bool, costs: bool) -> _Counted:
-    """The packed times and counts; the packed models unless they are all one; the costs where any is set."""
+def _counted(connection: sqlite3.Connection, mark: int, uniform: bool) -> _Counted:
+    """The packed times and counts, and the packed models unless they are all one."""
     created, inp, out, read, write = connection.execute(_COUNTED, (mark,)).fetchone()
     models = None if uniform else connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]
-    spent = None
-    if costs:
-        spent = list(chain.from_iterable(connection.execute(_COSTS, (mark,))))
-    return created, inp, out, read, write, models, spent
+    return created, inp, out, read, write, models
 
 
 _T = TypeVar("_T")
@@ -350,8 +347,13 @@ def _keys(ids: str, runs: list[tuple[str, int]], paired: dict[str, _Session]) ->
     return keys
 
 
-def _spent(values: list[Any], low: Any, high: Any) -> list[float | None]:
-    """The rows' costs as ``cost`` gives them: taken as they are when each is a real in range."""
+def _spent(connection: sqlite3.Connection, mark: int, low: Any, high: Any) -> Iterable[float | None]:
+    """The rows' costs as ``cost`` gives them: none when the column holds none, else fetched as values (a
+    real's JSON text would round it; on the main thread, since making the rows' objects holds the GIL) and
+    taken as they are when each is a real in range."""
+    if high is None:
+        return repeat(None)
+    values = list(chain.from_iterable(connection.execute(_COSTS, (mark,))))
     usual = type(low) is float and type(high) is float and low > 0 and high < 1e6
     if usual and set(map(type, values)) <= {float, type(None)}:
         return values  # each its own ``cost``
