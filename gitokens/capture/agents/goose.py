@@ -188,12 +188,10 @@ _FIRST_MODEL = "SELECT model FROM usage_ledger WHERE id > ? ORDER BY id LIMIT 1"
 # Each column as one JSON array (the values' types kept: a blob is an error, text a string, a real has a
 # point). ``NOT INDEXED``: every query scans the table in the same order (no index chosen for its columns).
 _SCAN = " FROM usage_ledger NOT INDEXED WHERE id > ?1"
-_KEYED = (
-    "SELECT json_group_array(id), json_group_array(session_id), count(*), "
-    "count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost)" + _SCAN
-)
+_KEYED = "SELECT json_group_array(id), json_group_array(session_id)" + _SCAN
 _COUNTED = (
-    "SELECT json_group_array(created_timestamp), "
+    "SELECT count(*), count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost), "
+    "json_group_array(created_timestamp), "
     # our input: Goose's less the cache reads and writes where it is a count, NULL (the decoder's refusal) where
     # it is text or out of range; a real in range gives a real (refused too) or the 0 that ``count`` would give
     f"json_group_array(CASE WHEN input_tokens BETWEEN 0 AND {MAX_COUNT} THEN "
@@ -206,7 +204,7 @@ _EACH_MODEL = "SELECT json_group_array(model)" + _SCAN
 _COSTS = "SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id"  # the ids' order, which the scans' is
 _PACKED_COLUMNS = {"id", "session_id", *_WANTED}
 _Session = tuple[Any, str | None, str | None, str | None, Any]
-_Counted = tuple[str, str, str, str, str, str | None]
+_Counted = tuple[Any, Any, str, str, str, str, str, str | None]
 
 
 def _packed(db: Database, reading: Reading, sessions: set[str], ledger: set[str]) -> bool:
@@ -238,12 +236,11 @@ def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> 
     packed by SQLite on a thread of their own while this one hashes the keys (SQLite lets the GIL go)."""
     first = next(iter(connection.execute(_FIRST_MODEL, (mark,))), (None,))[0]
     model = first if type(first) is str and first else None
-    ids, names, count, same, low, high = connection.execute(_KEYED, (mark, model)).fetchone()
+    ids, names = connection.execute(_KEYED, (mark,)).fetchone()
     found = _sessions_by_id(connection, sessions)
     if found is None:
         return None
-    uniform = model is not None and same == count
-    counted = _meanwhile(lambda: _counted(connection, mark, uniform))
+    counted = _meanwhile(lambda: _counted(connection, mark, model))
     try:
         rows = _IDS(ids)
         if not all(map(lt, rows, islice(rows, 1, None))):
@@ -252,7 +249,7 @@ def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> 
         paired = _paired(runs, found)
         keys = _keys(ids, runs, paired)
     finally:
-        created, inp, out, read, write, each_model = counted()
+        low, high, created, inp, out, read, write, each_model = counted()
     latest = int(min(1e11, time.time() + 86_400))  # a whole second up to this is its own ``epoch_of``
     seconds = msgspec.json.Decoder(list[Annotated[int, msgspec.Meta(ge=int(EARLIEST), le=latest)]]).decode
     columns = (seconds(created), _COUNTS(inp), _COUNTS(out), _COUNTS(read), _COUNTS(write))
@@ -261,11 +258,11 @@ def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> 
     return _made(keys, columns, runs, paired, models, spent), rows[-1] if rows else mark
 
 
-def _counted(connection: sqlite3.Connection, mark: int, uniform: bool) -> _Counted:
-    """The packed times and counts, and the packed models unless they are all one."""
-    created, inp, out, read, write = connection.execute(_COUNTED, (mark,)).fetchone()
-    models = None if uniform else connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]
-    return created, inp, out, read, write, models
+def _counted(connection: sqlite3.Connection, mark: int, model: str | None) -> _Counted:
+    """The least and most cost, the packed times and counts, and the packed models unless each is ``model``."""
+    rows, same, low, high, *packed = connection.execute(_COUNTED, (mark, model)).fetchone()
+    models = None if model is not None and same == rows else connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]
+    return (low, high, *packed, models)
 
 
 _T = TypeVar("_T")
