@@ -191,7 +191,8 @@ _SCAN = " FROM usage_ledger NOT INDEXED WHERE id > ?1"
 _KEYED = "SELECT json_group_array(id), json_group_array(session_id)" + _SCAN
 _COUNTED = (
     "SELECT count(*), count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost), "
-    "json_group_array(created_timestamp), "
+    # a time only where it is an int (a JSON int decodes to the float it is; a real's text could round it)
+    "json_group_array(CASE WHEN typeof(created_timestamp) = 'integer' THEN created_timestamp END), "
     # our input: Goose's less the cache reads and writes where it is a count, NULL (the decoder's refusal) where
     # it is text or out of range; a real in range gives a real (refused too) or the 0 that ``count`` would give
     f"json_group_array(CASE WHEN input_tokens BETWEEN 0 AND {MAX_COUNT} THEN "
@@ -250,8 +251,8 @@ def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> 
         keys = _keys(ids, runs, paired)
     finally:
         low, high, created, inp, out, read, write, each_model = counted()
-    latest = int(min(1e11, time.time() + 86_400))  # a whole second up to this is its own ``epoch_of``
-    seconds = msgspec.json.Decoder(list[Annotated[int, msgspec.Meta(ge=int(EARLIEST), le=latest)]]).decode
+    latest = min(1e11, time.time() + 86_400)  # a whole second up to this is its own ``epoch_of``
+    seconds = msgspec.json.Decoder(list[Annotated[float, msgspec.Meta(ge=EARLIEST, le=latest)]]).decode
     columns = (seconds(created), _COUNTS(inp), _COUNTS(out), _COUNTS(read), _COUNTS(write))
     models = repeat(model) if each_model is None else _chosen(_MODELS(each_model), runs, paired)
     spent = _spent(connection, mark, low, high)
@@ -359,7 +360,7 @@ def _spent(connection: sqlite3.Connection, mark: int, low: Any, high: Any) -> It
 
 def _made(
     keys: list[bytes],
-    columns: tuple[list[int], ...],
+    columns: tuple[list[float], list[int], list[int], list[int], list[int]],
     runs: list[tuple[str, int]],
     paired: dict[str, _Session],
     models: Iterable[Any],
@@ -372,7 +373,7 @@ def _made(
     )
     values = zip(
         keys,
-        map(float, created),
+        created,
         repeat(SOURCE),
         names,
         cwds,
