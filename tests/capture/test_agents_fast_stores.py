@@ -1,8 +1,8 @@
 """The Goose and Droid readers' fast paths give what the plain ones gave: Goose's ledger rows fetched without
 their sessions and paired with them once per session, as SQLite's join pairs them (whatever the columns'
-types, affinities and collations); Droid's settings and transcripts read with the fewest system calls, the
-last dated line found from the end, its key written without the encoder; and ``walk``'s order sorted folder
-by folder."""
+types, affinities and collations), or packed by SQLite column by column into JSON arrays; Droid's settings
+and transcripts read with the fewest system calls, the last dated line found from the end, its key written
+without the encoder; and ``walk``'s order sorted folder by folder."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from agentlogs import T0, iso
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 # -- Goose --------------------------------------------------------------------------------------------------------
 
-IDS = st.sampled_from(["s1", "S1", "s1 ", "", "7", 7, 7.0, b"s1", None])
+IDS = st.sampled_from(["s1", "S1", "s1 ", "", "7", 7, 7.0, b"s1", None, "a\x00b", 'q"\\', "\x1f", "é", "😀"])
 CREATED = (
     st.sampled_from(
         [
@@ -58,14 +59,16 @@ CONFIG = st.sampled_from(['{"model_name": "gpt-5"}', '{"model_name": ""}', "[]",
 DECLARED = st.sampled_from(["TEXT", "TEXT COLLATE NOCASE", "TEXT COLLATE RTRIM", "INTEGER", "", "BLOB"])
 
 
-def store(path: Path, id_type: str, unique: bool, session_type: str) -> sqlite3.Connection:
+def store(
+    path: Path, id_type: str, unique: bool, session_type: str, row_id: str = "INTEGER PRIMARY KEY AUTOINCREMENT"
+) -> sqlite3.Connection:
     db = sqlite3.connect(path)
     db.execute(
         f"CREATE TABLE sessions (id {id_type}{' PRIMARY KEY' if unique else ''}, working_dir TEXT, "
         "provider_name TEXT, model_config_json TEXT)"
     )
     db.execute(
-        f"CREATE TABLE usage_ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id {session_type}, "
+        f"CREATE TABLE usage_ledger (id {row_id}, session_id {session_type}, "
         "created_timestamp INTEGER, model TEXT, input_tokens INTEGER, output_tokens INTEGER, "
         "cache_read_tokens INTEGER, cache_write_tokens INTEGER, cost REAL)"
     )
@@ -84,6 +87,15 @@ def both(path: Path, mark: int) -> tuple[Reading | None, Reading]:
         goose._joined(db, joined, sessions, ledger)
         assert db.problem is None
     return fast, joined
+
+
+def packed(path: Path, mark: int) -> Reading | None:
+    """The packed reading from ``mark``, None where it falls back."""
+    with Database(path) as db:
+        reading = Reading(position={"id": mark})
+        done = goose._packed(db, reading, db.columns("sessions"), db.columns("usage_ledger"))
+        assert db.problem is None
+    return reading if done else None
 
 
 def shown(reading: Reading) -> str:
@@ -118,6 +130,81 @@ def test_goose_s_ledger_read_without_the_join_is_the_joined_reading(
         fast, joined = both(path, mark)
         if fast is not None:
             assert shown(fast) == shown(joined)
+        quick = packed(path, mark)
+        if quick is not None:
+            assert shown(quick) == shown(joined)
+
+
+PLAIN_COUNT = st.integers(0, 10**12) | st.none()
+TEXT_IDS = st.sampled_from(["s1", "S1", "s1 ", "", "7", "a\x00b", 'q"\\', "\x1f", "é", "😀"])
+TEXT_MODEL = st.sampled_from(["claude-sonnet-4-5", "", "gpt-5"]) | st.none()
+
+
+@SETTINGS
+@given(
+    declared=st.tuples(DECLARED, st.booleans(), DECLARED),
+    sessions=st.lists(st.tuples(IDS, st.sampled_from(["/w/a", ""]) | st.none(), MODEL, CONFIG), max_size=4),
+    rows=st.lists(
+        st.tuples(
+            TEXT_IDS, st.integers(T0, T0 + 9), TEXT_MODEL, PLAIN_COUNT, PLAIN_COUNT, PLAIN_COUNT, PLAIN_COUNT, COST
+        ),
+        max_size=8,
+    ),
+    mark=st.integers(0, 3),
+)
+def test_goose_s_packed_reading_of_the_values_goose_writes_is_the_joined_reading(
+    declared: tuple[str, bool, str], sessions: list[tuple[Any, ...]], rows: list[tuple[Any, ...]], mark: int
+) -> None:
+    """Times and counts as Goose writes them (the packed reading's usual case), the rest of any type, under
+    any declared types and collations of the session ids: the packed reading, where it reads, is the join's."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sessions.db"
+        db = store(path, *declared)
+        for row in sessions:
+            try:
+                db.execute("INSERT INTO sessions VALUES (?,?,?,?)", row)
+            except sqlite3.IntegrityError:
+                continue
+        db.executemany(
+            "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
+            "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        db.commit()
+        db.close()
+        quick, (_, joined) = packed(path, mark), both(path, mark)
+        if quick is not None:
+            assert shown(quick) == shown(joined)
+
+
+ROW_IDS = st.integers(-2, 6) | st.sampled_from([2.5, 3.0, "4", b"5"]) | st.none()
+
+
+@SETTINGS
+@given(
+    sessions=st.lists(st.tuples(IDS, st.sampled_from(["/w/a", ""]), MODEL, CONFIG), max_size=3),
+    rows=st.lists(st.tuples(ROW_IDS, IDS, CREATED, MODEL, COUNT, COUNT, COUNT, COUNT, COST), max_size=6),
+    mark=st.integers(0, 3),
+)
+def test_goose_s_packed_reading_of_ids_that_are_not_the_rowid_is_the_joined_reading(
+    sessions: list[tuple[Any, ...]], rows: list[tuple[Any, ...]], mark: int
+) -> None:
+    """An ``id`` column that is not the table's rowid: ids in any order, repeated, of any type. The packed
+    reading takes them only in the scan's order, each once, or falls back."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sessions.db"
+        db = store(path, "TEXT", True, "TEXT", row_id="INTEGER")
+        for row in sessions:
+            try:
+                db.execute("INSERT INTO sessions VALUES (?,?,?,?)", row)
+            except sqlite3.IntegrityError:
+                continue
+        db.executemany("INSERT INTO usage_ledger VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        db.commit()
+        db.close()
+        quick, (_, joined) = packed(path, mark), both(path, mark)
+        if quick is not None:
+            assert shown(quick) == shown(joined)
 
 
 def test_goose_s_usual_store_takes_the_fast_path(tmp_path: Path) -> None:
@@ -137,11 +224,68 @@ def test_goose_s_usual_store_takes_the_fast_path(tmp_path: Path) -> None:
     db.close()
     fast, joined = both(path, 0)
     assert fast is not None and shown(fast) == shown(joined)
+    quick = packed(path, 0)
+    assert quick is not None and shown(quick) == shown(joined)
     assert [(c.model, c.cwd, c.input_tokens) for c in fast.calls[:2]] == [
         ("claude-opus-4-5", "/w/a", 45),
         ("claude-sonnet-4-5", "/w/a", 46),
     ]
     assert fast.calls[-1].cwd is None and fast.calls[-1].cost_usd == 0.01
+
+
+@pytest.mark.parametrize(
+    ("models", "costs", "cache"),
+    [
+        (["claude-sonnet-4-5"] * 4, [None] * 4, 50),
+        (["claude-sonnet-4-5"] * 4, [0.25, None, 0.0125, 999_999.5], None),
+        (["gpt-5", "claude-sonnet-4-5", "gpt-5", "o3"], [0.25, 2, "0.1", -1.0], 50),
+        ([None, "claude-sonnet-4-5", "", "claude-sonnet-4-5"], [None] * 4, None),
+        ([None] * 4, [1e-9, 0.5, None, 3.0], 0),
+    ],
+    ids=["one-model", "costs-no-cache", "models-odd-costs", "some-without-model", "none-with-model"],
+)
+def test_goose_s_usual_shapes_take_the_packed_path(
+    tmp_path: Path, models: list[str | None], costs: list[Any], cache: int | None
+) -> None:
+    """Goose's own schema with the values it writes, in each shape the packed reading treats apart (one model
+    or several, rows without one, costs or none, NULL cache counts), an index on the ledger beside: read
+    packed, and as the join reads them, from the start and from a position."""
+    path = tmp_path / "sessions.db"
+    db = store(path, "TEXT", True, "TEXT NOT NULL")
+    db.execute("CREATE INDEX by_model ON usage_ledger (model, session_id)")  # an order the scans must not take
+    db.execute("INSERT INTO sessions VALUES ('s1', '/w/a', 'anthropic', '{\"model_name\": \"claude-opus-4-5\"}')")
+    db.execute("INSERT INTO sessions VALUES ('s2', '/w/b', NULL, '{}')")
+    rows = [
+        (sid, T0 + n, model, 1000 + n, 10, cache, cache, spent)
+        for n, (sid, model, spent) in enumerate(zip(["s1", "s2", "s3", "s1"], models, costs, strict=True))
+    ]
+    db.executemany(
+        "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
+        "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    db.commit()
+    db.close()
+    for mark in (0, 2, 4):
+        quick, (_, joined) = packed(path, mark), both(path, mark)
+        assert quick is not None and shown(quick) == shown(joined)
+    assert shown(goose.Goose().read(path)) == shown(both(path, 0)[1])
+
+
+def test_goose_s_packed_reading_falls_back_where_a_collation_is_declared(tmp_path: Path) -> None:
+    """Session ids compared without case: SQLite's join pairs ``S1`` with ``s1``, Python's equality does not,
+    so the packed reading leaves the store to the general paths, which read it as the join does."""
+    path = tmp_path / "sessions.db"
+    db = store(path, "TEXT COLLATE NOCASE", True, "TEXT")
+    db.execute("INSERT INTO sessions VALUES ('s1', '/w/a', 'anthropic', NULL)")
+    db.execute(
+        "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens) VALUES ('S1', ?, 'm', 1)", (T0,)
+    )
+    db.commit()
+    db.close()
+    assert packed(path, 0) is None
+    reading = goose.Goose().read(path)
+    assert [c.cwd for c in reading.calls] == ["/w/a"] and shown(reading) == shown(both(path, 0)[1])
 
 
 def test_goose_falls_back_where_distinct_merges_what_python_tells_apart(tmp_path: Path) -> None:

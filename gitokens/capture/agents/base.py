@@ -473,7 +473,8 @@ class Database:
         self.connection: sqlite3.Connection | None = None
         try:
             uri = "file:" + _quote(str(path)) + "?mode=ro"
-            self.connection = sqlite3.connect(uri, uri=True, timeout=2.0)
+            # a reader may have SQLite work on a second thread while it works on what came first (one at a time)
+            self.connection = sqlite3.connect(uri, uri=True, timeout=2.0, check_same_thread=False)
             self.connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         except sqlite3.Error as error:
             self.fail(error)

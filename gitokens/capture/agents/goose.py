@@ -29,11 +29,16 @@ session_manager.rs`` in the ledger version, schema 15, and ``migrations.rs``):
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain, groupby, islice, repeat
 from json.encoder import encode_basestring_ascii
+from operator import lt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar, cast
+
+import msgspec
 
 from gitokens.capture.agents.base import (
     MAKE,
@@ -114,6 +119,8 @@ def _ledger(db: Database, position: Position | None, sessions: set[str], ledger:
     if top < mark:
         mark = 0
     reading = Reading(position={"id": mark})
+    if _packed(db, reading, sessions, ledger):
+        return reading
     fetched = _fetched(db, mark, sessions, ledger)
     if fetched is None or not _calls(db, reading, *fetched):
         _joined(db, reading, sessions, ledger)
@@ -170,6 +177,226 @@ def _joined(db: Database, reading: Reading, sessions: set[str], ledger: set[str]
         )
         append(MAKE(AgentCall, values))
     reading.position["id"] = last
+
+
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+_IDS = msgspec.json.Decoder(list[int]).decode
+_COUNTS = msgspec.json.Decoder(list[_Count]).decode
+_TEXTS = msgspec.json.Decoder(list[str]).decode
+_MODELS = msgspec.json.Decoder(list[str | None]).decode
+_FIRST_MODEL = "SELECT model FROM usage_ledger WHERE id > ? ORDER BY id LIMIT 1"
+# Each column as one JSON array (the values' types kept: a blob is an error, text a string, a real has a
+# point). ``NOT INDEXED``: every query scans the table in the same order (no index chosen for its columns).
+_SCAN = " FROM usage_ledger NOT INDEXED WHERE id > ?1"
+_KEYED = "SELECT json_group_array(id), json_group_array(session_id)" + _SCAN
+_COUNTED = (
+    "SELECT count(*), count(*) FILTER (WHERE model = ?2 COLLATE BINARY), min(cost), max(cost), "
+    # a time only where it is an int (a JSON int decodes to the float it is; a real's text could round it)
+    "json_group_array(CASE WHEN typeof(created_timestamp) = 'integer' THEN created_timestamp END), "
+    # our input: Goose's less the cache reads and writes where it is a count, NULL (the decoder's refusal) where
+    # it is text or out of range; a real in range gives a real (refused too) or the 0 that ``count`` would give
+    f"json_group_array(CASE WHEN input_tokens BETWEEN 0 AND {MAX_COUNT} THEN "
+    "max(input_tokens - ifnull(cache_read_tokens, 0) - ifnull(cache_write_tokens, 0), 0) "
+    "WHEN input_tokens IS NULL THEN 0 END), "
+    "json_group_array(ifnull(output_tokens, 0)), json_group_array(ifnull(cache_read_tokens, 0)), "
+    "json_group_array(ifnull(cache_write_tokens, 0))" + _SCAN
+)
+_EACH_MODEL = "SELECT json_group_array(model)" + _SCAN
+_COSTS = "SELECT cost FROM usage_ledger WHERE id > ? ORDER BY id"  # the ids' order, which the scans' is
+_PACKED_COLUMNS = {"id", "session_id", *_WANTED}
+_Session = tuple[Any, str | None, str | None, str | None, Any]
+_Counted = tuple[Any, Any, str, str, str, str, str, str | None]
+
+
+def _packed(db: Database, reading: Reading, sessions: set[str], ledger: set[str]) -> bool:
+    """The calls of the ledger rows after the position, read with few Python objects: SQLite packs each column
+    into one JSON array that msgspec decodes strictly (every id, second and count a plain integer in range,
+    every session id text), and the calls are made by C-level iteration. The same calls as ``_joined``; False
+    (nothing read) for any other store, which the general paths read."""
+    connection = db.connection
+    if connection is None or not ledger >= _PACKED_COLUMNS:
+        return False
+    mark = reading.position["id"]
+    try:
+        connection.execute("BEGIN")
+        try:
+            calls = _unpacked(connection, mark, sessions)
+        finally:
+            connection.execute("COMMIT")
+    except (sqlite3.Error, msgspec.MsgspecError):
+        return False
+    if calls is None:
+        return False
+    reading.calls, reading.position["id"] = calls
+    return True
+
+
+def _unpacked(connection: sqlite3.Connection, mark: int, sessions: set[str]) -> tuple[list[AgentCall], int] | None:
+    """The calls and the last id read, in the transaction under way; None for a store the packed reading does
+    not fit (the scan not in the ids' order, a session paired otherwise than by equal text). The counts are
+    packed by SQLite on a thread of their own while this one hashes the keys (SQLite lets the GIL go)."""
+    first = next(iter(connection.execute(_FIRST_MODEL, (mark,))), (None,))[0]
+    model = first if type(first) is str and first else None
+    ids, names = connection.execute(_KEYED, (mark,)).fetchone()
+    found = _sessions_by_id(connection, sessions)
+    if found is None:
+        return None
+    counted = _meanwhile(lambda: _counted(connection, mark, model))
+    try:
+        rows = _IDS(ids)
+        if not all(map(lt, rows, islice(rows, 1, None))):
+            return None  # the scan's order is not the ids' (or an id repeats): ``ORDER BY id`` would differ
+        runs = _runs(_TEXTS(names))
+        paired = _paired(runs, found)
+        keys = _keys(ids, runs, paired)
+    finally:
+        low, high, created, inp, out, read, write, each_model = counted()
+    latest = min(1e11, time.time() + 86_400)  # a whole second up to this is its own ``epoch_of``
+    seconds = msgspec.json.Decoder(list[Annotated[float, msgspec.Meta(ge=EARLIEST, le=latest)]]).decode
+    columns = (seconds(created), _COUNTS(inp), _COUNTS(out), _COUNTS(read), _COUNTS(write))
+    models = repeat(model) if each_model is None else _chosen(_MODELS(each_model), runs, paired)
+    spent = _spent(connection, mark, low, high)
+    return _made(keys, columns, runs, paired, models, spent), rows[-1] if rows else mark
+
+
+def _counted(connection: sqlite3.Connection, mark: int, model: str | None) -> _Counted:
+    """The least and most cost, the packed times and counts, and the packed models unless each is ``model``."""
+    rows, same, low, high, *packed = connection.execute(_COUNTED, (mark, model)).fetchone()
+    models = None if model is not None and same == rows else connection.execute(_EACH_MODEL, (mark,)).fetchone()[0]
+    return (low, high, *packed, models)
+
+
+_T = TypeVar("_T")
+
+
+def _meanwhile(work: Callable[[], _T]) -> Callable[[], _T]:
+    """``work`` started on a thread; the function returned waits for it and gives its result (or raises its
+    error)."""
+    done: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, work()))
+        except BaseException as error:  # handed to the waiting thread
+            done.append((False, error))
+
+    thread = threading.Thread(target=run, name="gitokens-goose-counts", daemon=True)
+    thread.start()
+
+    def result() -> _T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return cast(_T, value)
+
+    return result
+
+
+def _runs(names: list[str]) -> list[tuple[str, int]]:
+    """The rows' session ids as runs of one session (a session's calls are mostly consecutive)."""
+    return [(name, len(list(rows))) for name, rows in groupby(names)]
+
+
+def _sessions_by_id(connection: sqlite3.Connection, sessions: set[str]) -> dict[str, tuple[Any, Any, Any]] | None:
+    """Each session's directory, provider and model settings by its id, for pairing in Python as SQLite's join
+    pairs them: where both tables compare text as bytes (no collation declared) and no session's id is a
+    number (that an affinity would compare with text). None otherwise, or where the join would pair a row
+    with two sessions."""
+    declared = connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE lower(name) IN ('sessions', 'usage_ledger') AND sql LIKE '%collate%'"
+    ).fetchone()[0]
+    if declared:
+        return None
+    cwd, provider, config = (_pick(sessions, name, "s") for name in _SESSION_COLUMNS)
+    found: dict[str, tuple[Any, Any, Any]] = {}
+    for sid, *columns in connection.execute(f"SELECT s.id, {cwd}, {provider}, {config} FROM sessions s"):
+        if type(sid) is str:
+            if found.setdefault(sid, columns) is not columns:
+                return None  # two sessions of one id
+        elif sid is not None and type(sid) is not bytes:
+            return None
+    return found
+
+
+def _paired(runs: list[tuple[str, int]], found: dict[str, tuple[Any, Any, Any]]) -> dict[str, _Session]:
+    """Per session id of the rows: the start of its keys' hash, its name, directory, provider and model
+    settings (none where no session has its id, as the left join gives)."""
+    paired: dict[str, _Session] = {}
+    for name, _ in runs:
+        if name not in paired:
+            cwd, provider, config = found.get(name, (None, None, None))
+            start = key_start(SOURCE, '["ledger",' + encode_basestring_ascii(name) + ",")
+            paired[name] = (start, name or None, text(cwd), text(provider), config)
+    return paired
+
+
+def _keys(ids: str, runs: list[tuple[str, int]], paired: dict[str, _Session]) -> list[bytes]:
+    """Each row's key: its session's hash start fed the row's id and "]" (``ledger_key``'s text, as bytes)."""
+    digits = (ids[1:-1] + "]").replace(",", "],").encode().split(b",")
+    keys: list[bytes] = []
+    append, feed = keys.append, iter(digits)
+    for name, length in runs:
+        start = paired[name][0]
+        for tail in islice(feed, length):
+            state = start.copy()
+            state.update(tail)
+            append(state.digest())
+    return keys
+
+
+def _spent(connection: sqlite3.Connection, mark: int, low: Any, high: Any) -> Iterable[float | None]:
+    """The rows' costs as ``cost`` gives them: none when the column holds none, else fetched as values (a
+    real's JSON text would round it; on the main thread, since making the rows' objects holds the GIL) and
+    taken as they are when each is a real in range."""
+    if high is None:
+        return repeat(None)
+    values = list(chain.from_iterable(connection.execute(_COSTS, (mark,))))
+    usual = type(low) is float and type(high) is float and low > 0 and high < 1e6
+    if usual and set(map(type, values)) <= {float, type(None)}:
+        return values  # each its own ``cost``
+    return list(map(cost, values))
+
+
+def _made(
+    keys: list[bytes],
+    columns: tuple[list[float], list[int], list[int], list[int], list[int]],
+    runs: list[tuple[str, int]],
+    paired: dict[str, _Session],
+    models: Iterable[Any],
+    spent: Iterable[float | None],
+) -> list[AgentCall]:
+    """The calls of the packed columns, each tuple made in C, a session's values repeated over its runs."""
+    created, inp, out, read, write = columns
+    names, cwds, providers = (
+        chain.from_iterable([repeat(paired[name][field], length) for name, length in runs]) for field in (1, 2, 3)
+    )
+    values = zip(
+        keys,
+        created,
+        repeat(SOURCE),
+        names,
+        cwds,
+        repeat(None),
+        models,
+        providers,
+        inp,
+        out,
+        read,
+        write,
+        repeat(0),
+        spent,
+    )
+    return list(map(MAKE, repeat(AgentCall), values))
+
+
+def _chosen(models: list[str | None], runs: list[tuple[str, int]], paired: dict[str, _Session]) -> Iterable[Any]:
+    """Each row's model: its own where it names one, else its session's settings' (worked out once a session)."""
+    if None not in models and "" not in models:
+        return models
+    configured = {name: _configured(config) for name, (*_, config) in paired.items()}
+    instead = chain.from_iterable([repeat(configured[name], length) for name, length in runs])
+    return [model or other for model, other in zip(models, instead, strict=True)]
 
 
 Fetched = tuple[list[tuple[Any, ...]], dict[Any, tuple[Any, Any, Any]]]
