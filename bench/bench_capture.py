@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline is not None:
         same = records_of_capture(pristine, home) == records_of_capture(pristine, home, args.baseline)
         print("records: the same as the baseline's" if same else "records DIFFER from the baseline's")
-        written = [written_by_capture(pristine, repo, home, python) for python in (None, args.baseline)]
+        written = [written_by_capture(pristine, repo, _env(home), python) for python in (None, args.baseline)]
         print(
             "ledger notes and capture state after a real first capture: the same as the baseline's"
             if written[0] == written[1]
@@ -602,25 +602,20 @@ def records_of_capture(repo: Path, home: Path, python: Path | None = None) -> li
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def written_by_capture(repo: Path, scratch: Path, home: Path, python: Path | None) -> dict[str, Any]:
-    """What ``git tokens capture --all-history`` writes in a copy of the repository, with the gitokens
-    installed for ``python`` (this interpreter's by default): the notes, and the capture state but for the
-    capture's own start time."""
+def written_by_capture(
+    repo: Path, scratch: Path, env: dict[str, str], python: Path | None, *options: str
+) -> dict[str, Any]:
+    """What ``git tokens capture --all-history [options]`` writes in a copy of the repository, with the
+    gitokens installed for ``python`` (this interpreter's by default): the notes of the commits (not the notes
+    ref's own commits, whose ids move with the time), and the capture state but for the capture's own start
+    time."""
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(repo, scratch, symlinks=True)
-    env = _env(home)
     try:
         tool = str(Path(python or sys.executable).parent / "git-tokens")
-        run([tool, "capture", "--all-history"], env=env, cwd=scratch)
+        run([tool, "capture", "--all-history", *options], env=env, cwd=scratch)
         notes = subprocess.run(
-            [
-                "git",
-                "log",
-                "--exclude=refs/notes/*",
-                "--all",
-                "--notes=tokens",
-                "--format=%H%n%N",
-            ],  # not the notes' own
+            ["git", "log", "--exclude=refs/notes/*", "--all", "--notes=tokens", "--format=%H%n%N"],
             env=env,
             cwd=scratch,
             capture_output=True,

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench_capture import DAYS, START, ccusage_version, find_ccusage, make_repo
+from bench_capture import DAYS, START, ccusage_version, find_ccusage, make_repo, written_by_capture
 from make_ledger import hermetic_env
 from timing import Timing, header, measure, pair_ratio_line, ratio_line, run
 
@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline is not None:
         same = records_of_capture(repo, env) == records_of_capture(repo, env, args.baseline)
         print("records: the same as the baseline's" if same else "records DIFFER from the baseline's")
-        written = [written_by_capture(repo, base / "scratch", env, python) for python in (None, args.baseline)]
+        written = [
+            written_by_capture(repo, base / "scratch", env, python, "--agent", "codex")
+            for python in (None, args.baseline)
+        ]
         print(
             "ledger notes and capture state after a real capture: the same as the baseline's"
             if written[0] == written[1]
@@ -361,36 +364,6 @@ def records_of_capture(repo: Path, env: dict[str, str], python: Path | None = No
     argv = [str(python or sys.executable), "-c", code]
     done = subprocess.run(argv, env=env, cwd=repo, capture_output=True, text=True, check=True)
     return done.stdout.splitlines()
-
-
-def written_by_capture(repo: Path, scratch: Path, env: dict[str, str], python: Path | None) -> dict[str, Any]:
-    """What ``git tokens capture --all-history --agent codex`` writes in a copy of the repository, with the
-    gitokens installed for ``python`` (this interpreter's by default): the notes, and the capture state but
-    for the capture's own start time."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    shutil.copytree(repo, scratch, symlinks=True)
-    try:
-        gt = str(Path(python or sys.executable).parent / "git-tokens")
-        run([gt, "capture", "--all-history", "--agent", "codex"], env=env, cwd=scratch)
-        notes = subprocess.run(
-            ["git", "log", "--all", "--notes=tokens", "--format=%H%n%N"],
-            env=env,
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        where = scratch / ".git" / "gitokens" / "capture"
-        meta = json.loads((where / "files.json").read_text())
-        meta.pop("last_capture")
-        state = {
-            str(path.relative_to(where)): path.read_bytes()
-            for path in sorted(where.rglob("*"))
-            if path.is_file() and path.name not in ("files.json", "lock", "stamp")
-        }
-        return {"notes": notes, "files.json": meta, "state": state}
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def measure_rounds(

@@ -75,6 +75,29 @@ def store(
     return db
 
 
+LEDGER_VALUES = (
+    "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)"
+)
+
+
+def filled(
+    path: Path, declared: tuple[str, bool, str], sessions: list[tuple[Any, ...]], rows: list[tuple[Any, ...]], **kw: Any
+) -> None:
+    """A store of ``declared`` types (``store``'s) with the sessions (a second one of an id under a PRIMARY KEY
+    left out) and the ledger rows: without their ids (``LEDGER_VALUES``), or with them where ``row_id`` says
+    the id is a column of its own."""
+    db = store(path, *declared, **kw)
+    for row in sessions:
+        try:
+            db.execute("INSERT INTO sessions VALUES (?,?,?,?)", row)
+        except sqlite3.IntegrityError:
+            continue
+    db.executemany("INSERT INTO usage_ledger VALUES (?,?,?,?,?,?,?,?,?)" if kw else LEDGER_VALUES, rows)
+    db.commit()
+    db.close()
+
+
 def both(path: Path, mark: int) -> tuple[Reading | None, Reading]:
     """The fast reading (None where it falls back) and the joined one, from the same position."""
     with Database(path) as db:
@@ -114,19 +137,7 @@ def test_goose_s_ledger_read_without_the_join_is_the_joined_reading(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sessions.db"
-        db = store(path, *declared)
-        for row in sessions:
-            try:
-                db.execute("INSERT INTO sessions VALUES (?,?,?,?)", row)
-            except sqlite3.IntegrityError:  # a second session of the same id under a PRIMARY KEY
-                continue
-        db.executemany(
-            "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
-            "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        db.commit()
-        db.close()
+        filled(path, declared, sessions, rows)
         fast, joined = both(path, mark)
         if fast is not None:
             assert shown(fast) == shown(joined)
@@ -159,19 +170,7 @@ def test_goose_s_packed_reading_of_the_values_goose_writes_is_the_joined_reading
     any declared types and collations of the session ids: the packed reading, where it reads, is the join's."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sessions.db"
-        db = store(path, *declared)
-        for row in sessions:
-            try:
-                db.execute("INSERT INTO sessions VALUES (?,?,?,?)", row)
-            except sqlite3.IntegrityError:
-                continue
-        db.executemany(
-            "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
-            "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        db.commit()
-        db.close()
+        filled(path, declared, sessions, rows)
         quick, (_, joined) = packed(path, mark), both(path, mark)
         if quick is not None:
             assert shown(quick) == shown(joined)
@@ -193,15 +192,7 @@ def test_goose_s_packed_reading_of_ids_that_are_not_the_rowid_is_the_joined_read
     reading takes them only in the scan's order, each once, or falls back."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sessions.db"
-        db = store(path, "TEXT", True, "TEXT", row_id="INTEGER")
-        for row in sessions:
-            try:
-                db.execute("INSERT INTO sessions VALUES (?,?,?,?)", row)
-            except sqlite3.IntegrityError:
-                continue
-        db.executemany("INSERT INTO usage_ledger VALUES (?,?,?,?,?,?,?,?,?)", rows)
-        db.commit()
-        db.close()
+        filled(path, ("TEXT", True, "TEXT"), sessions, rows, row_id="INTEGER")
         quick, (_, joined) = packed(path, mark), both(path, mark)
         if quick is not None:
             assert shown(quick) == shown(joined)
@@ -215,11 +206,7 @@ def test_goose_s_usual_store_takes_the_fast_path(tmp_path: Path) -> None:
     db.execute("INSERT INTO sessions VALUES ('s1', '/w/a', 'anthropic', '{\"model_name\": \"claude-opus-4-5\"}')")
     rows = [("s1", T0 + n, "claude-sonnet-4-5" if n % 2 else None, 100 + n, 10, 50, 5, None) for n in range(5)]
     rows.append(("s2", T0, "gpt-5", 7, 1, 0, None, 0.01))  # a session the store does not have
-    db.executemany(
-        "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
-        "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)",
-        rows,
-    )
+    db.executemany(LEDGER_VALUES, rows)
     db.commit()
     db.close()
     fast, joined = both(path, 0)
@@ -259,11 +246,7 @@ def test_goose_s_usual_shapes_take_the_packed_path(
         (sid, T0 + n, model, 1000 + n, 10, cache, cache, spent)
         for n, (sid, model, spent) in enumerate(zip(["s1", "s2", "s3", "s1"], models, costs, strict=True))
     ]
-    db.executemany(
-        "INSERT INTO usage_ledger (session_id, created_timestamp, model, input_tokens, output_tokens, "
-        "cache_read_tokens, cache_write_tokens, cost) VALUES (?,?,?,?,?,?,?,?)",
-        rows,
-    )
+    db.executemany(LEDGER_VALUES, rows)
     db.commit()
     db.close()
     for mark in (0, 2, 4):
