@@ -2,8 +2,8 @@
 
 Git names a tree by its content, so a cached parse of subtree X is valid for as long as X exists:
 nothing to invalidate. After ``git tokens add`` one of the 256 fanout subtrees changes and only it is
-parsed again. Files live in ``<git-common-dir>/gitokens/cache/notes-<version>/``; a new gitokens
-version (which may validate records differently) starts a new folder. A file that cannot be read is
+parsed again. Files live in ``<git-common-dir>/gitokens/cache/notes-<version>-<layout>/``; a new
+gitokens version (which may validate records differently) or layout starts a new folder. A file that cannot be read is
 parsed again from git; one that cannot be written only makes the next load slower.
 """
 
@@ -19,10 +19,11 @@ from typing import Any
 from gitokens import __version__
 from gitokens.git.repo import Repo
 
-# What a subtree parses to: its records as (commit, Record.values()) and its bad lines as
-# (commit, line number, text, error).
-Parsed = tuple[list[tuple[str, tuple[Any, ...]]], list[tuple[str, int, str, str]]]
-_FOLDER = f"notes-{__version__}"
+# What a subtree parses to: its records as columns (the commit whose note holds each record, and each field
+# of ``Record.values()`` as a list, a row per record) and its bad lines as (commit, line number, text, error).
+Parsed = tuple[list[str], list[list[Any]], list[tuple[str, int, str, str]]]
+_LAYOUT = 2  # 2: records as columns
+_FOLDER = f"notes-{__version__}-{_LAYOUT}"
 
 
 class NoteCache:

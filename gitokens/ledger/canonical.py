@@ -10,8 +10,10 @@ validation decides and words the error. The rules' patterns live here so that bo
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
+from operator import attrgetter, gt
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -19,6 +21,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 SCHEMA_VERSION = 1
 MAX_TOKENS = 10**12
+MAX_LINE = 64 * 1024  # bytes in one ledger line
 ID_PATTERN = r"^[\x21-\x7e]{1,200}$"
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,39}$"
 CANONICAL_TS_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$"
@@ -76,8 +79,26 @@ class _Line(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
 
 
 _DECODE = msgspec.json.Decoder(_Line).decode
+_DECODE_LINES = msgspec.json.Decoder(_Line).decode_lines
 _astuple = msgspec.structs.astuple
 FIELD_NAMES = _Line.__struct_fields__
+_GETTERS = tuple(attrgetter(name) for name in FIELD_NAMES)
+_ID_AT, _TS_AT, _SOURCE_AT, _KIND_AT, _COMMIT_AT = range(5)
+_SPLIT_AT, _W1H_AT, _TOTAL_AT = 9, 14, 16  # the first of the five split counts, the 1h writes, the total
+_TARGET_AT = FIELD_NAMES.index("target")
+_OUTPUT_AT, _CACHE_WRITE_AT, _REASONING_AT = 10, 12, 13
+_SHARED_AT = tuple(FIELD_NAMES.index(name) for name in ("branch", "author", "model", "provider", "endpoint", "session"))
+_NAMED_AT = tuple(FIELD_NAMES.index(name) for name in ("author", "model", "provider"))  # never blank
+# Patterns of ``_ID_TS`` and ``_known`` for many values at once, each followed by a NUL (which none may hold).
+_ID_BYTES = bytes(range(0x21, 0x7F))  # what an id is made of
+_SOURCE_LIST = re.compile(r"(?:[a-z0-9][a-z0-9._-]{0,39}\x00)*")
+_COMMIT_LIST = re.compile(r"(?:[0-9a-f]{40}(?:[0-9a-f]{24})?\x00)*")
+# Canonical timestamps in the years of ``TS_WINDOW`` naming a real moment (29 February: ``_leap_days``).
+_STAMPS = re.compile(
+    r"(?:(?:19[7-9][0-9]|[2-8][0-9]{3}|9000)-"
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31|02-29)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{3})?Z\x00)*"
+)
 
 
 def values(text: str | bytes) -> tuple[Any, ...] | None:
@@ -155,3 +176,116 @@ def _known(value: str, rule: tuple[re.Pattern[str], dict[str, str]]) -> str | No
         seen.clear()
     seen[value] = value
     return value
+
+
+def columns_of(notes: list[tuple[str, bytes]]) -> tuple[list[str], list[list[Any]]] | None:
+    """The records of whole notes read at once, as ``values`` reads each line: the commit whose note holds each
+    record, and each field of ``Record.values()`` as a list (a row per line, in order). None when any line
+    needs more than ``values`` gives (a blank or bad line, a line ``values`` leaves to the full validation,
+    a line over ``MAX_LINE`` bytes, a note not ending in a newline): the caller reads those notes line by line.
+
+    One C call decodes every line, and the rules ``values`` checks per line are checked per field over all
+    the lines (patterns over the joined values, each distinct source, commit and name once). Rows share the
+    strings of the fields many lines repeat, as ``values`` makes them.
+    """
+    blobs = [blob for _, blob in notes]
+    joined = b"".join(blobs)
+    per_note = list(map(bytes.count, blobs, itertools.repeat(b"\n")))
+    count = sum(per_note)
+    # Every line one JSON object alone: each newline but the last between a "}" and a "{" (none may stand in
+    # a string), so the decoder, which reads values one after another, meets one per line; the count proves it.
+    if joined[:1] != b"{" or joined[-2:] != b"}\n" or joined.count(b"}\n{") != count - 1:
+        return None
+    if max(map(len, blobs)) > MAX_LINE and any(len(line) > MAX_LINE for blob in blobs for line in blob.split(b"\n")):
+        return None
+    try:
+        lines = _DECODE_LINES(joined)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if len(lines) != count:
+        return None
+    fields = [list(map(getter, lines)) for getter in _GETTERS]
+    if not _valid(fields, count):
+        return None
+    _share(fields)
+    attached = list(itertools.chain.from_iterable(map(itertools.repeat, (commit for commit, _ in notes), per_note)))
+    return attached, fields
+
+
+def _valid(fields: list[list[Any]], n: int) -> bool:
+    """Whether every row passes ``values``' checks (and the totals its split makes moot are unset)."""
+    if UNSET in fields[_COMMIT_AT]:
+        return False
+    if not _ids_valid(fields[_ID_AT]):
+        return False
+    stamps = "\0".join(fields[_TS_AT]) + "\0"
+    if _STAMPS.fullmatch(stamps) is None or ("-02-29T" in stamps and not _leap_days(fields[_TS_AT])):
+        return False
+    if not _known_all(fields, _SOURCE_AT, _SOURCE_LIST) or not _known_all(fields, _COMMIT_AT, _COMMIT_LIST):
+        return False
+    for at in _NAMED_AT:
+        if any(not name.strip() for name in set(fields[at]) if name is not None):
+            return False
+    if any(map(gt, fields[_W1H_AT], fields[_CACHE_WRITE_AT])):
+        return False
+    kinds, targets, totals = fields[_KIND_AT], fields[_TARGET_AT], fields[_TOTAL_AT]
+    if totals.count(None) != n:
+        splits = fields[_SPLIT_AT : _SPLIT_AT + 5]
+        for row, total in enumerate(totals):
+            if total is not None and any(split[row] for split in splits):
+                totals[row] = None  # the split is the truth
+    if any(map(gt, fields[_REASONING_AT], fields[_OUTPUT_AT])):
+        outputs, reasoning = fields[_OUTPUT_AT], fields[_REASONING_AT]
+        for row in range(n):
+            if reasoning[row] > outputs[row] and totals[row] is None and kinds[row] == "usage":
+                return False
+    if kinds.count("usage") != n or targets.count(None) != n:
+        for kind, target in zip(kinds, targets, strict=True):
+            if kind == "tombstone":
+                if target is None or _ID.fullmatch(target) is None:
+                    return False
+            elif target is not None:
+                return False
+    return True
+
+
+def _ids_valid(ids: list[str]) -> bool:
+    """Whether every id is 1 to 200 printable ASCII characters, without a space (``_ID``)."""
+    if not ids or min(map(len, ids)) < 1 or max(map(len, ids)) > 200:
+        return False
+    joined = "\0".join(ids)
+    # With the allowed bytes deleted, only the n - 1 separators may be left.
+    return joined.isascii() and len(joined.encode("ascii").translate(None, _ID_BYTES)) == len(ids) - 1
+
+
+def _leap_days(stamps: list[str]) -> bool:
+    """Whether every 29 February among ``stamps`` falls in a leap year."""
+    for year in {stamp[:4] for stamp in stamps if stamp[4:11] == "-02-29T"}:
+        number = int(year)
+        if number % 4 or (number % 100 == 0 and number % 400):
+            return False
+    return True
+
+
+def _known_all(fields: list[list[Any]], at: int, pattern: re.Pattern[str]) -> bool:
+    """Whether each value of one field is None or one of ``pattern``'s values, each distinct value checked
+    once; the field's rows then share one string per value."""
+    column = fields[at]
+    kept: dict[str | None, str | None] = dict.fromkeys(column)
+    kept.pop(None, None)
+    if kept and pattern.fullmatch("\0".join(kept) + "\0") is None:  # type: ignore[arg-type]
+        return False
+    for value in kept:
+        kept[value] = value
+    kept[None] = None
+    fields[at] = list(map(kept.__getitem__, column))
+    return True
+
+
+def _share(fields: list[list[Any]]) -> None:
+    """The fields many rows repeat, one string object per value (see ``_SHARED``)."""
+    shared = _SHARED
+    if len(shared) > 65536:
+        shared.clear()
+    for at in _SHARED_AT:
+        fields[at] = list(map(shared.setdefault, fields[at], fields[at]))

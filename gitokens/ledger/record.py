@@ -18,6 +18,7 @@ import orjson
 
 from gitokens.errors import InvalidRecord
 from gitokens.ledger import canonical
+from gitokens.ledger.canonical import MAX_LINE as MAX_LINE
 from gitokens.ledger.canonical import MAX_TOKENS as MAX_TOKENS
 from gitokens.ledger.canonical import SCHEMA_VERSION as SCHEMA_VERSION
 from gitokens.ledger.canonical import TS_WINDOW as TS_WINDOW
@@ -38,7 +39,6 @@ _SOURCE_RE = re.compile(canonical.SOURCE_PATTERN)
 _CANONICAL_TS = re.compile(canonical.CANONICAL_TS_PATTERN)
 _COMMIT_RE = re.compile(canonical.COMMIT_PATTERN)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_LINE = 64 * 1024  # bytes in one ledger line
 MAX_DEPTH = 8  # a record is one flat object; room for a field holding a small structure, reported by name
 _MAX_MESSAGE = 300
 

@@ -8,8 +8,10 @@ carry) counts once.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import gc
+import itertools
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -20,6 +22,7 @@ from gitokens.errors import InvalidRecord
 from gitokens.git.repo import NOTES_REF, Repo, open_repo
 from gitokens.ledger import shortids
 from gitokens.ledger.cache import NoteCache, Parsed
+from gitokens.ledger.canonical import columns_of as _columns_of
 from gitokens.ledger.canonical import values as _canonical
 from gitokens.ledger.record import MAX_LINE, Record, RecordId, line_values
 
@@ -124,31 +127,17 @@ def entry_of(row: Row) -> Entry:
 
 def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Rows:
     """``load``'s ledger as rows of values: parsed, deduplicated and with tombstones applied the same way."""
-    tip = repo.notes_tip(ref)
+    tip, parsed = _load_parsed(repo, ref, use_cache)
     rows = Rows(tip=tip)
     seen: dict[RecordId, Row] = {}  # each id's first copy, as a row on its one commit
     copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]] = {}  # every copy of the ids seen more than once
-    cache = NoteCache(repo) if use_cache else None
     # Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        groups = repo.notes_groups(ref, tip)
-        fresh = _parse_uncached(repo, groups, cache) if cache is not None else {}
-        for group in groups:
-            oid = group[0]
-            parsed = fresh.pop(oid, None) if oid is not None else None
-            if parsed is None and cache is not None and oid is not None:
-                parsed = cache.get(oid)
-            if parsed is None:
-                parsed = _parse_group(repo, group)
-                if cache is not None and oid is not None:
-                    cache.put(oid, parsed)
-            records, invalid = parsed
-            _gather(records, seen, copies)
+        for attached, fields, invalid in parsed:
+            _gather(zip(attached, zip(*fields, strict=True), strict=True), seen, copies)
             rows.invalid.extend(InvalidLine(*bad) for bad in invalid)
-        if cache is not None:
-            cache.keep_only({oid for oid, _ in groups if oid is not None})
         _resolve(repo, seen, copies, rows)
     finally:
         if collecting:
@@ -156,8 +145,118 @@ def load_rows(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Ro
     return rows
 
 
+@dataclass
+class Table:
+    """The ledger as ``load_rows`` resolves it, as columns: each field of ``Record.values()`` a list of the
+    records in effect (in the ledger's order), what a report's columns are made from without a row each."""
+
+    tip: str | None
+    fields: list[list[Any]]
+    attached: list[str]  # the commit whose note holds each record
+    placed: list[tuple[int, tuple[str, ...]]]  # the records whose copies sit on several commits, and those
+    removed: set[RecordId]  # the targets of every tombstone
+    invalid: list[InvalidLine]
+
+
+def load_table(repo: Repo, ref: str = NOTES_REF, *, use_cache: bool = True) -> Table:
+    """``load_rows``' ledger as a ``Table``: the same records in the same order, copies resolved and tombstones
+    applied column by column, with a step per record only where copies or tombstones are."""
+    tip, parsed = _load_parsed(repo, ref, use_cache)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        attached: list[str] = []
+        fields: list[list[Any]] = [[] for _ in FIELD_AT]
+        invalid: list[InvalidLine] = []
+        for part_attached, part_fields, part_invalid in parsed:
+            attached += part_attached
+            for column, part in zip(fields, part_fields, strict=False):
+                column += part
+            invalid.extend(InvalidLine(*bad) for bad in part_invalid)
+        return _table(repo, tip, fields, attached, invalid)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _table(
+    repo: Repo, tip: str | None, fields: list[list[Any]], attached: list[str], invalid: list[InvalidLine]
+) -> Table:
+    """``_resolve`` over columns: each id's first row keeps its place and takes the chosen copy's values and
+    commit; then tombstones and the records they remove are dropped."""
+    ids = fields[_ID]
+    count = len(ids)
+    first = dict(zip(reversed(ids), range(count - 1, -1, -1), strict=True))  # each id's first row
+    dropped: set[int] = set()
+    placed: list[tuple[int, tuple[str, ...]]] = []
+    if len(first) != count:
+        copies: dict[int, list[int]] = {}
+        for row, at in enumerate(map(first.__getitem__, ids)):
+            if at != row:
+                copies.setdefault(at, [at]).append(row)
+                dropped.add(row)
+        ignored = Rows(tip=tip)  # conflicting ids: only ``load`` reports them
+        for at, rows in copies.items():
+            found = [(tuple(column[row] for column in fields), attached[row]) for row in rows]
+            values, attached[at] = _choose(repo, found, ignored)
+            for column, value in zip(fields, values, strict=True):
+                column[at] = value
+            commits = tuple(sorted({commit for _, commit in found}))
+            if len(commits) > 1:
+                placed.append((at, commits))
+        placed.sort()
+    kinds, targets = fields[_KIND], fields[_TARGET]
+    removed: set[RecordId] = set()
+    if kinds.count("tombstone"):
+        tombs = [row for row, kind in enumerate(kinds) if kind == "tombstone" and row not in dropped]
+        dropped.update(tombs)
+        for row in tombs:
+            target = targets[row]
+            if target is not None:
+                removed.add(target)
+                at = first.get(target)
+                if at is not None and at not in dropped:
+                    dropped.add(at)
+    if dropped:
+        keep = [row not in dropped for row in range(count)]
+        fields = [list(itertools.compress(column, keep)) for column in fields]
+        attached = list(itertools.compress(attached, keep))
+        gone = sorted(dropped)
+        placed = [(at - bisect.bisect_left(gone, at), commits) for at, commits in placed if at not in dropped]
+    return Table(tip=tip, fields=fields, attached=attached, placed=placed, removed=removed, invalid=invalid)
+
+
+def _load_parsed(repo: Repo, ref: str, use_cache: bool) -> tuple[str | None, list[Parsed]]:
+    """The ledger's notes commit and each of its subtrees parsed, in the tree's order: from the cache, else
+    parsed (on several cores when many are missing) and cached."""
+    tip = repo.notes_tip(ref)
+    cache = NoteCache(repo) if use_cache else None
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        groups = repo.notes_groups(ref, tip)
+        fresh = _parse_uncached(repo, groups, cache) if cache is not None else {}
+        parsed = []
+        for group in groups:
+            oid = group[0]
+            found = fresh.pop(oid, None) if oid is not None else None
+            if found is None and cache is not None and oid is not None:
+                found = cache.get(oid)
+            if found is None:
+                found = _parse_group(repo, group)
+                if cache is not None and oid is not None:
+                    cache.put(oid, found)
+            parsed.append(found)
+        if cache is not None:
+            cache.keep_only({oid for oid, _ in groups if oid is not None})
+    finally:
+        if collecting:
+            gc.enable()
+    return tip, parsed
+
+
 def _gather(
-    records: list[tuple[str, tuple[Any, ...]]],
+    records: Iterable[tuple[str, tuple[Any, ...]]],
     seen: dict[RecordId, Row],
     copies: dict[RecordId, list[tuple[tuple[Any, ...], str]]],
 ) -> None:
@@ -248,9 +347,13 @@ def _parse_into_cache(git_dir: str, groups: list[tuple[str | None, str]], claime
 
 
 def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
+    notes = list(repo.read_notes_group(group))
+    fast = _columns_of(notes)  # every line canonical: read all at once
+    if fast is not None:
+        return (*fast, [])
     records: list[tuple[str, tuple[Any, ...]]] = []
     invalid: list[tuple[str, int, str, str]] = []
-    for commit, blob in repo.read_notes_group(group):
+    for commit, blob in notes:
         for number, raw in enumerate(blob.split(b"\n"), start=1):
             # A canonical line, read from its bytes (msgspec checks the UTF-8); anything else, a blank line
             # included, as before: the text decoded, then validated field by field.
@@ -269,7 +372,8 @@ def _parse_group(repo: Repo, group: tuple[str | None, str]) -> Parsed:
                 records.append((commit, line_values(text, commit)))
             except InvalidRecord as exc:
                 invalid.append((commit, number, text[:_SHOWN_TEXT], str(exc)))
-    return records, invalid
+    fields = [list(column) for column in zip(*(values for _, values in records), strict=True)]
+    return [commit for commit, _ in records], fields or [[] for _ in FIELD_AT], invalid
 
 
 def _choose(repo: Repo, copies: list[tuple[tuple[Any, ...], str]], rows: Rows) -> tuple[tuple[Any, ...], str]:

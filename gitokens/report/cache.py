@@ -28,9 +28,8 @@ from gitokens.errors import GitTokensError, InvalidRecord
 from gitokens.git.notes import blob_data, note_changes
 from gitokens.git.repo import Repo
 from gitokens.ledger.record import Record
-from gitokens.ledger.store import Entry, InvalidLine, Rows
-from gitokens.ledger.store import load_rows as load_ledger
-from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_rows, record
+from gitokens.ledger.store import Entry, InvalidLine, Rows, Table, load_table
+from gitokens.report.columns import TEXTS, UNIQUE, Columns, Text, from_entries, from_rows, from_table, record
 
 _LAYOUT = 2  # 2: sessions coded by distinct value (reports count them)
 _FILE = f"columns-{__version__}-{_LAYOUT}.npz"
@@ -40,7 +39,11 @@ _REWRITE = 500  # records carried forward since the file's notes commit before t
 
 
 def load(
-    repo: Repo, *, use_cache: bool = True, rows: Rows | None = None, beside: Callable[[Rows], object] | None = None
+    repo: Repo,
+    *,
+    use_cache: bool = True,
+    rows: Rows | None = None,
+    beside: Callable[[Rows | Table], object] | None = None,
 ) -> Columns:
     """The columns of the ledger at its current tip: from the cache; else the cache carried forward over
     what was added since; else built from the ledger, or from ``rows`` when the caller has read it at this
@@ -59,9 +62,10 @@ def load(
             if moved.carried > _REWRITE:
                 _write(repo, moved)
             return moved
-    columns = from_rows(
-        rows if rows is not None and rows.tip == tip else load_ledger(repo, use_cache=use_cache), beside
-    )
+    if rows is not None and rows.tip == tip:
+        columns = from_rows(rows, beside)
+    else:
+        columns = from_table(load_table(repo, use_cache=use_cache), beside)
     if use_cache:
         _keep(repo, columns)
     return columns

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gitokens.ledger.record import SPLIT_FIELDS, Record, format_timestamp
-from gitokens.ledger.store import Entry, InvalidLine, Ledger, Row, Rows
+from gitokens.ledger.store import Entry, InvalidLine, Ledger, Row, Rows, Table
 
 # Text fields, in the order they are stored; "attached" is the commit whose note holds the record now.
 TEXTS = ("id", "branch", "author", "model", "provider", "endpoint", "source", "session", "note", "commit", "attached")
@@ -185,13 +185,35 @@ def from_rows(rows: Rows, beside: Callable[[Rows], object] | None = None) -> Col
     return columns
 
 
+def from_table(table: Table, beside: Callable[[Table], object] | None = None) -> Columns:
+    """The columns of the ledger as ``store.load_table`` reads it: ``from_rows``' columns, from lists of
+    values instead of a row per record (split between two processes the same way)."""
+    count = len(table.attached)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        share = _SHARE if beside is None else _SHARE_BESIDE
+        cut = int(count * share) if count >= _SPLIT_FROM and _cores() > 1 else count
+        later = _in_child(_table_part, table, cut, count, beside) if cut < count else None
+        parts = [_table_part(table, 0, cut)]
+        if cut < count:
+            part = later() if later is not None else None
+            parts.append(part if part is not None else _table_part(table, cut, count))
+        columns = _join(table.tip, parts, table.invalid)
+    finally:
+        if collecting:
+            gc.enable()
+    columns.removed = set(table.removed)
+    return columns
+
+
 def from_entries(tip: str | None, entries: Sequence[Entry], invalid: list[InvalidLine]) -> Columns:
     records = [e.record for e in entries]
     by_field = {name: [getattr(r, name) for r in records] for name in _READ}
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _join(tip, [_part(by_field, entries, [e.attached for e in entries])], invalid)
+        return _join(tip, [_part(by_field, _placed(entries), [e.attached for e in entries])], invalid)
     finally:
         if collecting:
             gc.enable()
@@ -227,14 +249,29 @@ def _rows_part(
     chunk = usage[start:end]
     every = zip(*(row[0] for row in chunk), strict=True) if chunk else ((),) * len(_FIELDS)
     by_field = dict(zip(_FIELDS, every, strict=True))
-    return _part(by_field, chunk, [row[1] for row in chunk])
+    return _part(by_field, _placed(chunk), [row[1] for row in chunk])
+
+
+def _table_part(table: Table, start: int, end: int, beside: Callable[[Table], object] | None = None) -> _Part:
+    """The part of the table's rows ``start:end``, after ``beside(table)`` (whose failure only loses its work)."""
+    if beside is not None:
+        with contextlib.suppress(Exception):
+            beside(table)
+    by_field = {name: column[start:end] for name, column in zip(_FIELDS, table.fields, strict=True)}
+    placed = [(row - start, commits) for row, commits in table.placed if start <= row < end]
+    return _part(by_field, placed, table.attached[start:end])
+
+
+def _placed(rows: Sequence[Row] | Sequence[Entry]) -> list[tuple[int, tuple[str, ...]]]:
+    """The rows whose copies sit on several commits, with those commits."""
+    return [(at, row[2]) for at, row in enumerate(rows) if len(row[2]) > 1]
 
 
 def _part(
-    by_field: Mapping[str, Sequence[Any]], placed: Sequence[Row] | Sequence[Entry], attached_to: list[str]
+    by_field: Mapping[str, Sequence[Any]], placed: list[tuple[int, tuple[str, ...]]], attached_to: list[str]
 ) -> _Part:
     """The columns of records given field by field (``by_field``, at least the ``_READ`` fields), with the
-    commit holding each (``attached_to``) and every commit holding a copy (``placed[i][2]``)."""
+    commit holding each (``attached_to``) and, for the rows copied onto several commits, those commits."""
     n = len(attached_to)
     stamps = np.array([ts[:-1] for ts in by_field["ts"]], dtype="datetime64[ms]").astype(np.int64)
     counts = np.empty((n, len(COUNTS)), dtype=np.int64)
@@ -253,7 +290,7 @@ def _part(
         counts=counts,
         cost_usd=np.array(by_field["cost_usd"], dtype=np.float64),  # None becomes NaN
         texts=texts,
-        placed=[(row, entry[2]) for row, entry in enumerate(placed) if len(entry[2]) > 1],
+        placed=placed,
     )
 
 

@@ -12,7 +12,7 @@ from gitokens import dates
 from gitokens.config import Config, load_config
 from gitokens.errors import UsageError
 from gitokens.git.repo import Repo
-from gitokens.ledger.store import FIELD_AT, Ledger, Rows
+from gitokens.ledger.store import FIELD_AT, Ledger, Rows, Table
 from gitokens.pricing import CostMode, PriceCache, Pricer
 from gitokens.report.build import SECTIONS, Across, Options, build
 from gitokens.report.columns import Columns, from_ledger
@@ -129,7 +129,7 @@ def make(
 
 def ahead(
     repo: Repo, cost_mode: CostMode = "auto", formats: tuple[str, ...] = (), compare: bool = False
-) -> Callable[[Rows], None] | None:
+) -> Callable[[Rows | Table], None] | None:
     """For ``cache.load`` to run beside the columns it builds, what a report on a fresh clone would do after
     them: look up genai-prices' answers for every (model, provider) of the ledger's records and keep them in
     the price cache (the report reads them there instead of importing genai-prices, a quarter of a second),
@@ -144,9 +144,9 @@ def ahead(
         return None
     workdir = repo.workdir
 
-    def run(rows: Rows) -> None:
+    def run(ledger: Rows | Table) -> None:
         if prices:
-            _look_up_prices(Pricer(load_config(workdir), cost_mode, prices_cache(repo)), rows)
+            _look_up_prices(Pricer(load_config(workdir), cost_mode, prices_cache(repo)), ledger)
         if templating:
             from gitokens.report import render
 
@@ -159,10 +159,14 @@ def ahead(
     return run
 
 
-def _look_up_prices(pricer: Pricer, rows: Rows) -> None:
+def _look_up_prices(pricer: Pricer, ledger: Rows | Table) -> None:
     model_at, provider_at = FIELD_AT["model"], FIELD_AT["provider"]
     default = pricer.config.default_model
-    for model, provider in {(values[model_at], values[provider_at]) for values, _, _ in rows.usage}:
+    if isinstance(ledger, Table):
+        pairs = set(zip(ledger.fields[model_at], ledger.fields[provider_at], strict=True))
+    else:
+        pairs = {(values[model_at], values[provider_at]) for values, _, _ in ledger.usage}
+    for model, provider in pairs:
         named = model if model is not None else default
         if named is not None:
             pricer.dated(named, provider)

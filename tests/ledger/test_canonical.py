@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gitokens.errors import InvalidRecord
-from gitokens.ledger import canonical, record
+from gitokens.ledger import canonical, record, store
 from gitokens.ledger.record import Record, line_values
 
 PROPERTY = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -165,3 +165,73 @@ def test_the_fast_reader_keeps_the_records_field_order() -> None:
 def test_lines_the_fast_reader_leaves_to_the_full_validation(line: str) -> None:
     assert canonical.values(line) is None
     assert line_values(line, "a" * 40) == Record.from_dict(json.loads(line), commit="a" * 40).values()
+
+
+class _Notes:
+    """What ``store._parse_group`` reads a subtree through: these notes."""
+
+    def __init__(self, notes: list[tuple[str, bytes]]):
+        self.notes = notes
+
+    def read_notes_group(self, group: object) -> list[tuple[str, bytes]]:
+        return self.notes
+
+
+def line_by_line(notes: list[tuple[str, bytes]]) -> Any:
+    """The subtree's parse with every line read on its own, as before notes were read whole."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "_columns_of", lambda _notes: None)
+        return store._parse_group(_Notes(notes), (None, ""))  # type: ignore[arg-type]
+
+
+def written(data: dict[str, Any]) -> str | None:
+    try:
+        return Record.from_dict(data).to_line()
+    except InvalidRecord:
+        return None
+
+
+CANONICAL_LINE = st.builds(
+    lambda data, id_, ts, commit: written({**data, "id": id_, "ts": ts, "commit": commit}),
+    st.fixed_dictionaries({}, optional=OPTIONAL),
+    ID,
+    TS,
+    COMMIT | st.none(),
+).filter(lambda line: line is not None)
+WHOLE_NOTES = settings(PROPERTY, max_examples=700)
+ENDING = st.sampled_from(["\n", "", "\n\n", "\r\n", " \n"])
+
+
+@WHOLE_NOTES
+@given(st.lists(st.tuples(COMMIT, st.lists(CANONICAL_LINE | lines(), min_size=1, max_size=4), ENDING), max_size=4))
+@example(
+    [("a" * 40, ['{"id":"r","ts":"2025-01-01T00:00:00Z","commit":null} {"id":"s","ts":"2025-01-01T00:00:00Z"}'], "\n")]
+)
+@example([("a" * 40, ['{"id":"r","ts":"2025-01-01T00:00:00Z","commit":null,', '"v":1}'], "\n")])
+@example([("a" * 40, ['{"id":"r","ts":"2024-02-30T00:00:00Z","commit":null}'], "\n")])
+def test_notes_read_whole_give_what_each_line_gives(notes: list[tuple[str, list[str], str]]) -> None:
+    blobs = [(commit, ("\n".join(text) + ending).encode("utf-8", "surrogatepass")) for commit, text, ending in notes]
+    expected = line_by_line(blobs)
+    fast = canonical.columns_of(blobs)
+    if fast is not None:
+        assert (*fast, []) == expected
+        assert len(fast[0]) == sum(len(text) for _, text, _ in notes)  # one record per line, none skipped
+
+
+@WHOLE_NOTES
+@given(st.lists(st.tuples(COMMIT, st.lists(CANONICAL_LINE, min_size=1, max_size=4)), min_size=1))
+def test_notes_of_canonical_lines_are_read_whole(notes: list[tuple[str, list[str]]]) -> None:
+    """Notes as gitokens writes them (a line per record, each ending in a newline) take the fast path."""
+    blobs = [(commit, "".join(line + "\n" for line in text).encode()) for commit, text in notes]
+    fast = canonical.columns_of(blobs)
+    assert fast is not None and (*fast, []) == line_by_line(blobs)
+
+
+def test_a_day_past_the_end_of_its_month_is_left_to_the_line_by_line_reading() -> None:
+    for day in ("2023-02-29", "2024-02-30", "2025-04-31", "2100-02-29"):
+        line = f'{{"id":"r","ts":"{day}T00:00:00Z","commit":null}}\n'.encode()
+        assert canonical.columns_of([("a" * 40, line)]) is None
+        assert line_by_line([("a" * 40, line)])[2][0][3].startswith("ts")
+    for day in ("2024-02-29", "2000-02-29", "2025-01-31", "2025-04-30", "2025-12-31"):
+        fine = canonical.columns_of([("a" * 40, f'{{"id":"r","ts":"{day}T00:00:00Z","commit":null}}\n'.encode())])
+        assert fine is not None and fine[1][1] == [f"{day}T00:00:00Z"]

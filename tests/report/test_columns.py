@@ -211,7 +211,7 @@ def test_the_cache_follows_additions_and_removals_without_reading_the_ledger(
     def no_ledger(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the ledger was read")
 
-    monkeypatch.setattr(columncache, "load_ledger", no_ledger)
+    monkeypatch.setattr(columncache, "load_table", no_ledger)
     advanced = columncache.load(open_repo(repo))
     same(advanced, expected)
     assert kept.id in [advanced.text("id", i) for i in range(len(advanced))]
@@ -269,7 +269,7 @@ def test_copies_from_amend_and_carry_are_carried_forward(repo: Path, monkeypatch
     def no_ledger(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the ledger was read")
 
-    monkeypatch.setattr(columncache, "load_ledger", no_ledger)
+    monkeypatch.setattr(columncache, "load_table", no_ledger)
     advanced = columncache.load(open_repo(repo))
     same(advanced, expected)  # the same placements, and each record attached to its newest commit
     assert advanced.carried == 3
@@ -311,7 +311,7 @@ def test_a_cache_kept_from_an_older_clone_is_carried_forward(
     def no_ledger(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the ledger was read")
 
-    monkeypatch.setattr(columncache, "load_ledger", no_ledger)
+    monkeypatch.setattr(columncache, "load_table", no_ledger)
     carried = columncache.load(open_repo(fresh), rows=rows)
     same(carried, expected)
     assert carried.carried == 2 and columncache._read(open_repo(fresh)).tip == kept_tip  # extended, not rebuilt
@@ -454,3 +454,58 @@ def test_columns_built_in_a_daemonic_process_are_built_there(repo: Path, monkeyp
     process.join()
     assert process.exitcode == 0
     identical(built, one_pass)
+
+
+def a_ledger_of_copies_and_tombstones(repo: Path) -> None:
+    """``a_varied_ledger`` and the cases resolving copies and tombstones by column must meet: a copy whose
+    content differs, a tombstone of a copied record, a tombstone copied onto two commits, a tombstone of a
+    tombstone, two tombstones of one record, one of a record no note holds, an id twice in one note."""
+    a_varied_ledger(repo)
+    first, second, third = (commit(repo, f"late{n}") for n in range(3))
+    copied = put(repo, first, session="copied")
+    store.append(open_repo(repo), {second: [copied], third: [copied]}, "carried twice")
+    differs = put(repo, first, input_tokens=5)
+    store.append(open_repo(repo), {third: [Record.from_dict({**differs.to_dict(), "input_tokens": 6})]}, "edited")
+    doubled = put(repo, second, note="twice in one note")
+    store.append(open_repo(repo), {second: [doubled]}, "the same line again")
+
+    def tombstone(target: str) -> Record:
+        return Record.from_dict({"id": new_id(), "ts": "2025-10-02T10:00:00Z", "kind": "tombstone", "target": target})
+
+    gone, twice = put(repo, first, model="o3"), put(repo, second)
+    copied_tomb = tombstone(gone.id)
+    store.append(open_repo(repo), {second: [copied_tomb], third: [copied_tomb]}, "rm, carried")
+    store.append(open_repo(repo), {first: [tombstone(copied.id), tombstone(twice.id)]}, "rm")
+    store.append(open_repo(repo), {third: [tombstone(twice.id), tombstone(copied_tomb.id), tombstone(new_id())]}, "rm")
+
+
+@pytest.mark.parametrize("share", [None, 0.02, 0.5, 0.97])
+def test_columns_from_the_table_are_those_of_the_rows(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, share: float | None
+) -> None:
+    a_ledger_of_copies_and_tombstones(repo)
+    expected = columns.from_rows(store.load_rows(open_repo(repo)))
+    assert len(expected.placed_rows) >= 4 and len(expected.removed) == 6 and len(expected.invalid) == 1
+    if share is not None:
+        monkeypatch.setattr(columns, "_SPLIT_FROM", 1)
+        monkeypatch.setattr(columns, "_cores", lambda: 2)
+        monkeypatch.setattr(columns, "_SHARE_BESIDE", share)
+    ran = tmp_path / "beside"
+    table = store.load_table(open_repo(repo))
+    built = columns.from_table(table, beside=lambda ledger: ran.write_text(f"{os.getpid()} {len(ledger.attached)}"))
+    identical(built, expected)
+    if share is None:  # too small to share: nothing runs beside
+        assert not ran.exists()
+    else:
+        pid, count = ran.read_text().split()
+        assert int(pid) != os.getpid() and int(count) == len(expected)
+    assert sorted(table.removed) == sorted(expected.removed)
+
+
+def test_a_cold_report_reads_the_table_and_caches_what_the_rows_give(repo: Path) -> None:
+    a_ledger_of_copies_and_tombstones(repo)
+    cold = columncache.load(open_repo(repo))
+    identical(cold, columns.from_rows(store.load_rows(open_repo(repo))))
+    read = columncache._read(open_repo(repo))
+    assert read is not None
+    identical(read, cold)
